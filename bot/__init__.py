@@ -1,0 +1,1 @@
+"""Medspa Feedback Bot: patient feedback for aesthetic clinics, over Telegram."""

@@ -1,0 +1,164 @@
+"""What the bot knows about patients, their responses and what staff see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.domain.surveys import AnswerValue
+
+
+class ResponseStatus(StrEnum):
+    """Where a response stands (the values are part of the export contract)."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+class SentimentLabel(StrEnum):
+    """The coarse reading of a free-text answer."""
+
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    """A scorer's reading of one text: polarity in [-1, 1], a label and topic tags."""
+
+    polarity: float
+    label: SentimentLabel
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """A patient who agreed to give feedback; `pseudonym` is what staff and exports see."""
+
+    id: int
+    pseudonym: str
+    consented_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One stored answer (`None` value: the patient skipped the question)."""
+
+    question_id: str
+    value: AnswerValue
+    answered_at: datetime
+    sentiment: Sentiment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One patient's pass through one survey, with the answers given so far."""
+
+    id: str
+    patient_id: int
+    patient_pseudonym: str
+    survey_id: str
+    status: ResponseStatus
+    started_at: datetime
+    completed_at: datetime | None
+    answers: tuple[Answer, ...] = ()
+
+    @property
+    def values(self) -> dict[str, AnswerValue]:
+        """The answers as question id -> value."""
+        return {answer.question_id: answer.value for answer in self.answers}
+
+
+class AlertReason(StrEnum):
+    """Why a response was raised to staff."""
+
+    LOW_CSAT = "low_csat"
+    LOW_NPS = "low_nps"
+    NEGATIVE_COMMENT = "negative_comment"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertThresholds:
+    """Scores at or below these raise a staff alert."""
+
+    csat_at_most: int = 2
+    nps_at_most: int = 6
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    """An alert that staff have not been shown yet, or whose content changed since."""
+
+    id: int
+    response: Response
+    reasons: tuple[AlertReason, ...]
+    created_at: datetime
+    staff_message_id: int | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class NegativeComment:
+    """A recent comment scored negative, for the summary."""
+
+    patient_pseudonym: str
+    question_id: str
+    text: str
+    polarity: float
+    answered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Aggregates over the responses started in a period."""
+
+    period: Period
+    started: int
+    completed: int
+    csat_count: int
+    csat_mean: float | None
+    csat_satisfied: int
+    nps_promoters: int
+    nps_passives: int
+    nps_detractors: int
+    sentiment_mix: dict[SentimentLabel, int] = field(default_factory=dict)
+    negative_comments: tuple[NegativeComment, ...] = ()
+
+    @property
+    def completion_rate(self) -> float | None:
+        """Completed responses as a share of those started."""
+        return self.completed / self.started if self.started else None
+
+    @property
+    def csat_share_satisfied(self) -> float | None:
+        """Share of CSAT answers that were 4 or 5."""
+        return self.csat_satisfied / self.csat_count if self.csat_count else None
+
+    @property
+    def nps_count(self) -> int:
+        """How many NPS answers the summary covers."""
+        return self.nps_promoters + self.nps_passives + self.nps_detractors
+
+    @property
+    def nps(self) -> float | None:
+        """Net Promoter Score: % promoters minus % detractors, -100..100."""
+        if not self.nps_count:
+            return None
+        return 100 * (self.nps_promoters - self.nps_detractors) / self.nps_count
+
+
+class Period(StrEnum):
+    """The windows `/summary` accepts."""
+
+    DAYS_7 = "7d"
+    DAYS_30 = "30d"
+    DAYS_90 = "90d"
+    ALL = "all"
+
+    def since(self, now: datetime) -> datetime | None:
+        """The start of the window ending at `now` (`None`: since the beginning)."""
+        days = {Period.DAYS_7: 7, Period.DAYS_30: 30, Period.DAYS_90: 90}.get(self)
+        return None if days is None else now - timedelta(days=days)

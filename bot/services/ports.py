@@ -1,0 +1,142 @@
+"""What the services need from the outside world, as Protocols."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.domain.models import (
+    AlertReason,
+    Answer,
+    Patient,
+    PendingAlert,
+    Period,
+    Response,
+    Sentiment,
+    Summary,
+)
+
+
+class Clock(Protocol):
+    """Tells the time; tests pass a clock they control."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    """The real clock, in UTC."""
+
+    def now(self) -> datetime:
+        """The current time in UTC."""
+        return datetime.now(UTC)
+
+
+class SentimentScorer(Protocol):
+    """Reads the sentiment of one free-text answer."""
+
+    def score(self, text: str) -> Sentiment:
+        """Polarity, label and topics of `text`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerCommit:
+    """Everything one answer changes, written in one transaction.
+
+    `dedup_key` is the id of the incoming event; recording it in the same transaction
+    makes a redelivered event recognisable without losing one that never committed.
+    """
+
+    response_id: str
+    answer: Answer
+    completes: bool
+    alert_reasons: tuple[AlertReason, ...]
+    dedup_key: int | None
+
+
+class ResponseStore(Protocol):
+    """Patients, their responses and answers."""
+
+    async def get_patient(self, external_id: int) -> Patient | None:
+        """The consented patient with this chat identity, if any."""
+        ...
+
+    async def add_patient(self, external_id: int, now: datetime) -> Patient:
+        """Record consent, returning the existing patient if there is one."""
+        ...
+
+    async def forget_patient(self, external_id: int) -> bool:
+        """Erase the patient and everything they answered; whether there was anything."""
+        ...
+
+    async def open_response(self, patient_id: int) -> Response | None:
+        """The patient's response in progress, if any."""
+        ...
+
+    async def get_response(self, response_id: str) -> Response | None:
+        """A response by id, with its answers."""
+        ...
+
+    async def start_response(self, patient_id: int, survey_id: str, now: datetime) -> Response:
+        """Begin a new response (the caller has made sure none is open)."""
+        ...
+
+    async def commit_answer(self, commit: AnswerCommit) -> bool:
+        """Store an answer; `False` if the question was answered or the response closed."""
+        ...
+
+    async def abandon(self, response_id: str) -> None:
+        """Mark a response in progress as abandoned, keeping its answers."""
+        ...
+
+    async def seen(self, dedup_key: int) -> bool:
+        """Whether an event with this key was already handled."""
+        ...
+
+    async def mark_seen(self, dedup_key: int, now: datetime) -> None:
+        """Remember that an event with this key was handled."""
+        ...
+
+
+class AlertStore(Protocol):
+    """Staff alerts waiting to be shown or updated."""
+
+    async def pending_alerts(self) -> list[PendingAlert]:
+        """Alerts never sent, or changed since they were sent."""
+        ...
+
+    async def mark_delivered(self, alert_id: int, staff_message_id: int, version: int) -> None:
+        """Record that staff have seen this version of the alert."""
+        ...
+
+
+class ReportStore(Protocol):
+    """Aggregates and exports for staff."""
+
+    async def summary(self, period: Period, since: datetime | None) -> Summary:
+        """Aggregates over responses started since `since` (all if `None`)."""
+        ...
+
+    async def answered_questions(self) -> dict[str, bool]:
+        """Every question id with an answer, mapped to whether any answer has a sentiment."""
+        ...
+
+    def iter_responses(self, since: datetime | None) -> AsyncIterator[Response]:
+        """Every response started since `since`, oldest first, with answers."""
+        ...
+
+
+class AlertSender(Protocol):
+    """Shows alerts to staff (the Telegram adapter implements it)."""
+
+    async def send(self, alert: PendingAlert, now: datetime) -> int:
+        """Post a new alert; returns the id of the staff message."""
+        ...
+
+    async def update(self, alert: PendingAlert, staff_message_id: int, now: datetime) -> None:
+        """Replace the content of an alert already posted."""
+        ...

@@ -1,0 +1,106 @@
+"""Settings from `FEEDBACK_*` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import (
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "FEEDBACK_"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. See `.env.example` for each setting."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    bot_token: SecretStr | None = None
+    api_url: HttpUrl = HttpUrl("https://api.telegram.org/bot")
+    db: Path = Path("feedback.db")
+    admins: Annotated[frozenset[int], NoDecode] = frozenset()
+    staff_chat: int | None = None
+    surveys: Path | None = None
+    review_url: HttpUrl | None = None
+    clinic_name: str = Field(default="our clinic", min_length=1, max_length=100)
+    alert_csat_at_most: int = Field(default=2, ge=0, le=5)
+    alert_nps_at_most: int = Field(default=6, ge=-1, le=10)
+    sentiment_negative_below: float = Field(default=-0.05, ge=-1, le=1)
+    sentiment_positive_above: float = Field(default=0.05, ge=-1, le=1)
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(part.lstrip("-").isdigit() for part in parts):
+                raise ValueError("must be Telegram user ids (numbers) separated by commas")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        bot_id, _, secret = value.get_secret_value().partition(":")
+        if not (bot_id.isdigit() and secret and all(c.isalnum() or c in "_-" for c in secret)):
+            # Never echo the value: it is a secret even when malformed.
+            raise ValueError("must look like 123456789:ABC-def (the token from @BotFather)")
+        return value
+
+    @field_validator("surveys", "review_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> Self:
+        if self.sentiment_negative_below > self.sentiment_positive_above:
+            raise ValueError(
+                "FEEDBACK_SENTIMENT_NEGATIVE_BELOW must not exceed "
+                "FEEDBACK_SENTIMENT_POSITIVE_ABOVE"
+            )
+        return self
+
+    def token(self) -> str:
+        """The bot token; raises `SettingsError` if it is not set."""
+        if self.bot_token is None:
+            raise SettingsError([f"{ENV_PREFIX}BOT_TOKEN: required to run the bot"])
+        return self.bot_token.get_secret_value()
+
+
+class SettingsError(Exception):
+    """Settings are missing or wrong; `problems` names each by its variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one message per variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            field = ".".join(str(part) for part in error["loc"])
+            name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
+        raise SettingsError(problems) from exc

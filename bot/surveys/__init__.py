@@ -1,0 +1,1 @@
+"""Built-in survey files, shipped as package data."""

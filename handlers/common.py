@@ -1,0 +1,57 @@
+"""Handlers every update passes through: redelivery guard and error reply."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.services.feedback import FeedbackService
+from handlers.texts import Texts
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryGuard:
+    """Makes a redelivered update (same update_id) a no-op.
+
+    Telegram may deliver an update again after a restart; answers record their update id in
+    the same transaction, and every other update is remembered once it has been handled.
+    """
+
+    def __init__(self, feedback: FeedbackService) -> None:
+        self._feedback = feedback
+
+    async def skip_if_handled(self, update: object, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stop all handlers for an update that was handled before."""
+        if isinstance(update, Update) and await self._feedback.already_handled(update.update_id):
+            logger.info("update %s was delivered again; ignored", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def remember(self, update: object, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """Record the update as handled, after the handlers ran."""
+        if isinstance(update, Update):
+            await self._feedback.remember_handled(update.update_id)
+
+
+class ErrorReply:
+    """Logs a failed update without its content and tells the patient their answers are safe."""
+
+    def __init__(self, texts: Texts) -> None:
+        self._texts = texts
+
+    async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the error (ids only, never message text) and apologise in private chats."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        logger.error("error while handling update %s", update_id, exc_info=context.error)
+        if not isinstance(update, Update):
+            return
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return
+        try:
+            await context.bot.send_message(chat.id, self._texts.something_went_wrong)
+        except Exception:
+            logger.warning("could not tell chat about the error", exc_info=True)

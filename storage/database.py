@@ -1,0 +1,134 @@
+"""The one SQLite connection: pragmas, migrations and serialised write transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Self
+
+import aiosqlite
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The shipped migrations as (number, name, sql), in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort()
+    numbers = [number for number, _, _ in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    return found
+
+
+def to_db_time(moment: datetime) -> str:
+    """Timestamps are stored as UTC ISO-8601 text, so they sort and compare as strings."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are ambiguous; pass an aware one")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db_time(text: str) -> datetime:
+    """The inverse of `to_db_time`."""
+    return datetime.fromisoformat(text)
+
+
+class Database:
+    """Owns the single aiosqlite connection shared by every store.
+
+    Created closed, so that the bot can be wired synchronously and opened in `post_init`.
+
+    Tasks share the connection, so write transactions are serialised by a lock: without it
+    two handlers could interleave statements inside one transaction.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        self._connection: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Self:
+        """A database that is already initialised."""
+        database = cls(path)
+        await database.initialize()
+        return database
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The open connection; stores use it for reads."""
+        if self._connection is None:
+            raise RuntimeError("the database is not open; call initialize() first")
+        return self._connection
+
+    async def initialize(self) -> None:
+        """Open (creating if needed) the database file and bring its schema up to date."""
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves instead of sqlite3 guessing.
+        connection = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            connection.row_factory = aiosqlite.Row
+            await connection.execute("PRAGMA journal_mode = WAL")
+            # FULL makes each commit durable on power loss too, not only on a process crash.
+            await connection.execute("PRAGMA synchronous = FULL")
+            await connection.execute("PRAGMA busy_timeout = 5000")
+            await connection.execute("PRAGMA foreign_keys = ON")
+            self._connection = connection
+            await self.migrate()
+        except BaseException:
+            self._connection = None
+            await connection.close()
+            raise
+
+    async def schema_version(self) -> int:
+        """The number of the last migration applied."""
+        async with self.connection.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self) -> list[str]:
+        """Apply every migration newer than the database; returns the names applied."""
+        applied = []
+        async with self._write_lock:
+            current = await self.schema_version()
+            for number, name, sql in migrations():
+                if number <= current:
+                    continue
+                # One script per migration so that its statements and the version bump commit
+                # together or not at all.
+                try:
+                    await self.connection.executescript(
+                        f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
+                    )
+                except Exception:
+                    if self.connection.in_transaction:
+                        await self.connection.rollback()
+                    raise
+                applied.append(name)
+        return applied
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction, committed on success and rolled back on any error."""
+        async with self._write_lock:
+            await self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.connection
+            except BaseException:
+                await self.connection.rollback()
+                raise
+            await self.connection.commit()
+
+    async def close(self) -> None:
+        """Close the connection (every write has already committed)."""
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None

@@ -1,0 +1,121 @@
+"""Summaries and exports: aggregates computed in SQL, so they stay fast on years of data."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from bot.domain.models import NegativeComment, Period, Response, SentimentLabel, Summary
+from storage.database import Database, from_db_time, to_db_time
+from storage.responses import row_to_answer, row_to_response
+
+LATEST_NEGATIVE_COMMENTS = 5
+
+# ISO-8601 text sorts by time, and every timestamp sorts after the empty string.
+_BEGINNING = ""
+
+
+class SqliteReportStore:
+    """The `ReportStore` over the shared database."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def summary(self, period: Period, since: datetime | None) -> Summary:
+        """Aggregates over responses started (and answers given) since `since`."""
+        after = _BEGINNING if since is None else to_db_time(since)
+        conn = self._db.connection
+        async with conn.execute(
+            "SELECT count(*), coalesce(sum(status = 'completed'), 0)"
+            " FROM responses WHERE started_at >= ?",
+            (after,),
+        ) as cursor:
+            started, completed = await cursor.fetchone() or (0, 0)
+        async with conn.execute(
+            "SELECT count(*), avg(value_int), coalesce(sum(value_int >= 4), 0) FROM answers"
+            " WHERE question_id = 'csat' AND answered_at >= ? AND value_int IS NOT NULL",
+            (after,),
+        ) as cursor:
+            csat_count, csat_mean, csat_satisfied = await cursor.fetchone() or (0, None, 0)
+        async with conn.execute(
+            "SELECT coalesce(sum(value_int >= 9), 0), coalesce(sum(value_int BETWEEN 7 AND 8), 0),"
+            " coalesce(sum(value_int <= 6), 0) FROM answers"
+            " WHERE question_id = 'nps' AND answered_at >= ? AND value_int IS NOT NULL",
+            (after,),
+        ) as cursor:
+            promoters, passives, detractors = await cursor.fetchone() or (0, 0, 0)
+        mix = dict.fromkeys(SentimentLabel, 0)
+        for label in SentimentLabel:
+            # One indexed count per label reads only the matching range of answers_sentiment.
+            async with conn.execute(
+                "SELECT count(*) FROM answers WHERE sentiment_label = ? AND answered_at >= ?",
+                (label.value, after),
+            ) as cursor:
+                row = await cursor.fetchone()
+            mix[label] = int(row[0]) if row else 0
+        async with conn.execute(
+            "SELECT p.pseudonym, a.question_id, a.value_text, a.polarity, a.answered_at"
+            " FROM answers a JOIN responses r ON r.id = a.response_id"
+            " JOIN patients p ON p.id = r.patient_id"
+            " WHERE a.sentiment_label = 'negative' AND a.answered_at >= ?"
+            " ORDER BY a.answered_at DESC LIMIT ?",
+            (after, LATEST_NEGATIVE_COMMENTS),
+        ) as cursor:
+            negative = tuple(
+                NegativeComment(
+                    patient_pseudonym=row["pseudonym"],
+                    question_id=row["question_id"],
+                    text=row["value_text"],
+                    polarity=row["polarity"],
+                    answered_at=from_db_time(row["answered_at"]),
+                )
+                for row in await cursor.fetchall()
+            )
+        return Summary(
+            period=period,
+            started=int(started),
+            completed=int(completed),
+            csat_count=int(csat_count),
+            csat_mean=float(csat_mean) if csat_mean is not None else None,
+            csat_satisfied=int(csat_satisfied),
+            nps_promoters=int(promoters),
+            nps_passives=int(passives),
+            nps_detractors=int(detractors),
+            sentiment_mix=mix,
+            negative_comments=negative,
+        )
+
+    async def answered_questions(self) -> dict[str, bool]:
+        """Every question id with an answer, mapped to whether any answer has a sentiment."""
+        async with self._db.connection.execute(
+            "SELECT question_id, max(sentiment_label IS NOT NULL) FROM answers"
+            " GROUP BY question_id ORDER BY question_id"
+        ) as cursor:
+            return {row[0]: bool(row[1]) for row in await cursor.fetchall()}
+
+    async def iter_responses(self, since: datetime | None) -> AsyncIterator[Response]:
+        """Every response started since `since`, oldest first, in one streaming query.
+
+        rowid breaks ties between responses started in the same microsecond.
+        """
+        after = _BEGINNING if since is None else to_db_time(since)
+        async with self._db.connection.execute(
+            "SELECT r.id, r.patient_id, p.pseudonym, r.survey_id, r.status, r.started_at,"
+            " r.completed_at, a.question_id, a.value_kind, a.value_int, a.value_text,"
+            " a.answered_at, a.polarity, a.sentiment_label, a.topics"
+            " FROM responses r JOIN patients p ON p.id = r.patient_id"
+            " LEFT JOIN answers a ON a.response_id = r.id"
+            " WHERE r.started_at >= ? ORDER BY r.started_at, r.rowid, a.answered_at",
+            (after,),
+        ) as cursor:
+            current = None
+            answers = []
+            async for row in cursor:
+                if current is not None and current["id"] != row["id"]:
+                    yield row_to_response(current, answers)
+                    answers = []
+                current = row
+                if row["question_id"] is not None:
+                    answers.append(row_to_answer(row))
+            if current is not None:
+                yield row_to_response(current, answers)

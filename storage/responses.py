@@ -1,0 +1,254 @@
+"""Patients, responses and answers in SQLite."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+
+import aiosqlite
+
+from bot.domain.models import (
+    Answer,
+    Patient,
+    Response,
+    ResponseStatus,
+    Sentiment,
+    SentimentLabel,
+)
+from bot.domain.surveys import AnswerValue
+from bot.services.ports import AnswerCommit
+from storage.database import Database, from_db_time, to_db_time
+
+# Crockford's alphabet: no I, L, O or U, so a pseudonym read out on the phone is unambiguous.
+_PSEUDONYM_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+_RESPONSE_COLUMNS = """
+    r.id, r.patient_id, p.pseudonym, r.survey_id, r.status, r.started_at, r.completed_at
+"""
+
+
+def new_pseudonym() -> str:
+    """A random, stable-once-stored name for a patient, e.g. `P-7K3M9QX2`."""
+    return "P-" + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(8))
+
+
+def encode_value(value: AnswerValue) -> tuple[str, int | None, str | None]:
+    """An answer value as (value_kind, value_int, value_text)."""
+    if value is None:
+        return "skipped", None, None
+    if isinstance(value, bool):
+        return "bool", int(value), None
+    if isinstance(value, int):
+        return "int", value, None
+    return "text", None, value
+
+
+def decode_value(kind: str, number: int | None, text: str | None) -> AnswerValue:
+    """The inverse of `encode_value`."""
+    if kind == "int":
+        return number
+    if kind == "bool":
+        return bool(number)
+    if kind == "text":
+        return text
+    return None
+
+
+def row_to_answer(row: aiosqlite.Row) -> Answer:
+    """An `answers` row as a domain `Answer`."""
+    sentiment = None
+    if row["sentiment_label"] is not None:
+        topics = tuple(t for t in (row["topics"] or "").split(",") if t)
+        sentiment = Sentiment(row["polarity"], SentimentLabel(row["sentiment_label"]), topics)
+    return Answer(
+        question_id=row["question_id"],
+        value=decode_value(row["value_kind"], row["value_int"], row["value_text"]),
+        answered_at=from_db_time(row["answered_at"]),
+        sentiment=sentiment,
+    )
+
+
+def row_to_response(row: aiosqlite.Row, answers: Iterable[Answer]) -> Response:
+    """A row selected with `_RESPONSE_COLUMNS` as a domain `Response`."""
+    return Response(
+        id=row["id"],
+        patient_id=row["patient_id"],
+        patient_pseudonym=row["pseudonym"],
+        survey_id=row["survey_id"],
+        status=ResponseStatus(row["status"]),
+        started_at=from_db_time(row["started_at"]),
+        completed_at=from_db_time(row["completed_at"]) if row["completed_at"] else None,
+        answers=tuple(answers),
+    )
+
+
+async def load_answers(connection: aiosqlite.Connection, response_id: str) -> list[Answer]:
+    """The answers of one response, in the order they were given."""
+    async with connection.execute(
+        "SELECT * FROM answers WHERE response_id = ? ORDER BY answered_at, question_id",
+        (response_id,),
+    ) as cursor:
+        return [row_to_answer(row) for row in await cursor.fetchall()]
+
+
+class SqliteResponseStore:
+    """The `ResponseStore` over the shared database."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    @property
+    def _conn(self) -> aiosqlite.Connection:
+        return self._db.connection
+
+    async def get_patient(self, external_id: int) -> Patient | None:
+        """The consented patient with this chat identity, if any."""
+        async with self._conn.execute(
+            "SELECT id, pseudonym, consented_at FROM patients WHERE external_id = ?",
+            (external_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return Patient(row["id"], row["pseudonym"], from_db_time(row["consented_at"]))
+
+    async def add_patient(self, external_id: int, now: datetime) -> Patient:
+        """Record consent, returning the existing patient if there is one."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO patients (external_id, pseudonym, consented_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (external_id) DO NOTHING",
+                (external_id, new_pseudonym(), to_db_time(now)),
+            )
+        patient = await self.get_patient(external_id)
+        if patient is None:  # pragma: no cover - inserted just above
+            raise RuntimeError("patient vanished after insert")
+        return patient
+
+    async def forget_patient(self, external_id: int) -> bool:
+        """Erase the patient; responses, answers and alerts go with them (ON DELETE CASCADE)."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM patients WHERE external_id = ?", (external_id,)
+            )
+            return cursor.rowcount > 0
+
+    async def open_response(self, patient_id: int) -> Response | None:
+        """The patient's response in progress, if any."""
+        return await self._one_response(
+            "r.patient_id = ? AND r.status = 'in_progress'", (patient_id,)
+        )
+
+    async def get_response(self, response_id: str) -> Response | None:
+        """A response by id, with its answers."""
+        return await self._one_response("r.id = ?", (response_id,))
+
+    async def start_response(self, patient_id: int, survey_id: str, now: datetime) -> Response:
+        """Begin a new response (the caller has made sure none is open)."""
+        response_id = secrets.token_urlsafe(9)
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO responses (id, patient_id, survey_id, status, started_at)"
+                " VALUES (?, ?, ?, 'in_progress', ?)",
+                (response_id, patient_id, survey_id, to_db_time(now)),
+            )
+        response = await self.get_response(response_id)
+        if response is None:  # pragma: no cover - inserted just above
+            raise RuntimeError("response vanished after insert")
+        return response
+
+    async def commit_answer(self, commit: AnswerCommit) -> bool:
+        """Store an answer with its alert and completion in one transaction."""
+        answer = commit.answer
+        kind, number, text = encode_value(answer.value)
+        sentiment = answer.sentiment
+        now = to_db_time(answer.answered_at)
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT status FROM responses WHERE id = ?", (commit.response_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None or row["status"] != ResponseStatus.IN_PROGRESS:
+                return False
+            try:
+                await conn.execute(
+                    "INSERT INTO answers (response_id, question_id, value_kind, value_int,"
+                    " value_text, answered_at, polarity, sentiment_label, topics)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        commit.response_id,
+                        answer.question_id,
+                        kind,
+                        number,
+                        text,
+                        now,
+                        sentiment.polarity if sentiment else None,
+                        sentiment.label.value if sentiment else None,
+                        ",".join(sentiment.topics) if sentiment else None,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                return False
+            if commit.completes:
+                await conn.execute(
+                    "UPDATE responses SET status = 'completed', completed_at = ? WHERE id = ?",
+                    (now, commit.response_id),
+                )
+            if commit.alert_reasons:
+                await conn.execute(
+                    "INSERT INTO alerts (response_id, reasons, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (response_id) DO UPDATE"
+                    " SET reasons = excluded.reasons, version = version + 1",
+                    (commit.response_id, ",".join(commit.alert_reasons), now),
+                )
+            if commit.dedup_key is not None:
+                await conn.execute(
+                    "INSERT OR IGNORE INTO handled_events (event_key, handled_at) VALUES (?, ?)",
+                    (commit.dedup_key, now),
+                )
+        return True
+
+    async def abandon(self, response_id: str) -> None:
+        """Mark a response in progress as abandoned, keeping its answers."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE responses SET status = 'abandoned'"
+                " WHERE id = ? AND status = 'in_progress'",
+                (response_id,),
+            )
+
+    async def seen(self, dedup_key: int) -> bool:
+        """Whether an event with this key was already handled."""
+        async with self._conn.execute(
+            "SELECT 1 FROM handled_events WHERE event_key = ?", (dedup_key,)
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def mark_seen(self, dedup_key: int, now: datetime) -> None:
+        """Remember that an event with this key was handled."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT OR IGNORE INTO handled_events (event_key, handled_at) VALUES (?, ?)",
+                (dedup_key, to_db_time(now)),
+            )
+
+    async def forget_events_before(self, cutoff: datetime) -> int:
+        """Drop old event keys: Telegram never redelivers an update after a day."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM handled_events WHERE handled_at < ?", (to_db_time(cutoff),)
+            )
+            return cursor.rowcount
+
+    async def _one_response(self, where: str, params: tuple[object, ...]) -> Response | None:
+        async with self._conn.execute(
+            f"SELECT {_RESPONSE_COLUMNS} FROM responses r"  # noqa: S608 - fixed fragments only
+            f" JOIN patients p ON p.id = r.patient_id WHERE {where}",
+            params,
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return row_to_response(row, await load_answers(self._conn, row["id"]))

@@ -1,0 +1,483 @@
+"""A fake Telegram Bot API server on loopback, and the people who talk to the bot through it.
+
+The bot under test talks real HTTP to this server exactly as it would to api.telegram.org:
+getUpdates long polling with offsets, sendMessage, edits, callback answers. Tests act as
+patients and staff by queueing updates, and read what the bot sent back. Faults (429, 403,
+redelivered updates) can be injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+TOKEN = "123456:TEST-token_for-the-fake-server"
+BOT_USER = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "Clinic Feedback",
+    "username": "clinic_feedback_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+# PTB sends strings as they are and every other value JSON-encoded, as form fields.
+_JSON_FIELDS = {
+    "chat_id",
+    "message_id",
+    "offset",
+    "limit",
+    "timeout",
+    "reply_markup",
+    "allowed_updates",
+    "commands",
+    "scope",
+    "show_alert",
+    "cache_time",
+    "drop_pending_updates",
+    "link_preview_options",
+    "reply_parameters",
+    "disable_notification",
+    "protect_content",
+    "entities",
+}
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent, in its current (possibly edited) state."""
+
+    message_id: int
+    chat_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
+    parse_mode: str | None
+    edits: int = 0
+    sent_markup: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self.sent_markup = self.reply_markup
+
+    def buttons(self, *, as_sent: bool = False) -> list[tuple[str, str | None]]:
+        """Inline buttons as (label, callback_data); `as_sent`: before any edit.
+
+        A phone that missed an edit (offline, or a second device) still shows the keyboard
+        as it was sent, and can tap it.
+        """
+        markup = self.sent_markup if as_sent else self.reply_markup
+        if not markup:
+            return []
+        return [
+            (button["text"], button.get("callback_data"))
+            for row in markup.get("inline_keyboard", [])
+            for button in row
+        ]
+
+    def url_buttons(self) -> list[str]:
+        """The URLs of link buttons."""
+        if not self.reply_markup:
+            return []
+        return [
+            button["url"]
+            for row in self.reply_markup.get("inline_keyboard", [])
+            for button in row
+            if "url" in button
+        ]
+
+
+@dataclass
+class Call:
+    """One Bot API request the bot made."""
+
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Fault:
+    """An error the server answers instead of the real result."""
+
+    status: int
+    description: str
+    retry_after: int | None = None
+    chat_id: int | None = None  # only calls to this chat fail; None: any call
+
+
+@dataclass
+class FakeTelegram:
+    """The server. Start it with `await start()`; `api_url` goes into FEEDBACK_API_URL."""
+
+    token: str = TOKEN
+    calls: list[Call] = field(default_factory=list)
+    messages: list[SentMessage] = field(default_factory=list)
+    callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    commands: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._updates: list[dict[str, Any]] = []
+        self.pushed: list[dict[str, Any]] = []
+        self._redeliver: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1000)
+        self._message_ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._closing = False
+        self.port = 0
+
+    @property
+    def api_url(self) -> str:
+        """The base URL the bot uses (the token is appended to it)."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> None:
+        """Listen on a free loopback port."""
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+
+    async def stop(self) -> None:
+        """Stop listening, first releasing long polls (a killed bot leaves one waiting)."""
+        async with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- what tests do -------------------------------------------------------------------
+
+    def patient(self, user_id: int, first_name: str = "Pat", language: str = "en") -> Person:
+        """Someone chatting with the bot in private."""
+        user = {"id": user_id, "is_bot": False, "first_name": first_name}
+        user["language_code"] = language
+        chat = {"id": user_id, "type": "private", "first_name": first_name}
+        return Person(self, user, chat)
+
+    def in_group(self, person: Person, chat_id: int, title: str = "Clinic staff") -> Person:
+        """The same person, writing in a group chat."""
+        return Person(self, person.user, {"id": chat_id, "type": "supergroup", "title": title})
+
+    async def push(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Queue an update of `kind` (message, callback_query, ...) for the bot."""
+        update = {"update_id": next(self._update_ids), kind: payload}
+        async with self._changed:
+            self._updates.append(update)
+            self.pushed.append(update)
+            self._changed.notify_all()
+        return update
+
+    async def redeliver(self, update: dict[str, Any]) -> None:
+        """Deliver an update again, as Telegram may after a restart or a network error."""
+        async with self._changed:
+            self._redeliver.append(update)
+            self._changed.notify_all()
+
+    def fail_next(self, method: str, fault: Fault, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with `fault`."""
+        self.faults.setdefault(method, []).extend([fault] * times)
+
+    def messages_to(self, chat_id: int) -> list[SentMessage]:
+        """Everything the bot sent to a chat, oldest first."""
+        return [m for m in self.messages if m.chat_id == chat_id]
+
+    def pending_updates(self) -> int:
+        """Updates the bot has not fetched yet."""
+        return len(self._updates) + len(self._redeliver)
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10) -> None:
+        """Wait until the bot has done something that makes `condition` true."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the bot did not do what the test waited for")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except TimeoutError:
+                    continue
+
+    # -- the Bot API ---------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            text = value if isinstance(value, str) else ""
+            params[key] = json.loads(text) if key in _JSON_FIELDS else text
+        if method != "getUpdates":
+            async with self._changed:
+                self.calls.append(Call(method, params))
+                self._changed.notify_all()
+        fault = self._take_fault(method, params)
+        if fault is not None:
+            return _error(fault.status, fault.description, fault.retry_after)
+        handler = getattr(self, "_api_" + method, None)
+        if handler is None:
+            return _error(404, "Not Found: method not found")
+        result = await handler(params)
+        if isinstance(result, web.Response):
+            return result
+        return web.json_response({"ok": True, "result": result})
+
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
+        queued = self.faults.get(method, [])
+        for index, fault in enumerate(queued):
+            if fault.chat_id is None or fault.chat_id == params.get("chat_id"):
+                return queued.pop(index)
+        return None
+
+    async def _api_getMe(self, _: dict[str, Any]) -> Any:  # noqa: N802 - Bot API names
+        return BOT_USER
+
+    async def _api_deleteWebhook(self, _: dict[str, Any]) -> Any:  # noqa: N802
+        return True
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        self.commands = params.get("commands", [])
+        return True
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        offset = int(params.get("offset", 0) or 0)
+        limit = int(params.get("limit", 100) or 100)
+        timeout = float(params.get("timeout", 0) or 0)
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while True:
+                # Telegram forgets every update below the offset: the bot confirmed them.
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                if self._redeliver or self._updates:
+                    batch = (self._redeliver + self._updates)[:limit]
+                    self._redeliver = [u for u in self._redeliver if u not in batch]
+                    return batch
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._closing:
+                    return []
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except TimeoutError:
+                    return []
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        text = str(params.get("text", ""))
+        if not text.strip():
+            return _error(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            return _error(400, "Bad Request: message is too long")
+        chat_id = int(params["chat_id"])
+        message = SentMessage(
+            message_id=next(self._message_ids),
+            chat_id=chat_id,
+            text=text,
+            reply_markup=params.get("reply_markup"),
+            parse_mode=params.get("parse_mode"),
+        )
+        if message.parse_mode == "HTML":
+            _check_html(text)
+        async with self._changed:
+            self.messages.append(message)
+            self._changed.notify_all()
+        return self._message_json(message)
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        message = self._find(params)
+        if message is None:
+            return _error(400, "Bad Request: message to edit not found")
+        text = str(params.get("text", ""))
+        markup = params.get("reply_markup")
+        if text == message.text and markup == message.reply_markup:
+            return _error(400, "Bad Request: message is not modified")
+        if params.get("parse_mode") == "HTML":
+            _check_html(text)
+        async with self._changed:
+            message.text, message.reply_markup = text, markup
+            message.parse_mode = params.get("parse_mode")
+            message.edits += 1
+            self._changed.notify_all()
+        return self._message_json(message)
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        message = self._find(params)
+        if message is None:
+            return _error(400, "Bad Request: message to edit not found")
+        markup = params.get("reply_markup")
+        if markup == message.reply_markup or (not markup and not message.reply_markup):
+            return _error(400, "Bad Request: message is not modified")
+        async with self._changed:
+            message.reply_markup = markup
+            message.edits += 1
+            self._changed.notify_all()
+        return self._message_json(message)
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        async with self._changed:
+            self.callback_answers[str(params["callback_query_id"])] = params
+            self._changed.notify_all()
+        return True
+
+    def _find(self, params: dict[str, Any]) -> SentMessage | None:
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        return next(
+            (m for m in self.messages if m.chat_id == chat_id and m.message_id == message_id),
+            None,
+        )
+
+    def _message_json(self, message: SentMessage) -> dict[str, Any]:
+        chat = (
+            {"id": message.chat_id, "type": "private", "first_name": "Pat"}
+            if message.chat_id > 0
+            else {"id": message.chat_id, "type": "supergroup", "title": "Clinic staff"}
+        )
+        result: dict[str, Any] = {
+            "message_id": message.message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": BOT_USER,
+            "text": message.text,
+        }
+        if message.reply_markup:
+            result["reply_markup"] = message.reply_markup
+        return result
+
+
+def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=status)
+
+
+_ALLOWED_TAGS = ("b", "i", "u", "s", "code", "pre", "a")
+
+
+def _check_html(text: str) -> None:
+    """Fail loudly, like Telegram, on markup it would reject (e.g. unescaped patient text)."""
+    for tag in re.findall(r"</?([a-zA-Z][a-zA-Z0-9-]*)", text):
+        if tag not in _ALLOWED_TAGS:
+            raise AssertionError(f"unsupported tag <{tag}> in an HTML message")
+
+
+class Person:
+    """A Telegram user in one chat, who sends messages and taps buttons."""
+
+    def __init__(self, server: FakeTelegram, user: dict[str, Any], chat: dict[str, Any]) -> None:
+        self.server = server
+        self.user = user
+        self.chat = chat
+        self._read = 0
+        self._sent_ids = itertools.count(10_000)
+
+    @property
+    def chat_id(self) -> int:
+        """The chat this person writes in."""
+        return int(self.chat["id"])
+
+    def _message(self, **content: Any) -> dict[str, Any]:
+        return {
+            "message_id": next(self._sent_ids),
+            "date": int(time.time()),
+            "chat": self.chat,
+            "from": self.user,
+            **content,
+        }
+
+    async def send(self, text: str) -> dict[str, Any]:
+        """Type and send a text message (a leading /word is a command, as in Telegram)."""
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            length = len(text.split(maxsplit=1)[0])
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return await self.server.push("message", self._message(**content))
+
+    async def send_content(self, **content: Any) -> dict[str, Any]:
+        """Send something that is not text: sticker=..., photo=[...], voice=..., location=..."""
+        return await self.server.push("message", self._message(**content))
+
+    async def edit(self, original: dict[str, Any], text: str) -> dict[str, Any]:
+        """Edit a message sent before."""
+        edited = {**original["message"], "text": text, "edit_date": int(time.time())}
+        return await self.server.push("edited_message", edited)
+
+    async def tap(
+        self, label: str, message: SentMessage | None = None, *, as_sent: bool = False
+    ) -> dict[str, Any]:
+        """Tap the button labelled `label` on `message` (default: the latest with buttons).
+
+        `as_sent` taps the keyboard as first sent, as a phone that missed an edit would.
+        """
+        if message is None:
+            with_buttons = [m for m in self.server.messages_to(self.chat_id) if m.buttons()]
+            if not with_buttons:
+                raise AssertionError("no message with buttons in this chat")
+            message = with_buttons[-1]
+        buttons = message.buttons(as_sent=as_sent)
+        data = next((d for text, d in buttons if text == label), None)
+        if data is None:
+            raise AssertionError(f"no button {label!r} on: {message.text!r} {buttons}")
+        return await self.press(message, data)
+
+    async def press(self, message: SentMessage, data: str) -> dict[str, Any]:
+        """Send a callback query with any data (e.g. forged) for a message."""
+        query_id = f"q{next(self._sent_ids)}"
+        original = {
+            "message_id": message.message_id,
+            "date": int(time.time()),
+            "chat": self.chat,
+            "from": BOT_USER,
+            "text": message.text,
+        }
+        if message.reply_markup:
+            original["reply_markup"] = message.reply_markup
+        update = await self.server.push(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": self.user,
+                "chat_instance": str(self.chat_id),
+                "message": original,
+                "data": data,
+            },
+        )
+        await self.server.wait_for(lambda: query_id in self.server.callback_answers)
+        return update
+
+    def toast(self, update: dict[str, Any]) -> str | None:
+        """The text the bot showed in answer to a tap (a small pop-up), if any."""
+        answer = self.server.callback_answers[update["callback_query"]["id"]]
+        text = answer.get("text")
+        return str(text) if text else None
+
+    async def next_message(self, timeout: float = 10) -> SentMessage:
+        """The next message the bot sends to this chat (waits for it)."""
+        await self.server.wait_for(
+            lambda: len(self.server.messages_to(self.chat_id)) > self._read, timeout
+        )
+        message = self.server.messages_to(self.chat_id)[self._read]
+        self._read += 1
+        return message
+
+    def unread(self) -> list[SentMessage]:
+        """Messages the bot sent to this chat that the test has not read yet."""
+        return self.server.messages_to(self.chat_id)[self._read :]
+
+    def skip_to_end(self) -> None:
+        """Mark everything so far as read."""
+        self._read = len(self.server.messages_to(self.chat_id))

@@ -1,0 +1,69 @@
+"""Running the real Application against the fake Bot API server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.app import ALLOWED_UPDATES, build_application
+from bot.domain.surveys import SurveyCatalog
+from bot.settings import Settings
+from handlers.registry import FeedbackApplication
+from tests.fake_telegram import FakeTelegram
+
+ADMIN_ID = 777
+STAFF_CHAT = -100_555
+
+
+class FakeClock:
+    """A clock that moves only when the test says so."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+def make_settings(server: FakeTelegram, db: Path, **overrides: Any) -> Settings:
+    """Settings for a bot talking to `server`; the environment and .env are ignored."""
+    values: dict[str, Any] = {
+        "bot_token": server.token,
+        "api_url": server.api_url,
+        "db": db,
+        "admins": frozenset({ADMIN_ID}),
+        "staff_chat": STAFF_CHAT,
+        "clinic_name": "Glow Aesthetics",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, clock: FakeClock, surveys: SurveyCatalog | None = None
+) -> AsyncIterator[FeedbackApplication]:
+    """The bot polling the fake server, started and stopped as `run_polling` would."""
+    application = build_application(settings, clock=clock, surveys=surveys)
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    updater = application.updater
+    assert updater is not None
+    # A short long-poll keeps teardown quick: stopping waits for the poll in flight.
+    await updater.start_polling(poll_interval=0, timeout=0.2, allowed_updates=ALLOWED_UPDATES)
+    await application.start()
+    try:
+        yield application
+    finally:
+        await updater.stop()
+        await application.stop()
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)

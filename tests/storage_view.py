@@ -1,0 +1,28 @@
+"""Reading what the bot stored, through the storage package (never raw SQL in tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.domain.models import Response
+from storage.database import Database
+from storage.reports import SqliteReportStore
+from storage.responses import SqliteResponseStore
+
+
+async def stored_responses(db: Path) -> list[Response]:
+    """Every response in the database, oldest first, read over a second connection."""
+    database = await Database.open(db)
+    try:
+        return [r async for r in SqliteReportStore(database).iter_responses(None)]
+    finally:
+        await database.close()
+
+
+async def is_patient(db: Path, external_id: int) -> bool:
+    """Whether the database has a patient for this Telegram user."""
+    database = await Database.open(db)
+    try:
+        return await SqliteResponseStore(database).get_patient(external_id) is not None
+    finally:
+        await database.close()

@@ -1,0 +1,104 @@
+"""What only a real process shows: crash, restart, and what it writes to its log."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from bot.domain.models import ResponseStatus
+from tests.fake_telegram import FakeTelegram
+from tests.harness import STAFF_CHAT
+from tests.storage_view import stored_responses
+
+pytestmark = pytest.mark.process
+
+COMMENT = "Still swollen and a bit lumpy, but the nurse was kind"
+
+
+def feedback_bot() -> str:
+    """The installed console command, next to this interpreter (as in a venv) or on PATH."""
+    beside = Path(sys.executable).parent / "feedback-bot"
+    found = str(beside) if beside.exists() else shutil.which("feedback-bot")
+    assert found, "feedback-bot is not installed: run pip install -e '.[test]'"
+    return found
+
+
+def bot_environment(telegram: FakeTelegram, db: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")}
+    env |= {
+        "FEEDBACK_BOT_TOKEN": telegram.token,
+        "FEEDBACK_API_URL": telegram.api_url,
+        "FEEDBACK_DB": str(db),
+        "FEEDBACK_STAFF_CHAT": str(STAFF_CHAT),
+        "FEEDBACK_ADMINS": "777",
+    }
+    return env
+
+
+@asynccontextmanager
+async def bot_process(
+    telegram: FakeTelegram, tmp_path: Path, log: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    with log.open("ab") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            feedback_bot(),
+            "run",
+            env=bot_environment(telegram, tmp_path / "feedback.db"),
+            cwd=tmp_path,  # away from any .env in the repository
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+        )
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM])
+async def test_a_restart_mid_survey_loses_nothing(
+    telegram: FakeTelegram, tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    log = tmp_path / "bot.log"
+    patient = telegram.patient(4242)
+    async with bot_process(telegram, tmp_path, log) as process:
+        await patient.send("/start")
+        await patient.next_message(timeout=60)  # the first start-up imports everything
+        await patient.tap("I agree")
+        await patient.next_message()
+        await patient.tap("2")
+        second_question = await patient.next_message()
+        assert second_question.text.startswith("Question 2 of 3")
+        process.send_signal(stop_signal)
+        await asyncio.wait_for(process.wait(), 30)
+
+    # While the bot is down the patient taps the question it sent before the restart.
+    waiting = asyncio.create_task(patient.tap("6", second_question))
+    async with bot_process(telegram, tmp_path, log):
+        await asyncio.wait_for(waiting, 60)
+        assert (await patient.next_message(timeout=60)).text.startswith("Question 3 of 3")
+        await patient.send(COMMENT)
+        assert "Thank you" in (await patient.next_message()).text
+        await telegram.wait_for(
+            lambda: any(COMMENT[:10] in m.text for m in telegram.messages_to(STAFF_CHAT))
+        )
+
+    [response] = await stored_responses(tmp_path / "feedback.db")
+    assert response.status is ResponseStatus.COMPLETED
+    assert response.values == {"csat": 2, "nps": 6, "comment": COMMENT}
+
+    output = log.read_text()
+    assert "Application started" in output  # the log is there, so its absence checks mean it
+    assert telegram.token not in output
+    assert telegram.token.split(":")[1] not in output
+    assert "swollen" not in output
