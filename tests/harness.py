@@ -42,7 +42,7 @@ def make_settings(server: FakeTelegram, db: Path, **overrides: Any) -> Settings:
         "clinic_name": "Glow Aesthetics",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @asynccontextmanager
@@ -57,7 +57,9 @@ async def running_bot(
     updater = application.updater
     assert updater is not None
     # A short long-poll keeps teardown quick: stopping waits for the poll in flight.
-    await updater.start_polling(poll_interval=0, timeout=0.2, allowed_updates=ALLOWED_UPDATES)
+    await updater.start_polling(
+        poll_interval=0, timeout=timedelta(seconds=0.2), allowed_updates=ALLOWED_UPDATES
+    )
     await application.start()
     try:
         yield application

@@ -192,7 +192,7 @@ async def test_stickers_photos_voice_and_locations_get_a_reply_and_lose_nothing(
     await patient.next_message()
     await patient.tap("2")
     await patient.next_message()
-    sticker = {"file_id": "s", "file_unique_id": "s", "type": "regular"}
+    sticker: dict[str, object] = {"file_id": "s", "file_unique_id": "s", "type": "regular"}
     sticker |= {"width": 512, "height": 512, "is_animated": False, "is_video": False}
     photo = [{"file_id": "p", "file_unique_id": "p", "width": 90, "height": 90}]
     voice = {"file_id": "v", "file_unique_id": "v", "duration": 3}

@@ -7,7 +7,7 @@ import html
 import pytest
 
 from bot.settings import Settings
-from tests.fake_telegram import Fault, FakeTelegram, Person, SentMessage
+from tests.fake_telegram import FakeTelegram, Fault, Person, SentMessage
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.test_patient_flow import answer_all
 

@@ -1,0 +1,203 @@
+"""The `feedback-bot` command, run as an operator would run it."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.domain.models import Answer, Sentiment, SentimentLabel
+from bot.services.ports import AnswerCommit
+from storage.database import Database
+from storage.responses import SqliteResponseStore
+from tests.test_process import feedback_bot
+
+TOKEN = "123456:AAE-secret_token_value"
+NOW = datetime.now(UTC)
+
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")}
+    environment |= {"FEEDBACK_DB": str(tmp_path / "feedback.db")} | env
+    return subprocess.run(
+        [feedback_bot(), *args],
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def populate(db: Path) -> None:
+    database = await Database.open(db)
+    store = SqliteResponseStore(database)
+    try:
+        rows = [
+            (
+                1,
+                NOW - timedelta(days=60),
+                5,
+                10,
+                "Lovely, natural result!",
+                SentimentLabel.POSITIVE,
+            ),
+            (2, NOW - timedelta(days=2), 2, 3, '=HYPERLINK("http://x")', SentimentLabel.NEUTRAL),
+            (3, NOW - timedelta(days=1), 4, None, None, None),
+        ]
+        for external_id, started, csat, nps, comment, label in rows:
+            patient = await store.add_patient(external_id, started)
+            response = await store.start_response(patient.id, "post_visit", started)
+            answers = [Answer("csat", csat, started)]
+            if nps is not None:
+                answers.append(Answer("nps", nps, started))
+            if comment is not None and label is not None:
+                sentiment = Sentiment(0.5 if label is SentimentLabel.POSITIVE else 0.0, label)
+                answers.append(Answer("comment", comment, started, sentiment))
+            for index, item in enumerate(answers):
+                completes = comment is not None and index == len(answers) - 1
+                await store.commit_answer(AnswerCommit(response.id, item, completes, (), None))
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    asyncio.run(populate(tmp_path / "feedback.db"))
+    return tmp_path / "feedback.db"
+
+
+def test_check_config_names_each_problem_and_fails(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text('[[surveys]]\nid = "x"\ntitle = "t"\nquestions = []\n')
+    result = run_cli(tmp_path, "check-config", FEEDBACK_SURVEYS=str(tmp_path / "bad.toml"))
+    assert result.returncode == 1
+    assert "FEEDBACK_BOT_TOKEN: required to run the bot" in result.stderr
+    assert "FEEDBACK_SURVEYS" in result.stderr
+    assert "bad.toml" in result.stderr
+    assert "surveys.0.questions" in result.stderr
+
+
+def test_check_config_rejects_malformed_values_without_echoing_secrets(tmp_path: Path) -> None:
+    result = run_cli(
+        tmp_path, "check-config", FEEDBACK_BOT_TOKEN="oops secretvalue", FEEDBACK_ADMINS="bob"
+    )
+    assert result.returncode == 1
+    assert "FEEDBACK_BOT_TOKEN" in result.stderr
+    assert "FEEDBACK_ADMINS" in result.stderr
+    assert "secretvalue" not in result.stderr + result.stdout
+
+
+def test_check_config_passes_a_good_configuration(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "check-config", FEEDBACK_BOT_TOKEN=TOKEN)
+    assert result.returncode == 0, result.stderr
+    assert "configuration OK" in result.stdout
+    assert "FEEDBACK_STAFF_CHAT is not set" in result.stdout
+
+
+def test_run_without_a_token_says_so(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "run")
+    assert result.returncode == 1
+    assert "FEEDBACK_BOT_TOKEN: required to run the bot" in result.stderr
+
+
+@pytest.mark.usefixtures("database")
+def test_summary_prints_the_same_numbers_as_the_bot(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "summary", "--period", "all")
+    assert result.returncode == 0, result.stderr
+    assert "Feedback summary — all time" in result.stdout
+    assert "Responses: 3 started, 2 completed (67%)" in result.stdout
+    assert "CSAT: 3.67 / 5 · 67% rated 4–5 (3 answers)" in result.stdout
+    assert "NPS: +0 · promoters 1, passives 0, detractors 1" in result.stdout
+    assert "<b>" not in result.stdout
+    recent = run_cli(tmp_path, "summary", "--period", "30d")
+    assert "Responses: 2 started" in recent.stdout
+
+
+def test_summary_without_a_database(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "summary")
+    assert result.returncode == 1
+    assert "FEEDBACK_DB: no database at" in result.stderr
+    assert not (tmp_path / "feedback.db").exists()
+
+
+@pytest.mark.usefixtures("database")
+def test_jsonl_export_follows_the_contract(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "export", "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 3
+    for record in records:
+        assert set(record) == {
+            "response_id",
+            "patient",
+            "survey",
+            "status",
+            "started_at",
+            "completed_at",
+            "visit",
+            "answers",
+            "sentiment",
+        }
+        assert record["patient"].startswith("P-")
+        assert record["survey"] == "post_visit"
+        assert record["visit"] is None
+        datetime.fromisoformat(record["started_at"])
+    first, second, third = records
+    assert first["status"] == "completed"
+    assert first["answers"] == {"csat": 5, "nps": 10, "comment": "Lovely, natural result!"}
+    assert first["sentiment"] == {"comment": {"polarity": 0.5, "label": "positive", "topics": []}}
+    assert datetime.fromisoformat(first["completed_at"]) >= datetime.fromisoformat(
+        first["started_at"]
+    )
+    assert third["status"] == "in_progress"
+    assert third["completed_at"] is None
+    assert third["answers"] == {"csat": 4}
+    assert third["sentiment"] == {}
+    assert second["answers"]["comment"] == '=HYPERLINK("http://x")'  # JSON is data, kept as is
+
+
+@pytest.mark.usefixtures("database")
+def test_csv_export_is_flat_and_spreadsheet_safe(tmp_path: Path) -> None:
+    out = tmp_path / "responses.csv"
+    result = run_cli(tmp_path, "export", "--format", "csv", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8"))))
+    assert len(rows) == 3
+    assert list(rows[0])[:9] == [
+        "response_id",
+        "patient",
+        "survey",
+        "status",
+        "started_at",
+        "completed_at",
+        "treatment",
+        "provider",
+        "location",
+    ]
+    assert rows[0]["csat"] == "5"
+    assert rows[0]["comment_sentiment"] == "positive"
+    assert rows[0]["comment_polarity"] == "0.5000"
+    # A spreadsheet would run this as a formula; the export neutralises it.
+    assert rows[1]["comment"] == '\'=HYPERLINK("http://x")'
+    assert rows[2]["nps"] == ""
+
+
+@pytest.mark.usefixtures("database")
+def test_export_since_a_date(tmp_path: Path) -> None:
+    since = (NOW - timedelta(days=10)).date().isoformat()
+    result = run_cli(tmp_path, "export", "--format", "jsonl", "--since", since)
+    assert len(result.stdout.splitlines()) == 2
+    bad = run_cli(tmp_path, "export", "--format", "jsonl", "--since", "last tuesday")
+    assert bad.returncode == 2
+    assert "is not a date" in bad.stderr
+    wrong_format = run_cli(tmp_path, "export", "--format", "xlsx")
+    assert wrong_format.returncode == 2

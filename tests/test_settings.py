@@ -1,0 +1,81 @@
+"""Settings are read from FEEDBACK_* variables; mistakes are named, secrets never shown."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.logs import RedactSecrets
+from bot.settings import SettingsError, load_settings
+
+TOKEN = "123456:AAE-secret_token_value"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("FEEDBACK_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # away from any .env in the repository
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = load_settings()
+    assert str(settings.api_url) == "https://api.telegram.org/bot"
+    assert str(settings.db) == "feedback.db"
+    assert settings.admins == frozenset()
+    assert settings.staff_chat is None
+    assert settings.surveys is None
+
+
+def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDBACK_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("FEEDBACK_ADMINS", "11, 22,33")
+    monkeypatch.setenv("FEEDBACK_STAFF_CHAT", "-1001234")
+    monkeypatch.setenv("FEEDBACK_REVIEW_URL", "https://g.page/r/x/review")
+    settings = load_settings()
+    assert settings.token() == TOKEN
+    assert settings.admins == frozenset({11, 22, 33})
+    assert settings.staff_chat == -1001234
+    assert str(settings.review_url) == "https://g.page/r/x/review"
+
+
+def test_a_dotenv_file_is_read() -> None:
+    Path(".env").write_text("FEEDBACK_CLINIC_NAME=Glow Aesthetics\n", "utf-8")
+    assert load_settings().clinic_name == "Glow Aesthetics"
+
+
+def test_every_wrong_setting_is_named_and_the_token_never_echoed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FEEDBACK_BOT_TOKEN", "not a token secretvalue")
+    monkeypatch.setenv("FEEDBACK_ADMINS", "alice,22")
+    monkeypatch.setenv("FEEDBACK_STAFF_CHAT", "staff")
+    monkeypatch.setenv("FEEDBACK_REVIEW_URL", "not a url")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    problems = error.value.problems
+    assert [p.split(":")[0] for p in problems] == [
+        "FEEDBACK_BOT_TOKEN",
+        "FEEDBACK_ADMINS",
+        "FEEDBACK_STAFF_CHAT",
+        "FEEDBACK_REVIEW_URL",
+    ]
+    assert "secretvalue" not in str(error.value)
+
+
+def test_running_needs_a_token() -> None:
+    with pytest.raises(SettingsError, match="FEEDBACK_BOT_TOKEN: required"):
+        load_settings().token()
+
+
+def test_the_token_is_redacted_from_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.redaction")
+    logger.addFilter(RedactSecrets([TOKEN]))
+    with caplog.at_level(logging.INFO, logger="test.redaction"):
+        logger.info("HTTP Request: POST https://api.telegram.org/bot%s/getMe", TOKEN)
+    assert TOKEN not in caplog.text
+    assert "bot[REDACTED]/getMe" in caplog.text

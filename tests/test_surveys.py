@@ -1,0 +1,80 @@
+"""Survey files are validated, and a bad one is reported with the place and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.domain.surveys import SurveyFileError, load_catalog
+
+GOOD = """
+[[surveys]]
+id = "post_visit"
+title = "After your visit"
+
+[[surveys.questions]]
+id = "csat"
+type = "rating"
+text = "How was it?"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "surveys.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_the_built_in_survey_has_the_contract_ids() -> None:
+    survey = load_catalog().default
+    assert survey.id == "post_visit"
+    assert [q.id for q in survey.questions] == ["csat", "nps", "comment"]
+    assert list(survey.questions[0].scale) == [1, 2, 3, 4, 5]
+    assert list(survey.questions[1].scale) == list(range(11))
+    assert survey.questions[2].optional
+
+
+def test_a_clinic_file_loads(tmp_path: Path) -> None:
+    assert load_catalog(write(tmp_path, GOOD)).default.title == "After your visit"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (('type = "rating"', 'type = "slider"'), "surveys.0.questions.0.type"),
+        (('id = "csat"', 'id = "CSAT score"'), "surveys.0.questions.0.id"),
+        (('text = "How was it?"', 'text = ""'), "surveys.0.questions.0.text"),
+        (('type = "rating"', 'type = "choice"'), "at least two options"),
+        (('type = "rating"', 'type = "rating"\nscale_min = 5\nscale_max = 1'), "scale"),
+        (('type = "rating"', 'type = "rating"\ncolour = "red"'), "colour"),
+        (('title = "After your visit"', 'title = "x"\n[bad'), "not valid TOML"),
+    ],
+)
+def test_invalid_files_are_rejected_with_the_place_and_problem(
+    tmp_path: Path, change: tuple[str, str], problem: str
+) -> None:
+    path = write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(SurveyFileError) as error:
+        load_catalog(path)
+    assert str(path) in str(error.value)
+    assert problem in str(error.value)
+
+
+def test_duplicate_question_ids(tmp_path: Path) -> None:
+    twice = GOOD + '[[surveys.questions]]\nid = "csat"\ntype = "nps"\ntext = "Again?"\n'
+    with pytest.raises(SurveyFileError, match="duplicate question id 'csat'"):
+        load_catalog(write(tmp_path, twice))
+
+
+def test_a_variant_must_depend_on_an_earlier_numeric_question(tmp_path: Path) -> None:
+    later = GOOD + (
+        '[[surveys.questions.variants]]\nwhen = { question = "nps", at_most = 3 }\ntext = "Hm"\n'
+    )
+    with pytest.raises(SurveyFileError, match="'nps', which is not an earlier question"):
+        load_catalog(write(tmp_path, later))
+
+
+def test_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SurveyFileError, match="cannot read survey file"):
+        load_catalog(tmp_path / "nope.toml")
