@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from handlers.common import DeliveryGuard, ErrorReply
 from handlers.patient import PatientHandlers
 from handlers.registry import FeedbackApplication, register_handlers
 from handlers.staff import StaffHandlers, TelegramAlertSender
-from handlers.texts import ENGLISH
+from handlers.texts import ENGLISH, Texts
 from storage.alerts import SqliteAlertStore
 from storage.database import Database
 from storage.reports import SqliteReportStore
@@ -31,9 +32,74 @@ logger = logging.getLogger(__name__)
 # Telegram keeps undelivered updates for 24 hours; remembering handled ones a little longer
 # is enough to recognise any redelivery.
 HANDLED_EVENTS_KEPT = timedelta(days=2)
+HOUSEKEEPING_INTERVAL = timedelta(days=1)
 
 # The updates the handlers use; others (chat members, polls...) are not fetched at all.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+
+
+class Lifecycle:
+    """What happens around polling: open the database, purge, catch up, close."""
+
+    def __init__(  # noqa: PLR0913 - the parts it starts and stops, each named
+        self,
+        *,
+        database: Database,
+        responses: SqliteResponseStore,
+        feedback: FeedbackService,
+        clock: Clock,
+        texts: Texts,
+        retention: timedelta,
+    ) -> None:
+        self.database = database
+        self.alerts: AlertService | None = None
+        self._responses = responses
+        self._feedback = feedback
+        self._clock = clock
+        self._texts = texts
+        self._retention = retention
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    async def post_init(self, application: FeedbackApplication) -> None:
+        """Open the database and do what is owed before taking updates."""
+        await self.database.initialize()
+        # Purge before anything else: the consent message promises the retention period.
+        await self._housekeep()
+        try:
+            await application.bot.set_my_commands(
+                [BotCommand(name, text) for name, text in self._texts.command_descriptions]
+            )
+        except TelegramError:
+            logger.warning("could not set the command menu", exc_info=True)
+        if self.alerts is not None:
+            # Alerts raised just before a crash or during an outage are still owed to staff.
+            await self.alerts.deliver_pending()
+        self._housekeeping = asyncio.create_task(self._daily())
+
+    async def post_stop(self, _: FeedbackApplication) -> None:
+        """Stop the daily housekeeping."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
+            self._housekeeping = None
+
+    async def post_shutdown(self, _: FeedbackApplication) -> None:
+        """Close the database (every write has already committed)."""
+        await self.database.close()
+
+    async def _housekeep(self) -> None:
+        purged = await self._feedback.purge_expired(self._retention)
+        if purged:
+            logger.info("deleted %d responses older than %s", purged, self._retention)
+        await self._responses.forget_events_before(self._clock.now() - HANDLED_EVENTS_KEPT)
+
+    async def _daily(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL.total_seconds())
+            try:
+                await self._housekeep()
+            except Exception:  # try again tomorrow rather than stop for good
+                logger.exception("housekeeping failed")
 
 
 def build_application(
@@ -55,52 +121,42 @@ def build_application(
         clock,
         AlertThresholds(settings.alert_csat_at_most, settings.alert_nps_at_most),
     )
-    reports = ReportService(SqliteReportStore(database), clock)
-
-    async def post_init(application: FeedbackApplication) -> None:
-        await database.initialize()
-        await responses.forget_events_before(clock.now() - HANDLED_EVENTS_KEPT)
-        try:
-            await application.bot.set_my_commands(
-                [BotCommand(name, text) for name, text in texts.command_descriptions]
-            )
-        except TelegramError:
-            logger.warning("could not set the command menu", exc_info=True)
-        if alerts is not None:
-            # Alerts raised just before a crash or during an outage are still owed to staff.
-            await alerts.deliver_pending()
-
-    async def post_shutdown(_: FeedbackApplication) -> None:
-        await database.close()
-
+    lifecycle = Lifecycle(
+        database=database,
+        responses=responses,
+        feedback=feedback,
+        clock=clock,
+        texts=texts,
+        retention=timedelta(days=settings.retention_days),
+    )
     application = (
         ApplicationBuilder()
         .token(settings.token())
         .base_url(str(settings.api_url))
         .base_file_url(str(settings.api_url).replace("/bot", "/file/bot", 1))
-        .post_init(post_init)
-        .post_shutdown(post_shutdown)
+        .post_init(lifecycle.post_init)
+        .post_stop(lifecycle.post_stop)
+        .post_shutdown(lifecycle.post_shutdown)
         # One update at a time: answers are read-decide-write, and ordering per patient
         # matters more than throughput at a clinic's volume.
         .concurrent_updates(False)  # noqa: FBT003 - PTB's builder takes a bare bool
         .build()
     )
-    alerts = None
     if settings.staff_chat is not None:
         sender = TelegramAlertSender(application.bot, settings.staff_chat, surveys)
-        alerts = AlertService(SqliteAlertStore(database), sender, clock)
-    review_url = str(settings.review_url) if settings.review_url else None
+        lifecycle.alerts = AlertService(SqliteAlertStore(database), sender, clock)
     register_handlers(
         application,
         PatientHandlers(
             feedback,
-            alerts,
+            lifecycle.alerts,
             texts,
             clinic_name=settings.clinic_name,
-            review_url=review_url,
+            review_url=str(settings.review_url) if settings.review_url else None,
             admins=settings.admins,
+            retention_days=settings.retention_days,
         ),
-        StaffHandlers(reports, texts, settings.admins),
+        StaffHandlers(ReportService(SqliteReportStore(database), clock), texts, settings.admins),
         DeliveryGuard(feedback),
         ErrorReply(texts),
     )
@@ -109,5 +165,4 @@ def build_application(
 
 def run(settings: Settings) -> None:
     """Run the bot with long polling until SIGINT or SIGTERM."""
-    application = build_application(settings)
-    application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    build_application(settings).run_polling(allowed_updates=ALLOWED_UPDATES)

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     alert_nps_at_most: int = Field(default=6, ge=-1, le=10)
     sentiment_negative_below: float = Field(default=-0.05, ge=-1, le=1)
     sentiment_positive_above: float = Field(default=0.05, ge=-1, le=1)
+    retention_days: int = Field(default=730, ge=30, le=3650)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("admins", mode="before")

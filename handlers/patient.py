@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 class PatientHandlers:
     """Callbacks for private chats with patients."""
 
-    def __init__(  # noqa: PLR0913 - two services and three named settings, all needed
+    def __init__(  # noqa: PLR0913 - two services and four named settings, all needed
         self,
         feedback: FeedbackService,
         alerts: AlertService | None,
@@ -55,6 +55,7 @@ class PatientHandlers:
         clinic_name: str,
         review_url: str | None,
         admins: frozenset[int],
+        retention_days: int,
     ) -> None:
         self._feedback = feedback
         self._alerts = alerts
@@ -62,6 +63,7 @@ class PatientHandlers:
         self._clinic = clinic_name
         self._review_url = review_url
         self._admins = admins
+        self._retention_days = retention_days
 
     async def start(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Begin or resume a survey, asking for consent the first time."""
@@ -69,7 +71,9 @@ class PatientHandlers:
         outcome = await self._feedback.begin(user_id)
         if isinstance(outcome, NeedsConsent):
             await message.reply_text(
-                self._texts.consent.format(clinic=self._clinic),
+                self._texts.consent.format(
+                    clinic=self._clinic, retention_days=self._retention_days
+                ),
                 reply_markup=consent_keyboard(self._texts),
             )
             return

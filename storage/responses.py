@@ -234,6 +234,23 @@ class SqliteResponseStore:
                 (dedup_key, to_db_time(now)),
             )
 
+    async def purge_before(self, cutoff: datetime) -> int:
+        """Delete responses started before `cutoff`, and patients left with nothing.
+
+        Answers and alerts go with their response (ON DELETE CASCADE). Returns how many
+        responses were deleted.
+        """
+        moment = to_db_time(cutoff)
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute("DELETE FROM responses WHERE started_at < ?", (moment,))
+            deleted = cursor.rowcount
+            await conn.execute(
+                "DELETE FROM patients WHERE consented_at < ?"
+                " AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.patient_id = patients.id)",
+                (moment,),
+            )
+        return deleted
+
     async def forget_events_before(self, cutoff: datetime) -> int:
         """Drop old event keys: Telegram never redelivers an update after a day."""
         async with self._db.transaction() as conn:

@@ -378,3 +378,26 @@ async def test_forget_erases_everything_after_confirmation(
     assert await stored_responses(settings.db) == []
     await patient.send("/start")
     assert "Nothing is stored until you tap" in (await patient.next_message()).text
+
+
+async def test_answers_are_deleted_after_the_retention_period_promised_at_consent(
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"retention_days": 90})
+    async with running_bot(settings, clock):
+        patient = telegram.patient(27)
+        await patient.send("/start")
+        assert "delete them automatically after 90 days" in (await patient.next_message()).text
+        await patient.tap("I agree")
+        await patient.next_message()
+        await patient.tap("5")
+        await patient.next_message()
+    clock.advance(days=89)
+    async with running_bot(settings, clock):
+        pass
+    assert len(await stored_responses(settings.db)) == 1
+    clock.advance(days=2)
+    async with running_bot(settings, clock):
+        pass
+    assert await stored_responses(settings.db) == []
+    assert not await is_patient(settings.db, 27)

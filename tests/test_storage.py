@@ -187,3 +187,19 @@ async def test_an_empty_database_summarises_to_nothing(database: Database) -> No
         None,
         None,
     )
+
+
+async def test_purge_deletes_old_responses_and_patients_left_with_nothing(
+    database: Database,
+) -> None:
+    store = SqliteResponseStore(database)
+    old_only = await store.add_patient(1, NOW - timedelta(days=800))
+    await store.start_response(old_only.id, "post_visit", NOW - timedelta(days=800))
+    returning = await store.add_patient(2, NOW - timedelta(days=800))
+    earlier = await store.start_response(returning.id, "post_visit", NOW - timedelta(days=800))
+    await store.abandon(earlier.id)
+    recent = await store.start_response(returning.id, "post_visit", NOW - timedelta(days=5))
+    assert await store.purge_before(NOW - timedelta(days=730)) == 2
+    assert await store.get_patient(1) is None
+    assert await store.get_patient(2) is not None
+    assert await store.get_response(recent.id) is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.domain.alerts import alert_reasons
 from bot.domain.flow import InvalidAnswerError, Step, next_step, parse_button, parse_typed
@@ -167,6 +168,10 @@ class FeedbackService:
     async def forget(self, external_id: int) -> bool:
         """Erase everything stored about the patient; whether there was anything."""
         return await self._store.forget_patient(external_id)
+
+    async def purge_expired(self, retention: timedelta) -> int:
+        """Delete what is older than the retention period promised at consent."""
+        return await self._store.purge_before(self._clock.now() - retention)
 
     async def remember_handled(self, dedup_key: int) -> None:
         """Note an event that changed nothing, so a redelivery of it is ignored too."""

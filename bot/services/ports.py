@@ -97,6 +97,10 @@ class ResponseStore(Protocol):
         """Whether an event with this key was already handled."""
         ...
 
+    async def purge_before(self, cutoff: datetime) -> int:
+        """Delete responses started before `cutoff`, and patients left with nothing."""
+        ...
+
     async def mark_seen(self, dedup_key: int, now: datetime) -> None:
         """Remember that an event with this key was handled."""
         ...

@@ -70,8 +70,9 @@ ENGLISH = Texts(
     consent=(
         "Hello! {clinic} would like to hear about your visit. It takes under a minute.\n\n"
         "If you agree, we store your answers under a random code (not your name or phone "
-        "number) so the clinic can improve its care. Send /forget at any time to erase "
-        "everything you told us, and /cancel to stop a survey.\n\n"
+        "number) so the clinic can improve its care, and delete them automatically after "
+        "{retention_days} days. Send /forget at any time to erase everything you told us, "
+        "and /cancel to stop a survey.\n\n"
         "Nothing is stored until you tap “I agree”."
     ),
     consent_agree="I agree",
