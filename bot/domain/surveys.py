@@ -196,8 +196,24 @@ def load_catalog(path: Path | None = None) -> SurveyCatalog:
     try:
         return SurveyCatalog.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'file'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise SurveyFileError(f"{name}: {problems}") from exc
+        raise SurveyFileError(f"{name}: {_describe(exc)}") from exc
+
+
+def _describe(error: ValidationError) -> str:
+    """One line per real problem, each with its place in the file.
+
+    A bad question also makes its survey list "too short" once the bad item is dropped;
+    errors whose place contains a more specific error are that kind of echo and are left out.
+    """
+    errors = error.errors(include_url=False, include_input=False)
+    places = [tuple(e["loc"]) for e in errors]
+    kept = [
+        e
+        for e, place in zip(errors, places, strict=True)
+        if not any(other != place and other[: len(place)] == place for other in places)
+    ]
+    return "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or 'file'}: "
+        f"{e['msg'].removeprefix('Value error, ')}"
+        for e in kept
+    )
