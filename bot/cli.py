@@ -131,14 +131,13 @@ def _check_config(settings: Settings) -> int:
     return 0
 
 
-async def _reports(settings: Settings) -> tuple[Database, ReportService, SqliteReportStore]:
+async def _reports(settings: Settings) -> tuple[Database, ReportService]:
     database = await Database.open(settings.db)
-    store = SqliteReportStore(database)
-    return database, ReportService(store, SystemClock()), store
+    return database, ReportService(SqliteReportStore(database), SystemClock())
 
 
 async def _summary(settings: Settings, period: Period) -> str:
-    database, reports, _ = await _reports(settings)
+    database, reports = await _reports(settings)
     try:
         return format_summary(await reports.summary(period), markup=False)
     finally:
@@ -148,7 +147,7 @@ async def _summary(settings: Settings, period: Period) -> str:
 async def _export(
     settings: Settings, fmt: str, since: datetime | date | None, out: TextIO
 ) -> None:
-    database, reports, _ = await _reports(settings)
+    database, reports = await _reports(settings)
     try:
         after = since if isinstance(since, datetime) else None
         if fmt == "jsonl":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from telegram import CallbackQuery, Message, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -157,16 +158,19 @@ class PatientHandlers:
     async def edited(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Edits are not answers: keep the first version and say so."""
         message = update.edited_message
-        if message is not None and message.chat.type == "private":
+        if message is not None and message.chat.type == ChatType.PRIVATE:
             await message.reply_text(self._texts.edited_message)
 
     async def cancel(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Stop the survey in progress, keeping what was answered."""
         message, user_id = _message_and_user(update)
-        stopped = await self._feedback.cancel(user_id)
-        await message.reply_text(
-            self._texts.cancelled if stopped else self._texts.nothing_to_cancel
-        )
+        cancelled = await self._feedback.cancel(user_id)
+        if cancelled is None:
+            await message.reply_text(self._texts.nothing_to_cancel)
+            return
+        await message.reply_text(self._texts.cancelled)
+        if cancelled.alert_changed and self._alerts is not None:
+            await self._alerts.deliver_pending()
 
     async def help(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """What the bot does, with staff commands for admins."""
@@ -175,8 +179,10 @@ class PatientHandlers:
         if user_id in self._admins:
             text += self._texts.help_staff
         await message.reply_text(text)
+        if message.chat.type != ChatType.PRIVATE:
+            return
         current = await self._feedback.current(user_id)
-        if current is not None and message.chat.type == "private":
+        if current is not None:
             await self._ask(message, current)
 
     async def forget(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:

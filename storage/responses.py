@@ -210,14 +210,21 @@ class SqliteResponseStore:
                 )
         return True
 
-    async def abandon(self, response_id: str) -> None:
-        """Mark a response in progress as abandoned, keeping its answers."""
+    async def abandon(self, response_id: str) -> bool:
+        """Mark a response in progress as abandoned, keeping its answers.
+
+        Returns whether the response had an alert, which now needs updating for staff.
+        """
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE responses SET status = 'abandoned'"
                 " WHERE id = ? AND status = 'in_progress'",
                 (response_id,),
             )
+            cursor = await conn.execute(
+                "UPDATE alerts SET version = version + 1 WHERE response_id = ?", (response_id,)
+            )
+            return cursor.rowcount > 0
 
     async def seen(self, dedup_key: int) -> bool:
         """Whether an event with this key was already handled."""

@@ -186,3 +186,13 @@ async def test_admins_see_staff_commands_in_help(telegram: FakeTelegram) -> None
 @pytest.mark.usefixtures("bot")
 async def test_the_command_menu_is_set_at_start_up(telegram: FakeTelegram) -> None:
     assert [c["command"] for c in telegram.commands] == ["start", "cancel", "forget", "help"]
+
+
+@pytest.mark.usefixtures("bot")
+async def test_cancelling_updates_the_alert(telegram: FakeTelegram) -> None:
+    patient = telegram.patient(37)
+    await agree_and_rate(patient, "1")
+    await alert_showing(telegram, "Status: in progress")
+    await patient.send("/cancel")
+    alert = await alert_showing(telegram, "Status: abandoned")
+    assert "<b>csat</b>: 1/5" in alert.text

@@ -61,6 +61,13 @@ class NoSurvey:
     """Input arrived while no survey is in progress."""
 
 
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """The survey was stopped; `alert_changed` if staff should see its new status."""
+
+    alert_changed: bool
+
+
 AnswerOutcome = Accepted | Rejected | AlreadyAnswered | Stale | NoSurvey | NeedsConsent
 
 
@@ -154,16 +161,15 @@ class FeedbackService:
             return Rejected(response.id, step)
         return await self._commit(response, step, value, truncated=truncated, dedup_key=dedup_key)
 
-    async def cancel(self, external_id: int) -> bool:
-        """Stop the survey in progress (answers given so far are kept); whether there was one."""
+    async def cancel(self, external_id: int) -> Cancelled | None:
+        """Stop the survey in progress, keeping the answers given; `None` if there was none."""
         patient = await self._store.get_patient(external_id)
         if patient is None:
-            return False
+            return None
         response = await self._store.open_response(patient.id)
         if response is None:
-            return False
-        await self._store.abandon(response.id)
-        return True
+            return None
+        return Cancelled(alert_changed=await self._store.abandon(response.id))
 
     async def forget(self, external_id: int) -> bool:
         """Erase everything stored about the patient; whether there was anything."""

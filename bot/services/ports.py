@@ -89,8 +89,8 @@ class ResponseStore(Protocol):
         """Store an answer; `False` if the question was answered or the response closed."""
         ...
 
-    async def abandon(self, response_id: str) -> None:
-        """Mark a response in progress as abandoned, keeping its answers."""
+    async def abandon(self, response_id: str) -> bool:
+        """Mark a response in progress as abandoned; whether staff have an alert to update."""
         ...
 
     async def seen(self, dedup_key: int) -> bool:

@@ -151,10 +151,8 @@ _REASONS = {
 }
 
 
-def _quote(text: str, limit: int) -> str:
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    return html.escape(text)
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _ago(then: datetime, now: datetime) -> str:
@@ -186,7 +184,7 @@ def format_alert(alert: PendingAlert, surveys: SurveyCatalog, now: datetime) -> 
         if answer.value is None:
             shown = "(skipped)"
         elif isinstance(answer.value, str):
-            shown = "“" + _quote(answer.value, ALERT_QUOTE_LIMIT) + "”"
+            shown = "“" + html.escape(_shorten(answer.value, ALERT_QUOTE_LIMIT)) + "”"
         elif question is not None and not isinstance(answer.value, bool):
             shown = f"{answer.value}/{question.scale_max}"
         else:
@@ -245,9 +243,7 @@ def format_summary(summary: Summary, *, markup: bool = True) -> str:
 
 
 def _comment_line(comment: NegativeComment, escape: Callable[[str], str]) -> str:
-    text = comment.text
-    if len(text) > SUMMARY_QUOTE_LIMIT:
-        text = text[:SUMMARY_QUOTE_LIMIT] + "…"
+    text = _shorten(comment.text, SUMMARY_QUOTE_LIMIT)
     return (
         f"• {escape(comment.patient_pseudonym)}: “{escape(text)}” ({comment.polarity:+.2f}, "
         f"{comment.answered_at:%Y-%m-%d})"
