@@ -106,10 +106,7 @@ class FeedbackService:
 
     async def current(self, external_id: int) -> Asking | None:
         """The question the patient is on, if a survey is in progress."""
-        patient = await self._store.get_patient(external_id)
-        if patient is None:
-            return None
-        response = await self._store.open_response(patient.id)
+        response = await self._open_response(external_id)
         if response is None:
             return None
         step = self._step(response)
@@ -163,10 +160,7 @@ class FeedbackService:
 
     async def cancel(self, external_id: int) -> Cancelled | None:
         """Stop the survey in progress, keeping the answers given; `None` if there was none."""
-        patient = await self._store.get_patient(external_id)
-        if patient is None:
-            return None
-        response = await self._store.open_response(patient.id)
+        response = await self._open_response(external_id)
         if response is None:
             return None
         return Cancelled(alert_changed=await self._store.abandon(response.id))
@@ -186,6 +180,10 @@ class FeedbackService:
     async def already_handled(self, dedup_key: int) -> bool:
         """Whether this event was handled before (a redelivery)."""
         return await self._store.seen(dedup_key)
+
+    async def _open_response(self, external_id: int) -> Response | None:
+        patient = await self._store.get_patient(external_id)
+        return None if patient is None else await self._store.open_response(patient.id)
 
     async def _resume_or_start(self, patient: Patient) -> Asking:
         response = await self._store.open_response(patient.id)
