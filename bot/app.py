@@ -14,14 +14,15 @@ from bot.domain.models import AlertThresholds
 from bot.domain.surveys import SurveyCatalog, load_catalog
 from bot.sentiment import TextBlobScorer
 from bot.services.feedback import FeedbackService
+from bot.services.invitations import InvitationService
 from bot.services.ports import Clock, SystemClock
 from bot.services.staff import AlertService, ReportService
 from bot.settings import Settings
 from handlers.common import DeliveryGuard, ErrorReply
-from handlers.patient import PatientHandlers
+from handlers.patient import ClinicProfile, PatientHandlers
 from handlers.registry import FeedbackApplication, register_handlers
 from handlers.staff import StaffHandlers, TelegramAlertSender
-from handlers.texts import ENGLISH, Texts
+from handlers.texts import CATALOGUES, Texts
 from storage.alerts import SqliteAlertStore
 from storage.database import Database
 from storage.reports import SqliteReportStore
@@ -111,7 +112,6 @@ def build_application(
     """Build the bot; the database opens in `post_init` and closes in `post_shutdown`."""
     clock = clock or SystemClock()
     surveys = surveys or load_catalog(settings.surveys)
-    texts = ENGLISH
     database = Database(settings.db)
     responses = SqliteResponseStore(database)
     feedback = FeedbackService(
@@ -119,8 +119,11 @@ def build_application(
         surveys,
         TextBlobScorer(settings.sentiment_negative_below, settings.sentiment_positive_above),
         clock,
-        AlertThresholds(settings.alert_csat_at_most, settings.alert_nps_at_most),
+        thresholds=AlertThresholds(settings.alert_csat_at_most, settings.alert_nps_at_most),
+        languages=CATALOGUES.keys(),
     )
+    # Staff messages and the command menu speak the clinic's language.
+    texts = CATALOGUES[feedback.default_language]
     lifecycle = Lifecycle(
         database=database,
         responses=responses,
@@ -143,24 +146,39 @@ def build_application(
         .build()
     )
     if settings.staff_chat is not None:
-        sender = TelegramAlertSender(application.bot, settings.staff_chat, surveys)
+        sender = TelegramAlertSender(application.bot, settings.staff_chat, surveys, texts)
         lifecycle.alerts = AlertService(SqliteAlertStore(database), sender, clock)
     register_handlers(
         application,
         PatientHandlers(
             feedback,
             lifecycle.alerts,
-            texts,
-            clinic_name=settings.clinic_name,
-            review_url=str(settings.review_url) if settings.review_url else None,
-            admins=settings.admins,
-            retention_days=settings.retention_days,
+            ClinicProfile(
+                name=settings.clinic_name,
+                review_url=str(settings.review_url) if settings.review_url else None,
+                admins=settings.admins,
+                retention_days=settings.retention_days,
+                survey_language=surveys.default_language,
+            ),
         ),
-        StaffHandlers(ReportService(SqliteReportStore(database), clock), texts, settings.admins),
+        StaffHandlers(
+            ReportService(SqliteReportStore(database), clock),
+            invitation_service(settings, responses, surveys, clock),
+            surveys,
+            texts,
+            settings.admins,
+        ),
         DeliveryGuard(feedback),
         ErrorReply(texts),
     )
     return application
+
+
+def invitation_service(
+    settings: Settings, store: SqliteResponseStore, surveys: SurveyCatalog, clock: Clock
+) -> InvitationService:
+    """Invitations valid for `FEEDBACK_INVITATION_DAYS` (shared by the bot and the CLI)."""
+    return InvitationService(store, surveys, clock, timedelta(days=settings.invitation_days))
 
 
 def run(settings: Settings) -> None:

@@ -19,7 +19,8 @@ from bot.logs import configure_logging
 from bot.services.ports import SystemClock
 from bot.services.staff import ReportService
 from bot.settings import ENV_PREFIX, Settings, SettingsError, load_settings
-from handlers.texts.en import format_summary
+from handlers.texts import CATALOGUES
+from handlers.texts.formatting import format_summary
 from storage.database import Database
 from storage.reports import SqliteReportStore
 
@@ -139,7 +140,9 @@ async def _reports(settings: Settings) -> tuple[Database, ReportService]:
 async def _summary(settings: Settings, period: Period) -> str:
     database, reports = await _reports(settings)
     try:
-        return format_summary(await reports.summary(period), markup=False)
+        language = load_catalog(settings.surveys).default_language
+        texts = CATALOGUES.get(language, CATALOGUES["en"])
+        return format_summary(await reports.summary(period), texts, markup=False)
     finally:
         await database.close()
 

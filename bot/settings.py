@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     alert_nps_at_most: int = Field(default=6, ge=-1, le=10)
     sentiment_negative_below: float = Field(default=-0.05, ge=-1, le=1)
     sentiment_positive_above: float = Field(default=0.05, ge=-1, le=1)
+    invitation_days: int = Field(default=14, ge=1, le=365)
+    bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
     retention_days: int = Field(default=730, ge=30, le=3650)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -64,9 +66,11 @@ class Settings(BaseSettings):
             raise ValueError("must look like 123456789:ABC-def (the token from @BotFather)")
         return value
 
-    @field_validator("surveys", "review_url", mode="before")
+    @field_validator("surveys", "review_url", "bot_username", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().removeprefix("@")
         return None if value == "" else value
 
     @model_validator(mode="after")

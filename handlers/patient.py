@@ -1,271 +1,405 @@
-"""The patient's conversation: consent, questions, answers, cancel, help and forget.
+"""The patient's conversation: consent, questions, answers, language, cancel, help, forget.
 
 There is no ConversationHandler: where a patient is in a survey lives in the database, so
 every update asks the feedback service, and a restart resumes exactly where the patient was.
 
-    /start --(first time)--> consent --agree--> question 1 --answer--> ... --> thanks (+review)
-       |                        `--decline--> nothing stored
+    /start [code] --(first time)--> consent --agree--> [treatment?] --> question 1 --> ...
+       |                               `--decline--> nothing stored        ... --> thanks
        `--(survey open)--> the current question again
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
 
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.domain.flow import Step
-from bot.domain.surveys import AnswerValue, QuestionType
+from bot.domain.models import InvitationState
+from bot.domain.surveys import AnswerValue, QuestionType, localize
 from bot.services.feedback import (
     Accepted,
     AlreadyAnswered,
     Asking,
     FeedbackService,
+    InvitationRefused,
     NeedsConsent,
     NoSurvey,
     Rejected,
     Stale,
+    StartOutcome,
 )
 from bot.services.staff import AlertService
 from handlers.keyboards import (
-    CONSENT_YES,
     FORGET_YES,
+    LANGUAGE_PREFIX,
     AnswerButton,
+    ConsentButton,
     consent_keyboard,
     forget_keyboard,
+    language_keyboard,
     question_keyboard,
     review_keyboard,
+    selection_mask,
 )
-from handlers.texts import Texts
+from handlers.texts import CATALOGUES, Texts
 
 logger = logging.getLogger(__name__)
+
+# Telegram allows at most 64 characters of A-Za-z0-9_- in a /start payload.
+_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicProfile:
+    """What the patient conversation needs to know about the clinic."""
+
+    name: str
+    review_url: str | None
+    admins: frozenset[int]
+    retention_days: int
+    survey_language: str
+    """The survey file's default language, the fallback for its texts."""
 
 
 class PatientHandlers:
     """Callbacks for private chats with patients."""
 
-    def __init__(  # noqa: PLR0913 - two services and four named settings, all needed
+    def __init__(
         self,
         feedback: FeedbackService,
         alerts: AlertService | None,
-        texts: Texts,
-        *,
-        clinic_name: str,
-        review_url: str | None,
-        admins: frozenset[int],
-        retention_days: int,
+        clinic: ClinicProfile,
     ) -> None:
         self._feedback = feedback
         self._alerts = alerts
-        self._texts = texts
-        self._clinic = clinic_name
-        self._review_url = review_url
-        self._admins = admins
-        self._retention_days = retention_days
+        self._clinic = clinic
 
-    async def start(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        """Begin or resume a survey, asking for consent the first time."""
-        message, user_id = _message_and_user(update)
-        outcome = await self._feedback.begin(user_id)
-        if isinstance(outcome, NeedsConsent):
-            await message.reply_text(
-                self._texts.consent.format(
-                    clinic=self._clinic, retention_days=self._retention_days
-                ),
-                reply_markup=consent_keyboard(self._texts),
-            )
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Begin or resume a survey, from an invitation link if there is one."""
+        message, user = _message_and_user(update)
+        language = await self._language(user)
+        code = context.args[0] if context.args else None
+        if code is not None and not _PAYLOAD.match(code):
+            await message.reply_text(CATALOGUES[language].invitation_unknown)
             return
-        if outcome.resumed:
-            await message.reply_text(self._texts.welcome_back)
-        await self._ask(message, outcome)
+        outcome = await self._feedback.begin(user.id, language, code)
+        await self._show_start(message, outcome, language)
 
     async def consent_choice(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Store consent and start, or store nothing and say so."""
-        query, user_id = _query_and_user(update)
+        query, user = _query_and_user(update)
         try:
-            if query.data != CONSENT_YES:
-                await _edit_text(query, self._texts.consent_declined)
+            button = ConsentButton.decode(query.data or "")
+            if button is None or button.language not in CATALOGUES:
+                return
+            texts = CATALOGUES[button.language]
+            if not button.agree:
+                await _edit_text(query, texts.consent_declined)
                 return
             await _drop_keyboard(query)
-            asking = await self._feedback.consent(user_id)
+            outcome = await self._feedback.consent(
+                user.id, button.language, button.invitation_code
+            )
             if isinstance(query.message, Message):
-                await self._ask(query.message, asking)
+                await self._show_start(query.message, outcome, button.language)
         finally:
             # Answered last, so the phone's spinner lasts until the bot has done its part.
             await query.answer()
 
     async def answer_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Store a tapped answer, show it in place of the keyboard, and ask the next question."""
-        query, user_id = _query_and_user(update)
-        toast: str | None = self._texts.stale_button
+        query, user = _query_and_user(update)
+        language = await self._language(user)
+        texts = CATALOGUES[language]
+        toast: str | None = texts.stale_button
         try:
             button = AnswerButton.decode(query.data or "")
             if button is None:
                 return
+            if button.toggle:
+                toast = await self._toggle(query, user, button, language)
+                return
             outcome = await self._feedback.answer_button(
-                user_id, button.response_id, button.question_id, button.value, update.update_id
+                user.id,
+                button.response_id,
+                button.question_id,
+                button.value,
+                language=language,
+                dedup_key=update.update_id,
             )
             if isinstance(outcome, Accepted):
                 toast = None
-                shown = self._texts.your_answer.format(
-                    answer=self._label(outcome.answered, outcome.value)
+                shown = texts.your_answer.format(answer=self._label(outcome, texts, language))
+                await _edit_text(
+                    query, self._question_text(outcome.answered, texts) + "\n\n✓ " + shown
                 )
-                await _edit_text(query, self._question_text(outcome.answered) + "\n\n✓ " + shown)
                 if isinstance(query.message, Message):
-                    await self._after_answer(query.message, outcome)
+                    await self._after_answer(query.message, outcome, language)
             elif isinstance(outcome, Rejected):
-                toast = self._texts.use_buttons
+                multiple = outcome.step.question.type is QuestionType.MULTIPLE_CHOICE
+                toast = texts.choose_at_least_one if multiple else texts.use_buttons
             else:
                 if isinstance(outcome, AlreadyAnswered):
-                    toast = self._texts.already_answered
+                    toast = texts.already_answered
                 await _drop_keyboard(query)
         finally:
             await query.answer(toast)
 
     async def answer_text(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Take a typed message as the answer to the current question, if it fits."""
-        message, user_id = _message_and_user(update)
-        outcome = await self._feedback.answer_text(user_id, message.text or "", update.update_id)
+        message, user = _message_and_user(update)
+        language = await self._language(user)
+        texts = CATALOGUES[language]
+        outcome = await self._feedback.answer_text(
+            user.id, message.text or "", language=language, dedup_key=update.update_id
+        )
         if isinstance(outcome, Accepted):
             if outcome.truncated:
                 limit = outcome.answered.question.max_length
-                await message.reply_text(self._texts.text_truncated.format(limit=limit))
-            await self._after_answer(message, outcome)
+                await message.reply_text(texts.text_truncated.format(limit=limit))
+            await self._after_answer(message, outcome, language)
         elif isinstance(outcome, Rejected):
             hint = (
-                self._texts.empty_text
+                texts.empty_text
                 if outcome.step.question.type is QuestionType.TEXT
-                else self._texts.use_buttons
+                else texts.use_buttons
             )
             await message.reply_text(hint)
-            await self._ask(message, Asking(outcome.response_id, outcome.step, resumed=True))
+            await self._ask(
+                message, Asking(outcome.response_id, outcome.step, resumed=True), language
+            )
         elif isinstance(outcome, NeedsConsent):
-            await message.reply_text(self._texts.not_started)
+            await message.reply_text(texts.not_started)
         elif isinstance(outcome, NoSurvey | Stale | AlreadyAnswered):
-            await message.reply_text(self._texts.no_survey)
+            await message.reply_text(texts.no_survey)
 
     async def unsupported(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, photos, voice notes and the like: say what works, then re-ask."""
-        message, user_id = _message_and_user(update)
-        await message.reply_text(self._texts.unsupported_content)
-        current = await self._feedback.current(user_id)
-        if current is not None:
-            await self._ask(message, current)
+        message, user = _message_and_user(update)
+        language = await self._language(user)
+        await message.reply_text(CATALOGUES[language].unsupported_content)
+        await self._ask_current(message, user, language)
 
     async def edited(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Edits are not answers: keep the first version and say so."""
         message = update.edited_message
-        if message is not None and message.chat.type == ChatType.PRIVATE:
-            await message.reply_text(self._texts.edited_message)
+        if message is None or message.chat.type != ChatType.PRIVATE or message.from_user is None:
+            return
+        language = await self._language(message.from_user)
+        await message.reply_text(CATALOGUES[language].edited_message)
 
     async def cancel(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Stop the survey in progress, keeping what was answered."""
-        message, user_id = _message_and_user(update)
-        cancelled = await self._feedback.cancel(user_id)
+        message, user = _message_and_user(update)
+        texts = CATALOGUES[await self._language(user)]
+        cancelled = await self._feedback.cancel(user.id)
         if cancelled is None:
-            await message.reply_text(self._texts.nothing_to_cancel)
+            await message.reply_text(texts.nothing_to_cancel)
             return
-        await message.reply_text(self._texts.cancelled)
+        await message.reply_text(texts.cancelled)
         if cancelled.alert_changed and self._alerts is not None:
             await self._alerts.deliver_pending()
 
     async def help(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """What the bot does, with staff commands for admins."""
-        message, user_id = _message_and_user(update)
-        text = self._texts.help.format(clinic=self._clinic)
-        if user_id in self._admins:
-            text += self._texts.help_staff
+        message, user = _message_and_user(update)
+        language = await self._language(user)
+        texts = CATALOGUES[language]
+        text = texts.help.format(clinic=self._clinic.name)
+        if user.id in self._clinic.admins:
+            text += texts.help_staff
         await message.reply_text(text)
-        if message.chat.type != ChatType.PRIVATE:
-            return
-        current = await self._feedback.current(user_id)
-        if current is not None:
-            await self._ask(message, current)
+        if message.chat.type == ChatType.PRIVATE:
+            await self._ask_current(message, user, language)
+
+    async def language(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """Offer every language the bot speaks."""
+        message, user = _message_and_user(update)
+        texts = CATALOGUES[await self._language(user)]
+        await message.reply_text(texts.choose_language, reply_markup=language_keyboard())
+
+    async def language_choice(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """Switch language; for someone who has not agreed yet, show consent in it instead."""
+        query, user = _query_and_user(update)
+        try:
+            language = (query.data or "").removeprefix(f"{LANGUAGE_PREFIX}:")
+            if language not in CATALOGUES:
+                return
+            texts = CATALOGUES[language]
+            stored = await self._feedback.set_language(user.id, language)
+            await _edit_text(query, texts.language_set)
+            if not isinstance(query.message, Message):
+                return
+            if stored:
+                await self._ask_current(query.message, user, language)
+            else:
+                # Nothing may be stored before consent: the choice rides on its buttons.
+                await self._show_start(query.message, NeedsConsent(), language)
+        finally:
+            await query.answer()
 
     async def forget(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Ask before erasing everything about the patient."""
-        message, _user_id = _message_and_user(update)
-        await message.reply_text(
-            self._texts.forget_confirm, reply_markup=forget_keyboard(self._texts)
-        )
+        message, user = _message_and_user(update)
+        texts = CATALOGUES[await self._language(user)]
+        await message.reply_text(texts.forget_confirm, reply_markup=forget_keyboard(texts))
 
     async def forget_choice(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Erase, or keep, as the patient chose."""
-        query, user_id = _query_and_user(update)
+        query, user = _query_and_user(update)
+        texts = CATALOGUES[await self._language(user)]
         try:
             if query.data != FORGET_YES:
-                await _edit_text(query, self._texts.forget_kept)
+                await _edit_text(query, texts.forget_kept)
                 return
-            erased = await self._feedback.forget(user_id)
-            await _edit_text(
-                query, self._texts.forgotten if erased else self._texts.nothing_to_forget
-            )
+            erased = await self._feedback.forget(user.id)
+            await _edit_text(query, texts.forgotten if erased else texts.nothing_to_forget)
         finally:
             await query.answer()
 
     async def unknown_command(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """A command the bot does not have."""
-        message, _user_id = _message_and_user(update)
-        await message.reply_text(self._texts.unknown_command)
+        message, user = _message_and_user(update)
+        await message.reply_text(CATALOGUES[await self._language(user)].unknown_command)
 
     async def unknown_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """A button whose data no handler knows (forged, or from an old version)."""
-        query, _user_id = _query_and_user(update)
-        await query.answer(self._texts.stale_button)
+        query, user = _query_and_user(update)
+        await query.answer(CATALOGUES[await self._language(user)].stale_button)
 
     async def group_start(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Surveys run in private chats only."""
-        message, _user_id = _message_and_user(update)
-        await message.reply_text(self._texts.private_only)
+        message, user = _message_and_user(update)
+        await message.reply_text(CATALOGUES[await self._language(user)].private_only)
 
-    async def _ask(self, message: Message, asking: Asking) -> None:
+    async def _language(self, user: User) -> str:
+        return await self._feedback.language_for(user.id, user.language_code)
+
+    async def _show_start(self, message: Message, outcome: StartOutcome, language: str) -> None:
+        texts = CATALOGUES[language]
+        if isinstance(outcome, NeedsConsent):
+            await message.chat.send_message(
+                texts.consent.format(
+                    clinic=self._clinic.name, retention_days=self._clinic.retention_days
+                ),
+                reply_markup=consent_keyboard(texts, language, outcome.invitation_code),
+            )
+        elif isinstance(outcome, InvitationRefused):
+            refusals = {
+                InvitationState.EXPIRED: texts.invitation_expired,
+                InvitationState.USED: texts.invitation_used,
+            }
+            await message.chat.send_message(refusals.get(outcome.state, texts.invitation_unknown))
+        else:
+            if outcome.resumed:
+                await message.chat.send_message(texts.welcome_back)
+            await self._ask(message, outcome, language)
+
+    async def _ask_current(self, message: Message, user: User, language: str) -> None:
+        current = await self._feedback.current(user.id, language)
+        if current is not None:
+            await self._ask(message, current, language)
+
+    async def _ask(self, message: Message, asking: Asking, language: str) -> None:
+        texts = CATALOGUES[language]
         await message.chat.send_message(
-            self._question_text(asking.step),
-            reply_markup=question_keyboard(asking.response_id, asking.step, self._texts),
+            self._question_text(asking.step, texts),
+            reply_markup=question_keyboard(
+                asking.response_id,
+                asking.step,
+                texts,
+                language=language,
+                default_language=self._clinic.survey_language,
+            ),
         )
 
-    async def _after_answer(self, message: Message, outcome: Accepted) -> None:
+    async def _toggle(
+        self, query: CallbackQuery, user: User, button: AnswerButton, language: str
+    ) -> str | None:
+        """Tick or untick a multiple-choice option: the selection lives in the keyboard."""
+        texts = CATALOGUES[language]
+        current = await self._feedback.current(user.id, language)
+        if (
+            current is None
+            or current.response_id != button.response_id
+            or current.step.question.id != button.question_id
+        ):
+            await _drop_keyboard(query)
+            return texts.stale_button
+        mask = selection_mask(current.step, button.value)
+        if mask is None:
+            return texts.use_buttons
+        keyboard = question_keyboard(
+            current.response_id,
+            current.step,
+            texts,
+            language=language,
+            default_language=self._clinic.survey_language,
+            selection=mask,
+        )
+        try:
+            await query.edit_message_reply_markup(keyboard)
+        except BadRequest as exc:
+            logger.info("could not update a selection: %s", exc.message)
+        return None
+
+    async def _after_answer(self, message: Message, outcome: Accepted, language: str) -> None:
+        texts = CATALOGUES[language]
         if outcome.next is not None:
-            await self._ask(message, Asking(outcome.response_id, outcome.next))
+            await self._ask(message, Asking(outcome.response_id, outcome.next), language)
         else:
-            await message.chat.send_message(self._texts.thanks.format(clinic=self._clinic))
-            if self._review_url:
+            await message.chat.send_message(texts.thanks.format(clinic=self._clinic.name))
+            if self._clinic.review_url:
                 # Offered to everyone who finishes: asking only happy patients (review
                 # gating) breaks Google's review policy and FTC guidance.
                 await message.chat.send_message(
-                    self._texts.review_invitation,
-                    reply_markup=review_keyboard(self._review_url, self._texts),
+                    texts.review_invitation,
+                    reply_markup=review_keyboard(self._clinic.review_url, texts),
                 )
         if outcome.raised_alert and self._alerts is not None:
             await self._alerts.deliver_pending()
 
-    def _question_text(self, step: Step) -> str:
-        return self._texts.format_progress(step.number, step.total, step.text)
+    def _question_text(self, step: Step, texts: Texts) -> str:
+        if step.about_visit:
+            return texts.choose_treatment
+        text = step.text
+        if step.question.type is QuestionType.MULTIPLE_CHOICE:
+            text += "\n" + texts.multiple_hint
+        return texts.format_progress(step.number, step.total, text)
 
-    def _label(self, step: Step, value: AnswerValue) -> str:
+    def _label(self, outcome: Accepted, texts: Texts, language: str) -> str:
+        value: AnswerValue = outcome.value
         if value is None:
-            return self._texts.skipped
-        for option in step.question.options:
-            if option.id == value:
-                return option.label
+            return texts.skipped
+        if isinstance(value, bool):
+            return texts.yes if value else texts.no
+        labels = {
+            option.id: localize(option.label, language, self._clinic.survey_language)
+            for option in outcome.answered.question.options
+        }
+        if isinstance(value, str) and outcome.answered.question.options:
+            return ", ".join(labels.get(part, part) for part in value.split(","))
         return str(value)
 
 
-def _message_and_user(update: Update) -> tuple[Message, int]:
+def _message_and_user(update: Update) -> tuple[Message, User]:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:  # pragma: no cover - the filters guarantee both
         raise ValueError("update without message or user")
-    return message, user.id
+    return message, user
 
 
-def _query_and_user(update: Update) -> tuple[CallbackQuery, int]:
+def _query_and_user(update: Update) -> tuple[CallbackQuery, User]:
     query = update.callback_query
     if query is None:  # pragma: no cover - registered as a CallbackQueryHandler
         raise ValueError("update without callback query")
-    return query, query.from_user.id
+    return query, query.from_user
 
 
 async def _edit_text(query: CallbackQuery, text: str) -> None:

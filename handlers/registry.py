@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from handlers.common import DeliveryGuard, ErrorReply
-from handlers.keyboards import ANSWER_PREFIX
+from handlers.keyboards import ANSWER_PREFIX, CONSENT_PATTERN, LANGUAGE_PREFIX, TOGGLE_PREFIX
 from handlers.patient import PatientHandlers
 from handlers.staff import StaffHandlers
 
@@ -53,14 +53,19 @@ def register_handlers(
             # First, so that an edited "/start" is not taken for a new command.
             MessageHandler(filters.UpdateType.EDITED, patient.edited),
             CommandHandler("summary", staff.summary, filters=_NEW),
+            CommandHandler("invite", staff.invite, filters=_NEW),
             CommandHandler("help", patient.help, filters=_NEW),
             CommandHandler("start", patient.start, filters=_PRIVATE & _NEW),
             CommandHandler("start", patient.group_start, filters=~_PRIVATE & _NEW),
             CommandHandler("cancel", patient.cancel, filters=_PRIVATE & _NEW),
             CommandHandler("forget", patient.forget, filters=_PRIVATE & _NEW),
-            CallbackQueryHandler(patient.consent_choice, pattern=r"^consent:(yes|no)$"),
+            CommandHandler("language", patient.language, filters=_PRIVATE & _NEW),
+            CallbackQueryHandler(patient.consent_choice, pattern=CONSENT_PATTERN),
             CallbackQueryHandler(patient.forget_choice, pattern=r"^forget:(yes|no)$"),
-            CallbackQueryHandler(patient.answer_button, pattern=rf"^{ANSWER_PREFIX}:"),
+            CallbackQueryHandler(patient.language_choice, pattern=rf"^{LANGUAGE_PREFIX}:"),
+            CallbackQueryHandler(
+                patient.answer_button, pattern=rf"^({ANSWER_PREFIX}|{TOGGLE_PREFIX}):"
+            ),
             CallbackQueryHandler(patient.unknown_button),
             MessageHandler(_PRIVATE & _NEW & filters.COMMAND, patient.unknown_command),
             MessageHandler(_PRIVATE & _NEW & filters.TEXT, patient.answer_text),

@@ -1,38 +1,54 @@
-"""Staff commands and the staff-chat side of alerts."""
+"""Staff commands and the staff-chat side of alerts, in the clinic's language."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+import shlex
+from datetime import date, datetime
 
-from telegram import Bot, Update
+from telegram import Bot, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.domain.models import PendingAlert, Period
+from bot.domain.models import PendingAlert, Period, Visit
 from bot.domain.surveys import SurveyCatalog
+from bot.qr import qr_png
+from bot.services.invitations import (
+    InvitationService,
+    UnknownSurveyError,
+    UnknownTreatmentError,
+    invitation_link,
+)
 from bot.services.staff import ReportService
 from handlers.texts import Texts
-from handlers.texts.en import format_alert, format_summary
+from handlers.texts.formatting import describe_visit, format_alert, format_summary
 
 DEFAULT_PERIOD = Period.DAYS_30
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class StaffHandlers:
     """Admin-only commands; anyone else is refused without seeing any data."""
 
-    def __init__(self, reports: ReportService, texts: Texts, admins: frozenset[int]) -> None:
+    def __init__(
+        self,
+        reports: ReportService,
+        invitations: InvitationService,
+        surveys: SurveyCatalog,
+        texts: Texts,
+        admins: frozenset[int],
+    ) -> None:
         self._reports = reports
+        self._invitations = invitations
+        self._surveys = surveys
         self._texts = texts
         self._admins = admins
 
     async def summary(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Reply with `/summary [7d|30d|90d|all]` for admins."""
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None:  # pragma: no cover - a command has both
-            return
-        if user.id not in self._admins:
-            await message.reply_text(self._texts.staff_only)
+        message = await self._admin_message(update)
+        if message is None:
             return
         args = context.args or []
         try:
@@ -43,21 +59,91 @@ class StaffHandlers:
             await message.reply_text(self._texts.summary_usage)
             return
         summary = await self._reports.summary(period)
-        await message.reply_text(format_summary(summary), parse_mode=ParseMode.HTML)
+        await message.reply_text(format_summary(summary, self._texts), parse_mode=ParseMode.HTML)
+
+    async def invite(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/invite treatment provider [location] [date] [survey]`: a link and its QR code."""
+        message = await self._admin_message(update)
+        if message is None:
+            return
+        try:
+            words = shlex.split(message.text or "")[1:]
+        except ValueError:  # unbalanced quotes
+            words = []
+        parsed = self._parse_invite(words)
+        if parsed is None:
+            await message.reply_text(self._texts.invite_usage)
+            return
+        visit, survey_id = parsed
+        try:
+            invitation = await self._invitations.create(visit, survey_id)
+        except UnknownTreatmentError as exc:
+            await message.reply_text(f"{exc}\n\n{self._texts.invite_usage}")
+            return
+        except UnknownSurveyError:
+            surveys = ", ".join(self._invitations.survey_ids)
+            await message.reply_text(
+                self._texts.invite_unknown_survey.format(survey=survey_id, surveys=surveys)
+            )
+            return
+        link = invitation_link(context.bot.username, invitation.code)
+        language = self._surveys.default_language
+        text = self._texts.invite_created.format(
+            treatment=describe_visit(Visit(invitation.visit.treatment), self._surveys, language),
+            provider=invitation.visit.provider,
+            expires=f"{invitation.expires_at:%Y-%m-%d}",
+            link=link,
+        )
+        # Plain text: the names staff typed are not markup either.
+        await message.reply_photo(qr_png(link), caption=text)
+
+    def _parse_invite(self, words: list[str]) -> tuple[Visit, str | None] | None:
+        if len(words) < 2:
+            return None
+        treatment, provider, *rest = words
+        location: str | None = None
+        visit_date: date | None = None
+        survey_id: str | None = None
+        for word in rest:
+            if _DATE.match(word) and visit_date is None:
+                try:
+                    visit_date = date.fromisoformat(word)
+                except ValueError:
+                    return None
+            elif word in self._invitations.survey_ids and survey_id is None:
+                survey_id = word
+            elif location is None:
+                location = word
+            else:
+                return None
+        return Visit(treatment, provider, location, visit_date), survey_id
+
+    async def _admin_message(self, update: Update) -> Message | None:
+        """The command's message if an admin sent it; otherwise a refusal and `None`."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:  # pragma: no cover - a command has both
+            return None
+        if user.id not in self._admins:
+            await message.reply_text(self._texts.staff_only)
+            return None
+        return message
 
 
 class TelegramAlertSender:
     """Posts alerts to the staff chat and edits them as more answers arrive."""
 
-    def __init__(self, bot: Bot, staff_chat: int, surveys: SurveyCatalog) -> None:
+    def __init__(self, bot: Bot, staff_chat: int, surveys: SurveyCatalog, texts: Texts) -> None:
         self._bot = bot
         self._chat = staff_chat
         self._surveys = surveys
+        self._texts = texts
 
     async def send(self, alert: PendingAlert, now: datetime) -> int:
         """Post a new alert and return its message id."""
         message = await self._bot.send_message(
-            self._chat, format_alert(alert, self._surveys, now), parse_mode=ParseMode.HTML
+            self._chat,
+            format_alert(alert, self._surveys, self._texts, now),
+            parse_mode=ParseMode.HTML,
         )
         return message.message_id
 
@@ -65,7 +151,7 @@ class TelegramAlertSender:
         """Rewrite a posted alert with the response's latest answers."""
         try:
             await self._bot.edit_message_text(
-                format_alert(alert, self._surveys, now),
+                format_alert(alert, self._surveys, self._texts, now),
                 chat_id=self._chat,
                 message_id=staff_message_id,
                 parse_mode=ParseMode.HTML,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.domain.models import NegativeComment, Period, Response, SentimentLabel, Summary
 from storage.database import Database, from_db_time, to_db_time
-from storage.responses import row_to_answer, row_to_response
+from storage.responses import RESPONSE_SELECT, row_to_answer, row_to_response
 
 LATEST_NEGATIVE_COMMENTS = 5
 
@@ -99,12 +99,14 @@ class SqliteReportStore:
         rowid breaks ties between responses started in the same microsecond.
         """
         after = _BEGINNING if since is None else to_db_time(since)
+        # The response's columns come first, as RESPONSE_SELECT has them; answers follow.
+        select = RESPONSE_SELECT.replace(
+            "FROM responses r",
+            ", a.question_id, a.value_kind, a.value_int, a.value_text, a.answered_at,"
+            " a.polarity, a.sentiment_label, a.topics FROM responses r",
+        )
         async with self._db.connection.execute(
-            "SELECT r.id, r.patient_id, p.pseudonym, r.survey_id, r.status, r.started_at,"
-            " r.completed_at, a.question_id, a.value_kind, a.value_int, a.value_text,"
-            " a.answered_at, a.polarity, a.sentiment_label, a.topics"
-            " FROM responses r JOIN patients p ON p.id = r.patient_id"
-            " LEFT JOIN answers a ON a.response_id = r.id"
+            f"{select} LEFT JOIN answers a ON a.response_id = r.id"
             " WHERE r.started_at >= ? ORDER BY r.started_at, r.rowid, a.answered_at",
             (after,),
         ) as cursor:

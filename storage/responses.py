@@ -5,17 +5,19 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 import aiosqlite
 
 from bot.domain.models import (
     Answer,
+    Invitation,
     Patient,
     Response,
     ResponseStatus,
     Sentiment,
     SentimentLabel,
+    Visit,
 )
 from bot.domain.surveys import AnswerValue
 from bot.services.ports import AnswerCommit
@@ -24,9 +26,14 @@ from storage.database import Database, from_db_time, to_db_time
 # Crockford's alphabet: no I, L, O or U, so a pseudonym read out on the phone is unambiguous.
 _PSEUDONYM_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-_RESPONSE_COLUMNS = """
-    r.id, r.patient_id, p.pseudonym, r.survey_id, r.status, r.started_at, r.completed_at
+RESPONSE_SELECT = """
+    SELECT r.id, r.patient_id, p.pseudonym, r.survey_id, r.status, r.started_at,
+           r.completed_at, v.treatment, v.provider, v.location, v.visit_date
+    FROM responses r
+    JOIN patients p ON p.id = r.patient_id
+    LEFT JOIN visits v ON v.id = r.visit_id
 """
+"""The columns `row_to_response` reads; callers add WHERE and ORDER BY."""
 
 
 def new_pseudonym() -> str:
@@ -70,8 +77,17 @@ def row_to_answer(row: aiosqlite.Row) -> Answer:
     )
 
 
+def row_to_visit(row: aiosqlite.Row) -> Visit | None:
+    """The visit columns of a row, if any is set."""
+    fields = (row["treatment"], row["provider"], row["location"], row["visit_date"])
+    if all(value is None for value in fields):
+        return None
+    visit_date = date.fromisoformat(row["visit_date"]) if row["visit_date"] else None
+    return Visit(row["treatment"], row["provider"], row["location"], visit_date)
+
+
 def row_to_response(row: aiosqlite.Row, answers: Iterable[Answer]) -> Response:
-    """A row selected with `_RESPONSE_COLUMNS` as a domain `Response`."""
+    """A row selected with `RESPONSE_SELECT` as a domain `Response`."""
     return Response(
         id=row["id"],
         patient_id=row["patient_id"],
@@ -81,6 +97,7 @@ def row_to_response(row: aiosqlite.Row, answers: Iterable[Answer]) -> Response:
         started_at=from_db_time(row["started_at"]),
         completed_at=from_db_time(row["completed_at"]) if row["completed_at"] else None,
         answers=tuple(answers),
+        visit=row_to_visit(row),
     )
 
 
@@ -106,26 +123,38 @@ class SqliteResponseStore:
     async def get_patient(self, external_id: int) -> Patient | None:
         """The consented patient with this chat identity, if any."""
         async with self._conn.execute(
-            "SELECT id, pseudonym, consented_at FROM patients WHERE external_id = ?",
+            "SELECT id, pseudonym, consented_at, language FROM patients WHERE external_id = ?",
             (external_id,),
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:
             return None
-        return Patient(row["id"], row["pseudonym"], from_db_time(row["consented_at"]))
+        return Patient(
+            row["id"], row["pseudonym"], from_db_time(row["consented_at"]), row["language"]
+        )
 
-    async def add_patient(self, external_id: int, now: datetime) -> Patient:
+    async def add_patient(
+        self, external_id: int, now: datetime, language: str | None = None
+    ) -> Patient:
         """Record consent, returning the existing patient if there is one."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO patients (external_id, pseudonym, consented_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (external_id) DO NOTHING",
-                (external_id, new_pseudonym(), to_db_time(now)),
+                "INSERT INTO patients (external_id, pseudonym, consented_at, language)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (external_id) DO NOTHING",
+                (external_id, new_pseudonym(), to_db_time(now), language),
             )
         patient = await self.get_patient(external_id)
         if patient is None:  # pragma: no cover - inserted just above
             raise RuntimeError("patient vanished after insert")
         return patient
+
+    async def set_language(self, external_id: int, language: str) -> bool:
+        """Remember the patient's language; `False` if there is no such patient."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE patients SET language = ? WHERE external_id = ?", (language, external_id)
+            )
+            return cursor.rowcount > 0
 
     async def forget_patient(self, external_id: int) -> bool:
         """Erase the patient; responses, answers and alerts go with them (ON DELETE CASCADE)."""
@@ -145,19 +174,102 @@ class SqliteResponseStore:
         """A response by id, with its answers."""
         return await self._one_response("r.id = ?", (response_id,))
 
-    async def start_response(self, patient_id: int, survey_id: str, now: datetime) -> Response:
-        """Begin a new response (the caller has made sure none is open)."""
+    async def start_response(
+        self,
+        patient_id: int,
+        survey_id: str,
+        now: datetime,
+        invitation_code: str | None = None,
+    ) -> Response:
+        """Begin a new response, claiming the invitation it was started from, if any."""
         response_id = secrets.token_urlsafe(9)
         async with self._db.transaction() as conn:
+            visit_id = None
+            if invitation_code is not None:
+                async with conn.execute(
+                    "SELECT id FROM visits WHERE code = ?", (invitation_code,)
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None:
+                    raise LookupError("no such invitation")
+                visit_id = row["id"]
+                await conn.execute(
+                    "UPDATE visits SET patient_id = ? WHERE id = ? AND patient_id IS NULL",
+                    (patient_id, visit_id),
+                )
             await conn.execute(
-                "INSERT INTO responses (id, patient_id, survey_id, status, started_at)"
-                " VALUES (?, ?, ?, 'in_progress', ?)",
-                (response_id, patient_id, survey_id, to_db_time(now)),
+                "INSERT INTO responses (id, patient_id, survey_id, status, started_at, visit_id)"
+                " VALUES (?, ?, ?, 'in_progress', ?, ?)",
+                (response_id, patient_id, survey_id, to_db_time(now), visit_id),
             )
         response = await self.get_response(response_id)
         if response is None:  # pragma: no cover - inserted just above
             raise RuntimeError("response vanished after insert")
         return response
+
+    async def attach_visit(self, response_id: str, visit: Visit, now: datetime) -> bool:
+        """Record the visit a patient described (no invitation); `False` if it had one."""
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT survey_id, visit_id FROM responses"
+                " WHERE id = ? AND status = 'in_progress'",
+                (response_id,),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None or row["visit_id"] is not None:
+                return False
+            cursor = await conn.execute(
+                "INSERT INTO visits (survey_id, treatment, provider, location, visit_date,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    row["survey_id"],
+                    visit.treatment,
+                    visit.provider,
+                    visit.location,
+                    visit.date.isoformat() if visit.date else None,
+                    to_db_time(now),
+                ),
+            )
+            await conn.execute(
+                "UPDATE responses SET visit_id = ? WHERE id = ?", (cursor.lastrowid, response_id)
+            )
+        return True
+
+    async def create_invitation(self, invitation: Invitation) -> None:
+        """Store a new invitation code."""
+        visit = invitation.visit
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO visits (code, survey_id, treatment, provider, location, visit_date,"
+                " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    invitation.code,
+                    invitation.survey_id,
+                    visit.treatment,
+                    visit.provider,
+                    visit.location,
+                    visit.date.isoformat() if visit.date else None,
+                    to_db_time(invitation.created_at),
+                    to_db_time(invitation.expires_at),
+                ),
+            )
+
+    async def get_invitation(self, code: str) -> Invitation | None:
+        """The invitation with this code, if there is one."""
+        async with self._conn.execute("SELECT * FROM visits WHERE code = ?", (code,)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        visit = row_to_visit(row) or Visit(None)
+        return Invitation(
+            code=row["code"],
+            survey_id=row["survey_id"],
+            visit=visit,
+            created_at=from_db_time(row["created_at"]),
+            expires_at=from_db_time(row["expires_at"]),
+            patient_id=row["patient_id"],
+            used=row["used_at"] is not None,
+        )
 
     async def commit_answer(self, commit: AnswerCommit) -> bool:
         """Store an answer with its alert and completion in one transaction."""
@@ -194,6 +306,12 @@ class SqliteResponseStore:
             if commit.completes:
                 await conn.execute(
                     "UPDATE responses SET status = 'completed', completed_at = ? WHERE id = ?",
+                    (now, commit.response_id),
+                )
+                # A completed response spends the invitation it came from.
+                await conn.execute(
+                    "UPDATE visits SET used_at = ? WHERE code IS NOT NULL AND id ="
+                    " (SELECT visit_id FROM responses WHERE id = ?)",
                     (now, commit.response_id),
                 )
             if commit.alert_reasons:
@@ -256,6 +374,14 @@ class SqliteResponseStore:
                 " AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.patient_id = patients.id)",
                 (moment,),
             )
+            # Visits go when no response refers to them any more and, for invitations, once
+            # they could no longer be used anyway.
+            await conn.execute(
+                "DELETE FROM visits WHERE created_at < ?"
+                " AND (code IS NULL OR expires_at < ?)"
+                " AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.visit_id = visits.id)",
+                (moment, moment),
+            )
         return deleted
 
     async def forget_events_before(self, cutoff: datetime) -> int:
@@ -268,8 +394,7 @@ class SqliteResponseStore:
 
     async def _one_response(self, where: str, params: tuple[object, ...]) -> Response | None:
         async with self._conn.execute(
-            f"SELECT {_RESPONSE_COLUMNS} FROM responses r"  # noqa: S608 - fixed fragments only
-            f" JOIN patients p ON p.id = r.patient_id WHERE {where}",
+            f"{RESPONSE_SELECT} WHERE {where}",
             params,
         ) as cursor:
             row = await cursor.fetchone()

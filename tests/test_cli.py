@@ -82,7 +82,7 @@ def test_check_config_names_each_problem_and_fails(tmp_path: Path) -> None:
     assert "FEEDBACK_BOT_TOKEN: required to run the bot" in result.stderr
     assert "FEEDBACK_SURVEYS" in result.stderr
     assert "bad.toml" in result.stderr
-    assert "surveys.0.questions" in result.stderr
+    assert "survey 'x', questions:" in result.stderr
 
 
 def test_check_config_rejects_malformed_values_without_echoing_secrets(tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ def test_a_skipped_question_is_not_asked_again() -> None:
             "id": "s",
             "title": "t",
             "questions": [
-                {"id": "note", "type": "text", "text": "Anything?", "optional": True},
+                {"id": "note", "type": "text", "text": "Anything?", "required": False},
                 {"id": "csat", "type": "rating", "text": "Score?"},
             ],
         }

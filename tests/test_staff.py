@@ -50,7 +50,9 @@ async def test_a_low_score_alerts_staff_and_the_alert_follows_the_answers(
     assert "<b>nps</b>: 3/10" in alert.text
     assert "<b>comment</b>: (skipped)" in alert.text
     assert "Status: completed" in alert.text
-    assert "31" not in alert.text.replace("P-", "")  # the pseudonym, never the Telegram id
+    pseudonym = alert.text.split("— ", 1)[1].split("\n", 1)[0]
+    assert pseudonym.startswith("P-")
+    assert "31" not in alert.text.replace(pseudonym, "")  # the pseudonym, never the Telegram id
 
 
 @pytest.mark.usefixtures("bot")
@@ -185,7 +187,13 @@ async def test_admins_see_staff_commands_in_help(telegram: FakeTelegram) -> None
 
 @pytest.mark.usefixtures("bot")
 async def test_the_command_menu_is_set_at_start_up(telegram: FakeTelegram) -> None:
-    assert [c["command"] for c in telegram.commands] == ["start", "cancel", "forget", "help"]
+    assert [c["command"] for c in telegram.commands] == [
+        "start",
+        "cancel",
+        "language",
+        "forget",
+        "help",
+    ]
 
 
 @pytest.mark.usefixtures("bot")

@@ -42,10 +42,16 @@ def test_a_clinic_file_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        (('type = "rating"', 'type = "slider"'), "surveys.0.questions.0.type"),
-        (('id = "csat"', 'id = "CSAT score"'), "surveys.0.questions.0.id"),
-        (('text = "How was it?"', 'text = ""'), "surveys.0.questions.0.text"),
-        (('type = "rating"', 'type = "choice"'), "at least two options"),
+        (
+            ('type = "rating"', 'type = "slider"'),
+            "survey 'post_visit', question 'csat', type: Input should be 'rating', 'nps'",
+        ),
+        (('id = "csat"', 'id = "CSAT score"'), "question 'CSAT score', id: String should match"),
+        (
+            ('text = "How was it?"', 'text = ""'),
+            "question 'csat', text: must be a non-empty text, or texts by language code",
+        ),
+        (('type = "rating"', 'type = "choice"'), "question 'csat': a choice question needs 2"),
         (('type = "rating"', 'type = "rating"\nscale_min = 5\nscale_max = 1'), "scale"),
         (('type = "rating"', 'type = "rating"\ncolour = "red"'), "colour"),
         (('title = "After your visit"', 'title = "x"\n[bad'), "not valid TOML"),

@@ -8,10 +8,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain.surveys import AnswerValue, Question, QuestionType, Survey
+from bot.domain.surveys import (
+    NUMERIC_TYPES,
+    AnswerValue,
+    Question,
+    QuestionType,
+    Survey,
+)
 
 SKIP = "skip"
 """The button value that skips an optional question."""
+
+YES, NO = "yes", "no"
+"""The button values of a yes/no question."""
+
+DONE = "="
+"""Prefix of a multiple-choice "Done" value: `=` and the selection as a hex bit mask."""
+
+_TYPED_YES = {"yes", "y", "sí", "si", "s", "true", "1"}
+_TYPED_NO = {"no", "n", "false", "0"}
 
 
 class InvalidAnswerError(ValueError):
@@ -26,22 +41,38 @@ class Step:
     text: str
     number: int
     total: int
+    about_visit: bool = False
+    """The step asks which treatment the visit was for; its answer describes the visit."""
 
 
-def next_step(survey: Survey, answers: Mapping[str, AnswerValue]) -> Step | None:
-    """The first unanswered question, or `None` when the survey is complete.
+def next_step(
+    survey: Survey,
+    answers: Mapping[str, AnswerValue],
+    language: str = "en",
+    default_language: str = "en",
+) -> Step | None:
+    """The first unanswered question that applies, or `None` when the survey is complete.
 
-    A skipped question is answered (with `None`), so it is not asked again.
+    A skipped question is answered (with `None`), so it is not asked again. A question whose
+    `show_if` does not hold is passed over. Progress counts the questions that still may be
+    asked, so "3 of 4" can become "3 of 3" when a branch is left out.
     """
-    for number, question in enumerate(survey.questions, start=1):
-        if question.id not in answers:
+    shown = [q for q in survey.questions if _may_apply(q, answers)]
+    for number, question in enumerate(shown, start=1):
+        if question.id not in answers and question.applies(answers):
             return Step(
                 question=question,
-                text=question.wording(answers),
+                text=question.wording(answers, language, default_language),
                 number=number,
-                total=len(survey.questions),
+                total=len(shown),
             )
     return None
+
+
+def _may_apply(question: Question, answers: Mapping[str, AnswerValue]) -> bool:
+    # A question whose condition rests on an unanswered question may still come.
+    condition = question.show_if
+    return condition is None or condition.question not in answers or condition.holds(answers)
 
 
 def parse_button(question: Question, raw: str) -> AnswerValue:
@@ -50,16 +81,30 @@ def parse_button(question: Question, raw: str) -> AnswerValue:
     Button data comes from the client and can be forged, so it is checked like typed input.
     """
     if raw == SKIP:
-        if not question.optional:
+        if question.required:
             raise InvalidAnswerError("this question cannot be skipped")
         return None
-    if question.type in (QuestionType.RATING, QuestionType.NPS):
+    if question.type in NUMERIC_TYPES:
         return _in_scale(question, raw)
     if question.type is QuestionType.CHOICE:
         if raw not in {option.id for option in question.options}:
             raise InvalidAnswerError("not one of the options")
         return raw
+    if question.type is QuestionType.YES_NO:
+        if raw not in (YES, NO):
+            raise InvalidAnswerError("not yes or no")
+        return raw == YES
+    if question.type is QuestionType.MULTIPLE_CHOICE and raw.startswith(DONE):
+        return _multiple(question, selection_from_mask(question, raw.removeprefix(DONE)))
     raise InvalidAnswerError("this question takes typed text, not a button")
+
+
+def _multiple(question: Question, selected: list[str]) -> AnswerValue:
+    if selected:
+        return ",".join(selected)
+    if question.required:
+        raise InvalidAnswerError("choose at least one option")
+    return None
 
 
 def parse_typed(question: Question, text: str) -> tuple[AnswerValue, bool]:
@@ -67,20 +112,35 @@ def parse_typed(question: Question, text: str) -> tuple[AnswerValue, bool]:
 
     Patients often type "4" instead of tapping, or the label of a choice, so both count.
     """
+    cleaned = text.strip()
     if question.type is QuestionType.TEXT:
-        cleaned = text.strip()
         if not cleaned:
             raise InvalidAnswerError("empty text")
         if len(cleaned) > question.max_length:
             return cleaned[: question.max_length], True
         return cleaned, False
-    if question.type in (QuestionType.RATING, QuestionType.NPS):
-        return _in_scale(question, text.strip()), False
-    wanted = text.strip().casefold()
-    for option in question.options:
-        if wanted in (option.label.casefold(), option.id):
-            return option.id, False
+    if question.type in NUMERIC_TYPES:
+        return _in_scale(question, cleaned), False
+    wanted = cleaned.casefold()
+    if question.type is QuestionType.YES_NO and wanted in _TYPED_YES | _TYPED_NO:
+        return wanted in _TYPED_YES, False
+    if question.type is QuestionType.CHOICE:
+        for option in question.options:
+            labels = [option.label] if isinstance(option.label, str) else option.label.values()
+            if wanted == option.id or wanted in {label.casefold() for label in labels}:
+                return option.id, False
     raise InvalidAnswerError("not one of the options")
+
+
+def selection_from_mask(question: Question, mask: str) -> list[str]:
+    """The option ids a multiple-choice bit mask stands for, refusing impossible masks."""
+    try:
+        bits = int(mask, 16)
+    except ValueError:
+        raise InvalidAnswerError("not a selection") from None
+    if bits < 0 or bits >= 1 << len(question.options) or mask != f"{bits:x}":
+        raise InvalidAnswerError("not a selection")
+    return [option.id for index, option in enumerate(question.options) if bits >> index & 1]
 
 
 def _in_scale(question: Question, raw: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.surveys import AnswerValue
@@ -41,6 +41,51 @@ class Patient:
     id: int
     pseudonym: str
     consented_at: datetime
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """What a response is about: a treatment, and where known who gave it, where and when."""
+
+    treatment: str | None
+    provider: str | None = None
+    location: str | None = None
+    date: date | None = None
+
+
+class InvitationState(StrEnum):
+    """Whether an invitation code can start a survey."""
+
+    VALID = "valid"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """A single-use code that ties a patient's answers to a visit."""
+
+    code: str
+    survey_id: str
+    visit: Visit
+    created_at: datetime
+    expires_at: datetime
+    patient_id: int | None = None
+    used: bool = False
+
+    def state_for(self, patient_id: int | None, now: datetime) -> InvitationState:
+        """Whether this patient may use the code now.
+
+        The first patient to start with a code owns it; it is spent once their response
+        completes, and never lets anyone else in.
+        """
+        if self.used or (self.patient_id is not None and self.patient_id != patient_id):
+            return InvitationState.USED
+        if now >= self.expires_at:
+            return InvitationState.EXPIRED
+        return InvitationState.VALID
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +110,7 @@ class Response:
     started_at: datetime
     completed_at: datetime | None
     answers: tuple[Answer, ...] = ()
+    visit: Visit | None = None
 
     @property
     def values(self) -> dict[str, AnswerValue]:

@@ -1,21 +1,65 @@
-"""Surveys as data: the models a survey file is validated against."""
+"""Surveys as data: the models a clinic's survey file is validated against."""
 
 from __future__ import annotations
 
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 # Ids travel inside inline-button callback data, which Telegram caps at 64 bytes;
 # keeping them short and plain leaves room for a response id and a value.
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,19}$")]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
+
+
+def _check_localized(value: object) -> object:
+    """One clear message for a bad text, instead of one per member of the union."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if (
+        isinstance(value, dict)
+        and value
+        and all(isinstance(k, str) and _LANGUAGE_CODE.match(k) for k in value)
+        and all(isinstance(v, str) and v.strip() for v in value.values())
+    ):
+        return value
+    raise ValueError(
+        'must be a non-empty text, or texts by language code like { en = "…", es = "…" }'
+    )
+
+
+LocalizedText = Annotated[str | dict[str, str], BeforeValidator(_check_localized)]
+"""A plain string (in the clinic's default language) or one text per language."""
 
 AnswerValue = int | str | bool | None
+"""An answer as stored and exported. Multiple choice: option ids joined by commas."""
+
+TREATMENT_QUESTION = "treatment"
+"""Asked before a survey started without an invitation, when the clinic lists treatments."""
+
+MAX_OPTIONS = 16  # a multiple-choice selection travels as a bit mask in button data
+
+
+def localize(text: LocalizedText, language: str, default: str) -> str:
+    """The text in `language`, falling back to the clinic's default language."""
+    if isinstance(text, str):
+        return text
+    return text.get(language) or text[default]
 
 
 class QuestionType(StrEnum):
@@ -24,32 +68,50 @@ class QuestionType(StrEnum):
     RATING = "rating"
     NPS = "nps"
     CHOICE = "choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    YES_NO = "yes_no"
     TEXT = "text"
 
 
+NUMERIC_TYPES = (QuestionType.RATING, QuestionType.NPS)
+OPTION_TYPES = (QuestionType.CHOICE, QuestionType.MULTIPLE_CHOICE)
+
+
 class Condition(BaseModel):
-    """A test on an earlier numeric answer, e.g. "csat at most 3"."""
+    """A test on an earlier answer: a score range, a choice, a yes/no, or a ticked option."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     question: Identifier
     at_most: int | None = None
     at_least: int | None = None
+    equals: Identifier | bool | None = None
+    includes: Identifier | None = None
 
     @model_validator(mode="after")
-    def _has_a_bound(self) -> Self:
-        if self.at_most is None and self.at_least is None:
-            raise ValueError("a condition needs at_most or at_least")
+    def _has_a_test(self) -> Self:
+        tests = (self.at_most, self.at_least, self.equals, self.includes)
+        if all(test is None for test in tests):
+            raise ValueError("a condition needs at_most, at_least, equals or includes")
         return self
 
     def holds(self, answers: Mapping[str, AnswerValue]) -> bool:
-        """Whether the answers so far satisfy this condition."""
+        """Whether the answers so far satisfy this condition (never, if unanswered)."""
         value = answers.get(self.question)
-        if not isinstance(value, int) or isinstance(value, bool):
+        if value is None:
             return False
-        if self.at_most is not None and value > self.at_most:
+        if self.at_most is not None or self.at_least is not None:
+            if not isinstance(value, int) or isinstance(value, bool):
+                return False
+            if self.at_most is not None and value > self.at_most:
+                return False
+            if self.at_least is not None and value < self.at_least:
+                return False
+        if self.equals is not None and value != self.equals:
             return False
-        return self.at_least is None or value >= self.at_least
+        return self.includes is None or (
+            isinstance(value, str) and self.includes in value.split(",")
+        )
 
 
 class TextVariant(BaseModel):
@@ -58,16 +120,16 @@ class TextVariant(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     when: Condition
-    text: str = Field(min_length=1)
+    text: LocalizedText
 
 
 class Option(BaseModel):
-    """One choice of a single-choice question."""
+    """One choice of a choice question."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Identifier
-    label: str = Field(min_length=1, max_length=60)
+    label: LocalizedText
 
 
 class Question(BaseModel):
@@ -77,11 +139,13 @@ class Question(BaseModel):
 
     id: Identifier
     type: QuestionType
-    text: str = Field(min_length=1)
+    text: LocalizedText
     variants: tuple[TextVariant, ...] = ()
-    optional: bool = False
+    show_if: Condition | None = None
+    required: bool = True
     scale_min: int = 1
     scale_max: int = 5
+    labels: tuple[LocalizedText, ...] = ()
     options: tuple[Option, ...] = ()
     max_length: int = Field(default=4000, ge=1, le=4000)
 
@@ -90,11 +154,23 @@ class Question(BaseModel):
         if self.type is QuestionType.NPS:
             object.__setattr__(self, "scale_min", 0)
             object.__setattr__(self, "scale_max", 10)
-        if self.type is QuestionType.RATING and not 0 <= self.scale_min < self.scale_max <= 10:
-            raise ValueError("a rating scale must run upwards within 0..10")
-        if self.type is QuestionType.CHOICE:
-            if len(self.options) < 2:
-                raise ValueError("a choice question needs at least two options")
+        if self.type is QuestionType.RATING:
+            if self.scale_min > self.scale_max:
+                raise ValueError(
+                    f"the scale {self.scale_min}..{self.scale_max} has no values "
+                    "(scale_min must not exceed scale_max)"
+                )
+            if not 0 <= self.scale_min < self.scale_max <= 10:
+                raise ValueError("a rating scale needs two or more values within 0..10")
+        if self.labels and (self.type not in NUMERIC_TYPES or len(self.labels) != len(self.scale)):
+            raise ValueError(
+                f"labels must name each of the {len(self.scale)} values of the scale"
+                if self.type in NUMERIC_TYPES
+                else "only rating and nps questions have labels"
+            )
+        if self.type in OPTION_TYPES:
+            if not 2 <= len(self.options) <= MAX_OPTIONS:
+                raise ValueError(f"a {self.type} question needs 2 to {MAX_OPTIONS} options")
             ids = [option.id for option in self.options]
             if len(set(ids)) != len(ids):
                 raise ValueError("option ids must be unique")
@@ -107,12 +183,28 @@ class Question(BaseModel):
         """The values a rating or NPS question accepts."""
         return range(self.scale_min, self.scale_max + 1)
 
-    def wording(self, answers: Mapping[str, AnswerValue]) -> str:
+    @property
+    def optional(self) -> bool:
+        """Whether the patient may skip it."""
+        return not self.required
+
+    def wording(self, answers: Mapping[str, AnswerValue], language: str, default: str) -> str:
         """The text to show, given the answers so far."""
         for variant in self.variants:
             if variant.when.holds(answers):
-                return variant.text
-        return self.text
+                return localize(variant.text, language, default)
+        return localize(self.text, language, default)
+
+    def applies(self, answers: Mapping[str, AnswerValue]) -> bool:
+        """Whether the question is asked, given the answers so far."""
+        return self.show_if is None or self.show_if.holds(answers)
+
+    def texts(self) -> Iterator[LocalizedText]:
+        """Every text of the question, to check their languages."""
+        yield self.text
+        yield from (variant.text for variant in self.variants)
+        yield from self.labels
+        yield from (option.label for option in self.options)
 
 
 class Survey(BaseModel):
@@ -121,7 +213,7 @@ class Survey(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Identifier
-    title: str = Field(min_length=1)
+    title: LocalizedText
     questions: tuple[Question, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -130,18 +222,10 @@ class Survey(BaseModel):
         for question in self.questions:
             if question.id in seen:
                 raise ValueError(f"duplicate question id {question.id!r}")
-            for variant in question.variants:
-                earlier = seen.get(variant.when.question)
-                if earlier is None:
-                    raise ValueError(
-                        f"question {question.id!r} depends on {variant.when.question!r}, "
-                        "which is not an earlier question of this survey"
-                    )
-                if earlier.type not in (QuestionType.RATING, QuestionType.NPS):
-                    raise ValueError(
-                        f"question {question.id!r} depends on {earlier.id!r}, "
-                        "which has no numeric answer"
-                    )
+            conditions = [variant.when for variant in question.variants]
+            conditions += [question.show_if] if question.show_if else []
+            for condition in conditions:
+                _check_condition(question, condition, seen)
             seen[question.id] = question
         return self
 
@@ -150,28 +234,78 @@ class Survey(BaseModel):
         return next((q for q in self.questions if q.id == question_id), None)
 
 
-class SurveyCatalog(BaseModel):
-    """Every survey the clinic runs; the first one is what `/start` begins."""
+def _check_condition(question: Question, condition: Condition, seen: dict[str, Question]) -> None:
+    earlier = seen.get(condition.question)
+    if earlier is None:
+        raise ValueError(
+            f"question {question.id!r} depends on {condition.question!r}, "
+            "which is not an earlier question of this survey"
+        )
+    numeric = condition.at_most is not None or condition.at_least is not None
+    if numeric and earlier.type not in NUMERIC_TYPES:
+        raise ValueError(f"{earlier.id!r} has no score, so at_most/at_least cannot test it")
+    if condition.includes is not None and earlier.type is not QuestionType.MULTIPLE_CHOICE:
+        raise ValueError(f"{earlier.id!r} is not a multiple_choice question, so no 'includes'")
+    option_ids = {option.id for option in earlier.options}
+    for wanted in (condition.equals, condition.includes):
+        if isinstance(wanted, str) and wanted not in option_ids:
+            raise ValueError(f"{earlier.id!r} has no option {wanted!r}")
+    if isinstance(condition.equals, bool) and earlier.type is not QuestionType.YES_NO:
+        raise ValueError(f"{earlier.id!r} is not a yes_no question")
+
+
+class Treatment(BaseModel):
+    """One treatment of the clinic's catalogue, asked for when a visit has no invitation."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    id: Identifier
+    label: LocalizedText
+
+
+class SurveyCatalog(BaseModel):
+    """Everything a survey file holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_language: LanguageCode = "en"
+    default_survey: Identifier | None = None
+    treatments: tuple[Treatment, ...] = ()
     surveys: tuple[Survey, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> Self:
+    def _consistent(self) -> Self:
         ids = [survey.id for survey in self.surveys]
         if len(set(ids)) != len(ids):
             raise ValueError("survey ids must be unique")
+        if self.default_survey is not None and self.default_survey not in ids:
+            raise ValueError(f"default_survey {self.default_survey!r} is not a survey here")
+        treatment_ids = [treatment.id for treatment in self.treatments]
+        if len(set(treatment_ids)) != len(treatment_ids):
+            raise ValueError("treatment ids must be unique")
+        if not 2 <= len(treatment_ids) <= MAX_OPTIONS and treatment_ids:
+            raise ValueError(f"list no treatments, or 2 to {MAX_OPTIONS} to choose from")
+        if treatment_ids:
+            for survey in self.surveys:
+                if survey.question(TREATMENT_QUESTION) is not None:
+                    raise ValueError(
+                        f"survey {survey.id!r}: the question id {TREATMENT_QUESTION!r} is "
+                        "reserved for the treatment catalogue"
+                    )
         return self
 
     @property
     def default(self) -> Survey:
-        """The survey a plain `/start` begins."""
-        return self.surveys[0]
+        """The survey a plain `/start` begins: `default_survey`, or the first."""
+        return self.get(self.default_survey or "") or self.surveys[0]
 
     def get(self, survey_id: str) -> Survey | None:
         """The survey with this id, if any."""
         return next((s for s in self.surveys if s.id == survey_id), None)
+
+    def treatment(self, treatment_id: str) -> Treatment | None:
+        """The treatment with this id, if the catalogue has it."""
+        return next((t for t in self.treatments if t.id == treatment_id), None)
 
 
 class SurveyFileError(Exception):
@@ -194,13 +328,36 @@ def load_catalog(path: Path | None = None) -> SurveyCatalog:
     except tomllib.TOMLDecodeError as exc:
         raise SurveyFileError(f"{name}: not valid TOML: {exc}") from exc
     try:
-        return SurveyCatalog.model_validate(data)
+        catalog = SurveyCatalog.model_validate(data)
     except ValidationError as exc:
-        raise SurveyFileError(f"{name}: {_describe(exc)}") from exc
+        raise SurveyFileError(f"{name}: {_describe(exc, data)}") from exc
+    missing = _missing_default_language(catalog)
+    if missing:
+        raise SurveyFileError(f"{name}: {missing}")
+    return catalog
 
 
-def _describe(error: ValidationError) -> str:
-    """One line per real problem, each with its place in the file.
+def _missing_default_language(catalog: SurveyCatalog) -> str | None:
+    """Every per-language text needs the default language, the fallback for all others."""
+    default = catalog.default_language
+    for survey in catalog.surveys:
+        texts: list[tuple[str, LocalizedText]] = [(f"survey {survey.id!r}", survey.title)]
+        texts += [
+            (f"survey {survey.id!r}, question {question.id!r}", text)
+            for question in survey.questions
+            for text in question.texts()
+        ]
+        for where, text in texts:
+            if isinstance(text, dict) and default not in text:
+                return f"{where}: a text has no {default!r} version (the default_language)"
+    for treatment in catalog.treatments:
+        if isinstance(treatment.label, dict) and default not in treatment.label:
+            return f"treatment {treatment.id!r}: the label has no {default!r} version"
+    return None
+
+
+def _describe(error: ValidationError, data: dict[str, object]) -> str:
+    """One line per real problem, naming the survey and question by id, not by position.
 
     A bad question also makes its survey list "too short" once the bad item is dropped;
     errors whose place contains a more specific error are that kind of echo and are left out.
@@ -213,7 +370,32 @@ def _describe(error: ValidationError) -> str:
         if not any(other != place and other[: len(place)] == place for other in places)
     ]
     return "; ".join(
-        f"{'.'.join(str(part) for part in e['loc']) or 'file'}: "
-        f"{e['msg'].removeprefix('Value error, ')}"
-        for e in kept
+        f"{_place(tuple(e['loc']), data)}: {e['msg'].removeprefix('Value error, ')}" for e in kept
     )
+
+
+def _place(loc: tuple[int | str, ...], data: object) -> str:
+    """`('surveys', 0, 'questions', 1, 'type')` as `survey 'post_visit', question 'nps', type`."""
+    names = {"surveys": "survey", "questions": "question", "options": "option"}
+    names |= {"treatments": "treatment", "variants": "variant"}
+    parts: list[str] = []
+    node = data
+    index = 0
+    while index < len(loc):
+        key = loc[index]
+        child = node.get(key) if isinstance(node, dict) else None
+        following = loc[index + 1] if index + 1 < len(loc) else None
+        if key in names and isinstance(following, int) and isinstance(child, list):
+            item = child[following] if following < len(child) else None
+            label = item.get("id") if isinstance(item, dict) else None
+            name = names[str(key)]
+            parts.append(f"{name} {label!r}" if label else f"{name} {following + 1}")
+            node = item
+            index += 2
+            continue
+        # pydantic adds the union member it tried ("str", "dict[...]"): not a place.
+        if isinstance(key, str) and key != "str" and "[" not in key:
+            parts.append(key)
+        node = child
+        index += 1
+    return ", ".join(parts) or "file"

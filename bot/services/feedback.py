@@ -1,20 +1,50 @@
-"""The patient's side: consent, one answer at a time, cancel and forget."""
+"""The patient's side: consent, language, invitations, one answer at a time, cancel, forget."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.domain.alerts import alert_reasons
 from bot.domain.flow import InvalidAnswerError, Step, next_step, parse_button, parse_typed
-from bot.domain.models import AlertThresholds, Answer, Patient, Response, ResponseStatus
-from bot.domain.surveys import AnswerValue, QuestionType, Survey, SurveyCatalog
+from bot.domain.models import (
+    AlertThresholds,
+    Answer,
+    InvitationState,
+    Patient,
+    Response,
+    ResponseStatus,
+    Visit,
+)
+from bot.domain.surveys import (
+    TREATMENT_QUESTION,
+    AnswerValue,
+    Option,
+    Question,
+    QuestionType,
+    Survey,
+    SurveyCatalog,
+    localize,
+)
 from bot.services.ports import AnswerCommit, Clock, ResponseStore, SentimentScorer
 
 
 @dataclass(frozen=True, slots=True)
 class NeedsConsent:
-    """The patient has not agreed yet: show the consent message, store nothing."""
+    """The patient has not agreed yet: show the consent message, store nothing.
+
+    `invitation_code` travels with the consent buttons, since nothing may be stored yet.
+    """
+
+    invitation_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationRefused:
+    """The invitation code cannot be used (`state` says why)."""
+
+    state: InvitationState
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +98,7 @@ class Cancelled:
     alert_changed: bool
 
 
+StartOutcome = NeedsConsent | InvitationRefused | Asking
 AnswerOutcome = Accepted | Rejected | AlreadyAnswered | Stale | NoSurvey | NeedsConsent
 
 
@@ -78,46 +109,89 @@ class FeedbackService:
     so a restart (even a crash) resumes exactly where the patient was.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - its collaborators and the clinic's rules, each named
         self,
         store: ResponseStore,
         surveys: SurveyCatalog,
         scorer: SentimentScorer,
         clock: Clock,
+        *,
         thresholds: AlertThresholds,
+        languages: Collection[str],
     ) -> None:
         self._store = store
         self._surveys = surveys
         self._scorer = scorer
         self._clock = clock
         self._thresholds = thresholds
+        self._languages = frozenset(languages)
+        self._default_language = (
+            surveys.default_language if surveys.default_language in self._languages else "en"
+        )
 
-    async def begin(self, external_id: int) -> NeedsConsent | Asking:
-        """Start the default survey, or resume the one in progress."""
+    @property
+    def default_language(self) -> str:
+        """The clinic's language: staff messages and the fallback for patients."""
+        return self._default_language
+
+    async def language_for(self, external_id: int, hint: str | None) -> str:
+        """The patient's chosen language, else their Telegram language, else the clinic's."""
         patient = await self._store.get_patient(external_id)
+        return self.pick_language(patient.language if patient else None, hint)
+
+    def pick_language(self, chosen: str | None, hint: str | None) -> str:
+        """The first of `chosen` and `hint` (e.g. "es-MX") that the bot speaks."""
+        for candidate in (chosen, (hint or "")[:2].lower()):
+            if candidate in self._languages:
+                return candidate
+        return self._default_language
+
+    async def set_language(self, external_id: int, language: str) -> bool:
+        """Remember a patient's language; `False` for someone who has not agreed (not stored)."""
+        if language not in self._languages:
+            raise ValueError(f"unsupported language {language!r}")
+        return await self._store.set_language(external_id, language)
+
+    async def begin(
+        self, external_id: int, language: str, invitation_code: str | None = None
+    ) -> StartOutcome:
+        """Start a survey (the invitation's, or the default), or resume the one in progress."""
+        patient = await self._store.get_patient(external_id)
+        if invitation_code is not None:
+            refused = await self._check_invitation(invitation_code, patient)
+            if refused is not None:
+                return refused
         if patient is None:
-            return NeedsConsent()
-        return await self._resume_or_start(patient)
+            return NeedsConsent(invitation_code)
+        return await self._resume_or_start(patient, language, invitation_code)
 
-    async def consent(self, external_id: int) -> Asking:
-        """Record the patient's agreement and start the survey."""
-        patient = await self._store.add_patient(external_id, self._clock.now())
-        return await self._resume_or_start(patient)
+    async def consent(
+        self, external_id: int, language: str, invitation_code: str | None = None
+    ) -> StartOutcome:
+        """Record the patient's agreement (and language) and start the survey."""
+        patient = await self._store.add_patient(external_id, self._clock.now(), language)
+        if invitation_code is not None:
+            refused = await self._check_invitation(invitation_code, patient)
+            if refused is not None:
+                return refused
+        return await self._resume_or_start(patient, language, invitation_code)
 
-    async def current(self, external_id: int) -> Asking | None:
+    async def current(self, external_id: int, language: str) -> Asking | None:
         """The question the patient is on, if a survey is in progress."""
         response = await self._open_response(external_id)
         if response is None:
             return None
-        step = self._step(response)
+        step = self._step(response, language)
         return None if step is None else Asking(response.id, step, resumed=True)
 
-    async def answer_button(
+    async def answer_button(  # noqa: PLR0913 - the tap's fields, as Telegram delivers them
         self,
         external_id: int,
         response_id: str,
         question_id: str,
         raw: str,
+        *,
+        language: str,
         dedup_key: int | None = None,
     ) -> AnswerOutcome:
         """A tapped button: checked against the store, since button data can be forged."""
@@ -127,11 +201,13 @@ class FeedbackService:
         response = await self._store.get_response(response_id)
         if response is None or response.patient_id != patient.id:
             return Stale()
-        if question_id in response.values:
+        if question_id in response.values or (
+            question_id == TREATMENT_QUESTION and response.visit is not None
+        ):
             return AlreadyAnswered()
         if response.status is not ResponseStatus.IN_PROGRESS:
             return Stale()
-        step = self._step(response)
+        step = self._step(response, language)
         if step is None or step.question.id != question_id:
             # A button for a question further on (forged) or one the flow has not reached.
             return Stale()
@@ -139,24 +215,28 @@ class FeedbackService:
             value = parse_button(step.question, raw)
         except InvalidAnswerError:
             return Rejected(response.id, step)
-        return await self._commit(response, step, value, truncated=False, dedup_key=dedup_key)
+        return await self._commit(
+            response, step, value, language=language, truncated=False, dedup_key=dedup_key
+        )
 
     async def answer_text(
-        self, external_id: int, text: str, dedup_key: int | None = None
+        self, external_id: int, text: str, *, language: str, dedup_key: int | None = None
     ) -> AnswerOutcome:
         """A typed message, taken as the answer to the current question if it fits."""
         patient = await self._store.get_patient(external_id)
         if patient is None:
             return NeedsConsent()
         response = await self._store.open_response(patient.id)
-        step = None if response is None else self._step(response)
+        step = None if response is None else self._step(response, language)
         if response is None or step is None:
             return NoSurvey()
         try:
             value, truncated = parse_typed(step.question, text)
         except InvalidAnswerError:
             return Rejected(response.id, step)
-        return await self._commit(response, step, value, truncated=truncated, dedup_key=dedup_key)
+        return await self._commit(
+            response, step, value, language=language, truncated=truncated, dedup_key=dedup_key
+        )
 
     async def cancel(self, external_id: int) -> Cancelled | None:
         """Stop the survey in progress, keeping the answers given; `None` if there was none."""
@@ -181,19 +261,37 @@ class FeedbackService:
         """Whether this event was handled before (a redelivery)."""
         return await self._store.seen(dedup_key)
 
+    async def _check_invitation(
+        self, code: str, patient: Patient | None
+    ) -> InvitationRefused | None:
+        invitation = await self._store.get_invitation(code)
+        if invitation is None or self._surveys.get(invitation.survey_id) is None:
+            return InvitationRefused(InvitationState.UNKNOWN)
+        state = invitation.state_for(patient.id if patient else None, self._clock.now())
+        return None if state is InvitationState.VALID else InvitationRefused(state)
+
     async def _open_response(self, external_id: int) -> Response | None:
         patient = await self._store.get_patient(external_id)
         return None if patient is None else await self._store.open_response(patient.id)
 
-    async def _resume_or_start(self, patient: Patient) -> Asking:
+    async def _resume_or_start(
+        self, patient: Patient, language: str, invitation_code: str | None
+    ) -> Asking:
         response = await self._store.open_response(patient.id)
+        invitation = await self._store.get_invitation(invitation_code) if invitation_code else None
         if response is not None:
-            step = self._step(response)
-            if step is not None:
+            same_visit = invitation is None or response.visit == invitation.visit
+            step = self._step(response, language)
+            if step is not None and same_visit:
                 return Asking(response.id, step, resumed=True)
-        survey = self._surveys.default
-        response = await self._store.start_response(patient.id, survey.id, self._clock.now())
-        first = next_step(survey, {})
+            # A new invitation replaces the survey in progress; its answers are kept.
+            await self._store.abandon(response.id)
+        survey = self._surveys.get(invitation.survey_id) if invitation else None
+        survey = survey or self._surveys.default
+        response = await self._store.start_response(
+            patient.id, survey.id, self._clock.now(), invitation_code
+        )
+        first = self._step(response, language)
         if first is None:  # pragma: no cover - a survey has at least one question
             raise AssertionError("survey without questions")
         return Asking(response.id, first)
@@ -205,26 +303,55 @@ class FeedbackService:
             raise LookupError(f"survey {response.survey_id!r} is no longer defined")
         return survey
 
-    def _step(self, response: Response) -> Step | None:
-        return next_step(self._survey(response), response.values)
+    def _step(self, response: Response, language: str) -> Step | None:
+        if response.visit is None and self._surveys.treatments and not response.answers:
+            return self._treatment_step(language)
+        return next_step(
+            self._survey(response), response.values, language, self._surveys.default_language
+        )
 
-    async def _commit(
+    def _treatment_step(self, language: str) -> Step:
+        question = Question(
+            id=TREATMENT_QUESTION,
+            type=QuestionType.CHOICE,
+            text=TREATMENT_QUESTION,
+            options=tuple(Option(id=t.id, label=t.label) for t in self._surveys.treatments),
+        )
+        label = ", ".join(
+            localize(t.label, language, self._surveys.default_language)
+            for t in self._surveys.treatments
+        )
+        return Step(question=question, text=label, number=0, total=0, about_visit=True)
+
+    async def _commit(  # noqa: PLR0913 - one answer and how it arrived
         self,
         response: Response,
         step: Step,
         value: AnswerValue,
         *,
+        language: str,
         truncated: bool,
         dedup_key: int | None,
     ) -> AnswerOutcome:
         question = step.question
+        if step.about_visit and isinstance(value, str):
+            # The treatment question: it describes the visit rather than answering the survey.
+            if not await self._store.attach_visit(response.id, Visit(value), self._clock.now()):
+                return AlreadyAnswered()
+            updated = await self._store.get_response(response.id)
+            following = self._step(updated, language) if updated else None
+            return Accepted(
+                response.id, step, value, following, truncated=False, raised_alert=False
+            )
         sentiment = None
         if question.type is QuestionType.TEXT and isinstance(value, str):
             sentiment = self._scorer.score(value)
         answer = Answer(question.id, value, self._clock.now(), sentiment)
         answers = (*response.answers, answer)
         values = {**response.values, question.id: value}
-        following = next_step(self._survey(response), values)
+        following = next_step(
+            self._survey(response), values, language, self._surveys.default_language
+        )
         reasons = alert_reasons(answers, self._thresholds)
         stored = await self._store.commit_answer(
             AnswerCommit(

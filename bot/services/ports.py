@@ -10,12 +10,14 @@ from typing import Protocol
 from bot.domain.models import (
     AlertReason,
     Answer,
+    Invitation,
     Patient,
     PendingAlert,
     Period,
     Response,
     Sentiment,
     Summary,
+    Visit,
 )
 
 
@@ -65,8 +67,14 @@ class ResponseStore(Protocol):
         """The consented patient with this chat identity, if any."""
         ...
 
-    async def add_patient(self, external_id: int, now: datetime) -> Patient:
+    async def add_patient(
+        self, external_id: int, now: datetime, language: str | None = None
+    ) -> Patient:
         """Record consent, returning the existing patient if there is one."""
+        ...
+
+    async def set_language(self, external_id: int, language: str) -> bool:
+        """Remember the patient's language; `False` if there is no such patient."""
         ...
 
     async def forget_patient(self, external_id: int) -> bool:
@@ -81,8 +89,26 @@ class ResponseStore(Protocol):
         """A response by id, with its answers."""
         ...
 
-    async def start_response(self, patient_id: int, survey_id: str, now: datetime) -> Response:
-        """Begin a new response (the caller has made sure none is open)."""
+    async def start_response(
+        self,
+        patient_id: int,
+        survey_id: str,
+        now: datetime,
+        invitation_code: str | None = None,
+    ) -> Response:
+        """Begin a new response (none is open), claiming its invitation if any."""
+        ...
+
+    async def attach_visit(self, response_id: str, visit: Visit, now: datetime) -> bool:
+        """Record the visit a patient described; `False` if the response has one."""
+        ...
+
+    async def create_invitation(self, invitation: Invitation) -> None:
+        """Store a new invitation code."""
+        ...
+
+    async def get_invitation(self, code: str) -> Invitation | None:
+        """The invitation with this code, if any."""
         ...
 
     async def commit_answer(self, commit: AnswerCommit) -> bool:

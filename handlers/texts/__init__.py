@@ -1,5 +1,10 @@
 """Every word the bot says, one catalogue per language."""
 
-from handlers.texts.en import ENGLISH, Texts
+from handlers.texts.catalogue import Texts
+from handlers.texts.en import ENGLISH
+from handlers.texts.es import SPANISH
 
-__all__ = ["ENGLISH", "Texts"]
+CATALOGUES: dict[str, Texts] = {"en": ENGLISH, "es": SPANISH}
+"""The languages the bot speaks, by ISO 639-1 code."""
+
+__all__ = ["CATALOGUES", "ENGLISH", "SPANISH", "Texts"]

@@ -1,87 +1,32 @@
-"""English wording. Patient-facing messages are plain text; staff messages are HTML.
-
-Staff messages quote patients, so every value in them goes through `html.escape`: patient
-text is never markup.
-"""
+"""English."""
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from bot.domain.models import AlertReason, NegativeComment, PendingAlert, Summary
-from bot.domain.surveys import SurveyCatalog
-
-ALERT_QUOTE_LIMIT = 1000
-SUMMARY_QUOTE_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class Texts:
-    """The catalogue of one language."""
-
-    consent: str
-    consent_agree: str
-    consent_decline: str
-    consent_declined: str
-    welcome_back: str
-    progress: str
-    skip: str
-    skipped: str
-    your_answer: str
-    thanks: str
-    review_invitation: str
-    review_button: str
-    text_truncated: str
-    use_buttons: str
-    type_an_answer: str
-    empty_text: str
-    already_answered: str
-    stale_button: str
-    no_survey: str
-    not_started: str
-    cancelled: str
-    nothing_to_cancel: str
-    help: str
-    help_staff: str
-    unsupported_content: str
-    edited_message: str
-    unknown_command: str
-    private_only: str
-    forget_confirm: str
-    forget_yes: str
-    forget_no: str
-    forgotten: str
-    nothing_to_forget: str
-    forget_kept: str
-    staff_only: str
-    summary_usage: str
-    something_went_wrong: str
-    command_descriptions: tuple[tuple[str, str], ...]
-
-    def format_progress(self, number: int, total: int, text: str) -> str:
-        """A question with its place in the survey."""
-        return self.progress.format(number=number, total=total) + "\n\n" + text
-
+from bot.domain.models import AlertReason, ResponseStatus, SentimentLabel
+from handlers.texts.catalogue import Texts
 
 ENGLISH = Texts(
+    language_name="English",
     consent=(
         "Hello! {clinic} would like to hear about your visit. It takes under a minute.\n\n"
         "If you agree, we store your answers under a random code (not your name or phone "
         "number) so the clinic can improve its care, and delete them automatically after "
         "{retention_days} days. Send /forget at any time to erase everything you told us, "
-        "and /cancel to stop a survey.\n\n"
+        "/cancel to stop a survey, and /language to change the language.\n\n"
         "Nothing is stored until you tap “I agree”."
     ),
     consent_agree="I agree",
     consent_decline="No, thanks",
-    consent_declined=("No problem — nothing was stored. If you change your mind, send /start."),
+    consent_declined="No problem — nothing was stored. If you change your mind, send /start.",
     welcome_back="Welcome back! Let's carry on where you left off.",
     progress="Question {number} of {total}",
+    choose_treatment="Which treatment did you have?",
     skip="Skip",
     skipped="(skipped)",
+    yes="Yes",
+    no="No",
+    done="Done ✓",
+    multiple_hint="(tap all that apply, then Done)",
     your_answer="Your answer: {answer}",
     thanks="Thank you! Your feedback has been saved and goes straight to the team at {clinic}.",
     review_invitation=(
@@ -93,7 +38,7 @@ ENGLISH = Texts(
         "Your message was longer than {limit} characters, so we kept the first {limit}."
     ),
     use_buttons="Please tap one of the buttons below (or type a number shown on them).",
-    type_an_answer="Please type your answer as a message, or tap Skip.",
+    choose_at_least_one="Please tick at least one option, then tap Done.",
     empty_text="Please type your answer in words, or tap Skip.",
     already_answered="You've already answered this question — thank you!",
     stale_button="That survey is finished. Send /start to give new feedback.",
@@ -107,10 +52,15 @@ ENGLISH = Texts(
         "I collect feedback about your visit to {clinic}, one quick question at a time.\n\n"
         "/start — begin (or carry on with) a survey\n"
         "/cancel — stop the current survey\n"
+        "/language — change the language\n"
         "/forget — erase everything you told us\n"
         "/help — this message"
     ),
-    help_staff="\n\nStaff commands:\n/summary [7d|30d|90d|all] — scores and comments",
+    help_staff=(
+        "\n\nStaff commands:\n"
+        "/summary [7d|30d|90d|all] — scores and comments\n"
+        "/invite treatment provider [location] [date] [survey] — a visit link and QR code"
+    ),
     unsupported_content=(
         "Sorry, I can only read text messages and button taps. "
         "Please type your answer or use the buttons."
@@ -130,8 +80,19 @@ ENGLISH = Texts(
     forgotten="Done — everything you told us has been erased.",
     nothing_to_forget="We don't have anything stored about you.",
     forget_kept="Nothing was erased.",
-    staff_only="Sorry, this command is for clinic staff only.",
-    summary_usage="Usage: /summary [7d|30d|90d|all] (default 30d).",
+    choose_language="Choose your language:",
+    language_set="I'll speak English from now on.",
+    invitation_unknown=(
+        "Sorry, I don't recognise that link. Please check it with the clinic, "
+        "or send /start to give feedback without it."
+    ),
+    invitation_expired=(
+        "Sorry, that feedback link has expired. Send /start to give feedback anyway."
+    ),
+    invitation_used=(
+        "That feedback link has already been used — thank you! "
+        "Send /start if you'd like to tell us more."
+    ),
     something_went_wrong=(
         "Sorry, something went wrong on our side. The answers you already gave are safe; "
         "send /start to carry on."
@@ -139,112 +100,53 @@ ENGLISH = Texts(
     command_descriptions=(
         ("start", "Give feedback about your visit"),
         ("cancel", "Stop the current survey"),
+        ("language", "Change the language"),
         ("forget", "Erase everything you told us"),
         ("help", "What this bot does"),
     ),
+    staff_only="Sorry, this command is for clinic staff only.",
+    summary_usage="Usage: /summary [7d|30d|90d|all] (default 30d).",
+    invite_usage=(
+        "Usage: /invite treatment provider [location] [date YYYY-MM-DD] [survey]\n"
+        'Quote names with spaces: /invite botox "Dr Ana Ruiz" downtown'
+    ),
+    invite_unknown_survey="There is no survey {survey!r}. Surveys: {surveys}.",
+    invite_created=(
+        "Visit link for {treatment} with {provider} — single use, valid until {expires}:\n{link}"
+    ),
+    alert_title="⚠️ <b>Patient needs a follow-up</b> — {patient}",
+    alert_why="Why: {reasons}",
+    alert_reasons={
+        AlertReason.LOW_CSAT: "low satisfaction score",
+        AlertReason.LOW_NPS: "unlikely to recommend",
+        AlertReason.NEGATIVE_COMMENT: "negative comment",
+    },
+    alert_survey="Survey: {title} · started {ago}",
+    alert_visit="Visit: {visit}",
+    alert_status="Status: {status}",
+    statuses={
+        ResponseStatus.IN_PROGRESS: "in progress",
+        ResponseStatus.COMPLETED: "completed",
+        ResponseStatus.ABANDONED: "abandoned",
+    },
+    just_now="just now",
+    minutes_ago="{n} min ago",
+    hours_ago="{n} h ago",
+    days_ago="{n} days ago",
+    summary_title="📊 <b>Feedback summary — {period}</b>",
+    summary_all_time="all time",
+    summary_last="last {period}",
+    summary_responses="Responses: {started} started, {completed} completed ({rate})",
+    summary_csat="CSAT: {mean} / 5 · {satisfied} rated 4–5 ({count} answers)",
+    summary_nps="NPS: {score} · promoters {promoters}, passives {passives}, "
+    "detractors {detractors}",
+    summary_csat_empty="CSAT: no answers",
+    summary_nps_empty="NPS: no answers",
+    summary_sentiment="Comment sentiment: {mix}",
+    sentiment_labels={
+        SentimentLabel.NEGATIVE: "negative",
+        SentimentLabel.NEUTRAL: "neutral",
+        SentimentLabel.POSITIVE: "positive",
+    },
+    summary_negative="<b>Latest negative comments</b>",
 )
-
-_REASONS = {
-    AlertReason.LOW_CSAT: "low satisfaction score",
-    AlertReason.LOW_NPS: "unlikely to recommend",
-    AlertReason.NEGATIVE_COMMENT: "negative comment",
-}
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _ago(then: datetime, now: datetime) -> str:
-    elapsed = max(now - then, timedelta(0))
-    minutes = int(elapsed.total_seconds() // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 60:
-        return f"{minutes} min ago"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours} h ago"
-    return f"{hours // 24} days ago"
-
-
-def format_alert(alert: PendingAlert, surveys: SurveyCatalog, now: datetime) -> str:
-    """The staff-chat message for an alert (HTML, every value escaped)."""
-    response = alert.response
-    survey = surveys.get(response.survey_id)
-    title = survey.title if survey else response.survey_id
-    lines = [
-        f"⚠️ <b>Patient needs a follow-up</b> — {html.escape(response.patient_pseudonym)}",
-        "Why: " + ", ".join(_REASONS[reason] for reason in alert.reasons),
-        f"Survey: {html.escape(title)} · started {_ago(response.started_at, now)}",
-        "",
-    ]
-    for answer in response.answers:
-        question = survey.question(answer.question_id) if survey else None
-        if answer.value is None:
-            shown = "(skipped)"
-        elif isinstance(answer.value, str):
-            shown = "“" + html.escape(_shorten(answer.value, ALERT_QUOTE_LIMIT)) + "”"
-        elif question is not None and not isinstance(answer.value, bool):
-            shown = f"{answer.value}/{question.scale_max}"
-        else:
-            shown = html.escape(str(answer.value))
-        if answer.sentiment is not None:
-            shown += f" ({answer.sentiment.label.value}, {answer.sentiment.polarity:+.2f})"
-        lines.append(f"<b>{html.escape(answer.question_id)}</b>: {shown}")
-    status = response.status.value.replace("_", " ")
-    lines += ["", f"Status: {status}"]
-    return "\n".join(lines)
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
-def _plain(text: str) -> str:
-    return text
-
-
-def format_summary(summary: Summary, *, markup: bool = True) -> str:
-    """The `/summary` report: HTML for Telegram, or plain text for a terminal."""
-    escape = html.escape if markup else _plain
-
-    def bold(text: str) -> str:
-        return f"<b>{text}</b>" if markup else text
-
-    period = "all time" if summary.period.value == "all" else f"last {summary.period.value}"
-    csat = (
-        "no answers"
-        if summary.csat_mean is None
-        else f"{summary.csat_mean:.2f} / 5 · {_pct(summary.csat_share_satisfied)} rated 4–5 "
-        f"({summary.csat_count} answers)"
-    )
-    nps = (
-        "no answers"
-        if summary.nps is None
-        else f"{summary.nps:+.0f} · promoters {summary.nps_promoters}, passives "
-        f"{summary.nps_passives}, detractors {summary.nps_detractors}"
-    )
-    mix = ", ".join(f"{label.value} {count}" for label, count in summary.sentiment_mix.items())
-    lines = [
-        "📊 " + bold(f"Feedback summary — {period}"),
-        (
-            f"Responses: {summary.started} started, {summary.completed} completed "
-            f"({_pct(summary.completion_rate)})"
-        ),
-        f"CSAT: {csat}",
-        f"NPS: {nps}",
-        f"Comment sentiment: {mix}",
-    ]
-    if summary.negative_comments:
-        lines += ["", bold("Latest negative comments")]
-        lines += [_comment_line(comment, escape) for comment in summary.negative_comments]
-    return "\n".join(lines)
-
-
-def _comment_line(comment: NegativeComment, escape: Callable[[str], str]) -> str:
-    text = _shorten(comment.text, SUMMARY_QUOTE_LIMIT)
-    return (
-        f"• {escape(comment.patient_pseudonym)}: “{escape(text)}” ({comment.polarity:+.2f}, "
-        f"{comment.answered_at:%Y-%m-%d})"
-    )

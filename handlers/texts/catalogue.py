@@ -1,0 +1,97 @@
+"""The shape of a language catalogue: every word the bot says, patient- and staff-facing.
+
+A catalogue is a frozen dataclass with no defaults, so a language missing a text does not
+even construct: completeness is checked when the module is imported (and by the tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.models import AlertReason, ResponseStatus, SentimentLabel
+
+
+@dataclass(frozen=True)
+class Texts:
+    """The catalogue of one language."""
+
+    language_name: str
+    # The patient's conversation (plain text, never markup).
+    consent: str
+    consent_agree: str
+    consent_decline: str
+    consent_declined: str
+    welcome_back: str
+    progress: str
+    choose_treatment: str
+    skip: str
+    skipped: str
+    yes: str
+    no: str
+    done: str
+    multiple_hint: str
+    your_answer: str
+    thanks: str
+    review_invitation: str
+    review_button: str
+    text_truncated: str
+    use_buttons: str
+    choose_at_least_one: str
+    empty_text: str
+    already_answered: str
+    stale_button: str
+    no_survey: str
+    not_started: str
+    cancelled: str
+    nothing_to_cancel: str
+    help: str
+    help_staff: str
+    unsupported_content: str
+    edited_message: str
+    unknown_command: str
+    private_only: str
+    forget_confirm: str
+    forget_yes: str
+    forget_no: str
+    forgotten: str
+    nothing_to_forget: str
+    forget_kept: str
+    choose_language: str
+    language_set: str
+    invitation_unknown: str
+    invitation_expired: str
+    invitation_used: str
+    something_went_wrong: str
+    command_descriptions: tuple[tuple[str, str], ...]
+    # Staff messages (HTML; every value in them is escaped).
+    staff_only: str
+    summary_usage: str
+    invite_usage: str
+    invite_unknown_survey: str
+    invite_created: str
+    alert_title: str
+    alert_why: str
+    alert_reasons: dict[AlertReason, str]
+    alert_survey: str
+    alert_visit: str
+    alert_status: str
+    statuses: dict[ResponseStatus, str]
+    just_now: str
+    minutes_ago: str
+    hours_ago: str
+    days_ago: str
+    summary_title: str
+    summary_all_time: str
+    summary_last: str
+    summary_responses: str
+    summary_csat: str
+    summary_nps: str
+    summary_csat_empty: str
+    summary_nps_empty: str
+    summary_sentiment: str
+    sentiment_labels: dict[SentimentLabel, str]
+    summary_negative: str
+
+    def format_progress(self, number: int, total: int, text: str) -> str:
+        """A question with its place in the survey."""
+        return self.progress.format(number=number, total=total) + "\n\n" + text

@@ -1,0 +1,154 @@
+"""Español."""
+
+from __future__ import annotations
+
+from bot.domain.models import AlertReason, ResponseStatus, SentimentLabel
+from handlers.texts.catalogue import Texts
+
+SPANISH = Texts(
+    language_name="Español",
+    consent=(
+        "¡Hola! En {clinic} nos gustaría saber cómo fue su visita. Le llevará menos de un "
+        "minuto.\n\n"
+        "Si está de acuerdo, guardamos sus respuestas con un código aleatorio (no su nombre "
+        "ni su teléfono) para que la clínica mejore su atención, y las borramos "
+        "automáticamente a los {retention_days} días. Envíe /forget en cualquier momento para "
+        "borrar todo lo que nos dijo, /cancel para detener una encuesta y /language para "
+        "cambiar el idioma.\n\n"
+        "No se guarda nada hasta que pulse «Acepto»."
+    ),
+    consent_agree="Acepto",
+    consent_decline="No, gracias",
+    consent_declined="Sin problema: no se ha guardado nada. Si cambia de opinión, envíe /start.",
+    welcome_back="¡Bienvenido/a de nuevo! Sigamos donde lo dejó.",
+    progress="Pregunta {number} de {total}",
+    choose_treatment="¿Qué tratamiento se hizo?",
+    skip="Omitir",
+    skipped="(omitida)",
+    yes="Sí",
+    no="No",
+    done="Listo ✓",
+    multiple_hint="(marque todas las que correspondan y pulse Listo)",
+    your_answer="Su respuesta: {answer}",
+    thanks="¡Gracias! Su opinión se ha guardado y llega directamente al equipo de {clinic}.",
+    review_invitation=(
+        "Si tiene un momento, una reseña pública ayuda a otras personas a encontrarnos. "
+        "Se lo pedimos a todo el mundo, sea cual sea su opinión."
+    ),
+    review_button="Dejar una reseña",
+    text_truncated=(
+        "Su mensaje tenía más de {limit} caracteres, así que hemos guardado los primeros {limit}."
+    ),
+    use_buttons="Pulse uno de los botones de abajo (o escriba uno de los números que muestran).",
+    choose_at_least_one="Marque al menos una opción y pulse Listo.",
+    empty_text="Escriba su respuesta con palabras, o pulse Omitir.",
+    already_answered="Ya respondió a esta pregunta. ¡Gracias!",
+    stale_button="Esa encuesta ya terminó. Envíe /start para darnos su opinión de nuevo.",
+    no_survey="No hay ninguna encuesta en curso. Envíe /start para darnos su opinión.",
+    not_started="Envíe /start para empezar.",
+    cancelled=(
+        "Encuesta detenida. Las respuestas que ya dio se conservan. "
+        "Envíe /start para empezar de nuevo."
+    ),
+    nothing_to_cancel="No hay nada que cancelar. Envíe /start para darnos su opinión.",
+    help=(
+        "Recojo su opinión sobre su visita a {clinic}, con una pregunta rápida cada vez.\n\n"
+        "/start — empezar (o continuar) una encuesta\n"
+        "/cancel — detener la encuesta actual\n"
+        "/language — cambiar el idioma\n"
+        "/forget — borrar todo lo que nos dijo\n"
+        "/help — este mensaje"
+    ),
+    help_staff=(
+        "\n\nComandos del personal:\n"
+        "/summary [7d|30d|90d|all] — puntuaciones y comentarios\n"
+        "/invite tratamiento profesional [centro] [fecha] [encuesta] — enlace y código QR"
+    ),
+    unsupported_content=(
+        "Lo siento, solo puedo leer mensajes de texto y botones. "
+        "Escriba su respuesta o use los botones."
+    ),
+    edited_message=(
+        "Guardo la primera versión de cada respuesta, así que las ediciones no se guardan. "
+        "Si cambió algo importante, envíelo en un mensaje nuevo."
+    ),
+    unknown_command="No conozco ese comando. Envíe /help para ver lo que puedo hacer.",
+    private_only="Solo recojo opiniones en chats privados. Escríbame directamente, por favor.",
+    forget_confirm=(
+        "Esto borra todo lo que nos dijo, incluidas las encuestas terminadas. "
+        "No se puede deshacer. ¿Lo borramos?"
+    ),
+    forget_yes="Sí, borrar todo",
+    forget_no="No, conservarlo",
+    forgotten="Hecho: se ha borrado todo lo que nos dijo.",
+    nothing_to_forget="No tenemos nada guardado sobre usted.",
+    forget_kept="No se ha borrado nada.",
+    choose_language="Elija su idioma:",
+    language_set="A partir de ahora le hablaré en español.",
+    invitation_unknown=(
+        "Lo siento, no reconozco ese enlace. Compruébelo con la clínica, "
+        "o envíe /start para darnos su opinión sin él."
+    ),
+    invitation_expired=(
+        "Lo siento, ese enlace de opinión ha caducado. "
+        "Envíe /start para darnos su opinión igualmente."
+    ),
+    invitation_used=("Ese enlace ya se usó. ¡Gracias! Envíe /start si quiere contarnos algo más."),
+    something_went_wrong=(
+        "Lo siento, algo ha fallado por nuestra parte. Las respuestas que ya dio están a salvo; "
+        "envíe /start para continuar."
+    ),
+    command_descriptions=(
+        ("start", "Dar su opinión sobre la visita"),
+        ("cancel", "Detener la encuesta actual"),
+        ("language", "Cambiar el idioma"),
+        ("forget", "Borrar todo lo que nos dijo"),
+        ("help", "Qué hace este bot"),
+    ),
+    staff_only="Lo siento, este comando es solo para el personal de la clínica.",
+    summary_usage="Uso: /summary [7d|30d|90d|all] (por defecto 30d).",
+    invite_usage=(
+        "Uso: /invite tratamiento profesional [centro] [fecha AAAA-MM-DD] [encuesta]\n"
+        'Ponga entre comillas los nombres con espacios: /invite botox "Dra. Ana Ruiz" centro'
+    ),
+    invite_unknown_survey="No existe la encuesta {survey!r}. Encuestas: {surveys}.",
+    invite_created=(
+        "Enlace de visita para {treatment} con {provider} — de un solo uso, válido hasta "
+        "el {expires}:\n{link}"
+    ),
+    alert_title="⚠️ <b>Paciente a quien llamar</b> — {patient}",
+    alert_why="Motivo: {reasons}",
+    alert_reasons={
+        AlertReason.LOW_CSAT: "satisfacción baja",
+        AlertReason.LOW_NPS: "no nos recomendaría",
+        AlertReason.NEGATIVE_COMMENT: "comentario negativo",
+    },
+    alert_survey="Encuesta: {title} · empezada {ago}",
+    alert_visit="Visita: {visit}",
+    alert_status="Estado: {status}",
+    statuses={
+        ResponseStatus.IN_PROGRESS: "en curso",
+        ResponseStatus.COMPLETED: "terminada",
+        ResponseStatus.ABANDONED: "abandonada",
+    },
+    just_now="ahora mismo",
+    minutes_ago="hace {n} min",
+    hours_ago="hace {n} h",
+    days_ago="hace {n} días",
+    summary_title="📊 <b>Resumen de opiniones — {period}</b>",
+    summary_all_time="desde el principio",
+    summary_last="últimos {period}",
+    summary_responses="Respuestas: {started} empezadas, {completed} terminadas ({rate})",
+    summary_csat="CSAT: {mean} / 5 · {satisfied} con 4–5 ({count} respuestas)",
+    summary_nps="NPS: {score} · promotores {promoters}, pasivos {passives}, "
+    "detractores {detractors}",
+    summary_csat_empty="CSAT: sin respuestas",
+    summary_nps_empty="NPS: sin respuestas",
+    summary_sentiment="Tono de los comentarios: {mix}",
+    sentiment_labels={
+        SentimentLabel.NEGATIVE: "negativo",
+        SentimentLabel.NEUTRAL: "neutro",
+        SentimentLabel.POSITIVE: "positivo",
+    },
+    summary_negative="<b>Últimos comentarios negativos</b>",
+)

@@ -1,0 +1,151 @@
+"""Staff messages built from a catalogue: alerts and summaries.
+
+They quote patients, so every value goes through `html.escape` when the message is HTML:
+patient text is never markup.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from bot.domain.models import NegativeComment, PendingAlert, Summary, Visit
+from bot.domain.surveys import SurveyCatalog, localize
+from handlers.texts.catalogue import Texts
+
+ALERT_QUOTE_LIMIT = 1000
+SUMMARY_QUOTE_LIMIT = 200
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _ago(then: datetime, now: datetime, texts: Texts) -> str:
+    minutes = int(max(now - then, timedelta(0)).total_seconds() // 60)
+    if minutes < 1:
+        return texts.just_now
+    if minutes < 60:
+        return texts.minutes_ago.format(n=minutes)
+    hours = minutes // 60
+    if hours < 48:
+        return texts.hours_ago.format(n=hours)
+    return texts.days_ago.format(n=hours // 24)
+
+
+def describe_visit(visit: Visit, surveys: SurveyCatalog, language: str) -> str:
+    """Treatment (by its catalogue label), provider, location and date, as known."""
+    treatment = surveys.treatment(visit.treatment) if visit.treatment else None
+    parts = [
+        localize(treatment.label, language, surveys.default_language)
+        if treatment
+        else visit.treatment,
+        visit.provider,
+        visit.location,
+        visit.date.isoformat() if visit.date else None,
+    ]
+    return " · ".join(part for part in parts if part)
+
+
+def format_alert(alert: PendingAlert, surveys: SurveyCatalog, texts: Texts, now: datetime) -> str:
+    """The staff-chat message for an alert (HTML, every value escaped)."""
+    language = surveys.default_language
+    response = alert.response
+    survey = surveys.get(response.survey_id)
+    title = localize(survey.title, language, language) if survey else response.survey_id
+    lines = [
+        texts.alert_title.format(patient=html.escape(response.patient_pseudonym)),
+        texts.alert_why.format(reasons=", ".join(texts.alert_reasons[r] for r in alert.reasons)),
+        texts.alert_survey.format(
+            title=html.escape(title), ago=_ago(response.started_at, now, texts)
+        ),
+    ]
+    if response.visit is not None:
+        visit = describe_visit(response.visit, surveys, language)
+        lines.append(texts.alert_visit.format(visit=html.escape(visit)))
+    lines.append("")
+    for answer in response.answers:
+        question = survey.question(answer.question_id) if survey else None
+        if answer.value is None:
+            shown = texts.skipped
+        elif isinstance(answer.value, bool):
+            shown = texts.yes if answer.value else texts.no
+        elif isinstance(answer.value, int) and question is not None:
+            shown = f"{answer.value}/{question.scale_max}"
+        else:
+            shown = "“" + html.escape(_shorten(str(answer.value), ALERT_QUOTE_LIMIT)) + "”"
+        if answer.sentiment is not None:
+            label = texts.sentiment_labels[answer.sentiment.label]
+            shown += f" ({label}, {answer.sentiment.polarity:+.2f})"
+        lines.append(f"<b>{html.escape(answer.question_id)}</b>: {shown}")
+    lines += ["", texts.alert_status.format(status=texts.statuses[response.status])]
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def format_summary(summary: Summary, texts: Texts, *, markup: bool = True) -> str:
+    """The `/summary` report: HTML for Telegram, or plain text for a terminal."""
+    escape: Callable[[str], str] = html.escape if markup else _plain
+
+    def tags(text: str) -> str:
+        return text if markup else text.replace("<b>", "").replace("</b>", "")
+
+    period = (
+        texts.summary_all_time
+        if summary.period.value == "all"
+        else texts.summary_last.format(period=summary.period.value)
+    )
+    csat = (
+        texts.summary_csat_empty
+        if summary.csat_mean is None
+        else texts.summary_csat.format(
+            mean=f"{summary.csat_mean:.2f}",
+            satisfied=_pct(summary.csat_share_satisfied),
+            count=summary.csat_count,
+        )
+    )
+    nps = (
+        texts.summary_nps_empty
+        if summary.nps is None
+        else texts.summary_nps.format(
+            score=f"{summary.nps:+.0f}",
+            promoters=summary.nps_promoters,
+            passives=summary.nps_passives,
+            detractors=summary.nps_detractors,
+        )
+    )
+    mix = ", ".join(
+        f"{texts.sentiment_labels[label]} {count}"
+        for label, count in summary.sentiment_mix.items()
+    )
+    lines = [
+        tags(texts.summary_title.format(period=period)),
+        texts.summary_responses.format(
+            started=summary.started,
+            completed=summary.completed,
+            rate=_pct(summary.completion_rate),
+        ),
+        csat,
+        nps,
+        texts.summary_sentiment.format(mix=mix),
+    ]
+    if summary.negative_comments:
+        lines += ["", tags(texts.summary_negative)]
+        lines += [_comment_line(comment, escape) for comment in summary.negative_comments]
+    return "\n".join(lines)
+
+
+def _comment_line(comment: NegativeComment, escape: Callable[[str], str]) -> str:
+    text = _shorten(comment.text, SUMMARY_QUOTE_LIMIT)
+    return (
+        f"• {escape(comment.patient_pseudonym)}: “{escape(text)}” ({comment.polarity:+.2f}, "
+        f"{comment.answered_at:%Y-%m-%d})"
+    )
