@@ -7,15 +7,21 @@ import asyncio
 import csv
 import json
 import sys
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import run
+from telegram import Bot
+
+from bot.app import invitation_service, run
+from bot.demo import run_demo
 from bot.domain.export import csv_header, csv_row, response_record
-from bot.domain.models import Period
-from bot.domain.surveys import SurveyFileError, load_catalog
+from bot.domain.models import Period, Visit
+from bot.domain.surveys import SurveyCatalog, SurveyFileError, load_catalog
 from bot.logs import configure_logging
+from bot.qr import write_qr
+from bot.services.invitations import UnknownSurveyError, UnknownTreatmentError, invitation_link
 from bot.services.ports import SystemClock
 from bot.services.staff import ReportService
 from bot.settings import ENV_PREFIX, Settings, SettingsError, load_settings
@@ -23,6 +29,7 @@ from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
 from storage.database import Database
 from storage.reports import SqliteReportStore
+from storage.responses import SqliteResponseStore
 
 EXIT_CONFIG = 1
 
@@ -46,7 +53,33 @@ def _parser() -> argparse.ArgumentParser:
         "--since", type=_since, help="only responses started on or after DATE (YYYY-MM-DD)"
     )
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    invite = commands.add_parser(
+        "invite",
+        help="create single-use visit links (and QR codes)",
+        description="One visit from the options, or a day's visits from --csv "
+        "(columns: treatment, provider, and optionally location, date, survey).",
+    )
+    invite.add_argument("--treatment")
+    invite.add_argument("--provider")
+    invite.add_argument("--location")
+    invite.add_argument("--date", type=_visit_date, help="visit date, YYYY-MM-DD")
+    invite.add_argument("--survey", help="survey id (default: the default survey)")
+    invite.add_argument("--qr", type=Path, help="write the QR code to this .png or .svg file")
+    invite.add_argument("--csv", type=Path, help="a booking system's visits, one per row")
+    invite.add_argument("--qr-dir", type=Path, help="with --csv: a QR code file per row here")
+    invite.add_argument("--out", type=Path, help="with --csv: the links CSV (default: stdout)")
+    demo = commands.add_parser("demo", help="try the surveys in this terminal, without Telegram")
+    demo.add_argument("--survey", help="survey id to try (default: the default survey)")
+    demo.add_argument("--lang", default="en", help="the patient's language, e.g. en or es")
+    demo.add_argument("--db", type=Path, help="keep the answers in this database")
     return parser
+
+
+def _visit_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
 def _since(text: str) -> datetime:
@@ -82,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(settings.log_level, [token])
         run(settings)
         return 0
+    if args.command == "invite":
+        return _invite_command(settings, args)
+    if args.command == "demo":
+        return _demo_command(settings, args)
     if not settings.db.exists():
         _fail([f"{ENV_PREFIX}DB: no database at {settings.db} (the bot creates it on first run)"])
         return EXIT_CONFIG
@@ -164,3 +201,136 @@ async def _export(
             writer.writerow(csv_row(response, columns))
     finally:
         await database.close()
+
+
+@dataclass(frozen=True)
+class _VisitRow:
+    visit: Visit
+    survey: str | None
+    fields: dict[str, str]
+
+
+def _invite_command(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        catalog = load_catalog(settings.surveys)
+    except SurveyFileError as exc:
+        _fail([f"{ENV_PREFIX}SURVEYS: {exc}"])
+        return EXIT_CONFIG
+    if args.csv is not None:
+        try:
+            rows = _read_visits(args.csv)
+        except (OSError, ValueError) as exc:
+            _fail([f"{args.csv}: {exc}"])
+            return EXIT_CONFIG
+    elif args.treatment and args.provider:
+        visit = Visit(args.treatment, args.provider, args.location, args.date)
+        rows = [_VisitRow(visit, args.survey, {})]
+    else:
+        print("feedback-bot invite: give --treatment and --provider, or --csv", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_invite(settings, catalog, rows, args))
+    except (UnknownSurveyError, UnknownTreatmentError, SettingsError) as exc:
+        _fail(exc.problems if isinstance(exc, SettingsError) else [str(exc)])
+        return EXIT_CONFIG
+
+
+def _read_visits(path: Path) -> list[_VisitRow]:
+    """Every row of a visits CSV, checked before any invitation is created."""
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.DictReader(file)
+        missing = {"treatment", "provider"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"missing column(s): {', '.join(sorted(missing))}")
+        rows = []
+        for number, row in enumerate(reader, start=2):
+            fields = {key: (value or "").strip() for key, value in row.items() if key}
+            if not fields["treatment"] or not fields["provider"]:
+                raise ValueError(f"row {number}: treatment and provider are required")
+            try:
+                visit_date = date.fromisoformat(fields["date"]) if fields.get("date") else None
+            except ValueError:
+                raise ValueError(f"row {number}: {fields['date']!r} is not YYYY-MM-DD") from None
+            visit = Visit(
+                fields["treatment"], fields["provider"], fields.get("location") or None, visit_date
+            )
+            rows.append(_VisitRow(visit, fields.get("survey") or None, fields))
+    if not rows:
+        raise ValueError("no visits in the file")
+    return rows
+
+
+async def _bot_username(settings: Settings) -> str:
+    if settings.bot_username:
+        return settings.bot_username
+    # Asking Telegram needs the token; FEEDBACK_BOT_USERNAME avoids the call.
+    async with Bot(settings.token(), base_url=str(settings.api_url)) as bot:
+        return bot.username
+
+
+async def _invite(
+    settings: Settings, catalog: SurveyCatalog, rows: list[_VisitRow], args: argparse.Namespace
+) -> int:
+    username = await _bot_username(settings)
+    database = await Database.open(settings.db)
+    service = invitation_service(settings, SqliteResponseStore(database), catalog, SystemClock())
+    try:
+        # Check every row first, so a bad row creates nothing.
+        for row in rows:
+            if row.survey and catalog.get(row.survey) is None:
+                raise UnknownSurveyError(f"unknown survey {row.survey!r}")
+            service.treatment_id(row.visit.treatment or "")
+        created = [(row, await service.create(row.visit, row.survey)) for row in rows]
+    finally:
+        await database.close()
+    if args.csv is None:
+        [(_, invitation)] = created
+        link = invitation_link(username, invitation.code)
+        print(link)
+        print(f"single use, valid until {invitation.expires_at:%Y-%m-%d %H:%M} UTC")
+        if args.qr is not None:
+            write_qr(link, args.qr)
+            print(f"QR code: {args.qr}")
+        return 0
+    if args.qr_dir is not None:
+        args.qr_dir.mkdir(parents=True, exist_ok=True)
+    out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
+    try:
+        columns = [*rows[0].fields, "link", "expires_at", "qr_file"]
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for number, (row, invitation) in enumerate(created, start=1):
+            link = invitation_link(username, invitation.code)
+            qr_file = ""
+            if args.qr_dir is not None:
+                qr_path = args.qr_dir / f"visit-{number:03d}.png"
+                write_qr(link, qr_path)
+                qr_file = str(qr_path)
+            writer.writerow(
+                row.fields
+                | {
+                    "link": link,
+                    "expires_at": invitation.expires_at.isoformat(),
+                    "qr_file": qr_file,
+                }
+            )
+    finally:
+        if args.out:
+            out.close()
+    return 0
+
+
+def _demo_command(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        catalog = load_catalog(settings.surveys)
+    except SurveyFileError as exc:
+        _fail([f"{ENV_PREFIX}SURVEYS: {exc}"])
+        return EXIT_CONFIG
+    if args.survey is not None and catalog.get(args.survey) is None:
+        ids = ", ".join(survey.id for survey in catalog.surveys)
+        _fail([f"--survey: no survey {args.survey!r}; the file has {ids}"])
+        return EXIT_CONFIG
+    # The demo's own bot logs would drown the conversation; only problems are shown.
+    configure_logging("WARNING", [])
+    asyncio.run(run_demo(settings, catalog, language=args.lang, survey_id=args.survey, db=args.db))
+    return 0

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
 from handlers.registry import FeedbackApplication
-from tests.fake_telegram import FakeTelegram
 from tests.harness import FakeClock, make_settings, running_bot
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.domain.surveys import SurveyCatalog
+from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
 from handlers.registry import FeedbackApplication
-from tests.fake_telegram import FakeTelegram
 
 ADMIN_ID = 777
 STAFF_CHAT = -100_555

@@ -172,7 +172,7 @@ def test_csv_export_is_flat_and_spreadsheet_safe(tmp_path: Path) -> None:
     assert result.stdout == ""
     rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8"))))
     assert len(rows) == 3
-    assert list(rows[0])[:9] == [
+    assert list(rows[0])[:10] == [
         "response_id",
         "patient",
         "survey",
@@ -182,6 +182,7 @@ def test_csv_export_is_flat_and_spreadsheet_safe(tmp_path: Path) -> None:
         "treatment",
         "provider",
         "location",
+        "visit_date",
     ]
     assert rows[0]["csat"] == "5"
     assert rows[0]["comment_sentiment"] == "positive"

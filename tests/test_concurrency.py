@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
 from storage.database import Database
 from storage.responses import SqliteResponseStore
-from tests.fake_telegram import FakeTelegram
 from tests.storage_view import stored_responses
 from tests.test_patient_flow import answer_all
 

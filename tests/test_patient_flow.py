@@ -5,18 +5,22 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.models import ResponseStatus
+from bot.fake_telegram import FakeTelegram, Person
 from bot.settings import Settings
-from tests.fake_telegram import FakeTelegram, Person
 from tests.harness import FakeClock, running_bot
 from tests.storage_view import is_patient, stored_responses
 
+TREATMENT = "Botox / neuromodulator"
 
-async def agree(patient: Person) -> None:
-    """/start and tap "I agree"; leaves the first question unread."""
+
+async def agree(patient: Person, treatment: str = TREATMENT) -> None:
+    """/start, tap "I agree" and pick the treatment; leaves the first question unread."""
     await patient.send("/start")
     consent = await patient.next_message()
     assert "Nothing is stored until you tap" in consent.text
     await patient.tap("I agree")
+    assert (await patient.next_message()).text == "Which treatment did you have?"
+    await patient.tap(treatment)
 
 
 async def answer_all(patient: Person, csat: str, nps: str, comment: str | None) -> None:
@@ -119,7 +123,7 @@ async def test_cancel_keeps_answers_and_start_begins_anew(
     assert patient.toast(stale) == "That survey is finished. Send /start to give new feedback."
 
     await patient.send("/start")
-    assert (await patient.next_message()).text.startswith("Question 1 of 3")
+    assert (await patient.next_message()).text == "Which treatment did you have?"
     first, second = await stored_responses(settings.db)
     assert first.status is ResponseStatus.ABANDONED
     assert first.values == {"csat": 3}
@@ -174,7 +178,13 @@ async def test_typed_answers_count_and_wrong_ones_get_a_hint(
         assert "tap one of the buttons" in (await patient.next_message()).text
         again = await patient.next_message()
         assert again.text.startswith("Question 1 of 3")
-        assert [label for label, _ in again.buttons()] == ["1", "2", "3", "4", "5"]
+        assert [label for label, _ in again.buttons()] == [
+            "5 · Excellent",
+            "4 · Good",
+            "3 · OK",
+            "2 · Poor",
+            "1 · Very poor",
+        ]
     await patient.send(" 4 ")
     assert (await patient.next_message()).text.startswith("Question 2 of 3")
     await patient.send("10")
@@ -318,7 +328,9 @@ async def test_buttons_from_a_finished_survey_store_nothing(
 ) -> None:
     patient = telegram.patient(23)
     await answer_all(patient, "5", "9", "Great")
-    first_question = telegram.messages_to(23)[1]
+    first_question = next(
+        m for m in telegram.messages_to(23) if m.text.startswith("Question 1 of 3")
+    )
     late = await patient.tap("1", first_question, as_sent=True)
     assert patient.toast(late) is not None
     await patient.send("/start")
@@ -335,7 +347,7 @@ async def test_forged_buttons_are_refused(telegram: FakeTelegram, settings: Sett
     victim, forger = telegram.patient(24), telegram.patient(25)
     await agree(victim)
     victim_question = await victim.next_message()
-    [(_, data)] = [b for b in victim_question.buttons() if b[0] == "1"]
+    [(_, data)] = [b for b in victim_question.buttons() if b[0].startswith("1 ·")]
     assert data is not None
     _, response_id, question_id, _ = data.split(":")
     await agree(forger)
@@ -386,9 +398,9 @@ async def test_answers_are_deleted_after_the_retention_period_promised_at_consen
     settings = settings.model_copy(update={"retention_days": 90})
     async with running_bot(settings, clock):
         patient = telegram.patient(27)
-        await patient.send("/start")
-        assert "delete them automatically after 90 days" in (await patient.next_message()).text
-        await patient.tap("I agree")
+        await agree(patient)
+        consent = telegram.messages_to(27)[0]
+        assert "delete them automatically after 90 days" in consent.text
         await patient.next_message()
         await patient.tap("5")
         await patient.next_message()

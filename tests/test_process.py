@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.models import ResponseStatus
-from tests.fake_telegram import FakeTelegram
+from bot.fake_telegram import FakeTelegram
 from tests.harness import STAFF_CHAT
 from tests.storage_view import stored_responses
 
@@ -75,6 +75,8 @@ async def test_a_restart_mid_survey_loses_nothing(
         await patient.send("/start")
         await patient.next_message(timeout=60)  # the first start-up imports everything
         await patient.tap("I agree")
+        await patient.next_message()
+        await patient.tap("Dermal filler")
         await patient.next_message()
         await patient.tap("2")
         second_question = await patient.next_message()

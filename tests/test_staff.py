@@ -6,10 +6,10 @@ import html
 
 import pytest
 
+from bot.fake_telegram import FakeTelegram, Fault, Person, SentMessage
 from bot.settings import Settings
-from tests.fake_telegram import FakeTelegram, Fault, Person, SentMessage
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
-from tests.test_patient_flow import answer_all
+from tests.test_patient_flow import agree, answer_all
 
 
 def staff_messages(telegram: FakeTelegram) -> list[SentMessage]:
@@ -105,9 +105,7 @@ async def test_alerts_missed_during_an_outage_are_sent_after_a_restart(
 
 
 async def agree_and_rate(patient: Person, csat: str) -> None:
-    await patient.send("/start")
-    await patient.next_message()
-    await patient.tap("I agree")
+    await agree(patient)
     await patient.next_message()
     await patient.tap(csat)
 

@@ -86,3 +86,44 @@ def test_a_variant_must_depend_on_an_earlier_numeric_question(tmp_path: Path) ->
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SurveyFileError, match="cannot read survey file"):
         load_catalog(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (
+            'show_if = { question = "wait", at_most = 2 }',
+            "survey 'post_visit': question 'csat' depends on 'wait', which is not an earlier",
+        ),
+        ("scale_min = 5\nscale_max = 1", "the scale 5..1 has no values"),
+        ('labels = ["bad", "good"]', "labels must name each of the 5 values"),
+        ('options = [{ id = "a", label = "A" }]', "only choice questions have options"),
+    ],
+)
+def test_more_invalid_questions(tmp_path: Path, extra: str, problem: str) -> None:
+    with pytest.raises(SurveyFileError, match=problem):
+        load_catalog(write(tmp_path, GOOD + extra + "\n"))
+
+
+def test_every_text_needs_the_default_language(tmp_path: Path) -> None:
+    spanish_only = GOOD.replace('text = "How was it?"', 'text = { es = "¿Qué tal?" }')
+    with pytest.raises(SurveyFileError, match="question 'csat': a text has no 'en' version"):
+        load_catalog(write(tmp_path, spanish_only))
+    assert load_catalog(write(tmp_path, 'default_language = "es"\n' + spanish_only))
+
+
+def test_treatment_catalogue_rules(tmp_path: Path) -> None:
+    one = '[[treatments]]\nid = "laser"\nlabel = "Laser"\n' + GOOD
+    with pytest.raises(SurveyFileError, match="list no treatments, or 2 to 16"):
+        load_catalog(write(tmp_path, one))
+    two = '[[treatments]]\nid = "peel"\nlabel = "Peel"\n' + one
+    reserved = two.replace('id = "csat"', 'id = "treatment"')
+    with pytest.raises(SurveyFileError, match="'treatment' is reserved"):
+        load_catalog(write(tmp_path, reserved))
+    assert len(load_catalog(write(tmp_path, two)).treatments) == 2
+
+
+def test_the_shipped_examples_cover_three_surveys() -> None:
+    catalog = load_catalog()
+    assert [s.id for s in catalog.surveys] == ["post_visit", "results_check", "pre_visit"]
+    assert catalog.default.id == "post_visit"

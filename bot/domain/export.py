@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.models import Response
+from bot.domain.models import Response, Visit
 
 # A spreadsheet runs a cell starting with one of these as a formula ("CSV injection");
 # patient text is never to be interpreted, so such cells get a leading apostrophe.
@@ -22,6 +22,7 @@ BASE_CSV_COLUMNS = (
     "treatment",
     "provider",
     "location",
+    "visit_date",
 )
 
 
@@ -37,6 +38,18 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+def visit_record(visit: Visit | None) -> dict[str, str | None] | None:
+    """The contract's `visit` object: treatment, provider, location and date (ISO)."""
+    if visit is None:
+        return None
+    return {
+        "treatment": visit.treatment,
+        "provider": visit.provider,
+        "location": visit.location,
+        "date": visit.date.isoformat() if visit.date else None,
+    }
+
+
 def response_record(response: Response) -> dict[str, Any]:
     """The contract's JSON object for one response."""
     return {
@@ -46,7 +59,7 @@ def response_record(response: Response) -> dict[str, Any]:
         "status": response.status.value,
         "started_at": _iso(response.started_at),
         "completed_at": _iso(response.completed_at),
-        "visit": None,
+        "visit": visit_record(response.visit),
         "answers": {answer.question_id: answer.value for answer in response.answers},
         "sentiment": {
             answer.question_id: {
@@ -82,6 +95,13 @@ def _cell(value: object) -> str:
     return text
 
 
+def _visit_cells(visit: Visit | None) -> tuple[str | None, ...]:
+    if visit is None:
+        return None, None, None, None
+    visit_date = visit.date.isoformat() if visit.date else None
+    return visit.treatment, visit.provider, visit.location, visit_date
+
+
 def csv_row(response: Response, columns: list[ExportColumn]) -> list[str]:
     """One response as a CSV row matching `csv_header(columns)`."""
     by_question = {answer.question_id: answer for answer in response.answers}
@@ -92,9 +112,7 @@ def csv_row(response: Response, columns: list[ExportColumn]) -> list[str]:
         response.status.value,
         _iso(response.started_at) or "",
         _iso(response.completed_at) or "",
-        "",
-        "",
-        "",
+        *(_cell(value) for value in _visit_cells(response.visit)),
     ]
     for column in columns:
         answer = by_question.get(column.question_id)

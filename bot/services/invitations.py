@@ -82,7 +82,9 @@ class InvitationService:
         """A new single-use invitation for `visit`, valid for the configured time."""
         survey = self._surveys.get(survey_id) if survey_id else self._surveys.default
         if survey is None:
-            raise UnknownSurveyError(survey_id)
+            raise UnknownSurveyError(
+                f"unknown survey {survey_id!r}; the file has {', '.join(self.survey_ids)}"
+            )
         if visit.treatment is not None:
             visit = replace(visit, treatment=self.treatment_id(visit.treatment))
         now = self._clock.now()

@@ -1,5 +1,8 @@
 """A fake Telegram Bot API server on loopback, and the people who talk to the bot through it.
 
+Used by the test suite and by `feedback-bot demo`, which lets a clinic try its surveys in
+a terminal without Telegram.
+
 The bot under test talks real HTTP to this server exactly as it would to api.telegram.org:
 getUpdates long polling with offsets, sendMessage, edits, callback answers. Tests act as
 patients and staff by queueing updates, and read what the bot sent back. Faults (429, 403,
@@ -64,6 +67,7 @@ class SentMessage:
     parse_mode: str | None
     edits: int = 0
     sent_markup: dict[str, Any] | None = None
+    photo: bytes | None = None
 
     def __post_init__(self) -> None:
         self.sent_markup = self.reply_markup
@@ -221,6 +225,9 @@ class FakeTelegram:
         form = await request.post()
         params: dict[str, Any] = {}
         for key, value in form.items():
+            if isinstance(value, web.FileField):
+                params[key] = value.file.read()
+                continue
             text = value if isinstance(value, str) else ""
             params[key] = json.loads(text) if key in _JSON_FIELDS else text
         if method != "getUpdates":
@@ -245,17 +252,17 @@ class FakeTelegram:
                 return queued.pop(index)
         return None
 
-    async def _api_getMe(self, _: dict[str, Any]) -> Any:  # noqa: N802 - Bot API names
+    async def _api_getMe(self, _: dict[str, Any]) -> Any:
         return BOT_USER
 
-    async def _api_deleteWebhook(self, _: dict[str, Any]) -> Any:  # noqa: N802
+    async def _api_deleteWebhook(self, _: dict[str, Any]) -> Any:
         return True
 
-    async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:  # noqa: N802
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
         self.commands = params.get("commands", [])
         return True
 
-    async def _api_getUpdates(self, params: dict[str, Any]) -> Any:  # noqa: N802
+    async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
         offset = int(params.get("offset", 0) or 0)
         limit = int(params.get("limit", 100) or 100)
         timeout = float(params.get("timeout", 0) or 0)
@@ -276,7 +283,7 @@ class FakeTelegram:
                 except TimeoutError:
                     return []
 
-    async def _api_sendMessage(self, params: dict[str, Any]) -> Any:  # noqa: N802
+    async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
         text = str(params.get("text", ""))
         if not text.strip():
             return _error(400, "Bad Request: message text is empty")
@@ -297,7 +304,27 @@ class FakeTelegram:
             self._changed.notify_all()
         return self._message_json(message)
 
-    async def _api_editMessageText(self, params: dict[str, Any]) -> Any:  # noqa: N802
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> Any:
+        photo = params.get("photo")
+        if not isinstance(photo, bytes) or not photo.startswith(b"\x89PNG"):
+            return _error(400, "Bad Request: photo must be an uploaded PNG in this fake")
+        message = SentMessage(
+            message_id=next(self._message_ids),
+            chat_id=int(params["chat_id"]),
+            text=str(params.get("caption", "")),
+            reply_markup=params.get("reply_markup"),
+            parse_mode=params.get("parse_mode"),
+            photo=photo,
+        )
+        async with self._changed:
+            self.messages.append(message)
+            self._changed.notify_all()
+        result = self._message_json(message)
+        result["caption"] = result.pop("text")
+        result["photo"] = [{"file_id": "p1", "file_unique_id": "p1", "width": 200, "height": 200}]
+        return result
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
         message = self._find(params)
         if message is None:
             return _error(400, "Bad Request: message to edit not found")
@@ -314,7 +341,7 @@ class FakeTelegram:
             self._changed.notify_all()
         return self._message_json(message)
 
-    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:  # noqa: N802
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:
         message = self._find(params)
         if message is None:
             return _error(400, "Bad Request: message to edit not found")
@@ -327,7 +354,7 @@ class FakeTelegram:
             self._changed.notify_all()
         return self._message_json(message)
 
-    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:  # noqa: N802
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
         async with self._changed:
             self.callback_answers[str(params["callback_query_id"])] = params
             self._changed.notify_all()
@@ -429,7 +456,10 @@ class Person:
                 raise AssertionError("no message with buttons in this chat")
             message = with_buttons[-1]
         buttons = message.buttons(as_sent=as_sent)
-        data = next((d for text, d in buttons if text == label), None)
+        # "5" also taps a labelled scale button such as "5 · Excellent".
+        data = next((d for text, d in buttons if text == label), None) or next(
+            (d for text, d in buttons if text.startswith(f"{label} · ")), None
+        )
         if data is None:
             raise AssertionError(f"no button {label!r} on: {message.text!r} {buttons}")
         return await self.press(message, data)

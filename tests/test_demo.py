@@ -1,0 +1,101 @@
+"""`feedback-bot demo`, driven in a pseudo-terminal as a clinic manager would use it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import select
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.domain.models import ResponseStatus
+from tests.storage_view import stored_responses
+from tests.test_process import feedback_bot
+
+pytestmark = pytest.mark.process
+
+
+class Terminal:
+    """A process on a pseudo-terminal: read what it prints, type lines into it."""
+
+    def __init__(self, *args: str, cwd: Path) -> None:
+        self.master, slave = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")}
+        self.process = subprocess.Popen(
+            [feedback_bot(), *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=cwd,
+            env=env | {"TERM": "dumb"},
+        )
+        os.close(slave)
+        self.screen = ""
+
+    def expect(self, text: str, *, since: int = 0, timeout: float = 30) -> str:
+        """Read until `text` appears after position `since`; returns the whole screen."""
+        deadline = time.monotonic() + timeout
+        while text not in self.screen[since:]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never saw {text!r}; the screen:\n{self.screen}")
+            self._read_some()
+        return self.screen
+
+    def type(self, line: str) -> None:
+        """Type a line and wait for the next prompt, so each answer meets its question."""
+        mark = len(self.screen)
+        os.write(self.master, line.encode() + b"\n")
+        self.expect("> ", since=mark)
+
+    def _read_some(self) -> None:
+        ready, _, _ = select.select([self.master], [], [], 0.2)
+        if not ready:
+            return
+        try:
+            chunk = os.read(self.master, 4096)
+        except OSError:  # the process closed the terminal
+            chunk = b""
+        if not chunk:
+            raise AssertionError(f"the program ended; the screen:\n{self.screen}")
+        self.screen += chunk.decode("utf-8", "replace").replace("\r\n", "\n")
+
+    def close(self) -> int:
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            os.close(self.master)
+
+
+def test_a_clinic_tries_its_survey_in_the_terminal(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    terminal = Terminal("demo", "--db", str(db), cwd=tmp_path)
+    try:
+        terminal.expect("Nothing is stored until you tap")
+        terminal.expect("[1] I agree")
+        terminal.expect("> ")
+        terminal.type("1")
+        terminal.expect("Which treatment did you have?")
+        terminal.type("2")  # Dermal filler
+        terminal.expect("[1] 5 · Excellent")
+        terminal.type("5")  # the fifth choice: 1 · Very poor
+        terminal.expect("0  1  2  3  4  5  6  7  8  9  10   (type the number)")
+        terminal.type("3")
+        terminal.expect("What could we have done better?")
+        terminal.type("The wait was far too long")
+        screen = terminal.expect("Thank you!")
+        assert "staff chat: ⚠️ <b>Patient needs a follow-up</b>" in screen
+        os.write(terminal.master, b"/quit\n")
+        assert terminal.close() == 0
+    finally:
+        if terminal.process.poll() is None:
+            terminal.process.kill()
+    # --db keeps the answers, visit included.
+    [response] = asyncio.run(stored_responses(db))
+    assert response.status is ResponseStatus.COMPLETED
+    assert response.values == {"csat": 1, "nps": 3, "comment": "The wait was far too long"}
+    assert response.visit is not None
+    assert response.visit.treatment == "filler"

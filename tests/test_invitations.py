@@ -1,0 +1,200 @@
+"""Visit invitations: a single-use link ties a patient's answers to a visit."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.fake_telegram import FakeTelegram, Person
+from bot.settings import Settings
+from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
+from tests.storage_view import stored_responses
+from tests.test_cli import run_cli
+
+LINK = re.compile(r"https://t\.me/clinic_feedback_bot\?start=([A-Za-z0-9_-]+)")
+
+
+async def invite(telegram: FakeTelegram, *words: str) -> str:
+    """An admin's /invite; returns the code from the link in the photo's caption."""
+    admin = telegram.patient(ADMIN_ID)
+    admin.skip_to_end()
+    await admin.send("/invite " + " ".join(words))
+    reply = await admin.next_message()
+    assert reply.photo is not None, reply.text
+    assert reply.photo.startswith(b"\x89PNG")
+    match = LINK.search(reply.text)
+    assert match, reply.text
+    assert len(match.group(1)) <= 64
+    return match.group(1)
+
+
+async def open_link(patient: Person, code: str) -> None:
+    await patient.send(f"/start {code}")
+
+
+@pytest.mark.usefixtures("bot")
+async def test_an_invitation_ties_the_answers_to_the_visit(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    code = await invite(telegram, "neuromodulator", '"Dr Ana Ruiz"', "Downtown", "2026-11-02")
+    patient = telegram.patient(401)
+    await open_link(patient, code)
+    await patient.next_message()
+    await patient.tap("I agree")
+    # The visit is known, so no treatment question: straight to the survey.
+    assert (await patient.next_message()).text.startswith("Question 1 of 3")
+    await patient.tap("1")
+    await patient.next_message()
+    await patient.tap("3")
+    await patient.next_message()
+    await patient.send("The doctor was rushed")
+    await patient.next_message()
+    await telegram.wait_for(
+        lambda: any("Dr Ana Ruiz" in m.text for m in telegram.messages_to(STAFF_CHAT))
+    )
+    alert = telegram.messages_to(STAFF_CHAT)[0]
+    assert "Visit: Botox / neuromodulator · Dr Ana Ruiz · Downtown · 2026-11-02" in alert.text
+
+    result = run_cli(settings.db.parent, "export", "--format", "jsonl")
+    [record] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert record["visit"] == {
+        "treatment": "neuromodulator",
+        "provider": "Dr Ana Ruiz",
+        "location": "Downtown",
+        "date": "2026-11-02",
+    }
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_used_link_is_refused_politely(telegram: FakeTelegram, settings: Settings) -> None:
+    code = await invite(telegram, "filler", "Nurse_Kim")
+    first, second = telegram.patient(402), telegram.patient(403)
+    await open_link(first, code)
+    await first.next_message()
+    await first.tap("I agree")
+    await first.next_message()
+    # Someone else opens the same link while the first patient is answering.
+    await open_link(second, code)
+    assert "already been used" in (await second.next_message()).text
+    for value in ("5", "10"):
+        await first.tap(value)
+        await first.next_message()
+    await first.tap("Skip")
+    assert "Thank you" in (await first.next_message()).text
+    await open_link(first, code)  # reused after completion
+    assert "already been used" in (await first.next_message()).text
+    [response] = await stored_responses(settings.db)
+    assert response.visit is not None
+    assert response.visit.provider == "Nurse_Kim"
+
+
+async def test_an_expired_link_and_a_forged_one(
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock
+) -> None:
+    async with running_bot(settings, clock):
+        code = await invite(telegram, "laser", "Dr_Li")
+        clock.advance(days=14, seconds=1)
+        patient = telegram.patient(404)
+        await open_link(patient, code)
+        assert "expired" in (await patient.next_message()).text
+        for forged in ("A" * 22, code[:-1] + ("B" if code[-1] != "B" else "C"), "x" * 64):
+            await open_link(patient, forged)
+            assert "don't recognise that link" in (await patient.next_message()).text
+        await patient.send("/start not-a/valid+payload")
+        assert "don't recognise that link" in (await patient.next_message()).text
+        await patient.send("/start")  # without a link the patient can still give feedback
+        assert "Nothing is stored until you tap" in (await patient.next_message()).text
+
+
+@pytest.mark.usefixtures("bot")
+async def test_an_invitation_can_name_another_survey(telegram: FakeTelegram) -> None:
+    code = await invite(telegram, "filler", "Dr_Li", "results_check")
+    patient = telegram.patient(405)
+    await open_link(patient, code)
+    await patient.next_message()
+    await patient.tap("I agree")
+    assert "How happy are you with your results" in (await patient.next_message()).text
+
+
+@pytest.mark.usefixtures("bot")
+async def test_invite_checks_its_words_and_is_for_staff_only(telegram: FakeTelegram) -> None:
+    admin = telegram.patient(ADMIN_ID)
+    await admin.send("/invite botox Dr_Li")
+    assert "unknown treatment 'botox'" in (await admin.next_message()).text
+    await admin.send("/invite filler")
+    assert "Usage: /invite" in (await admin.next_message()).text
+    await admin.send("/invite filler Dr_Li 2026-13-45")
+    assert "Usage: /invite" in (await admin.next_message()).text
+    await admin.send('/invite filler "Dr Li')
+    assert "Usage: /invite" in (await admin.next_message()).text
+    stranger = telegram.patient(406)
+    await stranger.send("/invite filler Dr_Li")
+    assert (await stranger.next_message()).text == "Sorry, this command is for clinic staff only."
+
+
+def test_the_command_line_makes_a_link_and_a_qr_code(tmp_path: Path) -> None:
+    result = run_cli(
+        tmp_path,
+        "invite",
+        "--treatment",
+        "Dermal filler",
+        "--provider",
+        "Dr Ana Ruiz",
+        "--qr",
+        str(tmp_path / "visit.png"),
+        FEEDBACK_BOT_USERNAME="glow_feedback_bot",
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"https://t\.me/glow_feedback_bot\?start=[A-Za-z0-9_-]{22}\n", result.stdout)
+    assert (tmp_path / "visit.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_days_visits_from_a_booking_csv(tmp_path: Path) -> None:
+    visits = tmp_path / "visits.csv"
+    visits.write_text(
+        "patient_name,treatment,provider,location,date\n"
+        "Ana,filler,Dr Li,Downtown,2026-11-30\n"
+        "Bea,laser,Dr Li,,2026-11-30\n"
+        "Cy,Chemical peel,Nurse Kim,Uptown,\n",
+        "utf-8",
+    )
+    out = tmp_path / "links.csv"
+    result = run_cli(
+        tmp_path,
+        "invite",
+        "--csv",
+        str(visits),
+        "--qr-dir",
+        str(tmp_path / "qr"),
+        "--out",
+        str(out),
+        FEEDBACK_BOT_USERNAME="glow_feedback_bot",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text("utf-8").splitlines()
+    assert lines[0] == "patient_name,treatment,provider,location,date,link,expires_at,qr_file"
+    links = [line.split(",")[5] for line in lines[1:]]
+    assert [line.split(",")[0] for line in lines[1:]] == ["Ana", "Bea", "Cy"]
+    assert len(set(links)) == 3
+    for line in lines[1:]:
+        assert Path(line.split(",")[7]).read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_bad_booking_row_creates_nothing(tmp_path: Path) -> None:
+    visits = tmp_path / "visits.csv"
+    visits.write_text("treatment,provider\nfiller,Dr Li\nlaser,\n", "utf-8")
+    result = run_cli(
+        tmp_path, "invite", "--csv", str(visits), FEEDBACK_BOT_USERNAME="glow_feedback_bot"
+    )
+    assert result.returncode == 1
+    assert "row 3: treatment and provider are required" in result.stderr
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("treatment,provider\nfiller,Dr Li\ntattoo removal,Dr Li\n", "utf-8")
+    result = run_cli(
+        tmp_path, "invite", "--csv", str(unknown), FEEDBACK_BOT_USERNAME="glow_feedback_bot"
+    )
+    assert result.returncode == 1
+    assert "unknown treatment 'tattoo removal'" in result.stderr
