@@ -1,6 +1,7 @@
 """How fast `/summary` is on years of data.
 
-Seeds a throwaway database with three years of responses (one million answers by default),
+Seeds a throwaway database with three years of responses (one million answers by default,
+each tied to a visit with a treatment, provider and location),
 then times the summary for each period through the real `SqliteReportStore`, and the full
 JSONL export. Prints figures; asserts nothing (timings belong in benchmarks, not tests).
 
@@ -28,6 +29,9 @@ from storage.database import Database, to_db_time
 from storage.reports import SqliteReportStore
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+TREATMENTS = ["neuromodulator", "filler", "laser", "peel", "skin_care"]
+PROVIDERS = [f"Dr {name}" for name in ("Li", "Kim", "Ruiz", "Okafor", "Silva", "Novak")]
+LOCATIONS = ["Downtown", "Uptown", "Airport"]
 COMMENTS = [
     ("Lovely staff, great result", 0.7, "positive"),
     ("Fine", 0.0, "neutral"),
@@ -52,9 +56,17 @@ def seed(path: Path, answers: int) -> None:
             NOW - timedelta(seconds=rng.randrange(3 * 365 * 86400)) for _ in range(responses)
         ]
         connection.executemany(
-            "INSERT INTO responses (id, patient_id, survey_id, status, started_at, completed_at)"
-            " VALUES (?, ?, 'post_visit', 'completed', ?, ?)",
-            ((f"r{n}", n, to_db_time(s), to_db_time(s)) for n, s in enumerate(starts)),
+            "INSERT INTO visits (id, survey_id, treatment, provider, location, created_at)"
+            " VALUES (?, 'post_visit', ?, ?, ?, ?)",
+            (
+                (n, rng.choice(TREATMENTS), rng.choice(PROVIDERS), rng.choice(LOCATIONS), at)
+                for n, at in enumerate(to_db_time(s) for s in starts)
+            ),
+        )
+        connection.executemany(
+            "INSERT INTO responses (id, patient_id, survey_id, status, started_at, completed_at,"
+            " visit_id) VALUES (?, ?, 'post_visit', 'completed', ?, ?, ?)",
+            ((f"r{n}", n, to_db_time(s), to_db_time(s), n) for n, s in enumerate(starts)),
         )
 
         def rows() -> object:

@@ -177,9 +177,10 @@ async def _reports(settings: Settings) -> tuple[Database, ReportService]:
 async def _summary(settings: Settings, period: Period) -> str:
     database, reports = await _reports(settings)
     try:
-        language = load_catalog(settings.surveys).default_language
-        texts = CATALOGUES.get(language, CATALOGUES["en"])
-        return format_summary(await reports.summary(period), texts, markup=False)
+        catalog = load_catalog(settings.surveys)
+        texts = CATALOGUES.get(catalog.default_language, CATALOGUES["en"])
+        summary = await reports.summary(period)
+        return format_summary(summary, texts, markup=False, surveys=catalog)
     finally:
         await database.close()
 

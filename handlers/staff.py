@@ -59,7 +59,9 @@ class StaffHandlers:
             await message.reply_text(self._texts.summary_usage)
             return
         summary = await self._reports.summary(period)
-        await message.reply_text(format_summary(summary, self._texts), parse_mode=ParseMode.HTML)
+        await message.reply_text(
+            format_summary(summary, self._texts, surveys=self._surveys), parse_mode=ParseMode.HTML
+        )
 
     async def invite(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/invite treatment provider [location] [date] [survey]`: a link and its QR code."""

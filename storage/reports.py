@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from bot.domain.models import NegativeComment, Period, Response, SentimentLabel, Summary
+from bot.domain.models import (
+    Breakdown,
+    BreakdownBy,
+    NegativeComment,
+    Period,
+    Response,
+    SentimentLabel,
+    Summary,
+)
 from storage.database import Database, from_db_time, to_db_time
 from storage.responses import RESPONSE_SELECT, row_to_answer, row_to_response
 
 LATEST_NEGATIVE_COMMENTS = 5
+BREAKDOWN_ROWS = 8  # a phone screen's worth per breakdown
 
 # ISO-8601 text sorts by time, and every timestamp sorts after the empty string.
 _BEGINNING = ""
@@ -71,6 +80,7 @@ class SqliteReportStore:
                 )
                 for row in await cursor.fetchall()
             )
+        breakdowns = await self._breakdowns(after)
         return Summary(
             period=period,
             started=int(started),
@@ -83,7 +93,36 @@ class SqliteReportStore:
             nps_detractors=int(detractors),
             sentiment_mix=mix,
             negative_comments=negative,
+            breakdowns=breakdowns,
         )
+
+    async def _breakdowns(self, after: str) -> dict[BreakdownBy, tuple[Breakdown, ...]]:
+        """Responses, CSAT and NPS per treatment, provider and location, largest first.
+
+        One pass over the period's responses, one row each (its csat and nps answers are
+        primary-key lookups), grouped by all three fields at once; the few groups that
+        come back are then added up per field.
+        """
+        totals: dict[BreakdownBy, dict[str, list[int]]] = {by: {} for by in BreakdownBy}
+        async with self._db.connection.execute(
+            "SELECT v.treatment, v.provider, v.location, count(*),"
+            " coalesce(sum(c.value_int), 0), count(c.value_int),"
+            " coalesce(sum(n.value_int >= 9), 0), coalesce(sum(n.value_int <= 6), 0),"
+            " count(n.value_int)"
+            " FROM responses r JOIN visits v ON v.id = r.visit_id"
+            " LEFT JOIN answers c ON c.response_id = r.id AND c.question_id = 'csat'"
+            " LEFT JOIN answers n ON n.response_id = r.id AND n.question_id = 'nps'"
+            " WHERE r.started_at >= ? GROUP BY 1, 2, 3",
+            (after,),
+        ) as cursor:
+            async for row in cursor:
+                for by, name in zip(BreakdownBy, row[:3], strict=True):
+                    if name is None:
+                        continue
+                    sums = totals[by].setdefault(name, [0] * 6)
+                    for index in range(6):
+                        sums[index] += int(row[3 + index])
+        return {by: _top(groups) for by, groups in totals.items()}
 
     async def answered_questions(self) -> dict[str, bool]:
         """Every question id with an answer, mapped to whether any answer has a sentiment."""
@@ -121,3 +160,19 @@ class SqliteReportStore:
                     answers.append(row_to_answer(row))
             if current is not None:
                 yield row_to_response(current, answers)
+
+
+def _top(groups: dict[str, list[int]]) -> tuple[Breakdown, ...]:
+    """The largest groups (ties by name), from sums of responses, csat, nps counts."""
+    ranked = sorted(groups.items(), key=lambda item: (-item[1][0], item[0]))[:BREAKDOWN_ROWS]
+    return tuple(
+        Breakdown(
+            name=name,
+            responses=responses,
+            csat_mean=csat_sum / csat_count if csat_count else None,
+            nps_promoters=promoters,
+            nps_detractors=detractors,
+            nps_count=nps_count,
+        )
+        for name, (responses, csat_sum, csat_count, promoters, detractors, nps_count) in ranked
+    )

@@ -198,3 +198,49 @@ def test_a_bad_booking_row_creates_nothing(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "unknown treatment 'tattoo removal'" in result.stderr
+
+
+async def finish_visit(patient: Person, csat: str, nps: str) -> None:
+    await patient.next_message()
+    await patient.tap(csat)
+    await patient.next_message()
+    await patient.tap(nps)
+    await patient.next_message()
+    await patient.tap("Skip")
+    assert "Thank you" in (await patient.next_message()).text
+
+
+@pytest.mark.usefixtures("bot")
+async def test_summary_breaks_scores_down_by_treatment_provider_and_location(
+    telegram: FakeTelegram,
+) -> None:
+    visits = [("filler", "Dr_Li", "Downtown", "5", "10"), ("filler", "Dr_Kim", "Uptown", "2", "3")]
+    visits += [("laser", "Dr_Li", "Downtown", "4", "9")]
+    for number, (treatment, provider, location, csat, nps) in enumerate(visits):
+        code = await invite(telegram, treatment, provider, location)
+        patient = telegram.patient(450 + number)
+        await open_link(patient, code)
+        await patient.next_message()
+        await patient.tap("I agree")
+        await finish_visit(patient, csat, nps)
+    walk_in = telegram.patient(460)  # no invitation: picks the treatment, no provider
+    await walk_in.send("/start")
+    await walk_in.next_message()
+    await walk_in.tap("I agree")
+    await walk_in.next_message()
+    await walk_in.tap("Chemical peel")
+    await finish_visit(walk_in, "5", "8")
+
+    admin = telegram.patient(ADMIN_ID)
+    admin.skip_to_end()
+    await admin.send("/summary")
+    report = (await admin.next_message()).text
+    by_treatment = report.split("<b>By treatment</b>\n")[1].split("\n\n")[0].splitlines()
+    assert by_treatment == [
+        "• Dermal filler: 2 · CSAT 3.5 · NPS +0",
+        "• Laser or light treatment: 1 · CSAT 4.0 · NPS +100",  # ties: by id, laser < peel
+        "• Chemical peel: 1 · CSAT 5.0 · NPS +0",
+    ]
+    by_provider = report.split("<b>By provider</b>\n")[1].split("\n\n")[0].splitlines()
+    assert by_provider == ["• Dr_Li: 2 · CSAT 4.5 · NPS +100", "• Dr_Kim: 1 · CSAT 2.0 · NPS -100"]
+    assert "• Downtown: 2 · CSAT 4.5 · NPS +100" in report

@@ -158,6 +158,33 @@ class NegativeComment:
 
 
 @dataclass(frozen=True, slots=True)
+class Breakdown:
+    """Scores for one treatment, provider or location."""
+
+    name: str
+    responses: int
+    csat_mean: float | None
+    nps_promoters: int
+    nps_detractors: int
+    nps_count: int
+
+    @property
+    def nps(self) -> float | None:
+        """Net Promoter Score of this group, -100..100."""
+        if not self.nps_count:
+            return None
+        return 100 * (self.nps_promoters - self.nps_detractors) / self.nps_count
+
+
+class BreakdownBy(StrEnum):
+    """What a breakdown groups by (the visit's fields)."""
+
+    TREATMENT = "treatment"
+    PROVIDER = "provider"
+    LOCATION = "location"
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     """Aggregates over the responses started in a period."""
 
@@ -172,6 +199,7 @@ class Summary:
     nps_detractors: int
     sentiment_mix: dict[SentimentLabel, int] = field(default_factory=dict)
     negative_comments: tuple[NegativeComment, ...] = ()
+    breakdowns: dict[BreakdownBy, tuple[Breakdown, ...]] = field(default_factory=dict)
 
     @property
     def completion_rate(self) -> float | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.models import AlertReason, ResponseStatus, SentimentLabel
+from bot.domain.models import AlertReason, BreakdownBy, ResponseStatus, SentimentLabel
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ class Texts:
     summary_nps_empty: str
     summary_sentiment: str
     sentiment_labels: dict[SentimentLabel, str]
+    breakdown_titles: dict[BreakdownBy, str]
+    breakdown_row: str
     summary_negative: str
 
     def format_progress(self, number: int, total: int, text: str) -> str:

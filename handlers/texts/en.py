@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.models import AlertReason, ResponseStatus, SentimentLabel
+from bot.domain.models import AlertReason, BreakdownBy, ResponseStatus, SentimentLabel
 from handlers.texts.catalogue import Texts
 
 ENGLISH = Texts(
@@ -148,5 +148,11 @@ ENGLISH = Texts(
         SentimentLabel.NEUTRAL: "neutral",
         SentimentLabel.POSITIVE: "positive",
     },
+    breakdown_titles={
+        BreakdownBy.TREATMENT: "<b>By treatment</b>",
+        BreakdownBy.PROVIDER: "<b>By provider</b>",
+        BreakdownBy.LOCATION: "<b>By location</b>",
+    },
+    breakdown_row="• {name}: {responses} · CSAT {csat} · NPS {nps}",
     summary_negative="<b>Latest negative comments</b>",
 )

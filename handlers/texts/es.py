@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.models import AlertReason, ResponseStatus, SentimentLabel
+from bot.domain.models import AlertReason, BreakdownBy, ResponseStatus, SentimentLabel
 from handlers.texts.catalogue import Texts
 
 SPANISH = Texts(
@@ -150,5 +150,11 @@ SPANISH = Texts(
         SentimentLabel.NEUTRAL: "neutro",
         SentimentLabel.POSITIVE: "positivo",
     },
+    breakdown_titles={
+        BreakdownBy.TREATMENT: "<b>Por tratamiento</b>",
+        BreakdownBy.PROVIDER: "<b>Por profesional</b>",
+        BreakdownBy.LOCATION: "<b>Por centro</b>",
+    },
+    breakdown_row="• {name}: {responses} · CSAT {csat} · NPS {nps}",
     summary_negative="<b>Últimos comentarios negativos</b>",
 )

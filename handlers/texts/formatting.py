@@ -10,7 +10,7 @@ import html
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.domain.models import NegativeComment, PendingAlert, Summary, Visit
+from bot.domain.models import BreakdownBy, NegativeComment, PendingAlert, Summary, Visit
 from bot.domain.surveys import SurveyCatalog, localize
 from handlers.texts.catalogue import Texts
 
@@ -91,7 +91,13 @@ def _plain(text: str) -> str:
     return text
 
 
-def format_summary(summary: Summary, texts: Texts, *, markup: bool = True) -> str:
+def format_summary(
+    summary: Summary,
+    texts: Texts,
+    *,
+    markup: bool = True,
+    surveys: SurveyCatalog | None = None,
+) -> str:
     """The `/summary` report: HTML for Telegram, or plain text for a terminal."""
     escape: Callable[[str], str] = html.escape if markup else _plain
 
@@ -137,6 +143,22 @@ def format_summary(summary: Summary, texts: Texts, *, markup: bool = True) -> st
         nps,
         texts.summary_sentiment.format(mix=mix),
     ]
+    for by, rows in summary.breakdowns.items():
+        if not rows:
+            continue
+        lines += ["", tags(texts.breakdown_titles[by])]
+        for row in rows:
+            name = row.name
+            if by is BreakdownBy.TREATMENT and surveys is not None:
+                name = describe_visit(Visit(row.name), surveys, surveys.default_language)
+            lines.append(
+                texts.breakdown_row.format(
+                    name=escape(name),
+                    responses=row.responses,
+                    csat="—" if row.csat_mean is None else f"{row.csat_mean:.1f}",
+                    nps="—" if row.nps is None else f"{row.nps:+.0f}",
+                )
+            )
     if summary.negative_comments:
         lines += ["", tags(texts.summary_negative)]
         lines += [_comment_line(comment, escape) for comment in summary.negative_comments]
