@@ -169,7 +169,7 @@ def build_application(
             settings.admins,
         ),
         DeliveryGuard(feedback),
-        ErrorReply(texts),
+        ErrorReply(feedback.default_language),
     )
     return application
 

@@ -9,7 +9,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.services.feedback import FeedbackService
-from handlers.texts import Texts
+from handlers.texts import CATALOGUES
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,8 @@ class DeliveryGuard:
 class ErrorReply:
     """Logs a failed update without its content and tells the patient their answers are safe."""
 
-    def __init__(self, texts: Texts) -> None:
-        self._texts = texts
+    def __init__(self, default_language: str) -> None:
+        self._default_language = default_language
 
     async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the error (ids only, never message text) and apologise in private chats."""
@@ -51,7 +51,11 @@ class ErrorReply:
         chat = update.effective_chat
         if chat is None or chat.type != ChatType.PRIVATE:
             return
+        # The database may be what failed, so the language comes from Telegram alone.
+        user = update.effective_user
+        hint = (user.language_code or "")[:2] if user else ""
+        texts = CATALOGUES.get(hint) or CATALOGUES[self._default_language]
         try:
-            await context.bot.send_message(chat.id, self._texts.something_went_wrong)
+            await context.bot.send_message(chat.id, texts.something_went_wrong)
         except Exception:
             logger.warning("could not tell chat about the error", exc_info=True)

@@ -156,13 +156,17 @@ def consent_keyboard(texts: Texts, language: str, code: str | None) -> InlineKey
             [
                 InlineKeyboardButton(
                     texts.consent_agree,
-                    callback_data=ConsentButton(True, language, code).encode(),  # noqa: FBT003
+                    callback_data=ConsentButton(
+                        agree=True, language=language, invitation_code=code
+                    ).encode(),
                 )
             ],
             [
                 InlineKeyboardButton(
                     texts.consent_decline,
-                    callback_data=ConsentButton(False, language, code).encode(),  # noqa: FBT003
+                    callback_data=ConsentButton(
+                        agree=False, language=language, invitation_code=code
+                    ).encode(),
                 )
             ],
         ]

@@ -28,7 +28,8 @@ _PSEUDONYM_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 RESPONSE_SELECT = """
     SELECT r.id, r.patient_id, p.pseudonym, r.survey_id, r.status, r.started_at,
-           r.completed_at, v.treatment, v.provider, v.location, v.visit_date
+           r.completed_at, v.treatment, v.provider, v.location, v.visit_date,
+           v.code AS invitation_code
     FROM responses r
     JOIN patients p ON p.id = r.patient_id
     LEFT JOIN visits v ON v.id = r.visit_id
@@ -98,6 +99,7 @@ def row_to_response(row: aiosqlite.Row, answers: Iterable[Answer]) -> Response:
         completed_at=from_db_time(row["completed_at"]) if row["completed_at"] else None,
         answers=tuple(answers),
         visit=row_to_visit(row),
+        invitation_code=row["invitation_code"],
     )
 
 

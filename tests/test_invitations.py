@@ -244,3 +244,26 @@ async def test_summary_breaks_scores_down_by_treatment_provider_and_location(
     by_provider = report.split("<b>By provider</b>\n")[1].split("\n\n")[0].splitlines()
     assert by_provider == ["• Dr_Li: 2 · CSAT 4.5 · NPS +100", "• Dr_Kim: 1 · CSAT 2.0 · NPS -100"]
     assert "• Downtown: 2 · CSAT 4.5 · NPS +100" in report
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_second_link_for_an_identical_visit_starts_its_own_survey(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    first = await invite(telegram, "filler", "Dr_Li", "Downtown", "2026-11-02")
+    second = await invite(telegram, "filler", "Dr_Li", "Downtown", "2026-11-02")
+    patient = telegram.patient(470)
+    await open_link(patient, first)
+    await patient.next_message()
+    await patient.tap("I agree")
+    await patient.next_message()
+    await patient.tap("4")
+    await patient.next_message()
+    await open_link(patient, first)  # the same link again: carry on
+    assert "carry on" in (await patient.next_message()).text
+    assert (await patient.next_message()).text.startswith("Question 2 of 3")
+    await open_link(patient, second)  # another visit: a survey of its own
+    assert (await patient.next_message()).text.startswith("Question 1 of 3")
+    earlier, later = await stored_responses(settings.db)
+    assert (earlier.status.value, earlier.values) == ("abandoned", {"csat": 4})
+    assert (later.invitation_code, later.values) == (second, {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.models import ResponseStatus
-from bot.fake_telegram import FakeTelegram, Person
+from bot.fake_telegram import FakeTelegram, Fault, Person
 from bot.settings import Settings
 from tests.harness import FakeClock, running_bot
 from tests.storage_view import is_patient, stored_responses
@@ -413,3 +413,26 @@ async def test_answers_are_deleted_after_the_retention_period_promised_at_consen
         pass
     assert await stored_responses(settings.db) == []
     assert not await is_patient(settings.db, 27)
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_failed_reply_loses_no_answer_and_the_patient_is_told(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    patient = telegram.patient(28, language="es")
+    await patient.send("/start")
+    await patient.next_message()
+    await patient.tap("Acepto")
+    await patient.next_message()
+    await patient.tap("Relleno dérmico")
+    await patient.next_message()
+    # Telegram fails once when the bot sends the next question.
+    telegram.fail_next("sendMessage", Fault(500, "Internal Server Error", chat_id=28))
+    await patient.tap("4")
+    apology = await patient.next_message()
+    assert apology.text.startswith("Lo siento, algo ha fallado por nuestra parte")
+    await patient.send("/start")
+    assert "Sigamos donde lo dejó" in (await patient.next_message()).text
+    assert (await patient.next_message()).text.startswith("Pregunta 2 de 3")
+    [response] = await stored_responses(settings.db)
+    assert response.values == {"csat": 4}

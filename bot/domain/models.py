@@ -111,6 +111,7 @@ class Response:
     completed_at: datetime | None
     answers: tuple[Answer, ...] = ()
     visit: Visit | None = None
+    invitation_code: str | None = None
 
     @property
     def values(self) -> dict[str, AnswerValue]:

@@ -25,7 +25,6 @@ from bot.domain.surveys import (
     QuestionType,
     Survey,
     SurveyCatalog,
-    localize,
 )
 from bot.services.ports import AnswerCommit, Clock, ResponseStore, SentimentScorer
 
@@ -280,9 +279,9 @@ class FeedbackService:
         response = await self._store.open_response(patient.id)
         invitation = await self._store.get_invitation(invitation_code) if invitation_code else None
         if response is not None:
-            same_visit = invitation is None or response.visit == invitation.visit
+            same_link = invitation_code is None or response.invitation_code == invitation_code
             step = self._step(response, language)
-            if step is not None and same_visit:
+            if step is not None and same_link:
                 return Asking(response.id, step, resumed=True)
             # A new invitation replaces the survey in progress; its answers are kept.
             await self._store.abandon(response.id)
@@ -305,23 +304,20 @@ class FeedbackService:
 
     def _step(self, response: Response, language: str) -> Step | None:
         if response.visit is None and self._surveys.treatments and not response.answers:
-            return self._treatment_step(language)
+            return self._treatment_step()
         return next_step(
             self._survey(response), response.values, language, self._surveys.default_language
         )
 
-    def _treatment_step(self, language: str) -> Step:
+    def _treatment_step(self) -> Step:
+        # Worded by the handlers' catalogue ("Which treatment did you have?"), not the file.
         question = Question(
             id=TREATMENT_QUESTION,
             type=QuestionType.CHOICE,
             text=TREATMENT_QUESTION,
             options=tuple(Option(id=t.id, label=t.label) for t in self._surveys.treatments),
         )
-        label = ", ".join(
-            localize(t.label, language, self._surveys.default_language)
-            for t in self._surveys.treatments
-        )
-        return Step(question=question, text=label, number=0, total=0, about_visit=True)
+        return Step(question=question, text="", number=0, total=0, about_visit=True)
 
     async def _commit(  # noqa: PLR0913 - one answer and how it arrived
         self,
