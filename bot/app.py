@@ -12,19 +12,23 @@ from telegram.ext import ApplicationBuilder
 
 from bot.domain.models import AlertThresholds
 from bot.domain.surveys import SurveyCatalog, load_catalog
+from bot.pacing import Pacer
 from bot.sentiment import TextBlobScorer
 from bot.services.feedback import FeedbackService
+from bot.services.followups import FollowupService
 from bot.services.invitations import InvitationService
 from bot.services.ports import Clock, SystemClock
 from bot.services.staff import AlertService, ReportService
 from bot.settings import Settings
 from handlers.common import DeliveryGuard, ErrorReply
+from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.patient import ClinicProfile, PatientHandlers
 from handlers.registry import FeedbackApplication, register_handlers
 from handlers.staff import StaffHandlers, TelegramAlertSender
 from handlers.texts import CATALOGUES, Texts
 from storage.alerts import SqliteAlertStore
 from storage.database import Database
+from storage.followups import SqliteFollowupStore
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
@@ -34,6 +38,7 @@ logger = logging.getLogger(__name__)
 # is enough to recognise any redelivery.
 HANDLED_EVENTS_KEPT = timedelta(days=2)
 HOUSEKEEPING_INTERVAL = timedelta(days=1)
+FOLLOWUPS_KEY = "followups"
 
 # The updates the handlers use; others (chat members, polls...) are not fetched at all.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
@@ -54,12 +59,14 @@ class Lifecycle:
     ) -> None:
         self.database = database
         self.alerts: AlertService | None = None
+        self.followups: FollowupService | None = None
+        self.followup_interval = 60.0
         self._responses = responses
         self._feedback = feedback
         self._clock = clock
         self._texts = texts
         self._retention = retention
-        self._housekeeping: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def post_init(self, application: FeedbackApplication) -> None:
         """Open the database and do what is owed before taking updates."""
@@ -75,14 +82,21 @@ class Lifecycle:
         if self.alerts is not None:
             # Alerts raised just before a crash or during an outage are still owed to staff.
             await self.alerts.deliver_pending()
-        self._housekeeping = asyncio.create_task(self._daily())
+        self._tasks.append(asyncio.create_task(self._daily()))
+        if self.followups is not None:
+            recovered = await self.followups.recover()
+            if recovered:
+                logger.warning(
+                    "%d follow-ups were being sent at a crash; counted as sent", recovered
+                )
+            self._tasks.append(asyncio.create_task(self._send_followups(self.followups)))
 
     async def post_stop(self, _: FeedbackApplication) -> None:
-        """Stop the daily housekeeping."""
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            await asyncio.gather(self._housekeeping, return_exceptions=True)
-            self._housekeeping = None
+        """Stop the background work (a follow-up cut off mid-send counts as sent)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
 
     async def post_shutdown(self, _: FeedbackApplication) -> None:
         """Close the database (every write has already committed)."""
@@ -93,6 +107,15 @@ class Lifecycle:
         if purged:
             logger.info("deleted %d responses older than %s", purged, self._retention)
         await self._responses.forget_events_before(self._clock.now() - HANDLED_EVENTS_KEPT)
+
+    async def _send_followups(self, followups: FollowupService) -> None:
+        # Right away first: follow-ups that fell due while the bot was down go out now.
+        while True:
+            try:
+                await followups.dispatch()
+            except Exception:  # try again next round rather than stop for good
+                logger.exception("sending follow-ups failed")
+            await asyncio.sleep(self.followup_interval)
 
     async def _daily(self) -> None:
         while True:
@@ -121,6 +144,7 @@ def build_application(
         clock,
         thresholds=AlertThresholds(settings.alert_csat_at_most, settings.alert_nps_at_most),
         languages=CATALOGUES.keys(),
+        followup_window=timedelta(days=settings.followup_window_days),
     )
     # Staff messages and the command menu speak the clinic's language.
     texts = CATALOGUES[feedback.default_language]
@@ -148,9 +172,24 @@ def build_application(
     if settings.staff_chat is not None:
         sender = TelegramAlertSender(application.bot, settings.staff_chat, surveys, texts)
         lifecycle.alerts = AlertService(SqliteAlertStore(database), sender, clock)
+    followups = FollowupService(
+        SqliteFollowupStore(database),
+        responses,
+        TelegramFollowupSender(
+            application.bot, surveys, Pacer(settings.send_rate), settings.clinic_name
+        ),
+        surveys,
+        clock,
+        policy=settings.followup_policy(),
+    )
+    lifecycle.followups = followups
+    lifecycle.followup_interval = settings.followup_check_seconds
+    # Not for handlers (they get services through their constructors): tests and operators
+    # reach the dispatcher here.
+    application.bot_data[FOLLOWUPS_KEY] = followups
     register_handlers(
         application,
-        PatientHandlers(
+        patient=PatientHandlers(
             feedback,
             lifecycle.alerts,
             ClinicProfile(
@@ -161,15 +200,16 @@ def build_application(
                 survey_language=surveys.default_language,
             ),
         ),
-        StaffHandlers(
+        staff=StaffHandlers(
             ReportService(SqliteReportStore(database), clock),
             invitation_service(settings, responses, surveys, clock),
             surveys,
             texts,
             settings.admins,
         ),
-        DeliveryGuard(feedback),
-        ErrorReply(feedback.default_language),
+        followups=FollowupHandlers(followups, feedback),
+        guard=DeliveryGuard(feedback),
+        on_error=ErrorReply(feedback.default_language),
     )
     return application
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     Field,
@@ -14,6 +16,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.domain.schedule import FollowupPolicy, SendHours
 
 ENV_PREFIX = "FEEDBACK_"
 
@@ -42,6 +46,13 @@ class Settings(BaseSettings):
     sentiment_positive_above: float = Field(default=0.05, ge=-1, le=1)
     invitation_days: int = Field(default=14, ge=1, le=365)
     bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+    timezone: str = "UTC"
+    send_hours: str = "09:00-20:00"
+    followup_gap_days: int = Field(default=7, ge=1, le=90)
+    followup_reminder_days: int = Field(default=7, ge=1, le=90)
+    followup_window_days: int = Field(default=14, ge=1, le=180)
+    followup_check_seconds: float = Field(default=60, gt=0, le=3600)
+    send_rate: float = Field(default=25, gt=0, le=30)
     retention_days: int = Field(default=730, ge=30, le=3650)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
@@ -73,6 +84,21 @@ class Settings(BaseSettings):
             value = value.strip().removeprefix("@")
         return None if value == "" else value
 
+    @field_validator("send_hours")
+    @classmethod
+    def _hours_shape(cls, value: str) -> str:
+        SendHours.parse(value, "UTC")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Europe/Madrid") from None
+        return value
+
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Self:
         if self.sentiment_negative_below > self.sentiment_positive_above:
@@ -81,6 +107,15 @@ class Settings(BaseSettings):
                 "FEEDBACK_SENTIMENT_POSITIVE_ABOVE"
             )
         return self
+
+    def followup_policy(self) -> FollowupPolicy:
+        """The follow-up manners these settings describe."""
+        return FollowupPolicy(
+            send_hours=SendHours.parse(self.send_hours, self.timezone),
+            gap=timedelta(days=self.followup_gap_days),
+            reminder_after=timedelta(days=self.followup_reminder_days),
+            answer_window=timedelta(days=self.followup_window_days),
+        )
 
     def token(self) -> str:
         """The bot token; raises `SettingsError` if it is not set."""

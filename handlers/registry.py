@@ -17,6 +17,7 @@ from telegram.ext import (
 )
 
 from handlers.common import DeliveryGuard, ErrorReply
+from handlers.followups import FollowupHandlers
 from handlers.keyboards import ANSWER_PREFIX, CONSENT_PATTERN, LANGUAGE_PREFIX, TOGGLE_PREFIX
 from handlers.patient import PatientHandlers
 from handlers.staff import StaffHandlers
@@ -39,10 +40,12 @@ _PRIVATE = filters.ChatType.PRIVATE
 _NEW = filters.UpdateType.MESSAGE
 
 
-def register_handlers(
+def register_handlers(  # noqa: PLR0913 - one argument per group of handlers
     application: FeedbackApplication,
+    *,
     patient: PatientHandlers,
     staff: StaffHandlers,
+    followups: FollowupHandlers,
     guard: DeliveryGuard,
     on_error: ErrorReply,
 ) -> None:
@@ -60,6 +63,8 @@ def register_handlers(
             CommandHandler("cancel", patient.cancel, filters=_PRIVATE & _NEW),
             CommandHandler("forget", patient.forget, filters=_PRIVATE & _NEW),
             CommandHandler("language", patient.language, filters=_PRIVATE & _NEW),
+            CommandHandler("stop", followups.stop, filters=_PRIVATE & _NEW),
+            CommandHandler("resume", followups.resume, filters=_PRIVATE & _NEW),
             CallbackQueryHandler(patient.consent_choice, pattern=CONSENT_PATTERN),
             CallbackQueryHandler(patient.forget_choice, pattern=r"^forget:(yes|no)$"),
             CallbackQueryHandler(patient.language_choice, pattern=rf"^{LANGUAGE_PREFIX}:"),

@@ -316,6 +316,30 @@ class SqliteResponseStore:
                     " (SELECT visit_id FROM responses WHERE id = ?)",
                     (now, commit.response_id),
                 )
+                # ... answers the follow-up it was sent as, if it was one ...
+                await conn.execute(
+                    "UPDATE followups SET status = 'answered'"
+                    " WHERE response_id = ? AND status IN ('sent', 'reminded', 'sending')",
+                    (commit.response_id,),
+                )
+                # ... and schedules the next ones (stopped at once if the patient said /stop).
+                await conn.executemany(
+                    "INSERT OR IGNORE INTO followups (patient_id, source_response_id, survey_id,"
+                    " visit_id, due_at, expires_at, status)"
+                    " SELECT r.patient_id, r.id, ?, r.visit_id, ?, ?,"
+                    " CASE WHEN p.followups_stopped_at IS NULL AND p.blocked_at IS NULL"
+                    " THEN 'scheduled' ELSE 'stopped' END"
+                    " FROM responses r JOIN patients p ON p.id = r.patient_id WHERE r.id = ?",
+                    [
+                        (
+                            f.survey_id,
+                            to_db_time(f.due_at),
+                            to_db_time(f.expires_at),
+                            commit.response_id,
+                        )
+                        for f in commit.followups
+                    ],
+                )
             if commit.alert_reasons:
                 await conn.execute(
                     "INSERT INTO alerts (response_id, reasons, created_at) VALUES (?, ?, ?)"

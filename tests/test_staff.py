@@ -189,6 +189,7 @@ async def test_the_command_menu_is_set_at_start_up(telegram: FakeTelegram) -> No
         "start",
         "cancel",
         "language",
+        "stop",
         "forget",
         "help",
     ]

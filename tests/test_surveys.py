@@ -123,7 +123,16 @@ def test_treatment_catalogue_rules(tmp_path: Path) -> None:
     assert len(load_catalog(write(tmp_path, two)).treatments) == 2
 
 
-def test_the_shipped_examples_cover_three_surveys() -> None:
+def test_the_shipped_examples_cover_four_surveys_and_two_followups() -> None:
     catalog = load_catalog()
-    assert [s.id for s in catalog.surveys] == ["post_visit", "results_check", "pre_visit"]
+    assert [s.id for s in catalog.surveys] == [
+        "post_visit",
+        "results_check",
+        "return_check",
+        "pre_visit",
+    ]
+    assert [(rule.survey, rule.days) for rule in catalog.followups] == [
+        ("results_check", 14),
+        ("return_check", 90),
+    ]
     assert catalog.default.id == "post_visit"

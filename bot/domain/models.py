@@ -237,3 +237,46 @@ class Period(StrEnum):
         """The start of the window ending at `now` (`None`: since the beginning)."""
         days = {Period.DAYS_7: 7, Period.DAYS_30: 30, Period.DAYS_90: 90}.get(self)
         return None if days is None else now - timedelta(days=days)
+
+
+class FollowupStatus(StrEnum):
+    """Where a follow-up stands."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    REMINDED = "reminded"
+    ANSWERED = "answered"
+    EXPIRED = "expired"
+    STOPPED = "stopped"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledFollowup:
+    """A follow-up to write when its source survey completes."""
+
+    survey_id: str
+    due_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Followup:
+    """A follow-up as the dispatcher and staff see it."""
+
+    id: int
+    patient_id: int
+    patient_pseudonym: str
+    recipient: int
+    """The patient's chat (their Telegram user id) to send to."""
+    language: str | None
+    survey_id: str
+    visit: Visit | None
+    due_at: datetime
+    expires_at: datetime
+    status: FollowupStatus
+    response_id: str | None = None
+    sent_at: datetime | None = None
+    reminded_at: datetime | None = None
+    attempts: int = 0

@@ -263,6 +263,23 @@ class Treatment(BaseModel):
     label: LocalizedText
 
 
+class FollowupRule(BaseModel):
+    """Send `survey` some days after `after` is completed; the delay may vary by treatment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    survey: Identifier
+    after: Identifier
+    days: int = Field(ge=1, le=730)
+    treatment_days: dict[str, Annotated[int, Field(ge=1, le=730)]] = Field(default_factory=dict)
+
+    def delay_for(self, treatment: str | None) -> int:
+        """Days from the completed survey to this follow-up, for the visit's treatment."""
+        if treatment is not None and treatment in self.treatment_days:
+            return self.treatment_days[treatment]
+        return self.days
+
+
 class SurveyCatalog(BaseModel):
     """Everything a survey file holds."""
 
@@ -272,6 +289,7 @@ class SurveyCatalog(BaseModel):
     default_survey: Identifier | None = None
     treatments: tuple[Treatment, ...] = ()
     surveys: tuple[Survey, ...] = Field(min_length=1)
+    followups: tuple[FollowupRule, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -280,19 +298,37 @@ class SurveyCatalog(BaseModel):
             raise ValueError("survey ids must be unique")
         if self.default_survey is not None and self.default_survey not in ids:
             raise ValueError(f"default_survey {self.default_survey!r} is not a survey here")
+        self._check_treatments()
+        self._check_followups(ids)
+        return self
+
+    def _check_treatments(self) -> None:
         treatment_ids = [treatment.id for treatment in self.treatments]
         if len(set(treatment_ids)) != len(treatment_ids):
             raise ValueError("treatment ids must be unique")
-        if not 2 <= len(treatment_ids) <= MAX_OPTIONS and treatment_ids:
+        if not treatment_ids:
+            return
+        if not 2 <= len(treatment_ids) <= MAX_OPTIONS:
             raise ValueError(f"list no treatments, or 2 to {MAX_OPTIONS} to choose from")
-        if treatment_ids:
-            for survey in self.surveys:
-                if survey.question(TREATMENT_QUESTION) is not None:
-                    raise ValueError(
-                        f"survey {survey.id!r}: the question id {TREATMENT_QUESTION!r} is "
-                        "reserved for the treatment catalogue"
-                    )
-        return self
+        for survey in self.surveys:
+            if survey.question(TREATMENT_QUESTION) is not None:
+                raise ValueError(
+                    f"survey {survey.id!r}: the question id {TREATMENT_QUESTION!r} is "
+                    "reserved for the treatment catalogue"
+                )
+
+    def _check_followups(self, survey_ids: list[str]) -> None:
+        treatment_ids = {treatment.id for treatment in self.treatments}
+        for rule in self.followups:
+            for survey_id in (rule.survey, rule.after):
+                if survey_id not in survey_ids:
+                    raise ValueError(f"follow-up {rule.survey!r}: no survey {survey_id!r}")
+            unknown = sorted(set(rule.treatment_days) - treatment_ids)
+            if unknown:
+                raise ValueError(
+                    f"follow-up {rule.survey!r}: treatment_days names {', '.join(unknown)}, "
+                    "which the treatment catalogue does not list"
+                )
 
     @property
     def default(self) -> Survey:
@@ -302,6 +338,10 @@ class SurveyCatalog(BaseModel):
     def get(self, survey_id: str) -> Survey | None:
         """The survey with this id, if any."""
         return next((s for s in self.surveys if s.id == survey_id), None)
+
+    def followups_after(self, survey_id: str) -> tuple[FollowupRule, ...]:
+        """The follow-ups a completed `survey_id` schedules."""
+        return tuple(rule for rule in self.followups if rule.after == survey_id)
 
     def treatment(self, treatment_id: str) -> Treatment | None:
         """The treatment with this id, if the catalogue has it."""
@@ -377,7 +417,7 @@ def _describe(error: ValidationError, data: dict[str, object]) -> str:
 def _place(loc: tuple[int | str, ...], data: object) -> str:
     """`('surveys', 0, 'questions', 1, 'type')` as `survey 'post_visit', question 'nps', type`."""
     names = {"surveys": "survey", "questions": "question", "options": "option"}
-    names |= {"treatments": "treatment", "variants": "variant"}
+    names |= {"treatments": "treatment", "variants": "variant", "followups": "follow-up"}
     parts: list[str] = []
     node = data
     index = 0

@@ -15,6 +15,7 @@ from bot.domain.models import (
     Patient,
     Response,
     ResponseStatus,
+    ScheduledFollowup,
     Visit,
 )
 from bot.domain.surveys import (
@@ -117,12 +118,14 @@ class FeedbackService:
         *,
         thresholds: AlertThresholds,
         languages: Collection[str],
+        followup_window: timedelta = timedelta(days=14),
     ) -> None:
         self._store = store
         self._surveys = surveys
         self._scorer = scorer
         self._clock = clock
         self._thresholds = thresholds
+        self._followup_window = followup_window
         self._languages = frozenset(languages)
         self._default_language = (
             surveys.default_language if surveys.default_language in self._languages else "en"
@@ -295,6 +298,16 @@ class FeedbackService:
             raise AssertionError("survey without questions")
         return Asking(response.id, first)
 
+    def _followups(self, response: Response) -> tuple[ScheduledFollowup, ...]:
+        """The follow-ups a completed response schedules, timed for its treatment."""
+        treatment = response.visit.treatment if response.visit else None
+        now = self._clock.now()
+        scheduled = []
+        for rule in self._surveys.followups_after(response.survey_id):
+            due = now + timedelta(days=rule.delay_for(treatment))
+            scheduled.append(ScheduledFollowup(rule.survey, due, due + self._followup_window))
+        return tuple(scheduled)
+
     def _survey(self, response: Response) -> Survey:
         survey = self._surveys.get(response.survey_id)
         if survey is None:
@@ -356,6 +369,7 @@ class FeedbackService:
                 completes=following is None,
                 alert_reasons=reasons,
                 dedup_key=dedup_key,
+                followups=self._followups(response) if following is None else (),
             )
         )
         if not stored:

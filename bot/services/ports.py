@@ -15,6 +15,7 @@ from bot.domain.models import (
     PendingAlert,
     Period,
     Response,
+    ScheduledFollowup,
     Sentiment,
     Summary,
     Visit,
@@ -58,6 +59,8 @@ class AnswerCommit:
     completes: bool
     alert_reasons: tuple[AlertReason, ...]
     dedup_key: int | None
+    followups: tuple[ScheduledFollowup, ...] = ()
+    """Scheduled with the completion, so a crash cannot complete a survey without them."""
 
 
 class ResponseStore(Protocol):

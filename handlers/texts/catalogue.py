@@ -61,6 +61,12 @@ class Texts:
     invitation_unknown: str
     invitation_expired: str
     invitation_used: str
+    followup_intro: str
+    followup_reminder: str
+    your_treatment: str
+    followups_stopped: str
+    followups_nothing_to_stop: str
+    followups_resumed: str
     something_went_wrong: str
     command_descriptions: tuple[tuple[str, str], ...]
     # Staff messages (HTML; every value in them is escaped).

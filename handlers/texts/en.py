@@ -53,6 +53,7 @@ ENGLISH = Texts(
         "/start — begin (or carry on with) a survey\n"
         "/cancel — stop the current survey\n"
         "/language — change the language\n"
+        "/stop — no more follow-up messages (/resume to have them again)\n"
         "/forget — erase everything you told us\n"
         "/help — this message"
     ),
@@ -93,6 +94,20 @@ ENGLISH = Texts(
         "That feedback link has already been used — thank you! "
         "Send /start if you'd like to tell us more."
     ),
+    followup_intro=(
+        "Hello again from {clinic}! It's been a little while since your {treatment}. "
+        "Could you tell us how you're doing? It takes a minute."
+    ),
+    followup_reminder=(
+        "A gentle reminder from {clinic}: we'd still love to hear how your {treatment} went."
+    ),
+    your_treatment="treatment",
+    followups_stopped=(
+        "Done — you won't get any more follow-up messages from us. "
+        "Changed your mind? Send /resume."
+    ),
+    followups_nothing_to_stop="We don't send you any follow-ups.",
+    followups_resumed="Follow-ups are back on: we'll check in after your next visits.",
     something_went_wrong=(
         "Sorry, something went wrong on our side. The answers you already gave are safe; "
         "send /start to carry on."
@@ -101,6 +116,7 @@ ENGLISH = Texts(
         ("start", "Give feedback about your visit"),
         ("cancel", "Stop the current survey"),
         ("language", "Change the language"),
+        ("stop", "No more follow-up messages"),
         ("forget", "Erase everything you told us"),
         ("help", "What this bot does"),
     ),

@@ -56,6 +56,7 @@ SPANISH = Texts(
         "/start — empezar (o continuar) una encuesta\n"
         "/cancel — detener la encuesta actual\n"
         "/language — cambiar el idioma\n"
+        "/stop — no recibir más seguimientos (/resume para volver a recibirlos)\n"
         "/forget — borrar todo lo que nos dijo\n"
         "/help — este mensaje"
     ),
@@ -94,6 +95,20 @@ SPANISH = Texts(
         "Envíe /start para darnos su opinión igualmente."
     ),
     invitation_used=("Ese enlace ya se usó. ¡Gracias! Envíe /start si quiere contarnos algo más."),
+    followup_intro=(
+        "¡Hola de nuevo desde {clinic}! Ya ha pasado un tiempo desde su {treatment}. "
+        "¿Nos cuenta qué tal está? Le llevará un minuto."
+    ),
+    followup_reminder=(
+        "Un recordatorio amable de {clinic}: nos encantaría saber qué tal fue su {treatment}."
+    ),
+    your_treatment="tratamiento",
+    followups_stopped=(
+        "Hecho: no le enviaremos más mensajes de seguimiento. "
+        "¿Ha cambiado de opinión? Envíe /resume."
+    ),
+    followups_nothing_to_stop="No le enviamos ningún seguimiento.",
+    followups_resumed="Los seguimientos vuelven a estar activos para sus próximas visitas.",
     something_went_wrong=(
         "Lo siento, algo ha fallado por nuestra parte. Las respuestas que ya dio están a salvo; "
         "envíe /start para continuar."
@@ -102,6 +117,7 @@ SPANISH = Texts(
         ("start", "Dar su opinión sobre la visita"),
         ("cancel", "Detener la encuesta actual"),
         ("language", "Cambiar el idioma"),
+        ("stop", "No recibir más seguimientos"),
         ("forget", "Borrar todo lo que nos dijo"),
         ("help", "Qué hace este bot"),
     ),

@@ -1,0 +1,56 @@
+"""When follow-ups may be sent: the clinic's daytime hours and the patient's weekly cap."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+
+@dataclass(frozen=True, slots=True)
+class SendHours:
+    """Daytime in the clinic's time zone, e.g. 09:00-20:00; a window may cross midnight."""
+
+    start: time
+    end: time
+    zone: ZoneInfo
+
+    @classmethod
+    def parse(cls, text: str, zone: str) -> SendHours:
+        """`HH:MM-HH:MM` in the IANA time zone `zone` (e.g. Europe/Madrid)."""
+        match = _HOURS.match(text.strip())
+        if match is None:
+            raise ValueError("must look like 09:00-20:00")
+        start_h, start_m, end_h, end_m = (int(part) for part in match.groups())
+        end = time.max if (end_h, end_m) == (24, 0) else time(end_h, end_m)
+        if end_h == 24 and end_m != 0:
+            raise ValueError("must look like 09:00-20:00")
+        start = time(start_h, start_m)
+        if start == end:
+            raise ValueError("the window is empty")
+        return cls(start, end, ZoneInfo(zone))
+
+    def allows(self, moment: datetime) -> bool:
+        """Whether `moment` falls inside the window, in the clinic's local time."""
+        local = moment.astimezone(self.zone).time()
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupPolicy:
+    """The manners of follow-ups, from the settings."""
+
+    send_hours: SendHours
+    gap: timedelta = timedelta(days=7)
+    """At most one follow-up message per patient in this long (the weekly cap)."""
+    reminder_after: timedelta = timedelta(days=7)
+    answer_window: timedelta = timedelta(days=14)
+    """A follow-up not answered this long after it was sent is dropped."""
+    batch: int = 500
+    retry_after: timedelta = timedelta(minutes=10)
+    """A send that failed (network) is tried again this much later, doubling each time."""
