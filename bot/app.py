@@ -131,6 +131,7 @@ def build_application(
     *,
     clock: Clock | None = None,
     surveys: SurveyCatalog | None = None,
+    pacer: Pacer | None = None,
 ) -> FeedbackApplication:
     """Build the bot; the database opens in `post_init` and closes in `post_shutdown`."""
     clock = clock or SystemClock()
@@ -176,7 +177,7 @@ def build_application(
         SqliteFollowupStore(database),
         responses,
         TelegramFollowupSender(
-            application.bot, surveys, Pacer(settings.send_rate), settings.clinic_name
+            application.bot, surveys, pacer or Pacer(settings.send_rate), settings.clinic_name
         ),
         surveys,
         clock,

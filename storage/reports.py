@@ -80,7 +80,7 @@ class SqliteReportStore:
                 )
                 for row in await cursor.fetchall()
             )
-        breakdowns = await self._breakdowns(after)
+        by_survey, breakdowns = await self._groups(after)
         return Summary(
             period=period,
             started=int(started),
@@ -94,35 +94,39 @@ class SqliteReportStore:
             sentiment_mix=mix,
             negative_comments=negative,
             breakdowns=breakdowns,
+            by_survey=by_survey,
         )
 
-    async def _breakdowns(self, after: str) -> dict[BreakdownBy, tuple[Breakdown, ...]]:
-        """Responses, CSAT and NPS per treatment, provider and location, largest first.
+    async def _groups(
+        self, after: str
+    ) -> tuple[tuple[Breakdown, ...], dict[BreakdownBy, tuple[Breakdown, ...]]]:
+        """Responses, CSAT and NPS per survey, and per treatment, provider and location.
 
         One pass over the period's responses, one row each (its csat and nps answers are
-        primary-key lookups), grouped by all three fields at once; the few groups that
-        come back are then added up per field.
+        primary-key lookups), grouped by survey and the three visit fields at once; the
+        few groups that come back are then added up per survey and per field.
         """
+        surveys: dict[str, list[int]] = {}
         totals: dict[BreakdownBy, dict[str, list[int]]] = {by: {} for by in BreakdownBy}
         async with self._db.connection.execute(
-            "SELECT v.treatment, v.provider, v.location, count(*),"
+            "SELECT r.survey_id, v.treatment, v.provider, v.location, count(*),"
             " coalesce(sum(c.value_int), 0), count(c.value_int),"
             " coalesce(sum(n.value_int >= 9), 0), coalesce(sum(n.value_int <= 6), 0),"
             " count(n.value_int)"
-            " FROM responses r JOIN visits v ON v.id = r.visit_id"
+            " FROM responses r LEFT JOIN visits v ON v.id = r.visit_id"
             " LEFT JOIN answers c ON c.response_id = r.id AND c.question_id = 'csat'"
             " LEFT JOIN answers n ON n.response_id = r.id AND n.question_id = 'nps'"
-            " WHERE r.started_at >= ? GROUP BY 1, 2, 3",
+            " WHERE r.started_at >= ? GROUP BY 1, 2, 3, 4",
             (after,),
         ) as cursor:
             async for row in cursor:
-                for by, name in zip(BreakdownBy, row[:3], strict=True):
-                    if name is None:
-                        continue
-                    sums = totals[by].setdefault(name, [0] * 6)
-                    for index in range(6):
-                        sums[index] += int(row[3 + index])
-        return {by: _top(groups) for by, groups in totals.items()}
+                counts = [int(value) for value in row[4:10]]
+                _add(surveys, row[0], counts)
+                for by, name in zip(BreakdownBy, row[1:4], strict=True):
+                    if name is not None:
+                        _add(totals[by], name, counts)
+        by_survey = tuple(_breakdown(name, sums) for name, sums in surveys.items())
+        return by_survey, {by: _top(groups) for by, groups in totals.items()}
 
     async def answered_questions(self) -> dict[str, bool]:
         """Every question id with an answer, mapped to whether any answer has a sentiment."""
@@ -162,17 +166,26 @@ class SqliteReportStore:
                 yield row_to_response(current, answers)
 
 
-def _top(groups: dict[str, list[int]]) -> tuple[Breakdown, ...]:
-    """The largest groups (ties by name), from sums of responses, csat, nps counts."""
-    ranked = sorted(groups.items(), key=lambda item: (-item[1][0], item[0]))[:BREAKDOWN_ROWS]
-    return tuple(
-        Breakdown(
-            name=name,
-            responses=responses,
-            csat_mean=csat_sum / csat_count if csat_count else None,
-            nps_promoters=promoters,
-            nps_detractors=detractors,
-            nps_count=nps_count,
-        )
-        for name, (responses, csat_sum, csat_count, promoters, detractors, nps_count) in ranked
+def _add(groups: dict[str, list[int]], name: str, counts: list[int]) -> None:
+    sums = groups.setdefault(name, [0] * len(counts))
+    for index, count in enumerate(counts):
+        sums[index] += count
+
+
+def _breakdown(name: str, sums: list[int]) -> Breakdown:
+    """A group from its sums: responses, csat sum and count, promoters, detractors, nps count."""
+    responses, csat_sum, csat_count, promoters, detractors, nps_count = sums
+    return Breakdown(
+        name=name,
+        responses=responses,
+        csat_mean=csat_sum / csat_count if csat_count else None,
+        nps_promoters=promoters,
+        nps_detractors=detractors,
+        nps_count=nps_count,
     )
+
+
+def _top(groups: dict[str, list[int]]) -> tuple[Breakdown, ...]:
+    """The largest groups, ties by name."""
+    ranked = sorted(groups.items(), key=lambda item: (-item[1][0], item[0]))[:BREAKDOWN_ROWS]
+    return tuple(_breakdown(name, sums) for name, sums in ranked)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from typing import Any
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.domain.surveys import SurveyCatalog
 from bot.fake_telegram import FakeTelegram
+from bot.pacing import Pacer
 from bot.settings import Settings
 from handlers.registry import FeedbackApplication
 
@@ -45,12 +47,21 @@ def make_settings(server: FakeTelegram, db: Path, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+async def no_wait(_: float) -> None:
+    """A sleep that returns at once (still letting other tasks run)."""
+    await asyncio.sleep(0)
+
+
 @asynccontextmanager
 async def running_bot(
     settings: Settings, clock: FakeClock, surveys: SurveyCatalog | None = None
 ) -> AsyncIterator[FeedbackApplication]:
-    """The bot polling the fake server, started and stopped as `run_polling` would."""
-    application = build_application(settings, clock=clock, surveys=surveys)
+    """The bot polling the fake server, started and stopped as `run_polling` would.
+
+    Its follow-up pacer does not sleep: pacing is tested on its own, in virtual time.
+    """
+    pacer = Pacer(settings.send_rate, sleep=no_wait)
+    application = build_application(settings, clock=clock, surveys=surveys, pacer=pacer)
     await application.initialize()
     if application.post_init is not None:
         await application.post_init(application)

@@ -23,9 +23,19 @@ async def agree(patient: Person, treatment: str = TREATMENT) -> None:
     await patient.tap(treatment)
 
 
-async def answer_all(patient: Person, csat: str, nps: str, comment: str | None) -> None:
-    """The whole happy path: consent, two taps and a comment (or Skip)."""
-    await agree(patient)
+async def answer_all(
+    patient: Person, csat: str, nps: str, comment: str | None, treatment: str = TREATMENT
+) -> None:
+    """The whole happy path: consent (the first time), two taps and a comment (or Skip)."""
+    if any(
+        "Nothing is stored until you tap" in m.text
+        for m in patient.server.messages_to(patient.chat_id)
+    ):
+        await patient.send("/start")
+        assert (await patient.next_message()).text == "Which treatment did you have?"
+        await patient.tap(treatment)
+    else:
+        await agree(patient, treatment)
     assert (await patient.next_message()).text.startswith("Question 1 of 3")
     await patient.tap(csat)
     assert (await patient.next_message()).text.startswith("Question 2 of 3")

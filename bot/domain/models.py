@@ -201,6 +201,8 @@ class Summary:
     sentiment_mix: dict[SentimentLabel, int] = field(default_factory=dict)
     negative_comments: tuple[NegativeComment, ...] = ()
     breakdowns: dict[BreakdownBy, tuple[Breakdown, ...]] = field(default_factory=dict)
+    by_survey: tuple[Breakdown, ...] = ()
+    """Scores per survey: the visit day next to the follow-ups weeks later."""
 
     @property
     def completion_rate(self) -> float | None:

@@ -98,6 +98,7 @@ class Texts:
     sentiment_labels: dict[SentimentLabel, str]
     breakdown_titles: dict[BreakdownBy, str]
     breakdown_row: str
+    over_time_title: str
     summary_negative: str
 
     def format_progress(self, number: int, total: int, text: str) -> str:

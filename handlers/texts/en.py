@@ -169,6 +169,7 @@ ENGLISH = Texts(
         BreakdownBy.PROVIDER: "<b>By provider</b>",
         BreakdownBy.LOCATION: "<b>By location</b>",
     },
+    over_time_title="<b>Over time: at the visit and weeks later</b>",
     breakdown_row="• {name}: {responses} · CSAT {csat} · NPS {nps}",
     summary_negative="<b>Latest negative comments</b>",
 )

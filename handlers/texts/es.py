@@ -171,6 +171,7 @@ SPANISH = Texts(
         BreakdownBy.PROVIDER: "<b>Por profesional</b>",
         BreakdownBy.LOCATION: "<b>Por centro</b>",
     },
+    over_time_title="<b>Con el tiempo: en la visita y semanas después</b>",
     breakdown_row="• {name}: {responses} · CSAT {csat} · NPS {nps}",
     summary_negative="<b>Últimos comentarios negativos</b>",
 )

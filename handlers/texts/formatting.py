@@ -10,7 +10,14 @@ import html
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.domain.models import BreakdownBy, NegativeComment, PendingAlert, Summary, Visit
+from bot.domain.models import (
+    Breakdown,
+    BreakdownBy,
+    NegativeComment,
+    PendingAlert,
+    Summary,
+    Visit,
+)
 from bot.domain.surveys import SurveyCatalog, localize
 from handlers.texts.catalogue import Texts
 
@@ -143,6 +150,15 @@ def format_summary(
         nps,
         texts.summary_sentiment.format(mix=mix),
     ]
+    if surveys is not None and len(summary.by_survey) > 1:
+        # In the survey file's order: the visit first, then the follow-ups.
+        scores = {row.name: row for row in summary.by_survey}
+        lines += ["", tags(texts.over_time_title)]
+        for survey in surveys.surveys:
+            row = scores.get(survey.id)
+            if row is not None and (row.csat_mean is not None or row.nps is not None):
+                title = localize(survey.title, surveys.default_language, surveys.default_language)
+                lines.append(_group_line(texts, escape(title), row))
     for by, rows in summary.breakdowns.items():
         if not rows:
             continue
@@ -151,18 +167,20 @@ def format_summary(
             name = row.name
             if by is BreakdownBy.TREATMENT and surveys is not None:
                 name = describe_visit(Visit(row.name), surveys, surveys.default_language)
-            lines.append(
-                texts.breakdown_row.format(
-                    name=escape(name),
-                    responses=row.responses,
-                    csat="—" if row.csat_mean is None else f"{row.csat_mean:.1f}",
-                    nps="—" if row.nps is None else f"{row.nps:+.0f}",
-                )
-            )
+            lines.append(_group_line(texts, escape(name), row))
     if summary.negative_comments:
         lines += ["", tags(texts.summary_negative)]
         lines += [_comment_line(comment, escape) for comment in summary.negative_comments]
     return "\n".join(lines)
+
+
+def _group_line(texts: Texts, name: str, row: Breakdown) -> str:
+    return texts.breakdown_row.format(
+        name=name,
+        responses=row.responses,
+        csat="—" if row.csat_mean is None else f"{row.csat_mean:.1f}",
+        nps="—" if row.nps is None else f"{row.nps:+.0f}",
+    )
 
 
 def _comment_line(comment: NegativeComment, escape: Callable[[str], str]) -> str:
