@@ -7,6 +7,7 @@ import asyncio
 import csv
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from telegram import Bot
 from bot.app import invitation_service, run
 from bot.demo import run_demo
 from bot.domain.export import csv_header, csv_row, response_record
-from bot.domain.models import Period, Visit
+from bot.domain.models import FollowupStatus, Period, Visit
 from bot.domain.surveys import SurveyCatalog, SurveyFileError, load_catalog
 from bot.logs import configure_logging
 from bot.qr import write_qr
@@ -28,6 +29,7 @@ from bot.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
 from storage.database import Database
+from storage.followups import SqliteFollowupStore
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
@@ -68,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--csv", type=Path, help="a booking system's visits, one per row")
     invite.add_argument("--qr-dir", type=Path, help="with --csv: a QR code file per row here")
     invite.add_argument("--out", type=Path, help="with --csv: the links CSV (default: stdout)")
+    followups = commands.add_parser(
+        "followups", help="list follow-ups: scheduled, sent, answered, expired..."
+    )
+    followups.add_argument("--limit", type=int, default=50, help="rows to list (default 50)")
     demo = commands.add_parser("demo", help="try the surveys in this terminal, without Telegram")
     demo.add_argument("--survey", help="survey id to try (default: the default survey)")
     demo.add_argument("--lang", default="en", help="the patient's language, e.g. en or es")
@@ -103,28 +109,54 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         _fail(exc.problems)
         return EXIT_CONFIG
-    if args.command == "check-config":
-        return _check_config(settings)
-    if args.command == "run":
-        try:
-            token = settings.token()
-            load_catalog(settings.surveys)
-        except (SettingsError, SurveyFileError) as exc:
-            _fail(exc.problems if isinstance(exc, SettingsError) else [str(exc)])
-            return EXIT_CONFIG
-        configure_logging(settings.log_level, [token])
-        run(settings)
-        return 0
-    if args.command == "invite":
-        return _invite_command(settings, args)
-    if args.command == "demo":
-        return _demo_command(settings, args)
-    if not settings.db.exists():
-        _fail([f"{ENV_PREFIX}DB: no database at {settings.db} (the bot creates it on first run)"])
+    command: Callable[[Settings, argparse.Namespace], int] = {
+        "run": _run_command,
+        "check-config": _check_config_command,
+        "summary": _summary_command,
+        "export": _export_command,
+        "followups": _followups_command,
+        "invite": _invite_command,
+        "demo": _demo_command,
+    }[args.command]
+    return command(settings, args)
+
+
+def _run_command(settings: Settings, _: argparse.Namespace) -> int:
+    try:
+        token = settings.token()
+        load_catalog(settings.surveys)
+    except (SettingsError, SurveyFileError) as exc:
+        _fail(exc.problems if isinstance(exc, SettingsError) else [str(exc)])
         return EXIT_CONFIG
-    if args.command == "summary":
-        print(asyncio.run(_summary(settings, Period(args.period))))
-        return 0
+    configure_logging(settings.log_level, [token])
+    run(settings)
+    return 0
+
+
+def _has_database(settings: Settings) -> bool:
+    if settings.db.exists():
+        return True
+    _fail([f"{ENV_PREFIX}DB: no database at {settings.db} (the bot creates it on first run)"])
+    return False
+
+
+def _summary_command(settings: Settings, args: argparse.Namespace) -> int:
+    if not _has_database(settings):
+        return EXIT_CONFIG
+    print(asyncio.run(_summary(settings, Period(args.period))))
+    return 0
+
+
+def _followups_command(settings: Settings, args: argparse.Namespace) -> int:
+    if not _has_database(settings):
+        return EXIT_CONFIG
+    print(asyncio.run(_followups(settings, args.limit)))
+    return 0
+
+
+def _export_command(settings: Settings, args: argparse.Namespace) -> int:
+    if not _has_database(settings):
+        return EXIT_CONFIG
     out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
     try:
         asyncio.run(_export(settings, args.format, args.since, out))
@@ -140,7 +172,7 @@ def _fail(problems: list[str]) -> None:
         print(f"  - {problem}", file=sys.stderr)
 
 
-def _check_config(settings: Settings) -> int:
+def _check_config_command(settings: Settings, _: argparse.Namespace) -> int:
     problems = []
     notes = []
     if settings.bot_token is None:
@@ -183,6 +215,29 @@ async def _summary(settings: Settings, period: Period) -> str:
         return format_summary(summary, texts, markup=False, surveys=catalog)
     finally:
         await database.close()
+
+
+async def _followups(settings: Settings, limit: int) -> str:
+    database = await Database.open(settings.db)
+    try:
+        store = SqliteFollowupStore(database)
+        counts, listing = await store.counts(), await store.listing(limit)
+    finally:
+        await database.close()
+    lines = [
+        "Follow-ups: "
+        + ", ".join(f"{status.value} {counts.get(status, 0)}" for status in FollowupStatus)
+    ]
+    if listing:
+        lines.append("")
+        lines.append(f"{'due (UTC)':<17} {'status':<10} {'survey':<16} {'patient':<11} treatment")
+    for followup in listing:
+        treatment = followup.visit.treatment if followup.visit else None
+        lines.append(
+            f"{followup.due_at:%Y-%m-%d %H:%M} {followup.status.value:<10} "
+            f"{followup.survey_id:<16} {followup.patient_pseudonym:<11} {treatment or '-'}"
+        )
+    return "\n".join(lines)
 
 
 async def _export(

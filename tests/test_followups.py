@@ -12,6 +12,7 @@ from bot.settings import Settings
 from handlers.registry import FeedbackApplication
 from tests.harness import ADMIN_ID, FakeClock, running_bot
 from tests.storage_view import stored_responses
+from tests.test_cli import run_cli
 from tests.test_patient_flow import answer_all
 
 DAY = timedelta(days=1)
@@ -284,3 +285,21 @@ async def test_admins_see_visit_day_and_follow_up_scores_side_by_side(
         "• After your visit: 2 · CSAT 4.5 · NPS +100",
         "• How are your results?: 2 · CSAT 3.0 · NPS +0",
     ]
+
+
+async def test_the_command_line_lists_follow_ups(
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock
+) -> None:
+    async with running_bot(settings, clock) as application:
+        await visit(telegram.patient(530), "Laser or light treatment")
+        clock.advance(days=28)
+        assert (await dispatch(application)).sent == 1
+    result = run_cli(settings.db.parent, "followups")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "Follow-ups: scheduled 1, sending 0, sent 1, reminded 0, answered 0, expired 0, "
+        "stopped 0, blocked 0"
+    )
+    assert lines[3].split()[2:] == ["sent", "results_check", lines[3].split()[4], "laser"]
+    assert lines[4].split()[2:4] == ["scheduled", "return_check"]
