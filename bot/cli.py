@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import csv
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,6 +104,9 @@ def _since(text: str) -> datetime:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `feedback-bot` console command."""
+    # PTB 22 warns on every 429 (even inside its own RetryAfter) unless time periods are
+    # opted in as timedeltas; our code reads them either way.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()

@@ -101,10 +101,12 @@ class SentMessage:
 
 @dataclass
 class Call:
-    """One Bot API request the bot made."""
+    """One Bot API request the bot made, when (by the server's time source) and its status."""
 
     method: str
     params: dict[str, Any]
+    at: float = 0.0
+    status: int = 200
 
 
 @dataclass
@@ -127,6 +129,15 @@ class FakeTelegram:
     callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     commands: list[dict[str, Any]] = field(default_factory=list)
+    time_source: Callable[[], float] = time.monotonic
+    """Stamps requests; tests pass a virtual clock so that pacing needs no real waiting."""
+    max_sends_per_second: float | None = None
+    """Like Telegram: more sendMessage calls than this in a second get 429."""
+    flood_every: int | None = None
+    """Also refuse every Nth sendMessage with 429, as Telegram sometimes does."""
+    flood_retry_after: int = 2
+    retry_windows: list[tuple[float, float]] = field(default_factory=list)
+    """Every 429 given, as (from, until) in the time source's seconds."""
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -137,6 +148,8 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
+        self._recent_sends: list[float] = []
+        self._sends = 0
         self.port = 0
 
     @property
@@ -230,12 +243,14 @@ class FakeTelegram:
                 continue
             text = value if isinstance(value, str) else ""
             params[key] = json.loads(text) if key in _JSON_FIELDS else text
+        call = Call(method, params, at=self.time_source())
         if method != "getUpdates":
             async with self._changed:
-                self.calls.append(Call(method, params))
+                self.calls.append(call)
                 self._changed.notify_all()
-        fault = self._take_fault(method, params)
+        fault = self._take_fault(method, params) or self._flood(method, call.at)
         if fault is not None:
+            call.status = fault.status
             return _error(fault.status, fault.description, fault.retry_after)
         handler = getattr(self, "_api_" + method, None)
         if handler is None:
@@ -244,6 +259,24 @@ class FakeTelegram:
         if isinstance(result, web.Response):
             return result
         return web.json_response({"ok": True, "result": result})
+
+    def _flood(self, method: str, now: float) -> Fault | None:
+        """Telegram's flood control, as far as the tests need it."""
+        if method != "sendMessage":
+            return None
+        self._sends += 1
+        self._recent_sends = [at for at in self._recent_sends if at > now - 1]
+        over_limit = (
+            self.max_sends_per_second is not None
+            and len(self._recent_sends) >= self.max_sends_per_second
+        )
+        unlucky = self.flood_every is not None and self._sends % self.flood_every == 0
+        if not (over_limit or unlucky):
+            self._recent_sends.append(now)
+            return None
+        self.retry_windows.append((now, now + self.flood_retry_after))
+        description = f"Too Many Requests: retry after {self.flood_retry_after}"
+        return Fault(429, description, self.flood_retry_after)
 
     def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         queued = self.faults.get(method, [])

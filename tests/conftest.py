@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -7,6 +8,9 @@ import pytest
 
 from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
+
+# As the `feedback-bot` command does: PTB 22 would otherwise warn (an error here) on 429s.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 from handlers.registry import FeedbackApplication
 from tests.harness import FakeClock, make_settings, running_bot
 
