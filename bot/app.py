@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from telegram import BotCommand, Update
@@ -220,6 +222,38 @@ def invitation_service(
 ) -> InvitationService:
     """Invitations valid for `FEEDBACK_INVITATION_DAYS` (shared by the bot and the CLI)."""
     return InvitationService(store, surveys, clock, timedelta(days=settings.invitation_days))
+
+
+@asynccontextmanager
+async def polling(
+    application: FeedbackApplication, poll_timeout: timedelta = timedelta(seconds=10)
+) -> AsyncIterator[FeedbackApplication]:
+    """Poll inside an event loop that is already running (the demo, the tests).
+
+    The same start-up and shut-down steps as `run_polling`, hooks included.
+    """
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        updater = application.updater
+        if updater is None:  # pragma: no cover - ApplicationBuilder always makes one
+            raise RuntimeError("the application has no updater")
+        await updater.start_polling(
+            poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+        )
+        await application.start()
+        try:
+            yield application
+        finally:
+            await updater.stop()
+            await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
+    finally:
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
 
 
 def run(settings: Settings) -> None:

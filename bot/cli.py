@@ -270,11 +270,18 @@ class _VisitRow:
     fields: dict[str, str]
 
 
-def _invite_command(settings: Settings, args: argparse.Namespace) -> int:
+def _catalog(settings: Settings) -> SurveyCatalog | None:
+    """The clinic's surveys, or `None` after saying what is wrong with the file."""
     try:
-        catalog = load_catalog(settings.surveys)
+        return load_catalog(settings.surveys)
     except SurveyFileError as exc:
         _fail([f"{ENV_PREFIX}SURVEYS: {exc}"])
+        return None
+
+
+def _invite_command(settings: Settings, args: argparse.Namespace) -> int:
+    catalog = _catalog(settings)
+    if catalog is None:
         return EXIT_CONFIG
     if args.csv is not None:
         try:
@@ -381,10 +388,8 @@ async def _invite(
 
 
 def _demo_command(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        catalog = load_catalog(settings.surveys)
-    except SurveyFileError as exc:
-        _fail([f"{ENV_PREFIX}SURVEYS: {exc}"])
+    catalog = _catalog(settings)
+    if catalog is None:
         return EXIT_CONFIG
     if args.survey is not None and catalog.get(args.survey) is None:
         ids = ", ".join(survey.id for survey in catalog.surveys)

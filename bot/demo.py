@@ -17,7 +17,7 @@ from typing import TextIO
 
 from pydantic import SecretStr
 
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app import build_application, polling
 from bot.domain.models import Visit
 from bot.domain.surveys import SurveyCatalog
 from bot.fake_telegram import FakeTelegram, Person, SentMessage
@@ -59,33 +59,15 @@ async def run_demo(  # noqa: PLR0913 - what to try, and where to read and write
         )
         application = build_application(demo_settings, surveys=catalog)
         try:
-            await application.initialize()
-            if application.post_init is not None:
-                await application.post_init(application)
-            updater = application.updater
-            if updater is None:  # pragma: no cover - the builder always makes one
-                raise RuntimeError("no updater")
-            await updater.start_polling(
-                poll_interval=0, timeout=timedelta(seconds=1), allowed_updates=ALLOWED_UPDATES
-            )
-            await application.start()
-            patient = server.patient(DEMO_PATIENT, "Demo", language=language)
-            first = "/start"
-            if survey_id is not None:
-                code = await _invitation(demo_settings, catalog, survey_id)
-                first = f"/start {code}"
-            print(_banner(catalog, survey_id, demo_settings.db, db is None), file=out)
-            await _converse(server, patient, first, read, out)
+            async with polling(application, poll_timeout=timedelta(seconds=1)):
+                patient = server.patient(DEMO_PATIENT, "Demo", language=language)
+                first = "/start"
+                if survey_id is not None:
+                    code = await _invitation(demo_settings, catalog, survey_id)
+                    first = f"/start {code}"
+                print(_banner(catalog, survey_id, demo_settings.db, db is None), file=out)
+                await _converse(server, patient, first, read, out)
         finally:
-            if application.running:
-                if application.updater is not None:
-                    await application.updater.stop()
-                await application.stop()
-                if application.post_stop is not None:
-                    await application.post_stop(application)
-            await application.shutdown()
-            if application.post_shutdown is not None:
-                await application.post_shutdown(application)
             await server.stop()
 
 

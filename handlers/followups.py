@@ -6,7 +6,7 @@ import logging
 import warnings
 from datetime import timedelta
 
-from telegram import Bot, Update
+from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 from telegram.warnings import PTBDeprecationWarning
@@ -54,14 +54,12 @@ class TelegramFollowupSender:
         language = followup.language if followup.language in CATALOGUES else None
         language = language or self._surveys.default_language
         texts = CATALOGUES.get(language, CATALOGUES["en"])
-        treatment = (
-            describe_visit(Visit(followup.visit.treatment), self._surveys, language)
-            if (followup.visit and followup.visit.treatment)
-            else ""
-        )
+        treatment = texts.your_treatment
+        if followup.visit is not None and followup.visit.treatment:
+            treatment = describe_visit(Visit(followup.visit.treatment), self._surveys, language)
         opening = texts.followup_reminder if reminder else texts.followup_intro
         text = (
-            opening.format(clinic=self._clinic, treatment=treatment or texts.your_treatment)
+            opening.format(clinic=self._clinic, treatment=treatment)
             + "\n\n"
             + texts.format_progress(step.number, step.total, step.text)
         )
@@ -74,12 +72,14 @@ class TelegramFollowupSender:
         )
         return await self._deliver(followup.recipient, text, keyboard)
 
-    async def _deliver(self, chat_id: int, text: str, keyboard: object) -> SendResult:
+    async def _deliver(
+        self, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
+    ) -> SendResult:
         network_failures = 0
         for _ in range(RATE_LIMIT_ATTEMPTS + NETWORK_ATTEMPTS):
             await self._pacer.wait(chat_id)
             try:
-                await self._bot.send_message(chat_id, text, reply_markup=keyboard)  # type: ignore[arg-type]
+                await self._bot.send_message(chat_id, text, reply_markup=keyboard)
             except RetryAfter as error:
                 self._pacer.pause(retry_seconds(error))
                 continue

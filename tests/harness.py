@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app import build_application, polling
 from bot.domain.surveys import SurveyCatalog
 from bot.fake_telegram import FakeTelegram
 from bot.pacing import Pacer
@@ -62,23 +62,6 @@ async def running_bot(
     """
     pacer = Pacer(settings.send_rate, sleep=no_wait)
     application = build_application(settings, clock=clock, surveys=surveys, pacer=pacer)
-    await application.initialize()
-    if application.post_init is not None:
-        await application.post_init(application)
-    updater = application.updater
-    assert updater is not None
     # A short long-poll keeps teardown quick: stopping waits for the poll in flight.
-    await updater.start_polling(
-        poll_interval=0, timeout=timedelta(seconds=0.2), allowed_updates=ALLOWED_UPDATES
-    )
-    await application.start()
-    try:
+    async with polling(application, poll_timeout=timedelta(seconds=0.2)):
         yield application
-    finally:
-        await updater.stop()
-        await application.stop()
-        if application.post_stop is not None:
-            await application.post_stop(application)
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)

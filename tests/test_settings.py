@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,28 @@ def test_the_token_is_redacted_from_log_lines(caplog: pytest.LogCaptureFixture) 
         logger.info("HTTP Request: POST https://api.telegram.org/bot%s/getMe", TOKEN)
     assert TOKEN not in caplog.text
     assert "bot[REDACTED]/getMe" in caplog.text
+
+
+def test_follow_up_times_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDBACK_TIMEZONE", "Mars/Olympus_Mons")
+    monkeypatch.setenv("FEEDBACK_SEND_HOURS", "9-5")
+    monkeypatch.setenv("FEEDBACK_SEND_RATE", "45")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert [p.split(":")[0] for p in error.value.problems] == [
+        "FEEDBACK_TIMEZONE",
+        "FEEDBACK_SEND_HOURS",
+        "FEEDBACK_SEND_RATE",
+    ]
+    assert "IANA time zone" in str(error.value)
+    assert "09:00-20:00" in str(error.value)
+
+
+def test_send_hours_in_the_clinics_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDBACK_TIMEZONE", "Europe/Madrid")
+    monkeypatch.setenv("FEEDBACK_SEND_HOURS", "22:00-06:00")  # a night shift clinic
+    hours = load_settings().followup_policy().send_hours
+    assert hours.allows(datetime(2026, 11, 29, 22, 30, tzinfo=UTC))  # 23:30 in Madrid
+    assert not hours.allows(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
+    assert hours.allows(datetime(2026, 11, 30, 4, 59, tzinfo=UTC))  # 05:59 in Madrid
+    assert not hours.allows(datetime(2026, 11, 30, 5, 0, tzinfo=UTC))
