@@ -77,7 +77,7 @@ class Settings(BaseSettings):
             raise ValueError("must look like 123456789:ABC-def (the token from @BotFather)")
         return value
 
-    @field_validator("surveys", "review_url", "bot_username", mode="before")
+    @field_validator("staff_chat", "surveys", "review_url", "bot_username", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         if isinstance(value, str):

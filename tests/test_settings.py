@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.logs import RedactSecrets
-from bot.settings import SettingsError, load_settings
+from bot.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 
 TOKEN = "123456:AAE-secret_token_value"
 
@@ -105,3 +105,17 @@ def test_send_hours_in_the_clinics_time_zone(monkeypatch: pytest.MonkeyPatch) ->
     assert not hours.allows(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))
     assert hours.allows(datetime(2026, 11, 30, 4, 59, tzinfo=UTC))  # 05:59 in Madrid
     assert not hours.allows(datetime(2026, 11, 30, 5, 0, tzinfo=UTC))
+
+
+def test_the_example_env_file_works_as_shipped_and_documents_every_setting() -> None:
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    Path(".env").write_text(example.read_text("utf-8"), "utf-8")
+    settings = load_settings()
+    assert settings.token().startswith("123456789:")
+    assert settings.staff_chat is None
+    documented = {
+        line.split("=", 1)[0].removeprefix(ENV_PREFIX).lower()
+        for line in example.read_text("utf-8").splitlines()
+        if line.startswith(ENV_PREFIX)
+    }
+    assert documented == set(Settings.model_fields)
