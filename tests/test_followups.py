@@ -10,7 +10,7 @@ from bot.fake_telegram import FakeTelegram, Fault, Person
 from bot.services.followups import DispatchReport, FollowupService
 from bot.settings import Settings
 from handlers.registry import FeedbackApplication
-from tests.harness import ADMIN_ID, FakeClock, running_bot
+from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.storage_view import stored_responses
 from tests.test_cli import run_cli
 from tests.test_patient_flow import answer_all
@@ -91,6 +91,16 @@ async def test_a_follow_up_is_sent_when_due_and_its_answers_count(
         await patient.next_message()
         await patient.tap("Yes")  # shown because csat <= 3: please call me
         assert "Thank you" in (await patient.next_message()).text
+        # Follow-up answers raise the same staff alert as the visit-day survey.
+        await telegram.wait_for(
+            lambda: any(
+                "How are your results?" in m.text and "Status: completed" in m.text
+                for m in telegram.messages_to(STAFF_CHAT)
+            )
+        )
+        [alert] = telegram.messages_to(STAFF_CHAT)
+        assert "low satisfaction score" in alert.text
+        assert "“There is a lump on my lip”" in alert.text
         counts, _ = await followups_of(application).overview()
     assert counts[FollowupStatus.ANSWERED] == 1
     visit_day, followup = await stored_responses(settings.db)
