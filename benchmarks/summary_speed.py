@@ -20,6 +20,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def seed(path: Path, answers: int) -> None:
             ((f"r{n}", n, to_db_time(s), to_db_time(s), n) for n, s in enumerate(starts)),
         )
 
-        def rows() -> object:
+        def rows() -> Iterator[tuple[object, ...]]:
             for n, started in enumerate(starts):
                 at = to_db_time(started)
                 yield (f"r{n}", "csat", "int", rng.randint(1, 5), None, at, None, None)
@@ -80,7 +81,7 @@ def seed(path: Path, answers: int) -> None:
         connection.executemany(
             "INSERT INTO answers (response_id, question_id, value_kind, value_int, value_text,"
             " answered_at, polarity, sentiment_label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows(),  # type: ignore[arg-type]
+            rows(),
         )
     connection.execute("ANALYZE")
     connection.close()

@@ -65,13 +65,16 @@ async def run_demo(  # noqa: PLR0913 - what to try, and where to read and write
                 if survey_id is not None:
                     code = await _invitation(demo_settings, catalog, survey_id)
                     first = f"/start {code}"
-                print(_banner(catalog, survey_id, demo_settings.db, db is None), file=out)
+                print(
+                    _banner(catalog, survey_id, demo_settings.db, throwaway=db is None),
+                    file=out,
+                )
                 await _converse(server, patient, first, read, out)
         finally:
             await server.stop()
 
 
-def _banner(catalog: SurveyCatalog, survey_id: str | None, db: Path, throwaway: bool) -> str:  # noqa: FBT001
+def _banner(catalog: SurveyCatalog, survey_id: str | None, db: Path, *, throwaway: bool) -> str:
     survey = survey_id or catalog.default.id
     where = "a throwaway database" if throwaway else str(db)
     return (

@@ -132,10 +132,10 @@ class SettingsError(Exception):
         self.problems = problems
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings() -> Settings:
     """Read the settings, turning validation errors into one message per variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings()
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_input=False, include_url=False):

@@ -16,6 +16,7 @@ from bot.domain.models import (
     Sentiment,
     SentimentLabel,
 )
+from bot.domain.surveys import AnswerValue
 from bot.services.ports import AnswerCommit
 from storage.alerts import SqliteAlertStore
 from storage.database import Database, migrations
@@ -37,9 +38,9 @@ async def test_migrations_apply_once_and_set_the_version(tmp_path: Path) -> None
     database = await Database.open(path)
     assert await database.schema_version() == len(migrations())
     async with database.connection.execute("PRAGMA journal_mode") as cursor:
-        assert (await cursor.fetchone())[0] == "wal"  # type: ignore[index]
+        assert tuple(await cursor.fetchone() or ()) == ("wal",)
     async with database.connection.execute("PRAGMA foreign_keys") as cursor:
-        assert (await cursor.fetchone())[0] == 1  # type: ignore[index]
+        assert tuple(await cursor.fetchone() or ()) == (1,)
     await database.close()
     again = await Database.open(path)
     assert await again.migrate() == []
@@ -52,9 +53,9 @@ def test_migration_files_are_numbered_without_gaps() -> None:
     assert [number for number, _, _ in migrations()] == list(range(1, len(names) + 1))
 
 
-def answer(question_id: str, value: object, label: SentimentLabel | None = None) -> Answer:
+def answer(question_id: str, value: AnswerValue, label: SentimentLabel | None = None) -> Answer:
     sentiment = None if label is None else Sentiment(-0.5, label, ("staff",))
-    return Answer(question_id, value, NOW, sentiment)  # type: ignore[arg-type]
+    return Answer(question_id, value, NOW, sentiment)
 
 
 async def test_an_answer_is_stored_once(database: Database) -> None:
@@ -86,7 +87,7 @@ async def test_values_of_every_kind_round_trip(database: Database) -> None:
     store = SqliteResponseStore(database)
     patient = await store.add_patient(1, NOW)
     response = await store.start_response(patient.id, "s", NOW)
-    values = {
+    values: dict[str, AnswerValue] = {
         "n": 0,
         "yes": True,
         "no": False,
