@@ -15,7 +15,7 @@ from telegram.ext import ApplicationBuilder
 from bot.domain.models import AlertThresholds
 from bot.domain.surveys import SurveyCatalog, load_catalog
 from bot.pacing import Pacer
-from bot.sentiment import TextBlobScorer
+from bot.sentiment import ClinicScorer
 from bot.services.feedback import FeedbackService
 from bot.services.followups import FollowupService
 from bot.services.invitations import InvitationService
@@ -143,7 +143,7 @@ def build_application(
     feedback = FeedbackService(
         responses,
         surveys,
-        TextBlobScorer(settings.sentiment_negative_below, settings.sentiment_positive_above),
+        ClinicScorer(settings.sentiment_negative_below, settings.sentiment_positive_above),
         clock,
         thresholds=AlertThresholds(settings.alert_csat_at_most, settings.alert_nps_at_most),
         languages=CATALOGUES.keys(),

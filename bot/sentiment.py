@@ -1,10 +1,33 @@
-"""Sentiment scoring of free-text answers; TextBlob is the baseline scorer."""
+"""Sentiment scoring of free-text answers.
+
+`TextBlobScorer` is the baseline. `ClinicScorer` is what the bot uses: VADER's rules
+(negation, "but" clauses, intensifiers, capitals, exclamation marks) with a lexicon for
+aesthetic treatments and emoji, and the words or rules that drove each score, so staff can
+see why a comment was flagged.
+"""
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass
+from importlib import resources
+
 from textblob import TextBlob
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.domain.models import Sentiment, SentimentLabel
+from bot.domain.topics import safety_terms, topics
+
+
+def _label(polarity: float, negative_below: float, positive_above: float) -> SentimentLabel:
+    if polarity < negative_below:
+        return SentimentLabel.NEGATIVE
+    if polarity > positive_above:
+        return SentimentLabel.POSITIVE
+    return SentimentLabel.NEUTRAL
 
 
 class TextBlobScorer:
@@ -20,13 +43,468 @@ class TextBlobScorer:
         self._positive_above = positive_above
 
     def score(self, text: str) -> Sentiment:
-        """Polarity in [-1, 1] and a label; topics come with a later scorer."""
+        """Polarity in [-1, 1] and a label."""
         polarity = float(TextBlob(text).sentiment.polarity)
         polarity = max(-1.0, min(1.0, polarity))
-        if polarity < self._negative_below:
-            label = SentimentLabel.NEGATIVE
-        elif polarity > self._positive_above:
-            label = SentimentLabel.POSITIVE
+        return Sentiment(
+            round(polarity, 4), _label(polarity, self._negative_below, self._positive_above)
+        )
+
+
+# Valences on VADER's -4..+4 scale for words patients of aesthetic clinics use; VADER's
+# general lexicon scores them neutral ("still swollen and lumpy", "I look frozen").
+AESTHETIC_LEXICON: dict[str, float] = {
+    "swollen": -1.6,
+    "swelling": -1.3,
+    "puffy": -1.2,
+    "lumpy": -2.0,
+    "lump": -1.6,
+    "lumps": -1.6,
+    "bumpy": -1.4,
+    "bruise": -1.3,
+    "bruised": -1.5,
+    "bruising": -1.4,
+    "bruises": -1.3,
+    "asymmetric": -1.8,
+    "asymmetrical": -1.8,
+    "asymmetry": -1.8,
+    "uneven": -1.6,
+    "lopsided": -2.0,
+    "frozen": -1.6,
+    "expressionless": -1.8,
+    "droopy": -2.2,
+    "drooping": -2.2,
+    "droop": -2.0,
+    "sagging": -1.6,
+    "overfilled": -2.2,
+    "overdone": -2.0,
+    "unnatural": -2.0,
+    "fake": -1.8,
+    "duck": -1.0,
+    "burned": -2.4,
+    "burnt": -2.4,
+    "burns": -2.0,
+    "blister": -2.2,
+    "blisters": -2.2,
+    "blistering": -2.4,
+    "scar": -1.8,
+    "scarring": -2.0,
+    "scarred": -2.0,
+    "infection": -2.6,
+    "infected": -2.6,
+    "pus": -2.4,
+    "bleeding": -2.2,
+    "numb": -1.2,
+    "rash": -1.6,
+    "itchy": -1.4,
+    "rushed": -1.6,
+    "overpriced": -2.2,
+    "overcharged": -2.4,
+    "pricey": -0.8,
+    "dismissive": -2.0,
+    "unprofessional": -2.6,
+    "cancelled": -1.2,
+    "waited": -0.6,
+    "waiting": -0.4,
+    "late": -0.8,
+    "nothing": -0.3,
+    "worse": -2.1,
+    "refund": -1.4,
+    "natural": 1.6,
+    "refreshed": 1.8,
+    "subtle": 1.0,
+    "glowing": 2.0,
+    "radiant": 2.2,
+    "smooth": 1.2,
+    "rejuvenated": 2.0,
+    "younger": 1.4,
+    "gentle": 1.6,
+    "reassuring": 1.8,
+    "painless": 1.8,
+    "professional": 1.6,
+    "knowledgeable": 1.8,
+    "spotless": 1.6,
+    "attentive": 1.8,
+    "thorough": 1.4,
+    "recommend": 1.5,
+    "recommended": 1.4,
+}
+
+# Emoji as words VADER already scores, so "😡😡😡" counts like "furious furious furious".
+EMOJI_WORDS: dict[str, str] = {
+    "😡": "furious",
+    "🤬": "furious",
+    "😠": "angry",
+    "😤": "annoyed",
+    "😢": "sad",
+    "😭": "crying",
+    "😞": "disappointed",
+    "😔": "sad",
+    "🙁": "sad",
+    "☹️": "sad",
+    "☹": "sad",
+    "😕": "confused",
+    "😟": "worried",
+    "😩": "miserable",
+    "😫": "miserable",
+    "🤮": "disgusting",
+    "🤢": "disgusting",
+    "👎": "bad",
+    "💔": "heartbroken",
+    "😱": "horrified",
+    "😬": "awkward",
+    "😍": "love",
+    "🥰": "love",
+    "😘": "love",
+    "❤️": "love",
+    "❤": "love",
+    "💕": "love",
+    "💖": "love",
+    "😊": "happy",
+    "🙂": "happy",
+    "😀": "happy",
+    "😃": "happy",
+    "😄": "happy",
+    "😁": "happy",
+    "🤩": "amazing",
+    "👍": "good",
+    "👌": "good",
+    "🙏": "thanks",
+    "✨": "wonderful",
+    "💯": "perfect",
+    "🥳": "celebrate",
+    "😌": "relieved",
+}
+_EMOJI = re.compile("|".join(re.escape(e) for e in sorted(EMOJI_WORDS, key=len, reverse=True)))
+
+
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|[!?.,;:]")
+_NEGATORS = {"not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "cannot"}
+_PUNCTUATION = {".", ",", ";", ":", "!", "?"}
+NEGATION_SCOPE = 3
+
+
+def prepare(text: str) -> str:
+    """Emoji become the words VADER scores; the same step for scoring and for training."""
+    return _EMOJI.sub(lambda match: f" {EMOJI_WORDS[match.group(0)]} ", text)
+
+
+def word_features(text: str) -> set[str]:
+    """Unigrams and bigrams, with words in a negation's scope marked ("not_happy")."""
+    tokens: list[str] = []
+    scope = 0
+    for token in _TOKEN.findall(text.lower()):
+        if token in _PUNCTUATION:
+            scope = 0
+            tokens.append(token)
+            continue
+        tokens.append(f"not_{token}" if scope else token)
+        scope = max(scope - 1, 0)
+        if token in _NEGATORS or token.endswith(("n't", "nt")):
+            scope = NEGATION_SCOPE
+    words = [t for t in tokens if t not in _PUNCTUATION]
+    features = {f"w:{word}" for word in words}
+    features.update(f"b:{a}_{b}" for a, b in itertools.pairwise(words))
+    features.update(f"p:{t}" for t in tokens if t in {"!", "?"})
+    return features
+
+
+SHORT_TEXT = 30  # words: a comment, not a review
+
+
+def dense_features(vader: dict[str, float], words: int) -> dict[str, float]:
+    """VADER's reading as inputs to the model, apart for short and long texts.
+
+    VADER reads a short comment well; in a long review, words like "pain" or "swelling"
+    often list side effects of a treatment the patient is happy with.
+    """
+    short = words <= SHORT_TEXT
+    return {
+        "vader_short": vader["compound"] if short else 0.0,
+        "vader_long": 0.0 if short else vader["compound"],
+        "vader_neg": vader["neg"],
+        "vader_pos": vader["pos"],
+        "long": 0.0 if short else 1.0,
+        "bias": 1.0,
+    }
+
+
+def count_words(text: str) -> int:
+    """Words in a text, as the features count them."""
+    return sum(1 for token in _TOKEN.findall(text.lower()) if token not in _PUNCTUATION)
+
+
+@dataclass(frozen=True)
+class WordModel:
+    """Logistic regressions for "is this negative?", trained by scripts/train_sentiment.py.
+
+    One for short comments and one for long reviews, which use words differently.
+    """
+
+    short: dict[str, float]
+    short_threshold: float
+    long: dict[str, float]
+    long_threshold: float
+
+    @classmethod
+    def shipped(cls) -> WordModel:
+        """The weights that ship with the package."""
+        data = json.loads(
+            resources.files("bot").joinpath("sentiment_model.json").read_text("utf-8")
+        )
+        return cls(
+            short=data["short"]["weights"],
+            short_threshold=data["short"]["threshold"],
+            long=data["long"]["weights"],
+            long_threshold=data["long"]["threshold"],
+        )
+
+    def margin(self, words: set[str], dense: dict[str, float]) -> float:
+        """How far below (+) or above (-) the negative threshold, scaled to -1..1."""
+        long = dense["long"] == 1.0
+        weights = self.long if long else self.short
+        cut = self.long_threshold if long else self.short_threshold
+        total = sum(weights.get(feature, 0.0) for feature in words)
+        total += sum(weights.get(name, 0.0) * value for name, value in dense.items())
+        p_negative = 1 / (1 + math.exp(-max(-30.0, min(30.0, total))))
+        return (cut - p_negative) / (cut if p_negative < cut else 1 - cut)
+
+    def strongest(self, words: set[str], dense: dict[str, float], count: int = 3) -> list[str]:
+        """The words that pushed hardest towards negative, for the explanation."""
+        weights = self.long if dense["long"] == 1.0 else self.short
+        pushes = sorted(
+            ((weights.get(f, 0.0), f) for f in words if f.startswith("w:")), reverse=True
+        )
+        return [feature.removeprefix("w:") for weight, feature in pushes[:count] if weight > 0.5]
+
+
+class ClinicScorer:
+    """VADER with the clinic's lexicon and emoji, blended with the trained word models.
+
+    VADER reads the rules of a sentence and decides when it is confident; otherwise the model,
+    which has learned what patients mean (a list of side effects from a happy patient,
+    "nothing changed" from an unhappy one), carries most of the weight. Long reviews are
+    read by the long-text model alone. The blend was chosen on validation rows, never on the
+    held-out rows benchmarks/sentiment_eval.py reports.
+    """
+
+    VADER_CONFIDENT = 0.4
+    MODEL_SHARE = 0.7
+
+    def __init__(
+        self,
+        negative_below: float = -0.05,
+        positive_above: float = 0.05,
+        model: WordModel | None = None,
+    ) -> None:
+        if not negative_below <= positive_above:
+            raise ValueError("the negative threshold must not exceed the positive one")
+        self._negative_below = negative_below
+        self._positive_above = positive_above
+        self._vader = SentimentIntensityAnalyzer()
+        self._vader.lexicon.update(AESTHETIC_LEXICON)
+        self._model = model or WordModel.shipped()
+
+    def score(self, text: str) -> Sentiment:
+        """Polarity in [-1, 1], a label, topics, and the reasons behind them."""
+        prepared = prepare(text)
+        found_topics = topics(text)
+        words = word_features(prepared)
+        if not self._reads(words):
+            reasons = ("not English: not scored", *_safety_reasons(text))
+            return Sentiment(0.0, SentimentLabel.UNKNOWN, found_topics, reasons)
+        vader = self._vader.polarity_scores(prepared)
+        compound = float(vader["compound"])
+        dense = dense_features(vader, count_words(prepared))
+        margin = self._model.margin(words, dense)
+        if dense["long"] == 1.0:
+            polarity = margin
+        elif abs(compound) >= self.VADER_CONFIDENT:
+            polarity = compound
         else:
-            label = SentimentLabel.NEUTRAL
-        return Sentiment(round(polarity, 4), label)
+            polarity = (1 - self.MODEL_SHARE) * compound + self.MODEL_SHARE * margin
+        polarity = max(-1.0, min(1.0, polarity))
+        label = _label(polarity, self._negative_below, self._positive_above)
+        return Sentiment(
+            round(polarity, 4),
+            label,
+            found_topics,
+            self._reasons(text, prepared, words, dense, label),
+        )
+
+    def _reads(self, words: set[str]) -> bool:
+        """Whether enough of the words are English to score the text at all."""
+        plain = [w.removeprefix("w:").removeprefix("not_") for w in words if w.startswith("w:")]
+        if len(plain) < MIN_WORDS_FOR_LANGUAGE:
+            return True  # too short to tell ("ok", "😍"): score it
+        known = sum(
+            w in self._vader.lexicon or w in ENGLISH_WORDS or f"w:{w}" in self._model.short
+            for w in plain
+        )
+        return known / len(plain) >= ENGLISH_SHARE
+
+    def _reasons(
+        self,
+        text: str,
+        prepared: str,
+        words: set[str],
+        dense: dict[str, float],
+        label: SentimentLabel,
+    ) -> tuple[str, ...]:
+        reasons = list(_safety_reasons(text))
+        sign = -1 if label is SentimentLabel.NEGATIVE else 1
+        lexicon = self._vader.lexicon
+        for feature in sorted(words):
+            if not feature.startswith("w:"):
+                continue
+            word = feature.removeprefix("w:")
+            negated = word.startswith("not_")
+            valence = lexicon.get(word.removeprefix("not_"), 0.0) * (-1 if negated else 1)
+            if valence * sign >= 1.0:
+                shown = f"not {word.removeprefix('not_')}" if negated else word
+                reasons.append(f"{shown} ({valence:+.1f})")
+        emoji = [m.group(0) for m in _EMOJI.finditer(text)]
+        if emoji:
+            reasons.append("emoji " + "".join(dict.fromkeys(emoji)))
+        if label is SentimentLabel.NEGATIVE:
+            reasons += [f"model: {w}" for w in self._model.strongest(words, dense)]
+        if " but " in f" {prepared.lower()} ":
+            reasons.append("'but' clause weighs the second half")
+        if re.search(r"\b[A-Z]{3,}\b", text):
+            reasons.append("capitals")
+        if "!" in text:
+            reasons.append("exclamation")
+        return tuple(dict.fromkeys(reasons))[:MAX_REASONS]
+
+
+def _safety_reasons(text: str) -> tuple[str, ...]:
+    return tuple(f"possible complication: {term}" for term in safety_terms(text))
+
+
+MIN_WORDS_FOR_LANGUAGE = 4
+ENGLISH_SHARE = 0.5
+MAX_REASONS = 6
+# Words too common to carry sentiment, so neither VADER's lexicon nor the model has them.
+ENGLISH_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "so",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "about",
+        "as",
+        "into",
+        "after",
+        "before",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "she",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "is",
+        "am",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "have",
+        "has",
+        "had",
+        "do",
+        "does",
+        "did",
+        "will",
+        "would",
+        "can",
+        "could",
+        "should",
+        "may",
+        "might",
+        "must",
+        "not",
+        "no",
+        "yes",
+        "very",
+        "too",
+        "also",
+        "just",
+        "only",
+        "still",
+        "again",
+        "now",
+        "then",
+        "than",
+        "when",
+        "while",
+        "what",
+        "which",
+        "who",
+        "how",
+        "why",
+        "where",
+        "all",
+        "any",
+        "some",
+        "more",
+        "most",
+        "much",
+        "many",
+        "few",
+        "other",
+        "such",
+        "own",
+        "same",
+        "up",
+        "down",
+        "out",
+        "over",
+        "under",
+        "off",
+        "once",
+        "two",
+        "weeks",
+        "days",
+        "week",
+        "day",
+        "month",
+        "months",
+        "time",
+        "face",
+        "lips",
+        "skin",
+        "filler",
+        "botox",
+        "treatment",
+        "clinic",
+    }
+)

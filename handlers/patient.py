@@ -351,6 +351,9 @@ class PatientHandlers:
 
     async def _after_answer(self, message: Message, outcome: Accepted, language: str) -> None:
         texts = CATALOGUES[language]
+        if outcome.clinical:
+            # No medical advice: who will call, and when not to wait for that call.
+            await message.chat.send_message(texts.safety_advice)
         if outcome.next is not None:
             await self._ask(message, Asking(outcome.response_id, outcome.next), language)
         else:

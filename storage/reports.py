@@ -146,7 +146,7 @@ class SqliteReportStore:
         select = RESPONSE_SELECT.replace(
             "FROM responses r",
             ", a.question_id, a.value_kind, a.value_int, a.value_text, a.answered_at,"
-            " a.polarity, a.sentiment_label, a.topics FROM responses r",
+            " a.polarity, a.sentiment_label, a.topics, a.reasons FROM responses r",
         )
         async with self._db.connection.execute(
             f"{select} LEFT JOIN answers a ON a.response_id = r.id"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 from collections.abc import Iterable
@@ -69,7 +70,10 @@ def row_to_answer(row: aiosqlite.Row) -> Answer:
     sentiment = None
     if row["sentiment_label"] is not None:
         topics = tuple(t for t in (row["topics"] or "").split(",") if t)
-        sentiment = Sentiment(row["polarity"], SentimentLabel(row["sentiment_label"]), topics)
+        reasons = tuple(json.loads(row["reasons"])) if row["reasons"] else ()
+        sentiment = Sentiment(
+            row["polarity"], SentimentLabel(row["sentiment_label"]), topics, reasons
+        )
     return Answer(
         question_id=row["question_id"],
         value=decode_value(row["value_kind"], row["value_int"], row["value_text"]),
@@ -289,8 +293,8 @@ class SqliteResponseStore:
             try:
                 await conn.execute(
                     "INSERT INTO answers (response_id, question_id, value_kind, value_int,"
-                    " value_text, answered_at, polarity, sentiment_label, topics)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " value_text, answered_at, polarity, sentiment_label, topics, reasons)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         commit.response_id,
                         answer.question_id,
@@ -301,6 +305,7 @@ class SqliteResponseStore:
                         sentiment.polarity if sentiment else None,
                         sentiment.label.value if sentiment else None,
                         ",".join(sentiment.topics) if sentiment else None,
+                        json.dumps(list(sentiment.reasons)) if sentiment else None,
                     ),
                 )
             except sqlite3.IntegrityError:

@@ -88,6 +88,10 @@ async def test_a_follow_up_is_sent_when_due_and_its_answers_count(
         await patient.tap("Done ✓")
         await patient.next_message()
         await patient.send("There is a lump on my lip")
+        # A possible complication: the patient is told the clinic will call, no advice.
+        safety = await patient.next_message()
+        assert safety.text.startswith("Thank you for telling us — the clinic will contact you")
+        assert "call the clinic now or your local emergency number" in safety.text
         await patient.next_message()
         await patient.tap("Yes")  # shown because csat <= 3: please call me
         assert "Thank you" in (await patient.next_message()).text
@@ -99,6 +103,8 @@ async def test_a_follow_up_is_sent_when_due_and_its_answers_count(
             )
         )
         [alert] = telegram.messages_to(STAFF_CHAT)
+        assert alert.text.startswith("🚨 <b>Possible complication — clinical follow-up</b>")
+        assert "possible complication: lump" in alert.text
         assert "low satisfaction score" in alert.text
         assert "“There is a lump on my lip”" in alert.text
         counts, _ = await followups_of(application).overview()

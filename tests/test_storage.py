@@ -172,6 +172,7 @@ async def test_summary_aggregates(database: Database) -> None:
         SentimentLabel.NEGATIVE: 2,
         SentimentLabel.NEUTRAL: 0,
         SentimentLabel.POSITIVE: 1,
+        SentimentLabel.UNKNOWN: 0,
     }
     assert sorted(c.text for c in summary.negative_comments) == ["comment 2", "comment 3"]
     everything = await reports.summary(Period.ALL, None)

@@ -21,4 +21,6 @@ def alert_reasons(
                 reasons.add(AlertReason.LOW_NPS)
         if answer.sentiment is not None and answer.sentiment.label is SentimentLabel.NEGATIVE:
             reasons.add(AlertReason.NEGATIVE_COMMENT)
+        if answer.sentiment is not None and answer.sentiment.clinical:
+            reasons.add(AlertReason.CLINICAL)
     return tuple(reason for reason in AlertReason if reason in reasons)

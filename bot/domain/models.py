@@ -23,6 +23,8 @@ class SentimentLabel(StrEnum):
     NEGATIVE = "negative"
     NEUTRAL = "neutral"
     POSITIVE = "positive"
+    UNKNOWN = "unknown"
+    """A language the scorer does not read: it says so rather than guess neutral."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,13 @@ class Sentiment:
     polarity: float
     label: SentimentLabel
     topics: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    """The words or rules that drove the score, for staff to see why."""
+
+    @property
+    def clinical(self) -> bool:
+        """Whether the text mentions a possible complication (the safety lane)."""
+        return "safety" in self.topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +129,9 @@ class Response:
 
 
 class AlertReason(StrEnum):
-    """Why a response was raised to staff."""
+    """Why a response was raised to staff; CLINICAL comes first, as it matters most."""
 
+    CLINICAL = "clinical"
     LOW_CSAT = "low_csat"
     LOW_NPS = "low_nps"
     NEGATIVE_COMMENT = "negative_comment"

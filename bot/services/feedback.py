@@ -66,6 +66,8 @@ class Accepted:
     next: Step | None
     truncated: bool
     raised_alert: bool
+    clinical: bool = False
+    """The answer mentions a possible complication: tell the patient the clinic will call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,4 +384,5 @@ class FeedbackService:
             truncated=truncated,
             # Staff see every answer of a flagged response, so each new one updates the alert.
             raised_alert=bool(reasons),
+            clinical=sentiment is not None and sentiment.clinical,
         )

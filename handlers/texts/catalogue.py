@@ -77,6 +77,8 @@ class Texts:
     invite_created: str
     alert_title: str
     alert_why: str
+    alert_clinical_title: str
+    safety_advice: str
     alert_reasons: dict[AlertReason, str]
     alert_survey: str
     alert_visit: str

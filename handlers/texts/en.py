@@ -132,7 +132,15 @@ ENGLISH = Texts(
     ),
     alert_title="⚠️ <b>Patient needs a follow-up</b> — {patient}",
     alert_why="Why: {reasons}",
+    alert_clinical_title="🚨 <b>Possible complication — clinical follow-up</b> — {patient}",
+    safety_advice=(
+        "Thank you for telling us — the clinic will contact you about this. If your symptoms "
+        "are severe or getting worse (for example changes in your vision, skin turning white "
+        "or grey, spreading redness, fever, or pain that keeps increasing), please call the "
+        "clinic now or your local emergency number."
+    ),
     alert_reasons={
+        AlertReason.CLINICAL: "possible complication",
         AlertReason.LOW_CSAT: "low satisfaction score",
         AlertReason.LOW_NPS: "unlikely to recommend",
         AlertReason.NEGATIVE_COMMENT: "negative comment",
@@ -162,6 +170,7 @@ ENGLISH = Texts(
     sentiment_labels={
         SentimentLabel.NEGATIVE: "negative",
         SentimentLabel.NEUTRAL: "neutral",
+        SentimentLabel.UNKNOWN: "other language",
         SentimentLabel.POSITIVE: "positive",
     },
     breakdown_titles={

@@ -134,7 +134,15 @@ SPANISH = Texts(
     ),
     alert_title="⚠️ <b>Paciente a quien llamar</b> — {patient}",
     alert_why="Motivo: {reasons}",
+    alert_clinical_title="🚨 <b>Posible complicación — seguimiento clínico</b> — {patient}",
+    safety_advice=(
+        "Gracias por contárnoslo: la clínica se pondrá en contacto con usted. Si los síntomas "
+        "son intensos o empeoran (por ejemplo, cambios en la visión, piel que se vuelve blanca "
+        "o gris, enrojecimiento que se extiende, fiebre o un dolor que va a más), llame ahora "
+        "a la clínica o a su número local de emergencias."
+    ),
     alert_reasons={
+        AlertReason.CLINICAL: "posible complicación",
         AlertReason.LOW_CSAT: "satisfacción baja",
         AlertReason.LOW_NPS: "no nos recomendaría",
         AlertReason.NEGATIVE_COMMENT: "comentario negativo",
@@ -164,6 +172,7 @@ SPANISH = Texts(
     sentiment_labels={
         SentimentLabel.NEGATIVE: "negativo",
         SentimentLabel.NEUTRAL: "neutro",
+        SentimentLabel.UNKNOWN: "otro idioma",
         SentimentLabel.POSITIVE: "positivo",
     },
     breakdown_titles={

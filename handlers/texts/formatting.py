@@ -11,10 +11,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.domain.models import (
+    AlertReason,
     Breakdown,
     BreakdownBy,
     NegativeComment,
     PendingAlert,
+    SentimentLabel,
     Summary,
     Visit,
 )
@@ -61,8 +63,12 @@ def format_alert(alert: PendingAlert, surveys: SurveyCatalog, texts: Texts, now:
     response = alert.response
     survey = surveys.get(response.survey_id)
     title = localize(survey.title, language, language) if survey else response.survey_id
+    # A possible complication is clinical, not a service complaint: its own title.
+    heading = (
+        texts.alert_clinical_title if AlertReason.CLINICAL in alert.reasons else texts.alert_title
+    )
     lines = [
-        texts.alert_title.format(patient=html.escape(response.patient_pseudonym)),
+        heading.format(patient=html.escape(response.patient_pseudonym)),
         texts.alert_why.format(reasons=", ".join(texts.alert_reasons[r] for r in alert.reasons)),
         texts.alert_survey.format(
             title=html.escape(title), ago=_ago(response.started_at, now, texts)
@@ -85,6 +91,9 @@ def format_alert(alert: PendingAlert, surveys: SurveyCatalog, texts: Texts, now:
         if answer.sentiment is not None:
             label = texts.sentiment_labels[answer.sentiment.label]
             shown += f" ({label}, {answer.sentiment.polarity:+.2f})"
+            if answer.sentiment.reasons:
+                why = "; ".join(answer.sentiment.reasons[:4])
+                shown += f"\n    <i>{html.escape(why)}</i>"
         lines.append(f"<b>{html.escape(answer.question_id)}</b>: {shown}")
     lines += ["", texts.alert_status.format(status=texts.statuses[response.status])]
     return "\n".join(lines)
@@ -138,6 +147,7 @@ def format_summary(
     mix = ", ".join(
         f"{texts.sentiment_labels[label]} {count}"
         for label, count in summary.sentiment_mix.items()
+        if count or label is not SentimentLabel.UNKNOWN  # other languages only if any
     )
     lines = [
         tags(texts.summary_title.format(period=period)),

@@ -1,0 +1,188 @@
+"""What a comment is about: topic tags, and the safety lane for possible complications."""
+
+from __future__ import annotations
+
+import re
+
+SAFETY = "safety"
+
+# Possible complications of aesthetic treatments. Any of these, not negated, is raised to
+# staff as a clinical alert: the bot never judges how serious it is.
+SAFETY_TERMS: tuple[str, ...] = (
+    "bleeding",
+    "bleeds",
+    "bled",
+    "infection",
+    "infected",
+    "pus",
+    "oozing",
+    "abscess",
+    "blister",
+    "blisters",
+    "blistering",
+    "vision",
+    "blurry",
+    "blurred",
+    "double vision",
+    "can't see",
+    "cannot see",
+    "blind",
+    "severe pain",
+    "worsening pain",
+    "pain is getting worse",
+    "pain getting worse",
+    "getting worse",
+    "unbearable",
+    "drooping eyelid",
+    "droopy eyelid",
+    "eyelid is drooping",
+    "eyelid drooping",
+    "ptosis",
+    "turned white",
+    "turning white",
+    "white patch",
+    "gone white",
+    "turned grey",
+    "turning grey",
+    "turned gray",
+    "turning gray",
+    "grey skin",
+    "gray skin",
+    "dusky",
+    "lump",
+    "lumps",
+    "lumpy",
+    "hard lump",
+    "nodule",
+    "fever",
+    "allergic",
+    "hives",
+    "can't breathe",
+    "cannot breathe",
+    "necrosis",
+    "burned",
+    "burnt",
+)
+
+TOPIC_TERMS: dict[str, tuple[str, ...]] = {
+    "staff": (
+        "staff",
+        "nurse",
+        "doctor",
+        "dr",
+        "receptionist",
+        "reception",
+        "practitioner",
+        "injector",
+        "therapist",
+        "team",
+        "rude",
+        "friendly",
+        "kind",
+        "professional",
+        "unprofessional",
+        "dismissive",
+        "attentive",
+    ),
+    "wait": ("wait", "waited", "waiting", "late", "delay", "delayed", "on time", "punctual"),
+    "price": (
+        "price",
+        "prices",
+        "cost",
+        "costs",
+        "expensive",
+        "cheap",
+        "overpriced",
+        "money",
+        "paid",
+        "pay",
+        "value",
+        "refund",
+        "charged",
+        "overcharged",
+        "pricey",
+    ),
+    "results": (
+        "result",
+        "results",
+        "natural",
+        "frozen",
+        "lumpy",
+        "uneven",
+        "asymmetric",
+        "asymmetry",
+        "effect",
+        "worked",
+        "wrinkles",
+        "lines",
+        "overfilled",
+        "subtle",
+        "refreshed",
+        "looks",
+        "look",
+    ),
+    "pain": ("pain", "painful", "hurt", "hurts", "sore", "ache", "sting", "stung", "painless"),
+    "cleanliness": ("clean", "dirty", "hygiene", "hygienic", "spotless", "messy", "sterile"),
+    "booking": (
+        "book",
+        "booking",
+        "booked",
+        "appointment",
+        "schedule",
+        "reschedule",
+        "cancelled",
+        "canceled",
+        "online",
+    ),
+    "communication": (
+        "explain",
+        "explained",
+        "told",
+        "call",
+        "called",
+        "answer",
+        "answered",
+        "email",
+        "message",
+        "information",
+        "informed",
+        "consultation",
+        "listen",
+        "listened",
+    ),
+}
+
+_NEGATION = re.compile(r"\b(no|not|never|without|nor|isn't|wasn't|didn't|don't|hasn't|haven't)\b")
+
+
+def _mentions(text: str, term: str) -> list[int]:
+    return [m.start() for m in re.finditer(rf"(?<![\w']){re.escape(term)}(?![\w'])", text)]
+
+
+def _negated(text: str, position: int) -> bool:
+    """Whether the words just before `position` deny it ("no bleeding", "not infected")."""
+    before = text[max(0, position - 25) : position]
+    clause = re.split(r"[.,;:!?]| but ", before)[-1]
+    return bool(_NEGATION.search(clause))
+
+
+def safety_terms(text: str) -> list[str]:
+    """The possible complications a text mentions (and does not deny)."""
+    lowered = text.lower()
+    return [
+        term
+        for term in SAFETY_TERMS
+        if any(not _negated(lowered, at) for at in _mentions(lowered, term))
+    ]
+
+
+def topics(text: str) -> tuple[str, ...]:
+    """The topics a comment touches, in a fixed order, `safety` first if it applies."""
+    lowered = text.lower()
+    found = [SAFETY] if safety_terms(text) else []
+    found += [
+        topic
+        for topic, terms in TOPIC_TERMS.items()
+        if any(_mentions(lowered, term) for term in terms)
+    ]
+    return tuple(found)
