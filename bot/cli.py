@@ -23,6 +23,7 @@ from bot.domain.models import FollowupStatus, Period, Visit
 from bot.domain.surveys import SurveyCatalog, SurveyFileError, load_catalog
 from bot.logs import configure_logging
 from bot.qr import write_qr
+from bot.sentiment import ClinicScorer
 from bot.services.invitations import UnknownSurveyError, UnknownTreatmentError, invitation_link
 from bot.services.ports import SystemClock
 from bot.services.staff import ReportService
@@ -75,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
         "followups", help="list follow-ups: scheduled, sent, answered, expired..."
     )
     followups.add_argument("--limit", type=int, default=50, help="rows to list (default 50)")
+    sentiment = commands.add_parser(
+        "sentiment", help="score texts as the bot does: one JSON object a line"
+    )
+    sentiment.add_argument("texts", nargs="*", metavar="TEXT")
+    sentiment.add_argument("--file", type=Path, help="texts to score, one a line")
     demo = commands.add_parser("demo", help="try the surveys in this terminal, without Telegram")
     demo.add_argument("--survey", help="survey id to try (default: the default survey)")
     demo.add_argument("--lang", default="en", help="the patient's language, e.g. en or es")
@@ -120,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         "export": _export_command,
         "followups": _followups_command,
         "invite": _invite_command,
+        "sentiment": _sentiment_command,
         "demo": _demo_command,
     }[args.command]
     return command(settings, args)
@@ -134,6 +141,31 @@ def _run_command(settings: Settings, _: argparse.Namespace) -> int:
         return EXIT_CONFIG
     configure_logging(settings.log_level, [token])
     run(settings)
+    return 0
+
+
+def _sentiment_command(settings: Settings, args: argparse.Namespace) -> int:
+    texts = list(args.texts)
+    if args.file is not None:
+        try:
+            texts += [line for line in args.file.read_text("utf-8").splitlines() if line.strip()]
+        except OSError as exc:
+            _fail([f"--file: cannot read {args.file}: {exc.strerror}"])
+            return EXIT_CONFIG
+    if not texts:
+        print("feedback-bot sentiment: give TEXT arguments or --file", file=sys.stderr)
+        return 2
+    scorer = ClinicScorer(settings.sentiment_negative_below, settings.sentiment_positive_above)
+    for text in texts:
+        result = scorer.score(text)
+        record = {
+            "text": text,
+            "polarity": result.polarity,
+            "label": result.label.value,
+            "topics": list(result.topics),
+            "reasons": list(result.reasons),
+        }
+        print(json.dumps(record, ensure_ascii=False))
     return 0
 
 

@@ -308,18 +308,24 @@ class ClinicScorer:
     def score(self, text: str) -> Sentiment:
         """Polarity in [-1, 1], a label, topics, and the reasons behind them."""
         prepared = prepare(text)
-        found_topics = topics(text)
+        complications = safety_terms(text)
+        found_topics = topics(text, complications)
+        safety = tuple(f"possible complication: {term}" for term in complications)
         words = word_features(prepared)
-        if not self._reads(words):
-            reasons = ("not English: not scored", *_safety_reasons(text))
+        if other_language(text):
+            reasons = ("not English: not scored", *safety)
             return Sentiment(0.0, SentimentLabel.UNKNOWN, found_topics, reasons)
         vader = self._vader.polarity_scores(prepared)
         compound = float(vader["compound"])
         dense = dense_features(vader, count_words(prepared))
         margin = self._model.margin(words, dense)
+        # The clinic's own words and emoji are knowledge the model, trained elsewhere, lacks.
+        clinic_words = any(
+            w.removeprefix("w:").removeprefix("not_") in AESTHETIC_LEXICON for w in words
+        ) or bool(_EMOJI.search(text))
         if dense["long"] == 1.0:
             polarity = margin
-        elif abs(compound) >= self.VADER_CONFIDENT:
+        elif abs(compound) >= self.VADER_CONFIDENT or clinic_words:
             polarity = compound
         else:
             polarity = (1 - self.MODEL_SHARE) * compound + self.MODEL_SHARE * margin
@@ -329,19 +335,8 @@ class ClinicScorer:
             round(polarity, 4),
             label,
             found_topics,
-            self._reasons(text, prepared, words, dense, label),
+            (*safety, *self._reasons(text, prepared, words, dense, label))[:MAX_REASONS],
         )
-
-    def _reads(self, words: set[str]) -> bool:
-        """Whether enough of the words are English to score the text at all."""
-        plain = [w.removeprefix("w:").removeprefix("not_") for w in words if w.startswith("w:")]
-        if len(plain) < MIN_WORDS_FOR_LANGUAGE:
-            return True  # too short to tell ("ok", "😍"): score it
-        known = sum(
-            w in self._vader.lexicon or w in ENGLISH_WORDS or f"w:{w}" in self._model.short
-            for w in plain
-        )
-        return known / len(plain) >= ENGLISH_SHARE
 
     def _reasons(
         self,
@@ -351,7 +346,7 @@ class ClinicScorer:
         dense: dict[str, float],
         label: SentimentLabel,
     ) -> tuple[str, ...]:
-        reasons = list(_safety_reasons(text))
+        reasons: list[str] = []
         sign = -1 if label is SentimentLabel.NEGATIVE else 1
         lexicon = self._vader.lexicon
         for feature in sorted(words):
@@ -374,137 +369,36 @@ class ClinicScorer:
             reasons.append("capitals")
         if "!" in text:
             reasons.append("exclamation")
-        return tuple(dict.fromkeys(reasons))[:MAX_REASONS]
+        return tuple(dict.fromkeys(reasons))
 
 
-def _safety_reasons(text: str) -> tuple[str, ...]:
-    return tuple(f"possible complication: {term}" for term in safety_terms(text))
+# Function words of the languages patients of a clinic most often write in besides English:
+# a text using them more than English ones is in a language the scorer does not read.
+_FUNCTION_WORDS = {
+    "en": "the and is was were are i my it to of in with for but not very so this that you "
+    "they we had have has be been at on me your",
+    "es": "el los las y que muy fue es con por para una pero mi lo del al está estaba son "
+    "estoy tengo",
+    "fr": "les et est très pas je mon des une du était avec pour mais ce cette qui suis",
+    "de": "der die das und ist war sehr nicht ich mit zu viel mein meine aber ein eine bin",
+    "it": "il è molto non per ma sono stato della gli ho mia",
+    "pt": "os é muito não com mas foi uma estou minha",
+}
+_WORDS_OF = {lang: frozenset(words.split()) for lang, words in _FUNCTION_WORDS.items()}
+_LETTER = re.compile(r"[^\W\d_]")
+_LATIN = frozenset("abcdefghijklmnopqrstuvwxyzáéíóúñüàèìòùâêîôûçäößãõ")
 
 
-MIN_WORDS_FOR_LANGUAGE = 4
-ENGLISH_SHARE = 0.5
+def other_language(text: str) -> bool:
+    """Whether the text is, by its script or its function words, not English."""
+    letters = _LETTER.findall(text)
+    latin = sum(c.lower() in _LATIN for c in letters)
+    if letters and latin < len(letters) / 2:
+        return True  # Cyrillic, Arabic, Chinese...
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    english = sum(w in _WORDS_OF["en"] for w in words)
+    foreign = max(sum(w in _WORDS_OF[lang] for w in words) for lang in _WORDS_OF if lang != "en")
+    return foreign >= 2 and foreign > english
+
+
 MAX_REASONS = 6
-# Words too common to carry sentiment, so neither VADER's lexicon nor the model has them.
-ENGLISH_WORDS = frozenset(
-    {
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "if",
-        "so",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "from",
-        "about",
-        "as",
-        "into",
-        "after",
-        "before",
-        "i",
-        "me",
-        "my",
-        "we",
-        "our",
-        "you",
-        "your",
-        "he",
-        "she",
-        "it",
-        "its",
-        "they",
-        "them",
-        "their",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "here",
-        "is",
-        "am",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "have",
-        "has",
-        "had",
-        "do",
-        "does",
-        "did",
-        "will",
-        "would",
-        "can",
-        "could",
-        "should",
-        "may",
-        "might",
-        "must",
-        "not",
-        "no",
-        "yes",
-        "very",
-        "too",
-        "also",
-        "just",
-        "only",
-        "still",
-        "again",
-        "now",
-        "then",
-        "than",
-        "when",
-        "while",
-        "what",
-        "which",
-        "who",
-        "how",
-        "why",
-        "where",
-        "all",
-        "any",
-        "some",
-        "more",
-        "most",
-        "much",
-        "many",
-        "few",
-        "other",
-        "such",
-        "own",
-        "same",
-        "up",
-        "down",
-        "out",
-        "over",
-        "under",
-        "off",
-        "once",
-        "two",
-        "weeks",
-        "days",
-        "week",
-        "day",
-        "month",
-        "months",
-        "time",
-        "face",
-        "lips",
-        "skin",
-        "filler",
-        "botox",
-        "treatment",
-        "clinic",
-    }
-)

@@ -155,8 +155,14 @@ TOPIC_TERMS: dict[str, tuple[str, ...]] = {
 _NEGATION = re.compile(r"\b(no|not|never|without|nor|isn't|wasn't|didn't|don't|hasn't|haven't)\b")
 
 
-def _mentions(text: str, term: str) -> list[int]:
-    return [m.start() for m in re.finditer(rf"(?<![\w']){re.escape(term)}(?![\w'])", text)]
+def _pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """One search for all the terms, longest first, as whole words."""
+    alternatives = "|".join(re.escape(term) for term in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{alternatives})(?![\w'])")
+
+
+_SAFETY = _pattern(SAFETY_TERMS)
+_TOPICS = {topic: _pattern(terms) for topic, terms in TOPIC_TERMS.items()}
 
 
 def _negated(text: str, position: int) -> bool:
@@ -167,22 +173,20 @@ def _negated(text: str, position: int) -> bool:
 
 
 def safety_terms(text: str) -> list[str]:
-    """The possible complications a text mentions (and does not deny)."""
+    """The possible complications a text mentions (and does not deny), in order."""
     lowered = text.lower()
-    return [
-        term
-        for term in SAFETY_TERMS
-        if any(not _negated(lowered, at) for at in _mentions(lowered, term))
-    ]
+    found = (m.group(0) for m in _SAFETY.finditer(lowered) if not _negated(lowered, m.start()))
+    return list(dict.fromkeys(found))
 
 
-def topics(text: str) -> tuple[str, ...]:
-    """The topics a comment touches, in a fixed order, `safety` first if it applies."""
+def topics(text: str, complications: list[str] | None = None) -> tuple[str, ...]:
+    """The topics a comment touches, in a fixed order, `safety` first if it applies.
+
+    `complications` are `safety_terms(text)` if the caller has them already.
+    """
     lowered = text.lower()
-    found = [SAFETY] if safety_terms(text) else []
-    found += [
-        topic
-        for topic, terms in TOPIC_TERMS.items()
-        if any(_mentions(lowered, term) for term in terms)
-    ]
+    if complications is None:
+        complications = safety_terms(text)
+    found = [SAFETY] if complications else []
+    found += [topic for topic, pattern in _TOPICS.items() if pattern.search(lowered)]
     return tuple(found)
