@@ -189,8 +189,11 @@ def prepare(text: str) -> str:
     return _EMOJI.sub(lambda match: f" {EMOJI_WORDS[match.group(0)]} ", text)
 
 
-def word_features(text: str) -> set[str]:
-    """Unigrams and bigrams, with words in a negation's scope marked ("not_happy")."""
+def word_features(text: str) -> tuple[set[str], int]:
+    """Unigrams and bigrams, and how many words the text has.
+
+    Words in a negation's scope are marked ("not_happy").
+    """
     tokens: list[str] = []
     scope = 0
     for token in _TOKEN.findall(text.lower()):
@@ -206,7 +209,7 @@ def word_features(text: str) -> set[str]:
     features = {f"w:{word}" for word in words}
     features.update(f"b:{a}_{b}" for a, b in itertools.pairwise(words))
     features.update(f"p:{t}" for t in tokens if t in {"!", "?"})
-    return features
+    return features, len(words)
 
 
 SHORT_TEXT = 30  # words: a comment, not a review
@@ -227,11 +230,6 @@ def dense_features(vader: dict[str, float], words: int) -> dict[str, float]:
         "long": 0.0 if short else 1.0,
         "bias": 1.0,
     }
-
-
-def count_words(text: str) -> int:
-    """Words in a text, as the features count them."""
-    return sum(1 for token in _TOKEN.findall(text.lower()) if token not in _PUNCTUATION)
 
 
 @dataclass(frozen=True)
@@ -311,13 +309,13 @@ class ClinicScorer:
         complications = safety_terms(text)
         found_topics = topics(text, complications)
         safety = tuple(f"possible complication: {term}" for term in complications)
-        words = word_features(prepared)
+        words, word_count = word_features(prepared)
         if other_language(text):
             reasons = ("not English: not scored", *safety)
             return Sentiment(0.0, SentimentLabel.UNKNOWN, found_topics, reasons)
         vader = self._vader.polarity_scores(prepared)
         compound = float(vader["compound"])
-        dense = dense_features(vader, count_words(prepared))
+        dense = dense_features(vader, word_count)
         margin = self._model.margin(words, dense)
         # The clinic's own words and emoji are knowledge the model, trained elsewhere, lacks.
         clinic_words = any(

@@ -6,7 +6,7 @@ import logging
 import warnings
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 from telegram.warnings import PTBDeprecationWarning
@@ -18,7 +18,7 @@ from bot.pacing import Pacer
 from bot.services.feedback import FeedbackService
 from bot.services.followups import FollowupService, SendResult
 from handlers.keyboards import question_keyboard
-from handlers.texts import CATALOGUES
+from handlers.texts import CATALOGUES, Texts
 from handlers.texts.formatting import describe_visit
 
 logger = logging.getLogger(__name__)
@@ -112,20 +112,26 @@ class FollowupHandlers:
 
     async def stop(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """No more follow-up messages; says how to have them again."""
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None:  # pragma: no cover - a command has both
-            return
-        texts = CATALOGUES[await self._feedback.language_for(user.id, user.language_code)]
-        cancelled = await self._followups.stop(user.id)
-        await message.reply_text(
-            texts.followups_nothing_to_stop if cancelled is None else texts.followups_stopped
-        )
+        asked = await self._asked(update)
+        if asked is not None:
+            message, user_id, texts = asked
+            cancelled = await self._followups.stop(user_id)
+            await message.reply_text(
+                texts.followups_nothing_to_stop if cancelled is None else texts.followups_stopped
+            )
 
     async def resume(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Follow-ups again, for visits from now on."""
+        asked = await self._asked(update)
+        if asked is not None:
+            message, user_id, texts = asked
+            resumed = await self._followups.resume(user_id)
+            await message.reply_text(texts.followups_resumed if resumed else texts.not_started)
+
+    async def _asked(self, update: Update) -> tuple[Message, int, Texts] | None:
+        """The command's message, who sent it, and their language's catalogue."""
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:  # pragma: no cover - a command has both
-            return
-        texts = CATALOGUES[await self._feedback.language_for(user.id, user.language_code)]
-        resumed = await self._followups.resume(user.id)
-        await message.reply_text(texts.followups_resumed if resumed else texts.not_started)
+            return None
+        language = await self._feedback.language_for(user.id, user.language_code)
+        return message, user.id, CATALOGUES[language]

@@ -34,7 +34,6 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.sentiment import (
     AESTHETIC_LEXICON,
-    count_words,
     dense_features,
     prepare,
     word_features,
@@ -66,9 +65,10 @@ def featurise(examples: list[Example]) -> list[Row]:
     rows = []
     for example in examples:
         text = prepare(example.text)
-        dense = dense_features(vader.polarity_scores(text), count_words(text))
+        words, word_count = word_features(text)
+        dense = dense_features(vader.polarity_scores(text), word_count)
         weight = SOURCE_WEIGHT.get(example.source, 1.0)
-        rows.append((word_features(text), dense, example.label == -1, weight))
+        rows.append((words, dense, example.label == -1, weight))
     return rows
 
 
