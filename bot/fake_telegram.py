@@ -212,10 +212,6 @@ class FakeTelegram:
         """Everything the bot sent to a chat, oldest first."""
         return [m for m in self.messages if m.chat_id == chat_id]
 
-    def pending_updates(self) -> int:
-        """Updates the bot has not fetched yet."""
-        return len(self._updates) + len(self._redeliver)
-
     async def wait_for(self, condition: Callable[[], bool], timeout: float = 10) -> None:
         """Wait until the bot has done something that makes `condition` true."""
         deadline = time.monotonic() + timeout
