@@ -212,37 +212,73 @@ def word_features(text: str) -> tuple[set[str], int]:
     return features, len(words)
 
 
-SHORT_TEXT = 30  # words: a comment, not a review
+SHORT_TEXT = 40  # words: a comment (a sentence or two), not a review
+
+# Marks of chat-style writing. In chat, VADER's reading is close to what people mean, so the
+# short-text model learns how far to trust it when these are present.
+_CHAT_CUES = {
+    "cue:emoticon": re.compile(r"(?<!\w)[:;=8][-o^']?[()\[\]DPpO/\\|*](?!\w)|<3"),
+    "cue:mention": re.compile(r"@\w"),
+    "cue:link": re.compile(r"https?:|www\."),
+    "cue:hashtag": re.compile(r"#\w"),
+    "cue:capitals": re.compile(r"\b[A-Z]{3,}\b"),
+}
 
 
-def dense_features(vader: dict[str, float], words: int) -> dict[str, float]:
-    """VADER's reading as inputs to the model, apart for short and long texts.
+def dense_features(text: str, vader: dict[str, float], words: int) -> dict[str, float]:
+    """VADER's reading of a text as inputs to the model, with chat cues for short texts.
 
-    VADER reads a short comment well; in a long review, words like "pain" or "swelling"
-    often list side effects of a treatment the patient is happy with.
+    A band per fifth of VADER's scale lets a linear model learn that "no sentiment words"
+    (compound 0) means something different from "mildly positive".
     """
-    short = words <= SHORT_TEXT
-    return {
-        "vader_short": vader["compound"] if short else 0.0,
-        "vader_long": 0.0 if short else vader["compound"],
-        "vader_neg": vader["neg"],
-        "vader_pos": vader["pos"],
-        "long": 0.0 if short else 1.0,
-        "bias": 1.0,
-    }
+    compound = vader["compound"]
+    dense = {"vader": compound, "vader_neg": vader["neg"], "vader_pos": vader["pos"]}
+    if words > SHORT_TEXT:
+        return dense
+    dense[f"vader_band:{min(int((compound + 1) * 5), 9)}"] = 1.0
+    for cue, pattern in _CHAT_CUES.items():
+        if pattern.search(text):
+            dense[cue] = 1.0
+            dense[f"{cue}*vader"] = compound
+    return dense
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """A logistic regression for "is this text negative?" and the cut-off chosen for it."""
+
+    weights: dict[str, float]
+    intercept: float
+    threshold: float
+
+    def p_negative(self, words: set[str], dense: dict[str, float]) -> float:
+        """The probability that a person would call the text negative."""
+        weights = self.weights
+        total = self.intercept + sum(weights.get(feature, 0.0) for feature in words)
+        total += sum(weights.get(name, 0.0) * value for name, value in dense.items())
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, total))))
+
+    def margin(self, words: set[str], dense: dict[str, float]) -> float:
+        """How far below (+) or above (-) the negative threshold, scaled to -1..1."""
+        return scaled_margin(self.p_negative(words, dense), self.threshold)
+
+
+def scaled_margin(p_negative: float, cut: float) -> float:
+    """A probability's distance from the cut-off: 1 is surely not negative, -1 surely is."""
+    return (cut - p_negative) / (cut if p_negative < cut else 1 - cut)
 
 
 @dataclass(frozen=True)
 class WordModel:
-    """Logistic regressions for "is this negative?", trained by scripts/train_sentiment.py.
+    """The models trained by scripts/train_sentiment.py, and how they meet VADER.
 
-    One for short comments and one for long reviews, which use words differently.
+    One model for short comments and one for long reviews, which use words differently.
+    `vader_decides_from` is how sure VADER must be (|compound|) to decide a short text alone.
     """
 
-    short: dict[str, float]
-    short_threshold: float
-    long: dict[str, float]
-    long_threshold: float
+    short: LogisticModel
+    long: LogisticModel
+    vader_decides_from: float
 
     @classmethod
     def shipped(cls) -> WordModel:
@@ -250,30 +286,46 @@ class WordModel:
         data = json.loads(
             resources.files("bot").joinpath("sentiment_model.json").read_text("utf-8")
         )
-        return cls(
-            short=data["short"]["weights"],
-            short_threshold=data["short"]["threshold"],
-            long=data["long"]["weights"],
-            long_threshold=data["long"]["threshold"],
+        short, long = (
+            LogisticModel(data[size]["weights"], data[size]["intercept"], data[size]["threshold"])
+            for size in ("short", "long")
         )
+        return cls(short, long, data["vader_decides_from"])
 
-    def margin(self, words: set[str], dense: dict[str, float]) -> float:
-        """How far below (+) or above (-) the negative threshold, scaled to -1..1."""
-        long = dense["long"] == 1.0
-        weights = self.long if long else self.short
-        cut = self.long_threshold if long else self.short_threshold
-        total = sum(weights.get(feature, 0.0) for feature in words)
-        total += sum(weights.get(name, 0.0) * value for name, value in dense.items())
-        p_negative = 1 / (1 + math.exp(-max(-30.0, min(30.0, total))))
-        return (cut - p_negative) / (cut if p_negative < cut else 1 - cut)
+    def for_length(self, words: int) -> LogisticModel:
+        """The model for a text of this many words."""
+        return self.long if words > SHORT_TEXT else self.short
 
-    def strongest(self, words: set[str], dense: dict[str, float], count: int = 3) -> list[str]:
+    def strongest(self, words: set[str], model: LogisticModel, count: int = 3) -> list[str]:
         """The words that pushed hardest towards negative, for the explanation."""
-        weights = self.long if dense["long"] == 1.0 else self.short
         pushes = sorted(
-            ((weights.get(f, 0.0), f) for f in words if f.startswith("w:")), reverse=True
+            ((model.weights.get(f, 0.0), f) for f in words if f.startswith("w:")), reverse=True
         )
         return [feature.removeprefix("w:") for weight, feature in pushes[:count] if weight > 0.5]
+
+
+def uses_clinic_words(words: set[str], text: str) -> bool:
+    """Whether the text has the clinic's own words or emoji.
+
+    They are knowledge the model, trained on other kinds of text, lacks; VADER has them.
+    """
+    return any(
+        w.removeprefix("w:").removeprefix("not_") in AESTHETIC_LEXICON for w in words
+    ) or bool(_EMOJI.search(text))
+
+
+def blend(compound: float, margin: float, *, long: bool, vader_decides: bool) -> float:
+    """One polarity from VADER's compound and the model's margin.
+
+    A long review is read by its model alone: VADER counts the side effects a happy patient
+    lists. In a short text VADER decides when it is sure; otherwise the model decides whether
+    it is a complaint, and VADER's reading says how positive the rest is.
+    """
+    if long:
+        return margin
+    if vader_decides:
+        return compound
+    return margin if margin < 0 else max(compound, 0.0)
 
 
 class ClinicScorer:
@@ -281,13 +333,10 @@ class ClinicScorer:
 
     VADER reads the rules of a sentence and decides when it is confident; otherwise the model,
     which has learned what patients mean (a list of side effects from a happy patient,
-    "nothing changed" from an unhappy one), carries most of the weight. Long reviews are
-    read by the long-text model alone. The blend was chosen on validation rows, never on the
-    held-out rows benchmarks/sentiment_eval.py reports.
+    "nothing changed" from an unhappy one), decides (see `blend`). The cut-offs were chosen on
+    out-of-fold scores of the training rows, never on the held-out rows
+    benchmarks/sentiment_eval.py reports.
     """
-
-    VADER_CONFIDENT = 0.4
-    MODEL_SHARE = 0.7
 
     def __init__(
         self,
@@ -315,25 +364,22 @@ class ClinicScorer:
             return Sentiment(0.0, SentimentLabel.UNKNOWN, found_topics, reasons)
         vader = self._vader.polarity_scores(prepared)
         compound = float(vader["compound"])
-        dense = dense_features(vader, word_count)
-        margin = self._model.margin(words, dense)
-        # The clinic's own words and emoji are knowledge the model, trained elsewhere, lacks.
-        clinic_words = any(
-            w.removeprefix("w:").removeprefix("not_") in AESTHETIC_LEXICON for w in words
-        ) or bool(_EMOJI.search(text))
-        if dense["long"] == 1.0:
-            polarity = margin
-        elif abs(compound) >= self.VADER_CONFIDENT or clinic_words:
-            polarity = compound
-        else:
-            polarity = (1 - self.MODEL_SHARE) * compound + self.MODEL_SHARE * margin
+        model = self._model.for_length(word_count)
+        dense = dense_features(text, vader, word_count)
+        polarity = blend(
+            compound,
+            model.margin(words, dense),
+            long=model is self._model.long,
+            vader_decides=uses_clinic_words(words, text)
+            or abs(compound) >= self._model.vader_decides_from,
+        )
         polarity = max(-1.0, min(1.0, polarity))
         label = _label(polarity, self._negative_below, self._positive_above)
         return Sentiment(
             round(polarity, 4),
             label,
             found_topics,
-            (*safety, *self._reasons(text, prepared, words, dense, label))[:MAX_REASONS],
+            (*safety, *self._reasons(text, prepared, words, model, label))[:MAX_REASONS],
         )
 
     def _reasons(
@@ -341,26 +387,32 @@ class ClinicScorer:
         text: str,
         prepared: str,
         words: set[str],
-        dense: dict[str, float],
+        model: LogisticModel,
         label: SentimentLabel,
     ) -> tuple[str, ...]:
         reasons: list[str] = []
         sign = -1 if label is SentimentLabel.NEGATIVE else 1
         lexicon = self._vader.lexicon
-        for feature in sorted(words):
+        leaning: list[tuple[float, str]] = []  # (how hard, shown) for words on the label's side
+        for feature in words:
             if not feature.startswith("w:"):
                 continue
             word = feature.removeprefix("w:")
             negated = word.startswith("not_")
             valence = lexicon.get(word.removeprefix("not_"), 0.0) * (-1 if negated else 1)
-            if valence * sign >= 1.0:
+            if valence * sign > 0:
                 shown = f"not {word.removeprefix('not_')}" if negated else word
-                reasons.append(f"{shown} ({valence:+.1f})")
+                leaning.append((abs(valence), f"{shown} ({valence:+.1f})"))
+        leaning.sort(key=lambda pair: (-pair[0], pair[1]))
+        # Strong words explain a score; failing those, the strongest mild one still says why.
+        strong = [shown for weight, shown in leaning if weight >= 1.0]
+        if label is not SentimentLabel.NEUTRAL:
+            reasons += strong or [shown for _, shown in leaning[:1]]
         emoji = [m.group(0) for m in _EMOJI.finditer(text)]
         if emoji:
             reasons.append("emoji " + "".join(dict.fromkeys(emoji)))
         if label is SentimentLabel.NEGATIVE:
-            reasons += [f"model: {w}" for w in self._model.strongest(words, dense)]
+            reasons += [f"model: {w}" for w in self._model.strongest(words, model)]
         if " but " in f" {prepared.lower()} ":
             reasons.append("'but' clause weighs the second half")
         if re.search(r"\b[A-Z]{3,}\b", text):
