@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 
@@ -129,6 +130,43 @@ AESTHETIC_LEXICON: dict[str, float] = {
     "recommend": 1.5,
     "recommended": 1.4,
 }
+
+
+class _WindowedVader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # VADER is untyped
+    """VADER, with its negation and idiom checks handed only the words they read.
+
+    Both lower-case the whole text for each word they check, which makes a long review
+    quadratic. They read at most three words back and two ahead of word `i`, and VADER only
+    calls them for i >= 3 (the idiom check) or with look-backs that stay in the text, so a
+    window around `i` gives the same results in linear time.
+    """
+
+    @staticmethod
+    def _negation_check(valence: float, words: list[str], start_i: int, i: int) -> float:
+        first = max(0, i - 3)
+        return float(
+            SentimentIntensityAnalyzer._negation_check(  # noqa: SLF001  # see the class docstring
+                valence, words[first : i + 1], start_i, i - first
+            )
+        )
+
+    @staticmethod
+    def _special_idioms_check(valence: float, words: list[str], i: int) -> float:
+        if i < 3:  # never called so by VADER; negative indices would wrap to the text's end
+            return float(SentimentIntensityAnalyzer._special_idioms_check(valence, words, i))  # noqa: SLF001
+        return float(
+            SentimentIntensityAnalyzer._special_idioms_check(  # noqa: SLF001
+                valence, words[i - 3 : i + 3], 3
+            )
+        )
+
+
+def clinic_vader() -> SentimentIntensityAnalyzer:
+    """VADER with the clinic's lexicon, for scoring and for training alike."""
+    vader = _WindowedVader()
+    vader.lexicon.update(AESTHETIC_LEXICON)
+    return vader
+
 
 # Emoji as words VADER already scores, so "😡😡😡" counts like "furious furious furious".
 EMOJI_WORDS: dict[str, str] = {
@@ -348,8 +386,7 @@ class ClinicScorer:
             raise ValueError("the negative threshold must not exceed the positive one")
         self._negative_below = negative_below
         self._positive_above = positive_above
-        self._vader = SentimentIntensityAnalyzer()
-        self._vader.lexicon.update(AESTHETIC_LEXICON)
+        self._vader = clinic_vader()
         self._model = model or WordModel.shipped()
 
     def score(self, text: str) -> Sentiment:
@@ -434,20 +471,26 @@ _FUNCTION_WORDS = {
     "it": "il è molto non per ma sono stato della gli ho mia",
     "pt": "os é muito não com mas foi uma estou minha",
 }
-_WORDS_OF = {lang: frozenset(words.split()) for lang, words in _FUNCTION_WORDS.items()}
+_LANGUAGES_OF: dict[str, list[str]] = {}
+for _language, _words in _FUNCTION_WORDS.items():
+    for _word in _words.split():
+        _LANGUAGES_OF.setdefault(_word, []).append(_language)
 _LETTER = re.compile(r"[^\W\d_]")
-_LATIN = frozenset("abcdefghijklmnopqrstuvwxyzáéíóúñüàèìòùâêîôûçäößãõ")
+_LATIN_LETTER = re.compile("[abcdefghijklmnopqrstuvwxyzáéíóúñüàèìòùâêîôûçäößãõ]")
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def other_language(text: str) -> bool:
     """Whether the text is, by its script or its function words, not English."""
-    letters = _LETTER.findall(text)
-    latin = sum(c.lower() in _LATIN for c in letters)
-    if letters and latin < len(letters) / 2:
+    lowered = text.lower()
+    letters = len(_LETTER.findall(lowered))
+    if letters and len(_LATIN_LETTER.findall(lowered)) < letters / 2:
         return True  # Cyrillic, Arabic, Chinese...
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    english = sum(w in _WORDS_OF["en"] for w in words)
-    foreign = max(sum(w in _WORDS_OF[lang] for w in words) for lang in _WORDS_OF if lang != "en")
+    counts = Counter(
+        language for word in _WORD.findall(lowered) for language in _LANGUAGES_OF.get(word, ())
+    )
+    english = counts.pop("en", 0)
+    foreign = max(counts.values(), default=0)
     return foreign >= 2 and foreign > english
 
 

@@ -35,15 +35,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from sentiment_data import DEFAULT_DATA, VADER_SETS, Example, load
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.domain.models import SentimentLabel
 from bot.sentiment import (
-    AESTHETIC_LEXICON,
     SHORT_TEXT,
     LogisticModel,
     TextBlobScorer,
     blend,
+    clinic_vader,
     dense_features,
     prepare,
     scaled_margin,
@@ -90,8 +89,7 @@ def examples_for_training(data: Path) -> list[Example]:
 
 def featurise(examples: list[Example]) -> list[Row]:
     """Features, the label and the weight of each example, as bot.sentiment computes them."""
-    vader = SentimentIntensityAnalyzer()
-    vader.lexicon.update(AESTHETIC_LEXICON)
+    vader = clinic_vader()
     rows = []
     for example in examples:
         text = prepare(example.text)
