@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.domain.models import SentimentLabel
 from bot.fake_telegram import FakeTelegram
-from bot.sentiment import ClinicScorer, TextBlobScorer
+from bot.sentiment import AESTHETIC_LEXICON, ClinicScorer, TextBlobScorer, clinic_vader
 from tests.harness import STAFF_CHAT
 from tests.test_cli import run_cli
 from tests.test_patient_flow import answer_all
@@ -168,3 +169,22 @@ def test_the_command_line_prints_one_json_object_a_line(tmp_path: Path) -> None:
     assert [r["label"] for r in records] == ["negative", "negative", "positive"]
     assert records[0]["topics"] == ["safety", "results"]
     assert run_cli(tmp_path, "sentiment").returncode == 2
+
+
+def test_windowed_vader_scores_exactly_as_vader_does() -> None:
+    """The linear-time VADER must not change a single score, whatever the rules it hits."""
+    stock = SentimentIntensityAnalyzer()
+    stock.lexicon.update(AESTHETIC_LEXICON)
+    windowed = clinic_vader()
+    sentences = [
+        "Not good.",
+        "not so bad at all",
+        "It was never so good, without doubt the best, kind of great",
+        "I am not at all happy, yeah right, the bomb, cut the mustard, hand to mouth",
+        "At least it was not the least bit painful but the bruising is AWFUL!!!",
+        "no no no, nor good nor bad, isn't happy, wasn't uneven, doesn't hurt",
+        "The staff were kind of rude but the results are sort of natural :) <3",
+    ]
+    texts = [*sentences, " ".join(sentences * 5)]  # a long review as well
+    for text in texts:
+        assert windowed.polarity_scores(text) == stock.polarity_scores(text), text
