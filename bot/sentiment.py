@@ -300,6 +300,27 @@ class LogisticModel:
         """How far below (+) or above (-) the negative threshold, scaled to -1..1."""
         return scaled_margin(self.p_negative(words, dense), self.threshold)
 
+    def complaint_words(self, words: set[str], at_least: float) -> list[tuple[float, str]]:
+        """Words and word pairs that each push towards negative by `at_least`, strongest first.
+
+        Shown as "not happy" or "too pricey" rather than as features.
+        """
+        weights = self.weights
+        found = [
+            (weight, feature)
+            for feature in words
+            if feature[:2] in {"w:", "b:"} and (weight := weights.get(feature, 0.0)) >= at_least
+        ]
+        found.sort(key=lambda pair: (-pair[0], pair[1]))
+        return [(weight, _shown(feature)) for weight, feature in found]
+
+
+def _shown(feature: str) -> str:
+    return " ".join(
+        f"not {part.removeprefix('not_')}" if part.startswith("not_") else part
+        for part in feature[2:].split("_", 1 if feature.startswith("b:") else 0)
+    )
+
 
 def scaled_margin(p_negative: float, cut: float) -> float:
     """A probability's distance from the cut-off: 1 is surely not negative, -1 surely is."""
@@ -312,11 +333,14 @@ class WordModel:
 
     One model for short comments and one for long reviews, which use words differently.
     `vader_decides_from` is how sure VADER must be (|compound|) to decide a short text alone.
+    `evidence_from` is how hard (in log-odds) one word must push towards negative for the
+    short-text model to flag a comment on its own: staff always see a word that says why.
     """
 
     short: LogisticModel
     long: LogisticModel
     vader_decides_from: float
+    evidence_from: float
 
     @classmethod
     def shipped(cls) -> WordModel:
@@ -328,18 +352,16 @@ class WordModel:
             LogisticModel(data[size]["weights"], data[size]["intercept"], data[size]["threshold"])
             for size in ("short", "long")
         )
-        return cls(short, long, data["vader_decides_from"])
+        return cls(short, long, data["vader_decides_from"], data["evidence_from"])
 
     def for_length(self, words: int) -> LogisticModel:
         """The model for a text of this many words."""
         return self.long if words > SHORT_TEXT else self.short
 
-    def strongest(self, words: set[str], model: LogisticModel, count: int = 3) -> list[str]:
-        """The words that pushed hardest towards negative, for the explanation."""
-        pushes = sorted(
-            ((model.weights.get(f, 0.0), f) for f in words if f.startswith("w:")), reverse=True
-        )
-        return [feature.removeprefix("w:") for weight, feature in pushes[:count] if weight > 0.5]
+
+# A long review spreads its weight over many words, so each counts for less: the words shown
+# as reasons for a flagged review need only push this hard.
+LONG_REVIEW_REASON = 0.1
 
 
 def uses_clinic_words(words: set[str], text: str) -> bool:
@@ -352,18 +374,22 @@ def uses_clinic_words(words: set[str], text: str) -> bool:
     ) or bool(_EMOJI.search(text))
 
 
-def blend(compound: float, margin: float, *, long: bool, vader_decides: bool) -> float:
+def blend(
+    compound: float, margin: float, *, long: bool, vader_decides: bool, evident: bool
+) -> float:
     """One polarity from VADER's compound and the model's margin.
 
     A long review is read by its model alone: VADER counts the side effects a happy patient
     lists. In a short text VADER decides when it is sure; otherwise the model decides whether
-    it is a complaint, and VADER's reading says how positive the rest is.
+    it is a complaint, if a word of the text is `evident`ly one, and VADER's reading says
+    how positive the rest is. Without such a word, "Second session next month" would hang on
+    the model's prior for texts without sentiment words.
     """
     if long:
         return margin
     if vader_decides:
         return compound
-    return margin if margin < 0 else max(compound, 0.0)
+    return margin if margin < 0 and evident else max(compound, 0.0)
 
 
 class ClinicScorer:
@@ -403,12 +429,17 @@ class ClinicScorer:
         compound = float(vader["compound"])
         model = self._model.for_length(word_count)
         dense = dense_features(text, vader, word_count)
+        long = model is self._model.long
+        complaint_words = model.complaint_words(
+            words, LONG_REVIEW_REASON if long else self._model.evidence_from
+        )
         polarity = blend(
             compound,
             model.margin(words, dense),
-            long=model is self._model.long,
+            long=long,
             vader_decides=uses_clinic_words(words, text)
             or abs(compound) >= self._model.vader_decides_from,
+            evident=compound != 0 or bool(complaint_words),
         )
         polarity = max(-1.0, min(1.0, polarity))
         label = _label(polarity, self._negative_below, self._positive_above)
@@ -416,7 +447,7 @@ class ClinicScorer:
             round(polarity, 4),
             label,
             found_topics,
-            (*safety, *self._reasons(text, prepared, words, model, label))[:MAX_REASONS],
+            (*safety, *self._reasons(text, prepared, words, complaint_words, label))[:MAX_REASONS],
         )
 
     def _reasons(
@@ -424,7 +455,7 @@ class ClinicScorer:
         text: str,
         prepared: str,
         words: set[str],
-        model: LogisticModel,
+        complaint_words: list[tuple[float, str]],
         label: SentimentLabel,
     ) -> tuple[str, ...]:
         reasons: list[str] = []
@@ -449,7 +480,10 @@ class ClinicScorer:
         if emoji:
             reasons.append("emoji " + "".join(dict.fromkeys(emoji)))
         if label is SentimentLabel.NEGATIVE:
-            reasons += [f"model: {w}" for w in self._model.strongest(words, model)]
+            telling = [
+                shown for _, shown in complaint_words if not _FILLER.issuperset(shown.split())
+            ]
+            reasons += [f"model: {shown}" for shown in telling[:3]]
         if " but " in f" {prepared.lower()} ":
             reasons.append("'but' clause weighs the second half")
         if re.search(r"\b[A-Z]{3,}\b", text):
@@ -471,6 +505,8 @@ _FUNCTION_WORDS = {
     "it": "il è molto non per ma sono stato della gli ho mia",
     "pt": "os é muito não com mas foi uma estou minha",
 }
+# Words that say nothing to staff on their own ("model: for a"), though the model uses them.
+_FILLER = frozenset(_FUNCTION_WORDS["en"].split()) - {"not", "but", "very", "so"} | {"a", "an"}
 _LANGUAGES_OF: dict[str, list[str]] = {}
 for _language, _words in _FUNCTION_WORDS.items():
     for _word in _words.split():
