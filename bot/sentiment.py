@@ -224,6 +224,8 @@ NEGATION_SCOPE = 3
 
 def prepare(text: str) -> str:
     """Emoji become the words VADER scores; the same step for scoring and for training."""
+    if text.isascii():  # most comments: no emoji to look for
+        return text
     return _EMOJI.sub(lambda match: f" {EMOJI_WORDS[match.group(0)]} ", text)
 
 
@@ -369,9 +371,9 @@ def uses_clinic_words(words: set[str], text: str) -> bool:
 
     They are knowledge the model, trained on other kinds of text, lacks; VADER has them.
     """
-    return any(
-        w.removeprefix("w:").removeprefix("not_") in AESTHETIC_LEXICON for w in words
-    ) or bool(_EMOJI.search(text))
+    return any(w.removeprefix("w:").removeprefix("not_") in AESTHETIC_LEXICON for w in words) or (
+        not text.isascii() and bool(_EMOJI.search(text))
+    )
 
 
 def blend(
@@ -476,7 +478,7 @@ class ClinicScorer:
         strong = [shown for weight, shown in leaning if weight >= 1.0]
         if label is not SentimentLabel.NEUTRAL:
             reasons += strong or [shown for _, shown in leaning[:1]]
-        emoji = [m.group(0) for m in _EMOJI.finditer(text)]
+        emoji = [] if text.isascii() else [m.group(0) for m in _EMOJI.finditer(text)]
         if emoji:
             reasons.append("emoji " + "".join(dict.fromkeys(emoji)))
         if label is SentimentLabel.NEGATIVE:
@@ -519,7 +521,7 @@ _WORD = re.compile(r"[^\W\d_]+")
 def other_language(text: str) -> bool:
     """Whether the text is, by its script or its function words, not English."""
     lowered = text.lower()
-    letters = len(_LETTER.findall(lowered))
+    letters = 0 if lowered.isascii() else len(_LETTER.findall(lowered))  # ASCII is Latin
     if letters and len(_LATIN_LETTER.findall(lowered)) < letters / 2:
         return True  # Cyrillic, Arabic, Chinese...
     counts = Counter(

@@ -168,7 +168,19 @@ def _pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _SAFETY = _pattern(SAFETY_TERMS)
-_TOPICS = {topic: _pattern(terms) for topic, terms in TOPIC_TERMS.items()}
+# A one-word term matches exactly when it is a whole run of word characters and apostrophes,
+# so a set lookup finds those; only the few phrases need a search.
+_RUN = re.compile(r"[\w']+")
+_TOPICS_OF_WORD: dict[str, list[str]] = {}
+for _topic, _terms in TOPIC_TERMS.items():
+    for _term in _terms:
+        if _RUN.fullmatch(_term):
+            _TOPICS_OF_WORD.setdefault(_term, []).append(_topic)
+_PHRASES = {
+    topic: _pattern(phrases)
+    for topic, terms in TOPIC_TERMS.items()
+    if (phrases := tuple(term for term in terms if not _RUN.fullmatch(term)))
+}
 
 
 def _negated(text: str, position: int) -> bool:
@@ -193,6 +205,12 @@ def topics(text: str, complications: list[str] | None = None) -> tuple[str, ...]
     lowered = text.lower()
     if complications is None:
         complications = safety_terms(text)
+    hit = {
+        topic
+        for word in set(_RUN.findall(lowered)).intersection(_TOPICS_OF_WORD)
+        for topic in _TOPICS_OF_WORD[word]
+    }
+    hit.update(t for t, phrases in _PHRASES.items() if t not in hit and phrases.search(lowered))
     found = [SAFETY] if complications else []
-    found += [topic for topic, pattern in _TOPICS.items() if pattern.search(lowered)]
+    found += [topic for topic in TOPIC_TERMS if topic in hit]
     return tuple(found)
