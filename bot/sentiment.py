@@ -318,10 +318,7 @@ class LogisticModel:
 
 
 def _shown(feature: str) -> str:
-    return " ".join(
-        f"not {part.removeprefix('not_')}" if part.startswith("not_") else part
-        for part in feature[2:].split("_", 1 if feature.startswith("b:") else 0)
-    )
+    return feature[2:].replace("_", " ")  # "w:not_happy", "b:does_not": words hold no "_"
 
 
 def scaled_margin(p_negative: float, cut: float) -> float:

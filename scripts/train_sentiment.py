@@ -13,9 +13,9 @@ Python. Deterministic: anyone can rerun it and get the same file.
 The training rows are also split into five folds; each fold is scored by models fitted on
 the other four. On those out-of-fold scores, and only on them, the script chooses each
 model's cut-off and how sure VADER must be to decide a short text alone: negative precision
-at least TextBlob's on every set, and the most room above the issue's F1 targets. Then the
-models are refitted on all training rows. --validate prints the out-of-fold figures without
-writing the file.
+at least TextBlob's on every set, and the most room above the issue's F1 targets. The
+regularisation (STRENGTH) was picked on the same scores. Then the models are refitted on all
+training rows. --validate prints the out-of-fold figures without writing the file.
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ MIN_COUNT = 3  # a word seen fewer times in training is noise, not knowledge
 # (`--validate`): long reviews have many words per row and few rows, so their model needs
 # more restraint.
 STRENGTH = {"short": 0.1, "long": 0.03}
-# DrugLib's long patient reviews are few next to the short snippets of the other sets;
-# counting each several times keeps the long model from learning only what snippets say.
+# Patient-written DrugLib reviews count three times next to the other sets' snippets. This
+# dates from a single model for all lengths; now that long reviews have their own, it only
+# touches the few short DrugLib rows and the few long snippets.
 SOURCE_WEIGHT = {"druglib": 3.0}
 KEEP = 8_000  # per model, the strongest word weights: a small file, and no rare one-offs
 # How hard one word must push towards negative (log-odds) for the short-text model to flag
