@@ -254,6 +254,7 @@ def word_features(text: str) -> tuple[set[str], int]:
 
 SHORT_TEXT = 40  # words: a comment (a sentence or two), not a review
 
+_CAPITALS = re.compile(r"\b[A-Z]{3,}\b")  # shouting, which VADER weighs too
 # Marks of chat-style writing. In chat, VADER's reading is close to what people mean, so the
 # short-text model learns how far to trust it when these are present.
 _CHAT_CUES = {
@@ -261,7 +262,7 @@ _CHAT_CUES = {
     "cue:mention": re.compile(r"@\w"),
     "cue:link": re.compile(r"https?:|www\."),
     "cue:hashtag": re.compile(r"#\w"),
-    "cue:capitals": re.compile(r"\b[A-Z]{3,}\b"),
+    "cue:capitals": _CAPITALS,
 }
 
 
@@ -373,21 +374,29 @@ def uses_clinic_words(words: set[str], text: str) -> bool:
     )
 
 
-def blend(
-    compound: float, margin: float, *, long: bool, vader_decides: bool, evident: bool
+def blend(  # noqa: PLR0913 - the readings and rules that meet here, each named
+    compound: float,
+    margin: float,
+    *,
+    long: bool,
+    clinic_words: bool,
+    vader_decides_from: float,
+    complaint_word: bool,
 ) -> float:
-    """One polarity from VADER's compound and the model's margin.
+    """One polarity from VADER's compound and the model's margin, for scoring and training.
 
     A long review is read by its model alone: VADER counts the side effects a happy patient
-    lists. In a short text VADER decides when it is sure; otherwise the model decides whether
-    it is a complaint, if a word of the text is `evident`ly one, and VADER's reading says
-    how positive the rest is. Without such a word, "Second session next month" would hang on
-    the model's prior for texts without sentiment words.
+    lists. In a short text VADER decides when it is sure, or when the text has the clinic's
+    own words or emoji (see `uses_clinic_words`). Otherwise the model decides whether it is
+    a complaint, and VADER's reading says how positive the rest is. A text without a single
+    sentiment word is flagged only on a `complaint_word` (see `WordModel.evidence_from`):
+    otherwise "Second session next month" would hang on the model's prior for such texts.
     """
     if long:
         return margin
-    if vader_decides:
+    if clinic_words or abs(compound) >= vader_decides_from:
         return compound
+    evident = compound != 0 or complaint_word
     return margin if margin < 0 and evident else max(compound, 0.0)
 
 
@@ -429,19 +438,20 @@ class ClinicScorer:
         model = self._model.for_length(word_count)
         dense = dense_features(text, vader, word_count)
         long = model is self._model.long
-        complaint_words = model.complaint_words(
-            words, LONG_REVIEW_REASON if long else self._model.evidence_from
-        )
+        # A short comment needs its complaint words to be scored; a review only to be explained.
+        complaint_words = [] if long else model.complaint_words(words, self._model.evidence_from)
         polarity = blend(
             compound,
             model.margin(words, dense),
             long=long,
-            vader_decides=uses_clinic_words(words, text)
-            or abs(compound) >= self._model.vader_decides_from,
-            evident=compound != 0 or bool(complaint_words),
+            clinic_words=uses_clinic_words(words, text),
+            vader_decides_from=self._model.vader_decides_from,
+            complaint_word=bool(complaint_words),
         )
         polarity = max(-1.0, min(1.0, polarity))
         label = _label(polarity, self._negative_below, self._positive_above)
+        if long and label is SentimentLabel.NEGATIVE:
+            complaint_words = model.complaint_words(words, LONG_REVIEW_REASON)
         return Sentiment(
             round(polarity, 4),
             label,
@@ -485,7 +495,7 @@ class ClinicScorer:
             reasons += [f"model: {shown}" for shown in telling[:3]]
         if " but " in f" {prepared.lower()} ":
             reasons.append("'but' clause weighs the second half")
-        if re.search(r"\b[A-Z]{3,}\b", text):
+        if _CAPITALS.search(text):
             reasons.append("capitals")
         if "!" in text:
             reasons.append("exclamation")

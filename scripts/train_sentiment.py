@@ -141,54 +141,53 @@ def train(rows: list[Row], strength: float) -> LogisticModel:
     )
 
 
+# A row out of fold: its model's probability, and whether that model found a complaint word.
+Scored = tuple[Row, float, bool]
+
+
 Counts = dict[str, tuple[int, int, int]]  # per source: true positives, flagged, actual
 
 
-def _counts(rows: list[Row], flagged: list[bool]) -> Counts:
+def _counts(scored: list[Scored], flagged: list[bool]) -> Counts:
     counts: Counts = {}
-    for row, flag in zip(rows, flagged, strict=True):
+    for (row, _, _), flag in zip(scored, flagged, strict=True):
         tp, fl, ac = counts.get(row.source, (0, 0, 0))
         counts[row.source] = (tp + (flag and row.negative), fl + flag, ac + row.negative)
     return counts
 
 
-def _negative(polarity: float) -> bool:
-    return polarity < -0.05  # the default FEEDBACK_NEGATIVE_BELOW
+def _flagged(scored: Scored, cut: float, decides: float) -> bool:
+    """Whether the scorer labels the row negative, given its model's probability."""
+    row, p_negative, complaint_word = scored
+    polarity = blend(
+        row.compound,
+        scaled_margin(p_negative, cut),
+        long=row.long,
+        clinic_words=row.clinic_words,
+        vader_decides_from=decides,
+        complaint_word=complaint_word,
+    )
+    return polarity < -0.05  # the default FEEDBACK_SENTIMENT_NEGATIVE_BELOW
 
 
 def choose(
-    rows: list[Row], p_negative: list[float], evident: list[bool], floor: dict[str, float]
+    rows: list[Row], p_negative: list[float], complaint_word: list[bool], floor: dict[str, float]
 ) -> tuple[float, float, float]:
     """The short cut, the long cut and how sure VADER must be to decide alone.
 
-    `p_negative` holds each row's probability from models that never saw it, `evident`
-    whether such a model found a complaint word in it. Only
-    combinations whose negative precision reaches the floor on every set count; of those,
-    the one whose worst F1, less its target, is highest wins.
+    `p_negative` holds each row's probability from models that never saw it,
+    `complaint_word` whether such a model found a complaint word in it. Only combinations
+    whose negative precision reaches the floor on every set count; of those, the one whose
+    worst F1, less its target, is highest wins.
     """
-    scored = list(zip(rows, p_negative, evident, strict=True))
-    short = [(row, p, e) for row, p, e in scored if not row.long]
-    p_long = [p for row, p, _ in scored if row.long]
-    long = [row for row in rows if row.long]
-    long_counts = {
-        cut: _counts(long, [_negative(scaled_margin(p, cut)) for p in p_long]) for cut in CUTS
+    scored = list(zip(rows, p_negative, complaint_word, strict=True))
+    short = [s for s in scored if not s[0].long]
+    long = [s for s in scored if s[0].long]
+    long_counts = {  # VADER has no say in a long review
+        cut: _counts(long, [_flagged(s, cut, 1.0) for s in long]) for cut in CUTS
     }
     short_counts = {
-        (cut, decides): _counts(
-            [row for row, _, _ in short],
-            [
-                _negative(
-                    blend(
-                        row.compound,
-                        scaled_margin(p, cut),
-                        long=False,
-                        vader_decides=row.clinic_words or abs(row.compound) >= decides,
-                        evident=e,
-                    )
-                )
-                for row, p, e in short
-            ],
-        )
+        (cut, decides): _counts(short, [_flagged(s, cut, decides) for s in short])
         for cut, decides in itertools.product(CUTS, VADER_DECIDES)
     }
     best: tuple[float, float, float] | None = None
@@ -240,30 +239,17 @@ def textblob_precision(examples: list[Example]) -> dict[str, float]:
 def report(
     rows: list[Row],
     p_negative: list[float],
-    evident: list[bool],
+    complaint_word: list[bool],
     chosen: tuple[float, float, float],
 ) -> None:
     """Negative precision, recall and F1 of the whole blend per set, out of fold."""
     short_cut, long_cut, decides = chosen
     for source in SOURCES:
         part = [
-            (r, p, e)
-            for r, p, e in zip(rows, p_negative, evident, strict=True)
-            if r.source == source
+            s for s in zip(rows, p_negative, complaint_word, strict=True) if s[0].source == source
         ]
-        flagged = [
-            _negative(
-                blend(
-                    row.compound,
-                    scaled_margin(p, long_cut if row.long else short_cut),
-                    long=row.long,
-                    vader_decides=row.clinic_words or abs(row.compound) >= decides,
-                    evident=e,
-                )
-            )
-            for row, p, e in part
-        ]
-        tp, fl, ac = _counts([row for row, _, _ in part], flagged)[source]
+        flagged = [_flagged(s, long_cut if s[0].long else short_cut, decides) for s in part]
+        tp, fl, ac = _counts(part, flagged)[source]
         precision, recall = tp / fl if fl else 0.0, tp / ac if ac else 0.0
         f1 = 2 * tp / (fl + ac) if fl + ac else 0.0
         print(f"out of fold {source:<8} negative P {precision:.3f} R {recall:.3f} F1 {f1:.3f}")
@@ -281,20 +267,20 @@ def main() -> None:
     # on rows a model was fitted to are overconfident); then the models are refitted on all.
     fold = [zlib.crc32(f"fold {e.id}".encode()) % FOLDS for e in examples]
     p_negative = [0.0] * len(rows)
-    evident = [False] * len(rows)
+    complaint_word = [False] * len(rows)
     for k in range(FOLDS):
         fitted = fit_both([row for row, f in zip(rows, fold, strict=True) if f != k])
         for index in (i for i, f in enumerate(fold) if f == k):
             row = rows[index]
             model = fitted["long" if row.long else "short"]
             p_negative[index] = model.p_negative(row.words, row.dense)
-            evident[index] = row.compound != 0 or bool(model.complaint_words(row.words, EVIDENCE))
+            complaint_word[index] = bool(model.complaint_words(row.words, EVIDENCE))
     floor = textblob_precision(examples)
-    short_cut, long_cut, decides = choose(rows, p_negative, evident, floor)
+    short_cut, long_cut, decides = choose(rows, p_negative, complaint_word, floor)
     if args.validate:
         print(f"cuts: short {short_cut}, long {long_cut}; VADER decides from {decides}")
         print("TextBlob's precision, the floor:", {s: round(p, 3) for s, p in floor.items()})
-        report(rows, p_negative, evident, (short_cut, long_cut, decides))
+        report(rows, p_negative, complaint_word, (short_cut, long_cut, decides))
         return
     final = fit_both(rows)
     models = {
