@@ -19,7 +19,8 @@ from pathlib import Path
 from sentiment_data import DEFAULT_DATA, Example, load
 
 from bot.domain.models import Sentiment, SentimentLabel
-from bot.sentiment import ClinicScorer, TextBlobScorer
+from bot.sentiment import ClinicScorer
+from bot.sentiment.baseline import TextBlobScorer
 
 LABELS = {SentimentLabel.NEGATIVE: -1, SentimentLabel.NEUTRAL: 0, SentimentLabel.POSITIVE: 1}
 # Held-out rows only: the fifth of each VADER set and the DrugLib test split that

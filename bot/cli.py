@@ -23,7 +23,7 @@ from bot.domain.models import FollowupStatus, Period, Visit
 from bot.domain.surveys import SurveyCatalog, SurveyFileError, load_catalog
 from bot.logs import configure_logging
 from bot.qr import write_qr
-from bot.sentiment import ClinicScorer
+from bot.sentiment import ClinicScorer, LexiconError, lexicons
 from bot.services.invitations import UnknownSurveyError, UnknownTreatmentError, invitation_link
 from bot.services.ports import SystemClock
 from bot.services.staff import ReportService
@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sentiment.add_argument("texts", nargs="*", metavar="TEXT")
     sentiment.add_argument("--file", type=Path, help="texts to score, one a line")
+    sentiment.add_argument(
+        "--lang",
+        choices=("en", "es"),
+        help="the patient's language, for texts too short to tell (default: from the text)",
+    )
     demo = commands.add_parser("demo", help="try the surveys in this terminal, without Telegram")
     demo.add_argument("--survey", help="survey id to try (default: the default survey)")
     demo.add_argument("--lang", default="en", help="the patient's language, e.g. en or es")
@@ -136,7 +141,8 @@ def _run_command(settings: Settings, _: argparse.Namespace) -> int:
     try:
         token = settings.token()
         load_catalog(settings.surveys)
-    except (SettingsError, SurveyFileError) as exc:
+        lexicons()
+    except (SettingsError, SurveyFileError, LexiconError) as exc:
         _fail(exc.problems if isinstance(exc, SettingsError) else [str(exc)])
         return EXIT_CONFIG
     configure_logging(settings.log_level, [token])
@@ -157,7 +163,7 @@ def _sentiment_command(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     scorer = ClinicScorer(settings.sentiment_negative_below, settings.sentiment_positive_above)
     for text in texts:
-        result = scorer.score(text)
+        result = scorer.score(text, args.lang)
         record = {
             "text": text,
             "polarity": result.polarity,
@@ -221,6 +227,11 @@ def _check_config_command(settings: Settings, _: argparse.Namespace) -> int:
         )
     except SurveyFileError as exc:
         problems.append(f"{ENV_PREFIX}SURVEYS: {exc}")
+    try:
+        read = lexicons()
+        notes.append(f"sentiment lexicons: {', '.join(read)}")
+    except LexiconError as exc:
+        problems.append(f"sentiment lexicon: {exc}")
     folder = settings.db.resolve().parent
     if not folder.is_dir():
         problems.append(f"{ENV_PREFIX}DB: folder {folder} does not exist")

@@ -37,7 +37,17 @@ FORBIDDEN = {
         "bot.settings",
         "textblob",
     ],
-    "bot/sentiment.py": ["telegram", "aiosqlite", "sqlite3", "storage", "handlers"],
+    "bot/sentiment": [
+        "telegram",
+        "aiosqlite",
+        "sqlite3",
+        "storage",
+        "handlers",
+        "bot.services",
+        "bot.app",
+        "bot.cli",
+        "bot.settings",
+    ],
     "bot/settings.py": ["telegram", "aiosqlite", "sqlite3", "storage", "handlers"],
     "storage": [
         "telegram",

@@ -100,6 +100,7 @@ def test_check_config_passes_a_good_configuration(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "configuration OK" in result.stdout
     assert "FEEDBACK_STAFF_CHAT is not set" in result.stdout
+    assert "sentiment lexicons: en, es" in result.stdout
 
 
 def test_run_without_a_token_says_so(tmp_path: Path) -> None:

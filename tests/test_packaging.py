@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOADED = [
     *sorted((ROOT / "storage" / "migrations").glob("*.sql")),
     ROOT / "bot" / "surveys" / "default.toml",
-    ROOT / "bot" / "sentiment_model.json",
+    *sorted((ROOT / "bot" / "sentiment" / "data").glob("*.*")),
     ROOT / "bot" / "py.typed",
 ]
 

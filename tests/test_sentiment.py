@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.models import SentimentLabel
-from bot.sentiment import TextBlobScorer
+from bot.sentiment.baseline import TextBlobScorer
 
 
 @pytest.mark.parametrize(

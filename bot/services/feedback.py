@@ -356,7 +356,7 @@ class FeedbackService:
             )
         sentiment = None
         if question.type is QuestionType.TEXT and isinstance(value, str):
-            sentiment = self._scorer.score(value)
+            sentiment = self._scorer.score(value, language)
         answer = Answer(question.id, value, self._clock.now(), sentiment)
         answers = (*response.answers, answer)
         values = {**response.values, question.id: value}

@@ -41,8 +41,8 @@ class SystemClock:
 class SentimentScorer(Protocol):
     """Reads the sentiment of one free-text answer."""
 
-    def score(self, text: str) -> Sentiment:
-        """Polarity, label and topics of `text`."""
+    def score(self, text: str, language: str | None = None) -> Sentiment:
+        """Polarity, label and topics of `text`; `language` is the patient's, if known."""
         ...
 
 

@@ -1,8 +1,8 @@
-"""Sentiment scoring of free-text answers.
+"""Reading English comments: VADER's rules with the clinic's lexicon, and two word models.
 
-`TextBlobScorer` is the baseline. `ClinicScorer` is what the bot uses: VADER's rules
-(negation, "but" clauses, intensifiers, capitals, exclamation marks) with a lexicon for
-aesthetic treatments and emoji, and the words or rules that drove each score, so staff can
+VADER's rules (negation, "but" clauses, intensifiers, capitals, exclamation marks) with the
+valences of bot/sentiment/data/en.toml and emoji, blended with logistic regressions trained
+by scripts/train_sentiment.py, and the words or rules that drove each score, so staff can
 see why a comment was flagged.
 """
 
@@ -12,18 +12,18 @@ import itertools
 import json
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 
-from textblob import TextBlob
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bot.domain.models import Sentiment, SentimentLabel
-from bot.domain.topics import safety_terms, topics
+from bot.domain.models import SentimentLabel
+from bot.sentiment.language import ENGLISH, function_words
+from bot.sentiment.lexicon import lexicon
 
 
-def _label(polarity: float, negative_below: float, positive_above: float) -> SentimentLabel:
+def label_for(polarity: float, negative_below: float, positive_above: float) -> SentimentLabel:
+    """The label a polarity gets under the thresholds."""
     if polarity < negative_below:
         return SentimentLabel.NEGATIVE
     if polarity > positive_above:
@@ -31,105 +31,9 @@ def _label(polarity: float, negative_below: float, positive_above: float) -> Sen
     return SentimentLabel.NEUTRAL
 
 
-class TextBlobScorer:
-    """TextBlob's pattern-based polarity, labelled with configurable thresholds.
-
-    Only `.sentiment` is used: it needs no NLTK corpora, so it works offline.
-    """
-
-    def __init__(self, negative_below: float = -0.05, positive_above: float = 0.05) -> None:
-        if not negative_below <= positive_above:
-            raise ValueError("the negative threshold must not exceed the positive one")
-        self._negative_below = negative_below
-        self._positive_above = positive_above
-
-    def score(self, text: str) -> Sentiment:
-        """Polarity in [-1, 1] and a label."""
-        polarity = float(TextBlob(text).sentiment.polarity)
-        polarity = max(-1.0, min(1.0, polarity))
-        return Sentiment(
-            round(polarity, 4), _label(polarity, self._negative_below, self._positive_above)
-        )
-
-
-# Valences on VADER's -4..+4 scale for words patients of aesthetic clinics use; VADER's
-# general lexicon scores them neutral ("still swollen and lumpy", "I look frozen").
-AESTHETIC_LEXICON: dict[str, float] = {
-    "swollen": -1.6,
-    "swelling": -1.3,
-    "puffy": -1.2,
-    "lumpy": -2.0,
-    "lump": -1.6,
-    "lumps": -1.6,
-    "bumpy": -1.4,
-    "bruise": -1.3,
-    "bruised": -1.5,
-    "bruising": -1.4,
-    "bruises": -1.3,
-    "asymmetric": -1.8,
-    "asymmetrical": -1.8,
-    "asymmetry": -1.8,
-    "uneven": -1.6,
-    "lopsided": -2.0,
-    "frozen": -1.6,
-    "expressionless": -1.8,
-    "droopy": -2.2,
-    "drooping": -2.2,
-    "droop": -2.0,
-    "sagging": -1.6,
-    "overfilled": -2.2,
-    "overdone": -2.0,
-    "unnatural": -2.0,
-    "fake": -1.8,
-    "duck": -1.0,
-    "burned": -2.4,
-    "burnt": -2.4,
-    "burns": -2.0,
-    "blister": -2.2,
-    "blisters": -2.2,
-    "blistering": -2.4,
-    "scar": -1.8,
-    "scarring": -2.0,
-    "scarred": -2.0,
-    "infection": -2.6,
-    "infected": -2.6,
-    "pus": -2.4,
-    "bleeding": -2.2,
-    "numb": -1.2,
-    "rash": -1.6,
-    "itchy": -1.4,
-    "rushed": -1.6,
-    "overpriced": -2.2,
-    "overcharged": -2.4,
-    "pricey": -0.8,
-    "dismissive": -2.0,
-    "unprofessional": -2.6,
-    "cancelled": -1.2,
-    "waited": -0.6,
-    "waiting": -0.4,
-    "late": -0.8,
-    "nothing": -0.3,
-    "worse": -2.1,
-    "refund": -1.4,
-    "natural": 1.6,
-    "refreshed": 1.8,
-    "subtle": 1.0,
-    "glowing": 2.0,
-    "radiant": 2.2,
-    "smooth": 1.2,
-    "rejuvenated": 2.0,
-    "younger": 1.4,
-    "gentle": 1.6,
-    "reassuring": 1.8,
-    "painless": 1.8,
-    "professional": 1.6,
-    "knowledgeable": 1.8,
-    "spotless": 1.6,
-    "attentive": 1.8,
-    "thorough": 1.4,
-    "recommend": 1.5,
-    "recommended": 1.4,
-}
+# Valences (VADER's -4..+4 scale) for words patients of aesthetic clinics use, which VADER's
+# general lexicon scores neutral ("still swollen and lumpy", "I look frozen").
+AESTHETIC_LEXICON: dict[str, float] = lexicon(ENGLISH).valences
 
 
 class _WindowedVader(SentimentIntensityAnalyzer):  # type: ignore[misc]  # VADER is untyped
@@ -345,9 +249,8 @@ class WordModel:
     @classmethod
     def shipped(cls) -> WordModel:
         """The weights that ship with the package."""
-        data = json.loads(
-            resources.files("bot").joinpath("sentiment_model.json").read_text("utf-8")
-        )
+        path = resources.files("bot.sentiment").joinpath("data", "english_model.json")
+        data = json.loads(path.read_text("utf-8"))
         short, long = (
             LogisticModel(data[size]["weights"], data[size]["intercept"], data[size]["threshold"])
             for size in ("short", "long")
@@ -400,7 +303,15 @@ def blend(  # noqa: PLR0913 - the readings and rules that meet here, each named
     return margin if margin < 0 and evident else max(compound, 0.0)
 
 
-class ClinicScorer:
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A polarity in [-1, 1] and the words or rules behind it."""
+
+    polarity: float
+    reasons: tuple[str, ...]
+
+
+class EnglishReader:
     """VADER with the clinic's lexicon and emoji, blended with the trained word models.
 
     VADER reads the rules of a sentence and decides when it is confident; otherwise the model,
@@ -411,28 +322,22 @@ class ClinicScorer:
     """
 
     def __init__(
-        self,
-        negative_below: float = -0.05,
-        positive_above: float = 0.05,
-        model: WordModel | None = None,
+        self, negative_below: float, positive_above: float, model: WordModel | None = None
     ) -> None:
-        if not negative_below <= positive_above:
-            raise ValueError("the negative threshold must not exceed the positive one")
         self._negative_below = negative_below
         self._positive_above = positive_above
         self._vader = clinic_vader()
         self._model = model or WordModel.shipped()
 
-    def score(self, text: str) -> Sentiment:
-        """Polarity in [-1, 1], a label, topics, and the reasons behind them."""
+    @property
+    def lexicon(self) -> dict[str, float]:
+        """VADER's lexicon with the clinic's words, for the valence of emoji elsewhere."""
+        return dict(self._vader.lexicon)
+
+    def read(self, text: str) -> Reading:
+        """Polarity and the reasons behind it."""
         prepared = prepare(text)
-        complications = safety_terms(text)
-        found_topics = topics(text, complications)
-        safety = tuple(f"possible complication: {term}" for term in complications)
         words, word_count = word_features(prepared)
-        if other_language(text):
-            reasons = ("not English: not scored", *safety)
-            return Sentiment(0.0, SentimentLabel.UNKNOWN, found_topics, reasons)
         vader = self._vader.polarity_scores(prepared)
         compound = float(vader["compound"])
         model = self._model.for_length(word_count)
@@ -449,15 +354,10 @@ class ClinicScorer:
             complaint_word=bool(complaint_words),
         )
         polarity = max(-1.0, min(1.0, polarity))
-        label = _label(polarity, self._negative_below, self._positive_above)
+        label = label_for(polarity, self._negative_below, self._positive_above)
         if long and label is SentimentLabel.NEGATIVE:
             complaint_words = model.complaint_words(words, LONG_REVIEW_REASON)
-        return Sentiment(
-            round(polarity, 4),
-            label,
-            found_topics,
-            (*safety, *self._reasons(text, prepared, words, complaint_words, label))[:MAX_REASONS],
-        )
+        return Reading(polarity, self._reasons(text, prepared, words, complaint_words, label))
 
     def _reasons(
         self,
@@ -502,41 +402,5 @@ class ClinicScorer:
         return tuple(dict.fromkeys(reasons))
 
 
-# Function words of the languages patients of a clinic most often write in besides English:
-# a text using them more than English ones is in a language the scorer does not read.
-_FUNCTION_WORDS = {
-    "en": "the and is was were are i my it to of in with for but not very so this that you "
-    "they we had have has be been at on me your",
-    "es": "el los las y que muy fue es con por para una pero mi lo del al está estaba son "
-    "estoy tengo",
-    "fr": "les et est très pas je mon des une du était avec pour mais ce cette qui suis",
-    "de": "der die das und ist war sehr nicht ich mit zu viel mein meine aber ein eine bin",
-    "it": "il è molto non per ma sono stato della gli ho mia",
-    "pt": "os é muito não com mas foi uma estou minha",
-}
 # Words that say nothing to staff on their own ("model: for a"), though the model uses them.
-_FILLER = frozenset(_FUNCTION_WORDS["en"].split()) - {"not", "but", "very", "so"} | {"a", "an"}
-_LANGUAGES_OF: dict[str, list[str]] = {}
-for _language, _words in _FUNCTION_WORDS.items():
-    for _word in _words.split():
-        _LANGUAGES_OF.setdefault(_word, []).append(_language)
-_LETTER = re.compile(r"[^\W\d_]")
-_LATIN_LETTER = re.compile("[abcdefghijklmnopqrstuvwxyzáéíóúñüàèìòùâêîôûçäößãõ]")
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def other_language(text: str) -> bool:
-    """Whether the text is, by its script or its function words, not English."""
-    lowered = text.lower()
-    letters = 0 if lowered.isascii() else len(_LETTER.findall(lowered))  # ASCII is Latin
-    if letters and len(_LATIN_LETTER.findall(lowered)) < letters / 2:
-        return True  # Cyrillic, Arabic, Chinese...
-    counts = Counter(
-        language for word in _WORD.findall(lowered) for language in _LANGUAGES_OF.get(word, ())
-    )
-    english = counts.pop("en", 0)
-    foreign = max(counts.values(), default=0)
-    return foreign >= 2 and foreign > english
-
-
-MAX_REASONS = 6
+_FILLER = function_words()[ENGLISH] - {"not", "but", "very", "so"} | {"a", "an"}
