@@ -76,7 +76,9 @@ COMPLICATIONS = [
     ("it keeps bleeding", "bleeding that does not stop"),
     ("no para de sangrar", "bleeding that does not stop"),
     ("I had a terrible reaction to the filler", "a bad reaction"),
+    ("tuve una reacción muy fuerte al relleno", "a bad reaction"),
     ("swollen, bruised, sore and itchy everywhere", "several symptoms at once"),
+    ("estoy hinchada, con moretones, me duele y me pica", "several symptoms at once"),
 ]
 
 
@@ -103,6 +105,8 @@ def test_complications_in_plain_words_reach_the_safety_lane(
         "No tengo hinchazón ni moretones",
         "sin hinchazon y sin moretones, genial",
         "They told me about the risk of infection",
+        "I was worried about drooping but everything looks natural",
+        "Tenía miedo de que me quedara la ceja caída pero todo perfecto",
     ],
 )
 def test_denied_complications_are_not_alerts(scorer: ClinicScorer, text: str) -> None:

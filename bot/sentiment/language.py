@@ -35,8 +35,8 @@ def detect(text: str, hint: str | None = None) -> str | None:
     """The text's language code, or `None` for a script other than Latin.
 
     Two or more function words of one language, more than of any other, decide. With less
-    to go on, the `hint` (the language the patient chose) decides, failing that the only
-    language seen, and failing that English, the language of most short comments.
+    to go on, the `hint` (the language the patient chose) decides, and failing that English,
+    the language of most short comments. One word is too little: "N.Y." is not Spanish.
     """
     lowered = text.lower()
     letters = 0 if lowered.isascii() else len(_LETTER.findall(lowered))  # ASCII is Latin
@@ -49,6 +49,4 @@ def detect(text: str, hint: str | None = None) -> str | None:
     ranked = counts.most_common(2)
     if ranked and ranked[0][1] >= 2 and (len(ranked) == 1 or ranked[1][1] < ranked[0][1]):
         return ranked[0][0]
-    if hint in function_words():
-        return hint
-    return ranked[0][0] if len(ranked) == 1 else ENGLISH
+    return hint if hint in function_words() else ENGLISH

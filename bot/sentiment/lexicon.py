@@ -74,6 +74,8 @@ class Negation(_Strict):
     """Words right after a term that deny it ("bleeding: none")."""
     hypothetical: list[Pattern] = []
     """Words that make a term a possibility, not what happened: "risk of infection"."""
+    hypothetical_scope: int = Field(6, ge=1, le=10)
+    """How many words back those reach: "worried that my eyelid would droop"."""
 
 
 class Context(_Strict):
@@ -289,7 +291,8 @@ class Lexicon:
         )
         self._topics = patterns(data.topics)
         self._complaints = patterns({str(i): c.patterns for i, c in enumerate(data.complaints)})
-        self._negators = plain(data.negation.before + data.negation.hypothetical)
+        self._negators = plain(data.negation.before)
+        self._hypothetical = plain(data.negation.hypothetical)
         self._ignored = plain(data.ignore)
         self._list_words = frozenset(fold(word) for word in data.negation.list_words)
         self._denied_after = plain(data.negation.after)
@@ -341,18 +344,31 @@ class Lexicon:
         clause_start, _ = words.sentence(start)
         for match in self._clause_breaks.finditer(words.text, clause_start, start):
             clause_start = match.end
+        negation = self.data.negation
+        return self._within(self._negators, words, clause_start, start, negation.scope) or (
+            self._within(
+                self._hypothetical, words, clause_start, start, negation.hypothetical_scope
+            )
+        )
+
+    def _within(
+        self, patterns: PatternSet, words: _Words, clause_start: int, start: int, scope: int
+    ) -> bool:
+        """Whether `patterns` stand within `scope` words before `start`, in its clause.
+
+        List words ("or", "any") are not counted: "no bruising, swelling or redness".
+        """
         index = words.index(start) - 1
         counted = 0
         first = start
         while index >= 0 and words.starts[index] >= clause_start:
-            word = words.text[words.starts[index] : words.ends[index]]
-            if word not in self._list_words:
+            if words.text[words.starts[index] : words.ends[index]] not in self._list_words:
                 counted += 1
-                if counted > self.data.negation.scope:
+                if counted > scope:
                     break
             first = words.starts[index]
             index -= 1
-        return self._negators.search(words.text, first, start) is not None
+        return patterns.search(words.text, first, start) is not None
 
     def _near(
         self, patterns: PatternSet, words: _Words, found: Found, after: int, before: int
