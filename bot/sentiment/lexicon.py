@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Annotated, Self
+from typing import Annotated, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -178,33 +178,41 @@ def pattern_regex(pattern: str, numbers: str = "", many: str = "") -> str:
     return r"(?<![\w'])" + "".join(parts) + r"(?!'?\w)"
 
 
+Key = TypeVar("Key")
+
+
 @dataclass(frozen=True, slots=True)
-class Found:
+class Found(Generic[Key]):
     """A pattern found in a text: what it belongs to, and where."""
 
-    key: str
+    key: Key
     start: int
     end: int
 
 
-_Candidate = tuple[str, re.Pattern[str]]
+@dataclass(frozen=True, slots=True)
+class Term:
+    """What a safety pattern stands for: its kind, and whether it needs an escalation."""
+
+    category: SafetyCategory
+    weak: bool
 
 
-class PatternSet:
+class PatternSet(Generic[Key]):
     """Patterns, each with a key, tried only where their first word stands.
 
     One alternation of hundreds of patterns would be tried at every character; indexing
     them by first word keeps scoring a comment well under a millisecond.
     """
 
-    def __init__(self, keyed: list[tuple[str, str]], numbers: list[str], many: list[str]) -> None:
+    def __init__(self, keyed: list[tuple[Key, str]], numbers: list[str], many: list[str]) -> None:
         number_words = [fold(n) for n in numbers]
         numbers_regex = "|".join(re.escape(n) for n in number_words)
         many_regex = "|".join(re.escape(fold(n)) for n in many)
         self._number_words = frozenset(word for n in number_words for word in n.split())
-        self._exact: dict[str, list[_Candidate]] = {}
-        self._prefixes: dict[str, list[_Candidate]] = {}
-        self._numeric: list[_Candidate] = []
+        self._exact: dict[str, list[tuple[Key, re.Pattern[str]]]] = {}
+        self._prefixes: dict[str, list[tuple[Key, re.Pattern[str]]]] = {}
+        self._numeric: list[tuple[Key, re.Pattern[str]]] = []
         for key, pattern in keyed:
             candidate = (key, re.compile(pattern_regex(pattern, numbers_regex, many_regex)))
             first = pattern.split()[0]
@@ -217,7 +225,7 @@ class PatternSet:
                 (self._prefixes if prefix else self._exact).setdefault(head, []).append(candidate)
         self._prefix_lengths = sorted({len(prefix) for prefix in self._prefixes})
 
-    def _candidates(self, word: str) -> list[_Candidate]:
+    def _candidates(self, word: str) -> list[tuple[Key, re.Pattern[str]]]:
         found = list(self._exact.get(word, ()))
         for length in self._prefix_lengths:
             if length > len(word):
@@ -227,14 +235,16 @@ class PatternSet:
             found += self._numeric
         return found
 
-    def finditer(self, folded: str, start: int = 0, end: int | None = None) -> Iterator[Found]:
+    def finditer(
+        self, folded: str, start: int = 0, end: int | None = None
+    ) -> Iterator[Found[Key]]:
         """The longest match at each word, left to right, never overlapping."""
         end = len(folded) if end is None else end
         free_from = start
         for word in _WORDS.finditer(folded, start, end):
             if word.start() < free_from:
                 continue
-            best: Found | None = None
+            best: Found[Key] | None = None
             for key, regex in self._candidates(word.group(0)):
                 match = regex.match(folded, word.start(), end)
                 if match and (best is None or match.end() > best.end):
@@ -243,7 +253,7 @@ class PatternSet:
                 free_from = best.end
                 yield best
 
-    def search(self, folded: str, start: int = 0, end: int | None = None) -> Found | None:
+    def search(self, folded: str, start: int = 0, end: int | None = None) -> Found[Key] | None:
         """The first match between `start` and `end`."""
         return next(self.finditer(folded, start, end), None)
 
@@ -278,19 +288,30 @@ class Lexicon:
         self.data = data
         self.language = data.language
 
-        def patterns(keyed: dict[str, list[str]]) -> PatternSet:
-            pairs = [(key, pattern) for key, each in keyed.items() for pattern in each]
-            return PatternSet(pairs, data.numbers, data.many)
-
-        def plain(each: list[str]) -> PatternSet:
-            return patterns({"": each})
+        def plain(each: list[str]) -> PatternSet[None]:
+            return PatternSet([(None, pattern) for pattern in each], data.numbers, data.many)
 
         self.categories = {category.id: category for category in data.safety}
-        self._terms = patterns(
-            {f"{c.id}:{kind}": getattr(c, kind) for c in data.safety for kind in ("terms", "weak")}
+        self._terms = PatternSet(
+            [
+                (Term(category, weak), pattern)
+                for category in data.safety
+                for weak, patterns in ((False, category.terms), (True, category.weak))
+                for pattern in patterns
+            ],
+            data.numbers,
+            data.many,
         )
-        self._topics = patterns(data.topics)
-        self._complaints = patterns({str(i): c.patterns for i, c in enumerate(data.complaints)})
+        self._topics = PatternSet(
+            [(topic, pattern) for topic, patterns in data.topics.items() for pattern in patterns],
+            data.numbers,
+            data.many,
+        )
+        self._complaints = PatternSet(
+            [(c, pattern) for c in data.complaints for pattern in c.patterns],
+            data.numbers,
+            data.many,
+        )
         self._negators = plain(data.negation.before)
         self._hypothetical = plain(data.negation.hypothetical)
         self._ignored = plain(data.ignore)
@@ -352,7 +373,7 @@ class Lexicon:
         )
 
     def _within(
-        self, patterns: PatternSet, words: _Words, clause_start: int, start: int, scope: int
+        self, patterns: PatternSet[None], words: _Words, clause_start: int, start: int, scope: int
     ) -> bool:
         """Whether `patterns` stand within `scope` words before `start`, in its clause.
 
@@ -371,8 +392,13 @@ class Lexicon:
         return patterns.search(words.text, first, start) is not None
 
     def _near(
-        self, patterns: PatternSet, words: _Words, found: Found, after: int, before: int
-    ) -> Found | None:
+        self,
+        patterns: PatternSet[None],
+        words: _Words,
+        found: Found[Term],
+        after: int,
+        before: int,
+    ) -> Found[None] | None:
         """An undenied match near `found`: in its sentence, no clause break between.
 
         At most `after` words after it, or `before` words before it.
@@ -411,14 +437,13 @@ class Lexicon:
         result: list[Complication] = []
         unqualified: dict[str, str] = {}  # weak terms with no escalation: folded -> as written
         for term in found:
-            category_id, kind = term.key.split(":")
-            category = self.categories[category_id]
+            category = term.key.category
             if self.denied(words, term.start, term.end):
                 continue
             if category.may_pass and self._near(self._passed, words, term, *PASSED_REACH):
                 continue
             start, end = term.start, term.end
-            if kind == "weak":
+            if term.key.weak:
                 mildly = self._mildly(words, term)
                 escalation = self._near(self._escalations, words, term, *ESCALATION_REACH)
                 if escalation is None and not mildly:
@@ -428,14 +453,14 @@ class Lexicon:
                         unqualified.setdefault(folded[start:end], text[start:end])
                     continue
                 start, end = min(start, escalation.start), max(end, escalation.end)
-            result.append(Complication(category_id, category.label, text[start:end]))
+            result.append(Complication(category.id, category.label, text[start:end]))
         context = self.data.context
         if len(unqualified) >= context.several:
             shown = ", ".join(unqualified.values())
             result.append(Complication("several", context.several_label, shown))
         return list(dict.fromkeys(result))
 
-    def _mildly(self, words: _Words, term: Found) -> bool:
+    def _mildly(self, words: _Words, term: Found[Term]) -> bool:
         """Whether the term is played down ("a little swelling"), so "still" is expected."""
         index = words.index(term.start)
         first = words.starts[max(0, index - 2)] if index else term.start
@@ -452,8 +477,7 @@ class Lexicon:
         for found in self._complaints.finditer(folded):
             words = words or _Words(folded)
             if not self.denied(words, found.start, found.end):
-                complaint = self.data.complaints[int(found.key)]
-                result.append((complaint, text[found.start : found.end]))
+                result.append((found.key, text[found.start : found.end]))
         return result
 
     def sarcasm(self, folded: str) -> str | None:
