@@ -82,8 +82,9 @@ class Lifecycle:
         except TelegramError:
             logger.warning("could not set the command menu", exc_info=True)
         if self.alerts is not None:
-            # Alerts raised just before a crash or during an outage are still owed to staff.
-            await self.alerts.deliver_pending()
+            # The outbox's sender: at once for what was owed before a crash or an outage,
+            # then whenever an answer raises an alert, and at every check for retries.
+            self._tasks.append(asyncio.create_task(self.alerts.run()))
         self._tasks.append(asyncio.create_task(self._daily()))
         if self.followups is not None:
             recovered = await self.followups.recover()
@@ -174,7 +175,9 @@ def build_application(
     )
     if settings.staff_chat is not None:
         sender = TelegramAlertSender(application.bot, settings.staff_chat, surveys, texts)
-        lifecycle.alerts = AlertService(SqliteAlertStore(database), sender, clock)
+        lifecycle.alerts = AlertService(
+            SqliteAlertStore(database), sender, clock, check_every=settings.alert_check_seconds
+        )
     followups = FollowupService(
         SqliteFollowupStore(database),
         responses,

@@ -117,6 +117,9 @@ class Fault:
     description: str
     retry_after: int | None = None
     chat_id: int | None = None  # only calls to this chat fail; None: any call
+    after_seconds: float = 0
+    """With status 200: carry the call out, but answer only this much later (a bot whose
+    timeout is shorter sees a timeout, though the message arrived)."""
 
 
 @dataclass
@@ -208,6 +211,18 @@ class FakeTelegram:
         """Answer the next `times` calls of `method` with `fault`."""
         self.faults.setdefault(method, []).extend([fault] * times)
 
+    def answer_late(self, method: str, seconds: float, chat_id: int | None = None) -> None:
+        """Carry out the next call of `method` (to `chat_id`), but answer it `seconds` late."""
+        self.fail_next(method, Fault(200, "OK", chat_id=chat_id, after_seconds=seconds))
+
+    async def delete_message(self, chat_id: int, message_id: int) -> None:
+        """Delete a message, as a member of the chat may."""
+        async with self._changed:
+            self.messages = [
+                m for m in self.messages if (m.chat_id, m.message_id) != (chat_id, message_id)
+            ]
+            self._changed.notify_all()
+
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """Everything the bot sent to a chat, oldest first."""
         return [m for m in self.messages if m.chat_id == chat_id]
@@ -245,13 +260,18 @@ class FakeTelegram:
                 self.calls.append(call)
                 self._changed.notify_all()
         fault = self._take_fault(method, params) or self._flood(method, call.at)
-        if fault is not None:
+        late = 0.0
+        if fault is not None and fault.status == 200:  # HTTP OK, answered late
+            late = fault.after_seconds
+        elif fault is not None:
             call.status = fault.status
             return _error(fault.status, fault.description, fault.retry_after)
         handler = getattr(self, "_api_" + method, None)
         if handler is None:
             return _error(404, "Not Found: method not found")
         result = await handler(params)
+        if late:
+            await asyncio.sleep(late)
         if isinstance(result, web.Response):
             return result
         return web.json_response({"ok": True, "result": result})

@@ -202,9 +202,9 @@ class PatientHandlers:
         if cancelled is None:
             await message.reply_text(texts.nothing_to_cancel)
             return
-        await message.reply_text(texts.cancelled)
         if cancelled.alert_changed and self._alerts is not None:
-            await self._alerts.deliver_pending()
+            self._alerts.wake()
+        await message.reply_text(texts.cancelled)
 
     async def help(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """What the bot does, with staff commands for admins."""
@@ -350,6 +350,9 @@ class PatientHandlers:
         return None
 
     async def _after_answer(self, message: Message, outcome: Accepted, language: str) -> None:
+        if outcome.raised_alert and self._alerts is not None:
+            # First, and without waiting: nothing said to the patient may hold staff back.
+            self._alerts.wake()
         texts = CATALOGUES[language]
         if outcome.clinical:
             # No medical advice: who will call, and when not to wait for that call.
@@ -365,8 +368,6 @@ class PatientHandlers:
                     texts.review_invitation,
                     reply_markup=review_keyboard(self._clinic.review_url, texts),
                 )
-        if outcome.raised_alert and self._alerts is not None:
-            await self._alerts.deliver_pending()
 
     def _question_text(self, step: Step, texts: Texts) -> str:
         if step.about_visit:

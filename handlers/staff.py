@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from telegram import Bot, Message, Update
+from telegram import Bot, LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
 from bot.domain.models import PendingAlert, Period, Visit
@@ -20,10 +21,12 @@ from bot.services.invitations import (
     UnknownTreatmentError,
     invitation_link,
 )
+from bot.services.ports import Edited, MessageGone, Posted, TryLater
 from bot.services.staff import ReportService
 from handlers.texts import Texts
 from handlers.texts.formatting import describe_visit, format_alert, format_summary
 
+logger = logging.getLogger(__name__)
 DEFAULT_PERIOD = Period.DAYS_30
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -132,7 +135,11 @@ class StaffHandlers:
 
 
 class TelegramAlertSender:
-    """Posts alerts to the staff chat and edits them as more answers arrive."""
+    """Posts alerts to the staff chat and edits them as more answers arrive.
+
+    Telegram's answers become the outbox's outcomes: flood control's `retry_after`, a
+    timeout (the message may have arrived), a staff message that was deleted.
+    """
 
     def __init__(self, bot: Bot, staff_chat: int, surveys: SurveyCatalog, texts: Texts) -> None:
         self._bot = bot
@@ -140,16 +147,22 @@ class TelegramAlertSender:
         self._surveys = surveys
         self._texts = texts
 
-    async def send(self, alert: PendingAlert, now: datetime) -> int:
-        """Post a new alert and return its message id."""
-        message = await self._bot.send_message(
-            self._chat,
-            format_alert(alert, self._surveys, self._texts, now),
-            parse_mode=ParseMode.HTML,
-        )
-        return message.message_id
+    async def send(self, alert: PendingAlert, now: datetime) -> Posted | TryLater:
+        """Post a new alert."""
+        try:
+            message = await self._bot.send_message(
+                self._chat,
+                format_alert(alert, self._surveys, self._texts, now),
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+            )
+        except TelegramError as exc:
+            return _try_later(exc, alert)
+        return Posted(message.message_id)
 
-    async def update(self, alert: PendingAlert, staff_message_id: int, now: datetime) -> None:
+    async def update(
+        self, alert: PendingAlert, staff_message_id: int, now: datetime
+    ) -> Edited | MessageGone | TryLater:
         """Rewrite a posted alert with the response's latest answers."""
         try:
             await self._bot.edit_message_text(
@@ -157,7 +170,32 @@ class TelegramAlertSender:
                 chat_id=self._chat,
                 message_id=staff_message_id,
                 parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
             )
         except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                raise
+            reason = exc.message.lower()
+            if "not modified" in reason:
+                return Edited()
+            if "not found" in reason or "can't be edited" in reason:
+                return MessageGone()
+            return _try_later(exc, alert)
+        except TelegramError as exc:
+            return _try_later(exc, alert)
+        return Edited()
+
+
+# Patient text in a staff message never unfurls into a link preview.
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def _try_later(error: TelegramError, alert: PendingAlert) -> TryLater:
+    # The alert's id only: its content is patient data.
+    logger.warning("staff chat refused alert %s: %s", alert.id, type(error).__name__)
+    match error:
+        case RetryAfter():
+            wait = error.retry_after
+            return TryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+        case TimedOut():
+            return TryLater(maybe_sent=True)
+        case _:
+            return TryLater()

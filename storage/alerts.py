@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.domain.models import AlertReason, PendingAlert
-from storage.database import Database, from_db_time
+from storage.database import Database, from_db_time, to_db_time
 from storage.responses import SqliteResponseStore
 
 
@@ -14,11 +16,14 @@ class SqliteAlertStore:
         self._db = database
         self._responses = SqliteResponseStore(database)
 
-    async def pending_alerts(self) -> list[PendingAlert]:
-        """Alerts never sent, or changed since they were sent, oldest first."""
+    async def pending_alerts(self, due_by: datetime | None) -> list[PendingAlert]:
+        """Alerts never sent, or changed since, due by `due_by` (all if `None`); oldest first."""
         async with self._db.connection.execute(
-            "SELECT id, response_id, reasons, created_at, staff_message_id, version"
-            " FROM alerts WHERE version > delivered_version ORDER BY id"
+            "SELECT id, response_id, reasons, created_at, staff_message_id, version,"
+            " failed_attempts, maybe_sent FROM alerts"
+            " WHERE version > delivered_version"
+            " AND (? IS NULL OR next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
+            (due_by and to_db_time(due_by),) * 2,
         ) as cursor:
             rows = await cursor.fetchall()
         pending = []
@@ -34,15 +39,41 @@ class SqliteAlertStore:
                     created_at=from_db_time(row["created_at"]),
                     staff_message_id=row["staff_message_id"],
                     version=row["version"],
+                    failed_attempts=row["failed_attempts"],
+                    maybe_sent=bool(row["maybe_sent"]),
                 )
             )
         return pending
+
+    async def mark_sending(self, alert_id: int) -> None:
+        """Record, before a send, that the alert may reach staff without being marked."""
+        async with self._db.transaction() as conn:
+            await conn.execute("UPDATE alerts SET maybe_sent = 1 WHERE id = ?", (alert_id,))
 
     async def mark_delivered(self, alert_id: int, staff_message_id: int, version: int) -> None:
         """Record that staff have seen this version of the alert."""
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE alerts SET staff_message_id = ?,"
-                " delivered_version = max(delivered_version, ?) WHERE id = ?",
+                " delivered_version = max(delivered_version, ?), maybe_sent = 0,"
+                " failed_attempts = 0, next_attempt_at = NULL WHERE id = ?",
                 (staff_message_id, version, alert_id),
+            )
+
+    async def postpone(
+        self, alert_id: int, until: datetime, failed_attempts: int, *, maybe_sent: bool
+    ) -> None:
+        """Try again at `until`, after this many failures in a row."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE alerts SET next_attempt_at = ?, failed_attempts = ?, maybe_sent = ?"
+                " WHERE id = ?",
+                (to_db_time(until), failed_attempts, int(maybe_sent), alert_id),
+            )
+
+    async def forget_message(self, alert_id: int) -> None:
+        """The staff message was deleted: the alert is to be posted anew."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE alerts SET staff_message_id = NULL WHERE id = ?", (alert_id,)
             )

@@ -42,6 +42,8 @@ def make_settings(server: FakeTelegram, db: Path, **overrides: Any) -> Settings:
         "admins": frozenset({ADMIN_ID}),
         "staff_chat": STAFF_CHAT,
         "clinic_name": "Glow Aesthetics",
+        # Retries of staff alerts are due by the fake clock; look for them often.
+        "alert_check_seconds": 0.05,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -112,11 +112,11 @@ async def test_forgetting_a_patient_erases_responses_answers_and_alerts(
     await store.commit_answer(
         AnswerCommit(response.id, answer("csat", 1), False, (AlertReason.LOW_CSAT,), None)
     )
-    assert len(await SqliteAlertStore(database).pending_alerts()) == 1
+    assert len(await SqliteAlertStore(database).pending_alerts(NOW)) == 1
     assert await store.forget_patient(1)
     assert not await store.forget_patient(1)
     assert await store.get_response(response.id) is None
-    assert await SqliteAlertStore(database).pending_alerts() == []
+    assert await SqliteAlertStore(database).pending_alerts(NOW) == []
 
 
 async def test_an_alert_is_pending_until_its_latest_version_is_delivered(
@@ -128,17 +128,17 @@ async def test_an_alert_is_pending_until_its_latest_version_is_delivered(
     await store.commit_answer(
         AnswerCommit(response.id, answer("csat", 1), False, (AlertReason.LOW_CSAT,), None)
     )
-    [pending] = await alerts.pending_alerts()
+    [pending] = await alerts.pending_alerts(NOW)
     assert pending.staff_message_id is None
     # Another answer arrives before the first version is marked delivered.
     reasons = (AlertReason.LOW_CSAT, AlertReason.LOW_NPS)
     await store.commit_answer(AnswerCommit(response.id, answer("nps", 2), False, reasons, None))
     await alerts.mark_delivered(pending.id, 555, pending.version)
-    [again] = await alerts.pending_alerts()
+    [again] = await alerts.pending_alerts(NOW)
     assert again.staff_message_id == 555
     assert again.reasons == reasons
     await alerts.mark_delivered(again.id, 555, again.version)
-    assert await alerts.pending_alerts() == []
+    assert await alerts.pending_alerts(NOW) == []
 
 
 async def test_summary_aggregates(database: Database) -> None:

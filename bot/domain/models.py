@@ -155,6 +155,10 @@ class PendingAlert:
     created_at: datetime
     staff_message_id: int | None
     version: int
+    failed_attempts: int = 0
+    """Deliveries that failed in a row, for the back-off."""
+    maybe_sent: bool = False
+    """An earlier send may have reached staff unconfirmed (a timeout, or a crash)."""
 
 
 @dataclass(frozen=True, slots=True)

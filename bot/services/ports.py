@@ -136,14 +136,28 @@ class ResponseStore(Protocol):
 
 
 class AlertStore(Protocol):
-    """Staff alerts waiting to be shown or updated."""
+    """Staff alerts waiting to be shown or updated: an outbox."""
 
-    async def pending_alerts(self) -> list[PendingAlert]:
-        """Alerts never sent, or changed since they were sent."""
+    async def pending_alerts(self, due_by: datetime | None) -> list[PendingAlert]:
+        """Alerts never sent, or changed since, due by `due_by` (all if `None`)."""
+        ...
+
+    async def mark_sending(self, alert_id: int) -> None:
+        """Record, before a send, that the alert may reach staff without being marked."""
         ...
 
     async def mark_delivered(self, alert_id: int, staff_message_id: int, version: int) -> None:
         """Record that staff have seen this version of the alert."""
+        ...
+
+    async def postpone(
+        self, alert_id: int, until: datetime, failed_attempts: int, *, maybe_sent: bool
+    ) -> None:
+        """Try again at `until`, after this many failures in a row."""
+        ...
+
+    async def forget_message(self, alert_id: int) -> None:
+        """The staff message was deleted: the alert is to be posted anew."""
         ...
 
 
@@ -163,13 +177,42 @@ class ReportStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """The alert is in the staff chat, as this message."""
+
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    """The staff message now shows the alert's latest version."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageGone:
+    """The staff message is gone (deleted by staff): the alert is to be posted anew."""
+
+
+@dataclass(frozen=True, slots=True)
+class TryLater:
+    """Not delivered this time."""
+
+    retry_after: float | None = None
+    """Seconds Telegram asked every sender to wait (flood control), if it did."""
+    maybe_sent: bool = False
+    """The request may have reached Telegram all the same (it timed out)."""
+
+
 class AlertSender(Protocol):
     """Shows alerts to staff (the Telegram adapter implements it)."""
 
-    async def send(self, alert: PendingAlert, now: datetime) -> int:
-        """Post a new alert; returns the id of the staff message."""
+    async def send(self, alert: PendingAlert, now: datetime) -> Posted | TryLater:
+        """Post a new alert."""
         ...
 
-    async def update(self, alert: PendingAlert, staff_message_id: int, now: datetime) -> None:
+    async def update(
+        self, alert: PendingAlert, staff_message_id: int, now: datetime
+    ) -> Edited | MessageGone | TryLater:
         """Replace the content of an alert already posted."""
         ...

@@ -3,52 +3,162 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TypeVar, assert_never
 
 from bot.domain.export import ExportColumn
-from bot.domain.models import Period, Response, Summary
+from bot.domain.models import PendingAlert, Period, Response, Summary
 from bot.domain.surveys import QuestionType, SurveyCatalog
-from bot.services.ports import AlertSender, AlertStore, Clock, ReportStore
+from bot.services.ports import (
+    AlertSender,
+    AlertStore,
+    Clock,
+    Edited,
+    MessageGone,
+    Posted,
+    ReportStore,
+    TryLater,
+)
 
 logger = logging.getLogger(__name__)
+_Outcome = TypeVar("_Outcome", Posted | TryLater, Edited | MessageGone | TryLater)
+
+
+# Back-off after a failed delivery: 1, 2, 4... seconds, at most five minutes, so that a
+# staff chat that comes back is served within minutes and a broken one is not hammered.
+FIRST_RETRY = timedelta(seconds=1)
+LONGEST_RETRY = timedelta(minutes=5)
+
+
+def backoff(failed_attempts: int) -> timedelta:
+    """How long to wait after this many failures in a row."""
+    doubled: timedelta = FIRST_RETRY * 2 ** max(failed_attempts - 1, 0)
+    return min(doubled, LONGEST_RETRY)
 
 
 class AlertService:
-    """Delivers alerts from the store to staff; anything not delivered is retried later.
+    """The outbox's sender: delivers alerts from the store to staff, in the background.
 
     Alerts are written in the same transaction as the answer that raised them, so an alert
-    is never lost to a crash or a Telegram outage: it stays pending until staff have it.
+    is never lost to a crash or an outage. `run` delivers them independently of every other
+    message: a patient who blocked the bot, or a reply that fails, never holds an alert
+    back. `wake` says a new alert is waiting; anything not delivered is retried with back-off
+    (and after Telegram's `retry_after`, for every alert) until staff have it.
     """
 
-    def __init__(self, store: AlertStore, sender: AlertSender, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: AlertStore,
+        sender: AlertSender,
+        clock: Clock,
+        *,
+        check_every: float = 5.0,
+    ) -> None:
         self._store = store
         self._sender = sender
         self._clock = clock
-        # Start-up delivery and an answer's delivery may overlap; one at a time sends each once.
+        self._check_every = check_every
+        self._woken = asyncio.Event()
+        self._paused_until: datetime | None = None
+        # `run` and a direct call may overlap; one at a time sends each alert once.
         self._delivering = asyncio.Lock()
 
-    async def deliver_pending(self) -> int:
-        """Send new alerts and update changed ones; returns how many were delivered."""
-        async with self._delivering:
-            return await self._deliver()
+    def wake(self) -> None:
+        """A new or changed alert is waiting: deliver it now rather than at the next check."""
+        self._woken.set()
 
-    async def _deliver(self) -> int:
-        delivered = 0
-        for alert in await self._store.pending_alerts():
+    async def run(self) -> None:
+        """Deliver what is due, then wait to be woken or for the next check; until cancelled.
+
+        The first round, at start-up, tries every pending alert: whatever kept one back
+        before a restart may be over.
+        """
+        first = True
+        while True:
+            self._woken.clear()
             try:
-                if alert.staff_message_id is None:
-                    message_id = await self._sender.send(alert, self._clock.now())
+                await self.deliver_pending(everything=first)
+                first = False
+            except Exception:  # the database, most likely: try again at the next check
+                logger.exception("delivering alerts failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self._check_every)
+
+    async def deliver_pending(self, *, everything: bool = False) -> int:
+        """Send new alerts and update changed ones that are due; returns how many arrived.
+
+        `everything`: every pending alert, whenever its next attempt was planned.
+        """
+        async with self._delivering:
+            now = self._clock.now()
+            if self._paused_until is not None and now < self._paused_until:
+                return 0
+            delivered = 0
+            for alert in await self._store.pending_alerts(None if everything else now):
+                outcome = await self._deliver(alert, now)
+                if outcome is None:
+                    delivered += 1
+                    continue
+                failures = alert.failed_attempts + 1
+                if outcome.retry_after is not None:
+                    # Flood control holds for every message to the chat, not just this one.
+                    self._paused_until = now + timedelta(seconds=outcome.retry_after)
+                    until = self._paused_until
                 else:
-                    message_id = alert.staff_message_id
-                    await self._sender.update(alert, message_id, self._clock.now())
-            except Exception:
-                logger.warning("alert %s not delivered; will retry", alert.id, exc_info=True)
-                continue
-            await self._store.mark_delivered(alert.id, message_id, alert.version)
-            delivered += 1
-        return delivered
+                    until = now + backoff(failures)
+                maybe_sent = alert.maybe_sent or outcome.maybe_sent
+                await self._store.postpone(alert.id, until, failures, maybe_sent=maybe_sent)
+                logger.warning(
+                    "alert %s not delivered (attempt %d); next try at %s",
+                    alert.id,
+                    failures,
+                    until.isoformat(timespec="seconds"),
+                )
+                if outcome.retry_after is not None:
+                    break
+            return delivered
+
+    async def _deliver(self, alert: PendingAlert, now: datetime) -> TryLater | None:
+        """Deliver one alert; `None` once staff have its latest version."""
+        if alert.staff_message_id is not None:
+            edited = await self._attempt(self._sender.update(alert, alert.staff_message_id, now))
+            match edited:
+                case Edited():
+                    await self._store.mark_delivered(
+                        alert.id, alert.staff_message_id, alert.version
+                    )
+                    return None
+                case TryLater():
+                    return edited
+                case MessageGone():
+                    logger.info("alert %s: its staff message is gone; posting it again", alert.id)
+                    await self._store.forget_message(alert.id)
+                    alert = replace(alert, staff_message_id=None)
+                case _:
+                    assert_never(edited)
+        # Recorded first: a crash between the send and `mark_delivered` leaves the alert
+        # pending and marked, so its next copy says it may be a repeat.
+        await self._store.mark_sending(alert.id)
+        posted = await self._attempt(self._sender.send(alert, now))
+        match posted:
+            case Posted(message_id):
+                await self._store.mark_delivered(alert.id, message_id, alert.version)
+                return None
+            case TryLater():
+                return posted
+            case _:
+                assert_never(posted)
+
+    async def _attempt(self, delivery: Awaitable[_Outcome]) -> _Outcome | TryLater:
+        try:
+            return await delivery
+        except Exception:  # a bug must not stop the outbox: log it and back off
+            logger.exception("delivering an alert failed unexpectedly")
+            return TryLater()
 
 
 class ReportService:

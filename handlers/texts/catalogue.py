@@ -83,6 +83,7 @@ class Texts:
     alert_survey: str
     alert_visit: str
     alert_status: str
+    alert_maybe_repeat: str
     statuses: dict[ResponseStatus, str]
     just_now: str
     minutes_ago: str

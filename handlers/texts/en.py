@@ -148,6 +148,10 @@ ENGLISH = Texts(
     alert_survey="Survey: {title} · started {ago}",
     alert_visit="Visit: {visit}",
     alert_status="Status: {status}",
+    alert_maybe_repeat=(
+        "<i>Sent again: an earlier attempt may have reached this chat too (Telegram did not "
+        "confirm it). This copy is the one kept up to date.</i>"
+    ),
     statuses={
         ResponseStatus.IN_PROGRESS: "in progress",
         ResponseStatus.COMPLETED: "completed",

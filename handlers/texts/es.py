@@ -150,6 +150,10 @@ SPANISH = Texts(
     alert_survey="Encuesta: {title} · empezada {ago}",
     alert_visit="Visita: {visit}",
     alert_status="Estado: {status}",
+    alert_maybe_repeat=(
+        "<i>Enviado de nuevo: un intento anterior puede haber llegado también a este chat "
+        "(Telegram no lo confirmó). Esta copia es la que se mantiene al día.</i>"
+    ),
     statuses={
         ResponseStatus.IN_PROGRESS: "en curso",
         ResponseStatus.COMPLETED: "terminada",

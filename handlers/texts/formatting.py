@@ -96,6 +96,8 @@ def format_alert(alert: PendingAlert, surveys: SurveyCatalog, texts: Texts, now:
                 shown += f"\n    <i>{html.escape(why)}</i>"
         lines.append(f"<b>{html.escape(answer.question_id)}</b>: {shown}")
     lines += ["", texts.alert_status.format(status=texts.statuses[response.status])]
+    if alert.maybe_sent:
+        lines += ["", texts.alert_maybe_repeat]
     return "\n".join(lines)
 
 
