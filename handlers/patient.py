@@ -30,6 +30,7 @@ from bot.services.feedback import (
     InvitationRefused,
     NeedsConsent,
     NoSurvey,
+    NotAsked,
     Rejected,
     Stale,
     StartOutcome,
@@ -144,6 +145,13 @@ class PatientHandlers:
             elif isinstance(outcome, Rejected):
                 multiple = outcome.step.question.type is QuestionType.MULTIPLE_CHOICE
                 toast = texts.choose_at_least_one if multiple else texts.use_buttons
+            elif isinstance(outcome, NotAsked):
+                # Tapped again because the next question never came: send it now.
+                toast = None
+                if isinstance(query.message, Message):
+                    await self._ask(
+                        query.message, Asking(outcome.response_id, outcome.step), language
+                    )
             else:
                 if isinstance(outcome, AlreadyAnswered):
                     toast = texts.already_answered
@@ -164,6 +172,9 @@ class PatientHandlers:
                 limit = outcome.answered.question.max_length
                 await message.reply_text(texts.text_truncated.format(limit=limit))
             await self._after_answer(message, outcome, language)
+        elif isinstance(outcome, NotAsked):
+            # The question this would answer never arrived: ask it rather than guess.
+            await self._ask(message, Asking(outcome.response_id, outcome.step), language)
         elif isinstance(outcome, Rejected):
             hint = (
                 texts.empty_text
@@ -318,6 +329,8 @@ class PatientHandlers:
                 default_language=self._clinic.survey_language,
             ),
         )
+        # Only now may a typed reply answer it (see `NotAsked`).
+        await self._feedback.asked(asking.response_id, asking.step.question.id)
 
     async def _toggle(
         self, query: CallbackQuery, user: User, button: AnswerButton, language: str

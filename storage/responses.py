@@ -30,7 +30,7 @@ _PSEUDONYM_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 RESPONSE_SELECT = """
     SELECT r.id, r.patient_id, p.pseudonym, r.survey_id, r.status, r.started_at,
            r.completed_at, v.treatment, v.provider, v.location, v.visit_date,
-           v.code AS invitation_code
+           v.code AS invitation_code, r.asked_question
     FROM responses r
     JOIN patients p ON p.id = r.patient_id
     LEFT JOIN visits v ON v.id = r.visit_id
@@ -104,6 +104,7 @@ def row_to_response(row: aiosqlite.Row, answers: Iterable[Answer]) -> Response:
         answers=tuple(answers),
         visit=row_to_visit(row),
         invitation_code=row["invitation_code"],
+        asked_question=row["asked_question"],
     )
 
 
@@ -358,6 +359,13 @@ class SqliteResponseStore:
                     (commit.dedup_key, now),
                 )
         return True
+
+    async def mark_asked(self, response_id: str, question_id: str) -> None:
+        """Record that this question reached the patient."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE responses SET asked_question = ? WHERE id = ?", (question_id, response_id)
+            )
 
     async def abandon(self, response_id: str) -> bool:
         """Mark a response in progress as abandoned, keeping its answers.

@@ -121,6 +121,8 @@ class Response:
     answers: tuple[Answer, ...] = ()
     visit: Visit | None = None
     invitation_code: str | None = None
+    asked_question: str | None = None
+    """The question last delivered to the patient, if any was."""
 
     @property
     def values(self) -> dict[str, AnswerValue]:

@@ -84,6 +84,18 @@ class AlreadyAnswered:
 
 
 @dataclass(frozen=True, slots=True)
+class NotAsked:
+    """The current question never reached the patient: send it, take nothing as its answer.
+
+    A reply typed after a failed send (or a crash) answers the question before it, not this
+    one: a retyped "5" must not become the NPS.
+    """
+
+    response_id: str
+    step: Step
+
+
+@dataclass(frozen=True, slots=True)
 class Stale:
     """A button from a survey that is finished, cancelled, erased or not this patient's."""
 
@@ -101,7 +113,7 @@ class Cancelled:
 
 
 StartOutcome = NeedsConsent | InvitationRefused | Asking
-AnswerOutcome = Accepted | Rejected | AlreadyAnswered | Stale | NoSurvey | NeedsConsent
+AnswerOutcome = Accepted | Rejected | AlreadyAnswered | NotAsked | Stale | NoSurvey | NeedsConsent
 
 
 class FeedbackService:
@@ -205,13 +217,16 @@ class FeedbackService:
         response = await self._store.get_response(response_id)
         if response is None or response.patient_id != patient.id:
             return Stale()
-        if question_id in response.values or (
+        answered = question_id in response.values or (
             question_id == TREATMENT_QUESTION and response.visit is not None
-        ):
-            return AlreadyAnswered()
+        )
         if response.status is not ResponseStatus.IN_PROGRESS:
-            return Stale()
+            return AlreadyAnswered() if answered else Stale()
         step = self._step(response, language)
+        if answered:
+            if step is not None and response.asked_question != step.question.id:
+                return NotAsked(response.id, step)  # tapped again: the next never arrived
+            return AlreadyAnswered()
         if step is None or step.question.id != question_id:
             # A button for a question further on (forged) or one the flow has not reached.
             return Stale()
@@ -234,6 +249,8 @@ class FeedbackService:
         step = None if response is None else self._step(response, language)
         if response is None or step is None:
             return NoSurvey()
+        if response.asked_question != step.question.id:
+            return NotAsked(response.id, step)
         try:
             value, truncated = parse_typed(step.question, text)
         except InvalidAnswerError:
@@ -241,6 +258,10 @@ class FeedbackService:
         return await self._commit(
             response, step, value, language=language, truncated=truncated, dedup_key=dedup_key
         )
+
+    async def asked(self, response_id: str, question_id: str) -> None:
+        """The question reached the patient: a typed reply may now answer it."""
+        await self._store.mark_asked(response_id, question_id)
 
     async def cancel(self, external_id: int) -> Cancelled | None:
         """Stop the survey in progress, keeping the answers given; `None` if there was none."""

@@ -149,6 +149,22 @@ class FollowupService:
             result = await self._sender.send_followup(followup, step, response_id, reminder=False)
             counts[result] += 1
             await self._settle(followup, result)
+            if result is SendResult.SENT:
+                await self._responses.mark_asked(response_id, step.question.id)
+        reminded = await self._remind(now, gap_start)
+        report = DispatchReport(
+            sent=counts[SendResult.SENT],
+            reminded=reminded,
+            blocked=counts[SendResult.UNREACHABLE],
+            failed=counts[SendResult.FAILED],
+            expired=expired,
+        )
+        if report.sent or report.reminded or report.blocked or report.failed:
+            logger.info("follow-ups: %s", report)
+        return report
+
+    async def _remind(self, now: datetime, gap_start: datetime) -> int:
+        """Send the reminders that are due; returns how many went out."""
         reminded = 0
         sent_before = now - self._policy.reminder_after
         for followup in await self._store.reminders_due(
@@ -164,17 +180,10 @@ class FollowupService:
             )
             if result is SendResult.UNREACHABLE:
                 await self._store.block(followup, self._clock.now())
-            reminded += result is SendResult.SENT
-        report = DispatchReport(
-            sent=counts[SendResult.SENT],
-            reminded=reminded,
-            blocked=counts[SendResult.UNREACHABLE],
-            failed=counts[SendResult.FAILED],
-            expired=expired,
-        )
-        if report.sent or report.reminded or report.blocked or report.failed:
-            logger.info("follow-ups: %s", report)
-        return report
+            if result is SendResult.SENT:
+                await self._responses.mark_asked(followup.response_id, current.question.id)
+                reminded += 1
+        return reminded
 
     async def stop(self, external_id: int) -> int | None:
         """/stop: how many scheduled follow-ups were cancelled (`None`: not a patient)."""

@@ -1,0 +1,75 @@
+"""A reply answers the question the patient was shown, never one that did not arrive."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.fake_telegram import FakeTelegram, Fault, SentMessage
+from bot.settings import Settings
+from handlers.texts import CATALOGUES
+from tests.harness import STAFF_CHAT
+from tests.storage_view import stored_responses
+from tests.test_patient_flow import agree
+
+
+def button(message: SentMessage, label: str) -> str:
+    """The callback data of the button whose label starts with `label`, as first sent."""
+    return next(d or "" for text, d in message.buttons(as_sent=True) if text.startswith(label))
+
+
+FLOOD = Fault(429, "Too Many Requests: retry after 1", retry_after=1)
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_retyped_number_is_not_taken_for_a_question_that_never_arrived(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    patient = telegram.patient(801)
+    await agree(patient)
+    assert (await patient.next_message()).text.startswith("Question 1 of 3")
+    # The next question is refused by Telegram, and so is the apology after it.
+    telegram.fail_next("sendMessage", FLOOD, times=2)
+    await patient.send("5")
+    await telegram.wait_for(lambda: not telegram.faults["sendMessage"])
+    # The patient saw nothing, so types the same number again.
+    await patient.send("5")
+    question = await patient.next_message()
+    assert question.text.startswith("Question 2 of 3")
+    [response] = await stored_responses(settings.db)
+    assert response.values == {"csat": 5}  # no false detractor...
+    assert telegram.messages_to(STAFF_CHAT) == []  # ...and no false alert
+    await patient.send("9")
+    assert (await patient.next_message()).text.startswith("Question 3 of 3")
+    [response] = await stored_responses(settings.db)
+    assert response.values == {"csat": 5, "nps": 9}
+
+
+@pytest.mark.usefixtures("bot")
+async def test_tapping_an_answered_button_again_sends_the_question_that_never_arrived(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    patient = telegram.patient(802)
+    await agree(patient)
+    first = await patient.next_message()
+    telegram.fail_next("sendMessage", FLOOD, times=2)
+    await patient.press(first, button(first, "4"))  # "4"
+    await telegram.wait_for(lambda: not telegram.faults["sendMessage"])
+    await patient.press(first, button(first, "4"))
+    assert (await patient.next_message()).text.startswith("Question 2 of 3")
+    [response] = await stored_responses(settings.db)
+    assert response.values == {"csat": 4}
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_button_tapped_twice_after_the_next_question_arrived_is_already_answered(
+    telegram: FakeTelegram,
+) -> None:
+    patient = telegram.patient(803)
+    await agree(patient)
+    first = await patient.next_message()
+    await patient.press(first, button(first, "4"))
+    assert (await patient.next_message()).text.startswith("Question 2 of 3")
+    tap = await patient.press(first, button(first, "4"))
+    await telegram.wait_for(lambda: tap["callback_query"]["id"] in telegram.callback_answers)
+    assert patient.toast(tap) == CATALOGUES["en"].already_answered
+    assert patient.unread() == []
