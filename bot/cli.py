@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     # PTB 22 warns on every 429 (even inside its own RetryAfter) unless time periods are
     # opted in as timedeltas; our code reads them either way.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
+    # Everything the bot writes (the database, exports, QR codes) is its user's alone.
+    os.umask(0o077)
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()

@@ -33,3 +33,11 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     # httpx logs every request URL at INFO, and the URL contains the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # At DEBUG, python-telegram-bot logs every update and Bot API call in full (patient
+    # text, user ids, invitation codes) and aiosqlite every row it returns: never below INFO,
+    # whatever FEEDBACK_LOG_LEVEL says. The bot's own DEBUG lines carry no patient data.
+    for chatty in LIBRARIES_WITH_PATIENT_DATA_AT_DEBUG:
+        logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))
+
+
+LIBRARIES_WITH_PATIENT_DATA_AT_DEBUG = ("telegram", "aiosqlite")

@@ -8,7 +8,7 @@ import shlex
 from datetime import date, datetime, timedelta
 
 from telegram import Bot, LinkPreviewOptions, Message, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
@@ -34,19 +34,22 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 class StaffHandlers:
     """Admin-only commands; anyone else is refused without seeing any data."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - its services, and who may ask where, each named
         self,
         reports: ReportService,
         invitations: InvitationService,
         surveys: SurveyCatalog,
         texts: Texts,
+        *,
         admins: frozenset[int],
+        staff_chat: int | None,
     ) -> None:
         self._reports = reports
         self._invitations = invitations
         self._surveys = surveys
         self._texts = texts
         self._admins = admins
+        self._staff_chat = staff_chat
 
     async def summary(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Reply with `/summary [7d|30d|90d|all]` for admins."""
@@ -130,6 +133,10 @@ class StaffHandlers:
             return None
         if user.id not in self._admins:
             await message.reply_text(self._texts.staff_only)
+            return None
+        if message.chat.type != ChatType.PRIVATE and message.chat.id != self._staff_chat:
+            # Not in a family group or any other chat: patients' data stays with staff.
+            await message.reply_text(self._texts.staff_chats_only)
             return None
         return message
 

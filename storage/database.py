@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,19 @@ from typing import Self
 import aiosqlite
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# SQLite gives the -wal and -shm files the database file's permissions.
+OWNER_ONLY = 0o600
+
+
+def _owner_only(path: Path | str) -> None:
+    """Create the database file readable by its owner only, or make an existing one so."""
+    if str(path) == ":memory:" or str(path).startswith("file:"):
+        return
+    base = Path(path)
+    os.close(os.open(base, os.O_CREAT | os.O_WRONLY, OWNER_ONLY))
+    for file in (base, Path(f"{base}-wal"), Path(f"{base}-shm")):
+        if file.exists():
+            file.chmod(OWNER_ONLY)
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -72,10 +86,13 @@ class Database:
 
     async def initialize(self) -> None:
         """Open (creating if needed) the database file and bring its schema up to date."""
+        _owner_only(self.path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves instead of sqlite3 guessing.
         connection = await aiosqlite.connect(self.path, isolation_level=None)
         try:
             connection.row_factory = aiosqlite.Row
+            # Deleted rows (a patient's /forget, retention) are overwritten, not just unlinked.
+            await connection.execute("PRAGMA secure_delete = ON")
             await connection.execute("PRAGMA journal_mode = WAL")
             # FULL makes each commit durable on power loss too, not only on a process crash.
             await connection.execute("PRAGMA synchronous = FULL")
@@ -126,6 +143,14 @@ class Database:
                 await self.connection.rollback()
                 raise
             await self.connection.commit()
+
+    async def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database and empty it.
+
+        After a deletion, so that no copy of the deleted rows stays behind in the WAL file.
+        """
+        async with self._write_lock:
+            await self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         """Close the connection (every write has already committed)."""

@@ -164,12 +164,25 @@ class SqliteResponseStore:
             return cursor.rowcount > 0
 
     async def forget_patient(self, external_id: int) -> bool:
-        """Erase the patient; responses, answers and alerts go with them (ON DELETE CASCADE)."""
+        """Erase the patient and everything tied to them, leaving no copy in the WAL file.
+
+        Responses, answers and alerts go with the patient (ON DELETE CASCADE); the visits
+        their responses were about, and invitations they opened, are deleted first, so a
+        spent code is unknown from then on.
+        """
         async with self._db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM visits WHERE patient_id = (SELECT id FROM patients"
+                " WHERE external_id = ?) OR id IN (SELECT r.visit_id FROM responses r"
+                " JOIN patients p ON p.id = r.patient_id WHERE p.external_id = ?)",
+                (external_id, external_id),
+            )
             cursor = await conn.execute(
                 "DELETE FROM patients WHERE external_id = ?", (external_id,)
             )
-            return cursor.rowcount > 0
+            forgotten = cursor.rowcount > 0
+        await self._db.checkpoint()
+        return forgotten
 
     async def open_response(self, patient_id: int) -> Response | None:
         """The patient's response in progress, if any."""

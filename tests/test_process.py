@@ -45,13 +45,13 @@ def bot_environment(telegram: FakeTelegram, db: Path) -> dict[str, str]:
 
 @asynccontextmanager
 async def bot_process(
-    telegram: FakeTelegram, tmp_path: Path, log: Path
+    telegram: FakeTelegram, tmp_path: Path, log: Path, **settings: str
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     with log.open("ab") as log_file:
         process = await asyncio.create_subprocess_exec(
             feedback_bot(),
             "run",
-            env=bot_environment(telegram, tmp_path / "feedback.db"),
+            env=bot_environment(telegram, tmp_path / "feedback.db") | settings,
             cwd=tmp_path,  # away from any .env in the repository
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log_file,

@@ -71,6 +71,7 @@ class Texts:
     command_descriptions: tuple[tuple[str, str], ...]
     # Staff messages (HTML; every value in them is escaped).
     staff_only: str
+    staff_chats_only: str
     summary_usage: str
     invite_usage: str
     invite_unknown_survey: str

@@ -121,6 +121,9 @@ ENGLISH = Texts(
         ("help", "What this bot does"),
     ),
     staff_only="Sorry, this command is for clinic staff only.",
+    staff_chats_only=(
+        "Staff commands work only in a private chat with me or in the clinic's staff chat."
+    ),
     summary_usage="Usage: /summary [7d|30d|90d|all] (default 30d).",
     invite_usage=(
         "Usage: /invite treatment provider [location] [date YYYY-MM-DD] [survey]\n"

@@ -122,6 +122,10 @@ SPANISH = Texts(
         ("help", "Qué hace este bot"),
     ),
     staff_only="Lo siento, este comando es solo para el personal de la clínica.",
+    staff_chats_only=(
+        "Los comandos del personal solo funcionan en un chat privado conmigo o en el chat "
+        "del personal de la clínica."
+    ),
     summary_usage="Uso: /summary [7d|30d|90d|all] (por defecto 30d).",
     invite_usage=(
         "Uso: /invite tratamiento profesional [centro] [fecha AAAA-MM-DD] [encuesta]\n"

@@ -1,0 +1,147 @@
+"""What the bot keeps to itself: no patient data in its log, files only its user can read."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.fake_telegram import FakeTelegram
+from bot.settings import Settings
+from handlers.texts import CATALOGUES
+from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
+from tests.test_cli import run_cli
+from tests.test_invitations import invite, open_link
+from tests.test_patient_flow import answer_all
+from tests.test_process import bot_process
+
+# Things that must never reach the log, whatever the level.
+USER_ID = 918273645
+NAME = "Quillonbert"
+CODE = "Zq9SentinelCodeXw"
+COMMENT = "Vorpalfrump blistered and bleeding"
+
+
+@pytest.mark.process
+async def test_nothing_about_a_patient_reaches_the_log_even_at_debug(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    log = tmp_path / "bot.log"
+    patient = telegram.patient(USER_ID, first_name=NAME)
+    async with bot_process(telegram, tmp_path, log, FEEDBACK_LOG_LEVEL="DEBUG"):
+        await patient.send(f"/start {CODE}")
+        await patient.next_message(timeout=60)  # the code is unknown: a friendly refusal
+        await patient.send("/start")
+        await patient.next_message()
+        await patient.tap("I agree")
+        await patient.next_message()
+        await patient.tap("Dermal filler")
+        await patient.next_message()
+        await patient.send("1")
+        await patient.next_message()
+        await patient.send("2")
+        await patient.next_message()
+        await patient.send(COMMENT)
+        await telegram.wait_for(
+            lambda: any("Vorpalfrump" in m.text for m in telegram.messages_to(STAFF_CHAT))
+        )
+    output = log.read_text()
+    assert " DEBUG " in output  # the log is there and verbose, so the checks below mean it
+    for secret in (str(USER_ID), NAME, CODE, "Vorpalfrump", telegram.token.split(":")[1]):
+        assert secret not in output, secret
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("bot")
+async def test_the_database_and_its_journal_files_are_readable_by_their_owner_only(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    patient = telegram.patient(940)
+    await answer_all(patient, "2", "3", "A comment")
+    await patient.next_message()
+    files = [settings.db, Path(f"{settings.db}-wal"), Path(f"{settings.db}-shm")]
+    assert all(file.exists() for file in files)
+    assert {mode(file) for file in files} == {0o600}
+
+
+async def test_a_database_made_world_readable_is_made_private_again_at_start(
+    settings: Settings, clock: FakeClock
+) -> None:
+    settings.db.touch(mode=0o644)
+    settings.db.chmod(0o644)
+    async with running_bot(settings, clock):
+        assert mode(settings.db) == 0o600
+
+
+def test_exports_and_qr_codes_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    invite = run_cli(
+        tmp_path,
+        "invite",
+        "--treatment",
+        "filler",
+        "--provider",
+        "Dr Li",
+        "--qr",
+        "visit.png",
+        FEEDBACK_BOT_USERNAME="glow_feedback_bot",
+    )
+    assert invite.returncode == 0, invite.stderr
+    export = run_cli(tmp_path, "export", "--format", "csv", "--out", "all.csv")
+    assert export.returncode == 0, export.stderr
+    for name in ("all.csv", "visit.png", "feedback.db"):
+        assert mode(tmp_path / name) == 0o600, name
+
+
+async def test_forget_erases_the_visit_makes_the_code_unusable_and_leaves_no_copy_on_disk(
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock
+) -> None:
+    async with running_bot(settings, clock):
+        code = await invite(telegram, "filler", "Dr_Vexwhistle", "Moonbase", "2026-11-02")
+        patient = telegram.patient(950)
+        await open_link(patient, code)
+        await patient.next_message()
+        await patient.tap("I agree")
+        await patient.next_message()
+        await patient.tap("2")
+        await patient.next_message()
+        await patient.tap("3")
+        await patient.next_message()
+        await patient.send("Quaggleworth swelling still there")
+        while not (await patient.next_message()).text.startswith("Thank you!"):
+            pass  # the clinic's call-back notice comes first
+        await patient.send("/forget")
+        await patient.next_message()
+        await patient.tap("Yes, erase everything")
+        await telegram.wait_for(lambda: "erased" in telegram.messages_to(950)[-1].text)
+        # The spent code now means nothing, to this patient or anyone else.
+        await open_link(telegram.patient(951), code)
+        refusal = await telegram.patient(951).next_message()
+        assert refusal.text == CATALOGUES["en"].invitation_unknown
+        on_disk = b"".join(
+            path.read_bytes() for path in settings.db.parent.glob(f"{settings.db.name}*")
+        )
+    assert b"Quaggleworth" not in on_disk
+    assert b"Vexwhistle" not in on_disk
+    assert b"Moonbase" not in on_disk
+
+
+@pytest.mark.usefixtures("bot")
+async def test_staff_commands_answer_only_in_a_private_chat_or_the_staff_chat(
+    telegram: FakeTelegram,
+) -> None:
+    admin = telegram.patient(ADMIN_ID)
+    family = telegram.in_group(admin, -100_424242, "Family")
+    for command in ("/summary all", "/invite filler Dr_Li"):
+        await family.send(command)
+        refusal = await family.next_message()
+        assert refusal.text == CATALOGUES["en"].staff_chats_only
+        assert refusal.photo is None
+    staff = telegram.in_group(admin, STAFF_CHAT)
+    await staff.send("/summary all")
+    assert "Feedback summary" in (await staff.next_message()).text
+    await admin.send("/summary all")
+    assert "Feedback summary" in (await admin.next_message()).text
