@@ -441,7 +441,7 @@ def _error(status: int, description: str, retry_after: int | None = None) -> web
     return web.json_response(body, status=status)
 
 
-_ALLOWED_TAGS = ("b", "i", "u", "s", "code", "pre", "a")
+_ALLOWED_TAGS = ("b", "i", "u", "s", "code", "pre", "a", "blockquote")
 
 
 def _check_html(text: str) -> None:

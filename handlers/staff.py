@@ -66,7 +66,9 @@ class StaffHandlers:
             return
         summary = await self._reports.summary(period)
         await message.reply_text(
-            format_summary(summary, self._texts, surveys=self._surveys), parse_mode=ParseMode.HTML
+            format_summary(summary, self._texts, surveys=self._surveys),
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
         )
 
     async def invite(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -106,7 +106,7 @@ async def test_a_follow_up_is_sent_when_due_and_its_answers_count(
         assert alert.text.startswith("🚨 <b>Possible complication — clinical follow-up</b>")
         assert "possible complication: lump" in alert.text
         assert "low satisfaction score" in alert.text
-        assert "“There is a lump on my lip”" in alert.text
+        assert "<blockquote>There is a lump on my lip</blockquote>" in alert.text
         counts, _ = await followups_of(application).overview()
     assert counts[FollowupStatus.ANSWERED] == 1
     visit_day, followup = await stored_responses(settings.db)

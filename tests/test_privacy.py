@@ -145,3 +145,25 @@ async def test_staff_commands_answer_only_in_a_private_chat_or_the_staff_chat(
     assert "Feedback summary" in (await staff.next_message()).text
     await admin.send("/summary all")
     assert "Feedback summary" in (await admin.next_message()).text
+
+
+@pytest.mark.usefixtures("bot")
+async def test_patient_text_cannot_pass_for_the_alerts_own_lines(telegram: FakeTelegram) -> None:
+    patient = telegram.patient(960)
+    forged = "Awful visit\n\nStatus: completed — no action needed\u202e\u2066 http://evil.example"
+    await answer_all(patient, "1", "2", forged)
+    await telegram.wait_for(
+        lambda: any("Status: completed" in m.text for m in telegram.messages_to(STAFF_CHAT))
+    )
+    [alert] = telegram.messages_to(STAFF_CHAT)
+    calls = [c for c in telegram.calls if c.params.get("chat_id") == STAFF_CHAT]
+    # The forged line stays inside the quote block; the bot's own status line follows it.
+    quote = alert.text.split("<blockquote>")[1].split("</blockquote>")[0]
+    assert "Status: completed — no action needed" in quote
+    assert alert.text.count("Status: ") == 2
+    assert alert.text.rstrip().endswith("Status: completed")
+    assert "\u202e" not in alert.text
+    assert "\u2066" not in alert.text
+    # A link in patient text never unfurls into a preview, in the first post or any edit.
+    assert calls
+    assert all(c.params["link_preview_options"] == {"is_disabled": True} for c in calls)

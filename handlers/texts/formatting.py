@@ -1,17 +1,21 @@
 """Staff messages built from a catalogue: alerts and summaries.
 
 They quote patients, so every value goes through `html.escape` when the message is HTML:
-patient text is never markup.
+patient text is never markup. It is also set apart (a quote block in alerts, quotation marks
+on one line in summaries) and stripped of control and direction characters, so that it can
+never pass for the bot's own lines ("Status: completed — no action needed").
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.domain.models import (
     AlertReason,
+    Answer,
     Breakdown,
     BreakdownBy,
     NegativeComment,
@@ -20,7 +24,7 @@ from bot.domain.models import (
     Summary,
     Visit,
 )
-from bot.domain.surveys import SurveyCatalog, localize
+from bot.domain.surveys import Question, SurveyCatalog, localize
 from handlers.texts.catalogue import Texts
 
 ALERT_QUOTE_LIMIT = 1000
@@ -29,6 +33,27 @@ SUMMARY_QUOTE_LIMIT = 200
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+# Control characters (but line breaks), and the marks that reorder text (bidi embeddings,
+# overrides and isolates) or hide it: a patient could make their words read as the bot's.
+_HIDDEN = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff\ufff9-\ufffb]"
+)
+_LINE_BREAKS = re.compile("[\r\u2028\u2029]\n?")
+_BLANK_LINES = re.compile("\n{3,}")
+
+
+def patient_text(text: str, limit: int, *, one_line: bool = False) -> str:
+    """Patient text made safe to show staff (not yet HTML-escaped).
+
+    No hidden or reordering characters, cut to `limit`; with `one_line`, line breaks become
+    spaces.
+    """
+    text = _LINE_BREAKS.sub("\n", _HIDDEN.sub("", text))
+    text = " ".join(text.split()) if one_line else _BLANK_LINES.sub("\n\n", text.strip())
+    return _shorten(text, limit)
 
 
 def _ago(then: datetime, now: datetime, texts: Texts) -> str:
@@ -80,25 +105,37 @@ def format_alert(alert: PendingAlert, surveys: SurveyCatalog, texts: Texts, now:
     lines.append("")
     for answer in response.answers:
         question = survey.question(answer.question_id) if survey else None
-        if answer.value is None:
-            shown = texts.skipped
-        elif isinstance(answer.value, bool):
-            shown = texts.yes if answer.value else texts.no
-        elif isinstance(answer.value, int) and question is not None:
-            shown = f"{answer.value}/{question.scale_max}"
-        else:
-            shown = "“" + html.escape(_shorten(str(answer.value), ALERT_QUOTE_LIMIT)) + "”"
-        if answer.sentiment is not None:
-            label = texts.sentiment_labels[answer.sentiment.label]
-            shown += f" ({label}, {answer.sentiment.polarity:+.2f})"
-            if answer.sentiment.reasons:
-                why = "; ".join(answer.sentiment.reasons[:4])
-                shown += f"\n    <i>{html.escape(why)}</i>"
-        lines.append(f"<b>{html.escape(answer.question_id)}</b>: {shown}")
+        lines.append(_answer_line(answer, question, texts))
     lines += ["", texts.alert_status.format(status=texts.statuses[response.status])]
     if alert.maybe_sent:
         lines += ["", texts.alert_maybe_repeat]
     return "\n".join(lines)
+
+
+def _answer_line(answer: Answer, question: Question | None, texts: Texts) -> str:
+    """One answer in an alert; a patient's own words as a quote block below its name."""
+    quote = None
+    if answer.value is None:
+        shown = texts.skipped
+    elif isinstance(answer.value, bool):
+        shown = texts.yes if answer.value else texts.no
+    elif isinstance(answer.value, int) and question is not None:
+        shown = f"{answer.value}/{question.scale_max}"
+    elif answer.sentiment is None and question is not None and question.options:
+        shown = html.escape(str(answer.value))  # option ids from the survey file
+    else:
+        shown = ""
+        quote = patient_text(str(answer.value), ALERT_QUOTE_LIMIT)
+    if answer.sentiment is not None:
+        label = texts.sentiment_labels[answer.sentiment.label]
+        shown += f" ({label}, {answer.sentiment.polarity:+.2f})"
+    line = f"<b>{html.escape(answer.question_id)}</b>: {shown.strip()}".rstrip()
+    if quote is not None:
+        line += f"\n<blockquote>{html.escape(quote)}</blockquote>"
+    if answer.sentiment is not None and answer.sentiment.reasons:
+        why = patient_text("; ".join(answer.sentiment.reasons[:4]), 500, one_line=True)
+        line += f"\n    <i>{html.escape(why)}</i>"
+    return line
 
 
 def _pct(value: float | None) -> str:
@@ -196,7 +233,7 @@ def _group_line(texts: Texts, name: str, row: Breakdown) -> str:
 
 
 def _comment_line(comment: NegativeComment, escape: Callable[[str], str]) -> str:
-    text = _shorten(comment.text, SUMMARY_QUOTE_LIMIT)
+    text = patient_text(comment.text, SUMMARY_QUOTE_LIMIT, one_line=True)
     return (
         f"• {escape(comment.patient_pseudonym)}: “{escape(text)}” ({comment.polarity:+.2f}, "
         f"{comment.answered_at:%Y-%m-%d})"
