@@ -22,7 +22,7 @@ from bot.services.invitations import InvitationService
 from bot.services.ports import Clock, SystemClock
 from bot.services.staff import AlertService, ReportService
 from bot.settings import Settings
-from handlers.common import DeliveryGuard, ErrorReply
+from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
 from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.patient import ClinicProfile, PatientHandlers
 from handlers.registry import FeedbackApplication, register_handlers
@@ -216,6 +216,7 @@ def build_application(
         ),
         followups=FollowupHandlers(followups, feedback),
         guard=DeliveryGuard(feedback),
+        private_taps=PrivateTapsOnly(feedback),
         on_error=ErrorReply(feedback.default_language),
     )
     return application

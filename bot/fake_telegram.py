@@ -357,6 +357,8 @@ class FakeTelegram:
         photo = params.get("photo")
         if not isinstance(photo, bytes) or not photo.startswith(b"\x89PNG"):
             return _error(400, "Bad Request: photo must be an uploaded PNG in this fake")
+        if len(str(params.get("caption", ""))) > 1024:
+            return _error(400, "Bad Request: message caption is too long")
         message = SentMessage(
             message_id=next(self._message_ids),
             chat_id=int(params["chat_id"]),

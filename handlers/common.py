@@ -36,6 +36,30 @@ class DeliveryGuard:
             await self._feedback.remember_handled(update.update_id)
 
 
+class PrivateTapsOnly:
+    """Buttons work only in private chats.
+
+    A tap from a group (forged, or on a forwarded survey) would otherwise record consent or
+    post survey questions in that group.
+    """
+
+    def __init__(self, feedback: FeedbackService) -> None:
+        self._feedback = feedback
+
+    async def refuse_outside_private(self, update: object, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """Answer a tap from anywhere but a private chat with a pop-up, and do nothing else."""
+        if not isinstance(update, Update) or update.callback_query is None:
+            return
+        query = update.callback_query
+        message = query.message
+        if message is not None and message.chat.type == ChatType.PRIVATE:
+            return
+        user = query.from_user
+        language = await self._feedback.language_for(user.id, user.language_code)
+        await query.answer(CATALOGUES[language].private_only)
+        raise ApplicationHandlerStop
+
+
 class ErrorReply:
     """Logs a failed update without its content and tells the patient their answers are safe."""
 

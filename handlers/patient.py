@@ -24,6 +24,7 @@ from bot.domain.models import InvitationState
 from bot.domain.surveys import AnswerValue, QuestionType, localize
 from bot.services.feedback import (
     Accepted,
+    AlreadyAgreed,
     AlreadyAnswered,
     Asking,
     FeedbackService,
@@ -107,6 +108,8 @@ class PatientHandlers:
             outcome = await self._feedback.consent(
                 user.id, button.language, button.invitation_code
             )
+            if isinstance(outcome, AlreadyAgreed):
+                return  # a second tap: the welcome and the question are there already
             if isinstance(query.message, Message):
                 await self._show_start(query.message, outcome, button.language)
         finally:

@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.common import DeliveryGuard, ErrorReply
+from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
 from handlers.followups import FollowupHandlers
 from handlers.keyboards import ANSWER_PREFIX, CONSENT_PATTERN, LANGUAGE_PREFIX, TOGGLE_PREFIX
 from handlers.patient import PatientHandlers
@@ -32,6 +32,7 @@ FeedbackApplication: TypeAlias = Application[
 ]
 """The Application as `ApplicationBuilder()` builds it, with default context types."""
 
+PRIVATE_TAPS_GROUP = -2
 GUARD_GROUP = -1
 MAIN_GROUP = 0
 AFTER_GROUP = 1
@@ -47,9 +48,13 @@ def register_handlers(  # noqa: PLR0913 - one argument per group of handlers
     staff: StaffHandlers,
     followups: FollowupHandlers,
     guard: DeliveryGuard,
+    private_taps: PrivateTapsOnly,
     on_error: ErrorReply,
 ) -> None:
     """Add every handler; within a group the first match wins, so order matters."""
+    application.add_handler(
+        TypeHandler(object, private_taps.refuse_outside_private), group=PRIVATE_TAPS_GROUP
+    )
     application.add_handler(TypeHandler(object, guard.skip_if_handled), group=GUARD_GROUP)
     application.add_handlers(
         [

@@ -98,9 +98,13 @@ class StaffHandlers:
             return
         link = invitation_link(context.bot.username, invitation.code)
         language = self._surveys.default_language
+        # Telegram refuses a caption over 1,024 characters, and the invitation is stored
+        # already: long names are cut here rather than the reply failing.
         text = self._texts.invite_created.format(
-            treatment=describe_visit(Visit(invitation.visit.treatment), self._surveys, language),
-            provider=invitation.visit.provider,
+            treatment=_cut(
+                describe_visit(Visit(invitation.visit.treatment), self._surveys, language)
+            ),
+            provider=_cut(invitation.visit.provider or ""),
             expires=f"{invitation.expires_at:%Y-%m-%d}",
             link=link,
         )
@@ -191,6 +195,13 @@ class TelegramAlertSender:
         except TelegramError as exc:
             return _try_later(exc, alert)
         return Edited()
+
+
+CAPTION_FIELD_LIMIT = 200
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= CAPTION_FIELD_LIMIT else text[:CAPTION_FIELD_LIMIT] + "…"
 
 
 # Patient text in a staff message never unfurls into a link preview.

@@ -85,7 +85,10 @@ def parse_button(question: Question, raw: str) -> AnswerValue:
             raise InvalidAnswerError("this question cannot be skipped")
         return None
     if question.type in NUMERIC_TYPES:
-        return _in_scale(question, raw)
+        value = _in_scale(question, raw)
+        if raw != str(value):  # "05" or "005": no button of ours sends that
+            raise InvalidAnswerError("not a value a button carries")
+        return value
     if question.type is QuestionType.CHOICE:
         if raw not in {option.id for option in question.options}:
             raise InvalidAnswerError("not one of the options")

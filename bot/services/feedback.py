@@ -112,7 +112,13 @@ class Cancelled:
     alert_changed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class AlreadyAgreed:
+    """A second tap on "I agree": the survey is under way and its question delivered."""
+
+
 StartOutcome = NeedsConsent | InvitationRefused | Asking
+ConsentOutcome = StartOutcome | AlreadyAgreed
 AnswerOutcome = Accepted | Rejected | AlreadyAnswered | NotAsked | Stale | NoSurvey | NeedsConsent
 
 
@@ -183,8 +189,18 @@ class FeedbackService:
 
     async def consent(
         self, external_id: int, language: str, invitation_code: str | None = None
-    ) -> StartOutcome:
+    ) -> ConsentOutcome:
         """Record the patient's agreement (and language) and start the survey."""
+        before = await self._store.get_patient(external_id)
+        if before is not None and invitation_code is None:
+            response = await self._store.open_response(before.id)
+            step = None if response is None else self._step(response, language)
+            if (
+                response is not None
+                and step is not None
+                and (response.asked_question == step.question.id)
+            ):
+                return AlreadyAgreed()
         patient = await self._store.add_patient(external_id, self._clock.now(), language)
         if invitation_code is not None:
             refused = await self._check_invitation(invitation_code, patient)
