@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -25,12 +26,14 @@ from bot.settings import Settings
 from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
 from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.patient import ClinicProfile, PatientHandlers
+from handlers.polling import DurablePoller
 from handlers.registry import FeedbackApplication, register_handlers
 from handlers.staff import StaffHandlers, TelegramAlertSender
 from handlers.texts import CATALOGUES, Texts
 from storage.alerts import SqliteAlertStore
 from storage.database import Database
 from storage.followups import SqliteFollowupStore
+from storage.inbox import SqliteInbox
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
@@ -41,6 +44,7 @@ logger = logging.getLogger(__name__)
 HANDLED_EVENTS_KEPT = timedelta(days=2)
 HOUSEKEEPING_INTERVAL = timedelta(days=1)
 FOLLOWUPS_KEY = "followups"
+INBOX_KEY = "inbox"
 
 # The updates the handlers use; others (chat members, polls...) are not fetched at all.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
@@ -168,6 +172,8 @@ def build_application(
         .post_init(lifecycle.post_init)
         .post_stop(lifecycle.post_stop)
         .post_shutdown(lifecycle.post_shutdown)
+        # Updates come through `DurablePoller` (see `polling`), which stores them first.
+        .updater(None)
         # One update at a time: answers are read-decide-write, and ordering per patient
         # matters more than throughput at a clinic's volume.
         .concurrent_updates(False)  # noqa: FBT003 - PTB's builder takes a bare bool
@@ -193,6 +199,9 @@ def build_application(
     # Not for handlers (they get services through their constructors): tests and operators
     # reach the dispatcher here.
     application.bot_data[FOLLOWUPS_KEY] = followups
+    # For `polling` below, in this module: python-telegram-bot has no other place to keep
+    # what the update fetcher needs, and nothing else reads it.
+    application.bot_data[INBOX_KEY] = SqliteInbox(database)
     register_handlers(
         application,
         patient=PatientHandlers(
@@ -231,27 +240,37 @@ def invitation_service(
 
 @asynccontextmanager
 async def polling(
-    application: FeedbackApplication, poll_timeout: timedelta = timedelta(seconds=10)
+    application: FeedbackApplication,
+    poll_timeout: timedelta = timedelta(seconds=10),
+    clock: Clock | None = None,
 ) -> AsyncIterator[FeedbackApplication]:
-    """Poll inside an event loop that is already running (the demo, the tests).
+    """Poll until the block ends: the bot, the demo and the tests.
 
-    The same start-up and shut-down steps as `run_polling`, hooks included.
+    The same start-up and shut-down steps as `run_polling`, hooks included; updates are
+    fetched by `DurablePoller`, which stores each before Telegram is told it arrived. On the
+    way out, updates already fetched are handled before the application stops.
     """
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
-        updater = application.updater
-        if updater is None:  # pragma: no cover - ApplicationBuilder always makes one
-            raise RuntimeError("the application has no updater")
-        await updater.start_polling(
-            poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+        inbox = application.bot_data.get(INBOX_KEY)
+        if not isinstance(inbox, SqliteInbox):  # pragma: no cover - build_application sets it
+            raise TypeError("the application was not built by build_application")
+        poller = DurablePoller(
+            application.bot,
+            inbox,
+            clock or SystemClock(),
+            allowed_updates=ALLOWED_UPDATES,
+            poll_timeout=poll_timeout,
         )
         await application.start()
+        fetching = asyncio.create_task(poller.run(application.update_queue))
         try:
             yield application
         finally:
-            await updater.stop()
+            fetching.cancel()
+            await asyncio.gather(fetching, return_exceptions=True)
             await application.stop()
             if application.post_stop is not None:
                 await application.post_stop(application)
@@ -263,4 +282,15 @@ async def polling(
 
 def run(settings: Settings) -> None:
     """Run the bot with long polling until SIGINT or SIGTERM."""
-    build_application(settings).run_polling(allowed_updates=ALLOWED_UPDATES)
+    asyncio.run(_serve(build_application(settings)))
+
+
+async def _serve(application: FeedbackApplication) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop_signal, stopping.set)
+    async with polling(application):
+        logger.info("Application started")
+        await stopping.wait()
+        logger.info("stopping: finishing the updates already received")

@@ -207,6 +207,11 @@ class FakeTelegram:
             self._redeliver.append(update)
             self._changed.notify_all()
 
+    def confirmed(self, update: dict[str, Any]) -> bool:
+        """Whether the bot has told Telegram it received this update (a later offset)."""
+        pending = self._updates + self._redeliver
+        return all(u["update_id"] != update["update_id"] for u in pending)
+
     def fail_next(self, method: str, fault: Fault, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with `fault`."""
         self.faults.setdefault(method, []).extend([fault] * times)
@@ -319,7 +324,10 @@ class FakeTelegram:
         async with self._changed:
             while True:
                 # Telegram forgets every update below the offset: the bot confirmed them.
-                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                kept = [u for u in self._updates if u["update_id"] >= offset]
+                if len(kept) < len(self._updates):
+                    self._updates = kept
+                    self._changed.notify_all()  # for tests waiting on `confirmed`
                 if self._redeliver or self._updates:
                     batch = (self._redeliver + self._updates)[:limit]
                     self._redeliver = [u for u in self._redeliver if u not in batch]

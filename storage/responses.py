@@ -404,12 +404,13 @@ class SqliteResponseStore:
             return await cursor.fetchone() is not None
 
     async def mark_seen(self, dedup_key: int, now: datetime) -> None:
-        """Remember that an event with this key was handled."""
+        """Remember that an event with this key was handled; its stored copy goes."""
         async with self._db.transaction() as conn:
             await conn.execute(
                 "INSERT OR IGNORE INTO handled_events (event_key, handled_at) VALUES (?, ?)",
                 (dedup_key, to_db_time(now)),
             )
+            await conn.execute("DELETE FROM inbox WHERE update_id = ?", (dedup_key,))
 
     async def purge_before(self, cutoff: datetime) -> int:
         """Delete responses started before `cutoff`, and patients left with nothing.
@@ -442,6 +443,9 @@ class SqliteResponseStore:
             cursor = await conn.execute(
                 "DELETE FROM handled_events WHERE handled_at < ?", (to_db_time(cutoff),)
             )
+            # And updates stored but never handled by then (a crash loop): Telegram's own
+            # copy is long gone, and this one holds patient text.
+            await conn.execute("DELETE FROM inbox WHERE received_at < ?", (to_db_time(cutoff),))
             return cursor.rowcount
 
     async def _one_response(self, where: str, params: tuple[object, ...]) -> Response | None:

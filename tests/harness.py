@@ -65,5 +65,5 @@ async def running_bot(
     pacer = Pacer(settings.send_rate, sleep=no_wait)
     application = build_application(settings, clock=clock, surveys=surveys, pacer=pacer)
     # A short long-poll keeps teardown quick: stopping waits for the poll in flight.
-    async with polling(application, poll_timeout=timedelta(seconds=0.2)):
+    async with polling(application, poll_timeout=timedelta(seconds=0.2), clock=clock):
         yield application

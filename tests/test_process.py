@@ -104,3 +104,31 @@ async def test_a_restart_mid_survey_loses_nothing(
     assert telegram.token not in output
     assert telegram.token.split(":")[1] not in output
     assert "swollen" not in output
+
+
+async def test_a_tap_received_just_before_a_kill_is_handled_after_the_restart(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    log = tmp_path / "bot.log"
+    slow, other = telegram.patient(4301), telegram.patient(4302)
+    async with bot_process(telegram, tmp_path, log) as process:
+        for patient in (slow, other):
+            await patient.send("/start")
+            await patient.next_message(timeout=60)
+            await patient.tap("I agree")
+            await patient.next_message()
+            await patient.tap("Dermal filler")
+            await patient.next_message()
+        # Telegram is slow to answer the bot's next message to `slow`: the bot is busy...
+        telegram.answer_late("sendMessage", 6, chat_id=4301)
+        await slow.tap("3")
+        await telegram.wait_for(lambda: telegram.calls[-1].params.get("chat_id") == 4301)
+        # ...when `other` taps. The bot fetches the tap and tells Telegram it has it.
+        tap = await other.tap("4")
+        await telegram.wait_for(lambda: telegram.confirmed(tap))
+        process.kill()
+        await process.wait()
+    async with bot_process(telegram, tmp_path, log):
+        assert (await other.next_message(timeout=60)).text.startswith("Question 2 of 3")
+    responses = {r.values.get("csat") for r in await stored_responses(tmp_path / "feedback.db")}
+    assert responses == {3, 4}

@@ -165,6 +165,26 @@ class AlertStore(Protocol):
         ...
 
 
+class Inbox(Protocol):
+    """Updates stored before Telegram is told they arrived, until they are handled."""
+
+    async def keep(self, updates: list[tuple[int, str]], now: datetime) -> None:
+        """Store a batch of (update id, body) in one go."""
+        ...
+
+    async def forget_handled(self) -> None:
+        """Drop stored copies of updates that were handled (a crash can leave some)."""
+        ...
+
+    async def unhandled(self) -> list[str]:
+        """Bodies of stored updates not yet handled, oldest first."""
+        ...
+
+    async def last_update_id(self) -> int | None:
+        """The newest update stored, if any."""
+        ...
+
+
 class ReportStore(Protocol):
     """Aggregates and exports for staff."""
 
