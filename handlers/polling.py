@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Sequence
 from datetime import timedelta
 
 from telegram import Bot, Update
@@ -22,6 +24,34 @@ from handlers.followups import retry_seconds
 logger = logging.getLogger(__name__)
 
 LONGEST_PAUSE = 30.0  # seconds between tries while Telegram cannot be reached
+# Per user: a burst of this many updates, then one a second. A person answering a survey
+# never comes near it; a script flooding the bot does, and its excess is dropped unread so
+# that it cannot hold up everybody else's answers.
+BURST = 20
+PER_SECOND = 1.0
+
+
+class PerUserRate:
+    """A token bucket per user: whether another update from them may be handled now."""
+
+    def __init__(self, burst: int = BURST, per_second: float = PER_SECOND) -> None:
+        self._burst = burst
+        self._rate = per_second
+        self._buckets: dict[int, tuple[float, float]] = {}  # user id -> (tokens, at)
+
+    def allow(self, user_id: int, now: float) -> bool:
+        """Take a token for the user if there is one."""
+        tokens, at = self._buckets.get(user_id, (float(self._burst), now))
+        tokens = min(float(self._burst), tokens + (now - at) * self._rate)
+        allowed = tokens >= 1
+        self._buckets[user_id] = (tokens - 1 if allowed else tokens, now)
+        if len(self._buckets) > MAX_TRACKED:  # forget users who have been quiet longest
+            for quiet in sorted(self._buckets, key=lambda u: self._buckets[u][1])[:1000]:
+                del self._buckets[quiet]
+        return allowed
+
+
+MAX_TRACKED = 50_000
 
 
 class DurablePoller:
@@ -41,6 +71,7 @@ class DurablePoller:
         self._clock = clock
         self._allowed = allowed_updates
         self._timeout = poll_timeout
+        self._rate = PerUserRate()
 
     async def run(self, queue: asyncio.Queue[object]) -> None:
         """Replay what was stored and never handled, then poll until cancelled."""
@@ -73,10 +104,22 @@ class DurablePoller:
             pause = 1.0
             if not updates:
                 continue
+            offset = updates[-1].update_id + 1
+            kept = self._within_rate(updates)
             # Stored before the next getUpdates, which tells Telegram they arrived.
             await self._inbox.keep(
-                [(update.update_id, update.to_json()) for update in updates], self._clock.now()
+                [(update.update_id, update.to_json()) for update in kept], self._clock.now()
             )
-            offset = updates[-1].update_id + 1
-            for update in updates:
+            for update in kept:
                 await queue.put(update)
+
+    def _within_rate(self, updates: Sequence[Update]) -> list[Update]:
+        now = time.monotonic()
+        kept = [
+            update
+            for update in updates
+            if update.effective_user is None or self._rate.allow(update.effective_user.id, now)
+        ]
+        if len(kept) < len(updates):
+            logger.warning("dropped %d updates from users over the rate", len(updates) - len(kept))
+        return kept

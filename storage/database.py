@@ -144,6 +144,12 @@ class Database:
                 raise
             await self.connection.commit()
 
+    async def integrity_check(self) -> str:
+        """SQLite's own check of the file: "ok", or what is wrong."""
+        async with self.connection.execute("PRAGMA integrity_check") as cursor:
+            rows = await cursor.fetchall()
+        return "; ".join(str(row[0]) for row in rows)
+
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database and empty it.
 

@@ -74,3 +74,17 @@ async def test_a_provider_name_too_long_for_a_caption_still_gets_its_link_and_qr
     assert reply.photo is not None
     assert len(reply.text) <= 1024
     assert re.search(r"t\.me/\w+\?start=[\w-]+", reply.text)
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_user_flooding_the_bot_does_not_hold_up_other_patients(
+    telegram: FakeTelegram,
+) -> None:
+    flooder, patient = telegram.patient(904), telegram.patient(905)
+    for number in range(300):
+        await flooder.send(f"spam {number}")
+    await patient.send("/start")
+    assert "Nothing is stored until you tap" in (await patient.next_message()).text
+    await asyncio.sleep(0.5)  # whatever of the flood was let through has been answered
+    # A burst is answered (a person typing fast is not cut off); the rest is dropped unread.
+    assert 20 <= len(telegram.messages_to(904)) <= 25

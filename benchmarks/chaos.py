@@ -1,0 +1,278 @@
+"""Kill the real bot at random while patients answer: what is lost, doubled or left hanging.
+
+Starts `feedback-bot run` against the local fake Bot API, with N patients (default 20)
+answering the post-visit survey over and over, each run with its own answers and a comment
+that names the run. Meanwhile the bot is killed with SIGKILL at random moments (default
+100 times) and started again at once. A patient acts like a person: taps or types the
+answer, and if the bot says nothing within a few seconds, sends /start to carry on.
+
+At the end it prints, from the database and the staff chat:
+
+- answers sent (distinct answers the patients meant), acknowledged (the bot went on to the
+  next question), stored, lost (acknowledged but not stored) and wrong (stored under
+  another question or with another value: a duplicate);
+- actions that got no reply and had to be repeated, and patients stuck at the end;
+- alerts owed (runs whose answers alert staff), delivered, missing and duplicated
+  (more than one staff message for one run);
+- SQLite's integrity_check.
+
+    python benchmarks/chaos.py [--patients 20] [--kills 100] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.domain.alerts import alert_reasons
+from bot.domain.models import AlertThresholds, ResponseStatus
+from bot.fake_telegram import FakeTelegram, Person, SentMessage
+from storage.database import Database
+from storage.reports import SqliteReportStore
+
+STAFF_CHAT = -100_555
+REPLY_WAIT = 4.0  # seconds a patient waits for the bot before trying again
+THRESHOLDS = AlertThresholds()  # the settings' defaults, as the bot runs here
+COMMENTS = ("Lovely staff, thank you", "Rude receptionist and a long wait", "It was fine")
+
+
+@dataclass
+class Run:
+    """One pass of a patient through the survey, and what they meant to answer."""
+
+    token: str
+    csat: int
+    nps: int
+    comment: str
+    response_id: str | None = None
+    """From the survey's buttons, which carry it."""
+    sent: set[str] = field(default_factory=set)
+    acknowledged: set[str] = field(default_factory=set)
+    finished: bool = False
+
+
+@dataclass
+class Tally:
+    """What the patients did and saw."""
+
+    runs: list[Run] = field(default_factory=list)
+    retries: int = 0
+    stuck: int = 0
+
+
+def feedback_bot() -> str:
+    """The installed console command next to this interpreter."""
+    found = Path(sys.executable).parent / "feedback-bot"
+    return str(found) if found.exists() else (shutil.which("feedback-bot") or "feedback-bot")
+
+
+async def start_bot(telegram: FakeTelegram, db: Path, log: Path) -> asyncio.subprocess.Process:
+    """`feedback-bot run` against the fake server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")}
+    env |= {
+        "FEEDBACK_BOT_TOKEN": telegram.token,
+        "FEEDBACK_API_URL": telegram.api_url,
+        "FEEDBACK_DB": str(db),
+        "FEEDBACK_STAFF_CHAT": str(STAFF_CHAT),
+        "FEEDBACK_ALERT_CHECK_SECONDS": "1",
+    }
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            feedback_bot(), "run", env=env, cwd=db.parent, stdout=out, stderr=out
+        )
+
+
+class Patient:
+    """A simulated patient: answers whatever the bot last asked, retries when ignored."""
+
+    def __init__(self, person: Person, rng: random.Random, tally: Tally) -> None:
+        self._person = person
+        self._rng = rng
+        self._tally = tally
+        self._run: Run | None = None
+        self._seen = 0
+
+    async def _reply(self) -> SentMessage | None:
+        """The bot's next message to this patient, if one comes within REPLY_WAIT."""
+        server = self._person.server
+        try:
+            await server.wait_for(
+                lambda: len(server.messages_to(self._person.chat_id)) > self._seen, REPLY_WAIT
+            )
+        except TimeoutError:
+            return None
+        messages = server.messages_to(self._person.chat_id)
+        self._seen = len(messages)
+        return messages[-1]
+
+    async def act(self, message: SentMessage | None) -> None:
+        """Do what the bot's last message asks."""
+        run = self._run
+        text = None if message is None else message.text
+        if run is not None and message is not None and text and text.startswith("Question 1"):
+            # Answer buttons carry "a:<response id>:<question>:<value>".
+            data = next((d for _, d in message.buttons() if d), "")
+            run.response_id = data.split(":")[1] if data.startswith("a:") else None
+        if text is None:
+            self._tally.retries += 1
+            await self._person.send("/start")
+        elif "Nothing is stored until you tap" in text:
+            await self._person.tap("I agree")
+        elif text.startswith("Which treatment"):
+            await self._person.tap("Dermal filler")
+        elif run is not None and text.startswith("Question 1 of 3"):
+            await self._answer(run, "csat", str(run.csat))
+        elif run is not None and text.startswith("Question 2 of 3"):
+            run.acknowledged.add("csat")
+            await self._answer(run, "nps", str(run.nps))
+        elif run is not None and text.startswith("Question 3 of 3"):
+            run.acknowledged.add("nps")
+            run.sent.add("comment")
+            await self._person.send(run.comment)
+        elif run is not None and text.startswith("Thank you!"):
+            run.acknowledged.add("comment")
+            run.finished = True
+            self._run = None
+        else:
+            return  # welcome back, the clinic's call-back notice...: wait for more
+
+    async def _answer(self, run: Run, question: str, value: str) -> None:
+        run.sent.add(question)
+        if self._rng.random() < 0.5:
+            await self._person.send(value)
+        else:
+            await self._person.tap(value)
+
+    def begin(self, number: int) -> None:
+        """Start meaning a new run's answers."""
+        token = f"run-{self._person.chat_id}-{number}"
+        self._run = Run(
+            token=token,
+            csat=self._rng.randint(1, 5),
+            nps=self._rng.randint(0, 10),
+            comment=f"{self._rng.choice(COMMENTS)} ({token})",
+        )
+        self._tally.runs.append(self._run)
+
+    async def live(self, stop_new_runs: asyncio.Event, deadline: float) -> None:
+        """Answer survey after survey until told to stop, then finish the current one."""
+        number = 0
+        self.begin(number)
+        await self._person.send("/start")
+        while time.monotonic() < deadline:
+            await self.act(await self._reply())
+            if self._run is None:
+                if stop_new_runs.is_set():
+                    return
+                number += 1
+                self.begin(number)
+                await self._person.send("/start")
+        self._tally.stuck += 1
+
+
+async def killer(
+    telegram: FakeTelegram, db: Path, log: Path, kills: int, rng: random.Random
+) -> asyncio.subprocess.Process:
+    """Kill the bot `kills` times at random, starting it again each time; the last bot."""
+    process = await start_bot(telegram, db, log)
+    for _ in range(kills):
+        await asyncio.sleep(rng.uniform(1.0, 3.0))
+        process.kill()
+        await process.wait()
+        process = await start_bot(telegram, db, log)
+    return process
+
+
+async def main() -> None:
+    """Run the chaos and print the tallies."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--patients", type=int, default=20)
+    parser.add_argument("--kills", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    os.environ["PTB_TIMEDELTA"] = "true"
+    folder = Path(tempfile.mkdtemp(prefix="chaos-"))
+    db, log = folder / "feedback.db", folder / "bot.log"
+    telegram = FakeTelegram()
+    await telegram.start()
+    tally = Tally()
+    stop_new_runs = asyncio.Event()
+    started = time.monotonic()
+    patients = [
+        Patient(telegram.patient(5000 + n), random.Random(rng.random()), tally)
+        for n in range(args.patients)
+    ]
+    chaos = asyncio.create_task(killer(telegram, db, log, args.kills, rng))
+    lives = [asyncio.create_task(p.live(stop_new_runs, started + 60 * 60)) for p in patients]
+    bot = await chaos
+    stop_new_runs.set()
+    _, pending = await asyncio.wait(lives, timeout=120)
+    for task in pending:
+        task.cancel()
+    tally.stuck += len(pending)
+    await asyncio.sleep(3)  # alerts still owed go out
+    bot.send_signal(signal.SIGTERM)
+    await bot.wait()
+    staff = [m.text for m in telegram.messages_to(STAFF_CHAT)]
+    await telegram.stop()
+    await report(tally, db, staff_texts=staff, elapsed=time.monotonic() - started)
+    print(f"(files in {folder})")
+
+
+async def report(tally: Tally, db: Path, *, staff_texts: list[str], elapsed: float) -> None:
+    """Compare what the patients meant with the database and the staff chat."""
+    database = await Database.open(db)
+    try:
+        responses = [r async for r in SqliteReportStore(database).iter_responses(None)]
+        integrity = await database.integrity_check()
+    finally:
+        await database.close()
+    by_id = {response.id: response for response in responses}
+    sent = acknowledged = stored = lost = wrong = 0
+    owed = delivered = duplicated = 0
+    for run in tally.runs:
+        meant = {"csat": run.csat, "nps": run.nps, "comment": run.comment}
+        response = by_id.get(run.response_id or "")
+        values = response.values if response else {}
+        sent += len(run.sent)
+        acknowledged += len(run.acknowledged)
+        for question, value in meant.items():
+            if question in values:
+                stored += 1
+                wrong += values[question] != value
+            elif question in run.acknowledged:
+                lost += 1
+        completed = response is not None and response.status is ResponseStatus.COMPLETED
+        if response is not None and completed and alert_reasons(response.answers, THRESHOLDS):
+            owed += 1
+            copies = sum(f"({run.token})" in text for text in staff_texts)
+            delivered += copies >= 1
+            duplicated += max(copies - 1, 0)
+    print(f"runs {len(tally.runs)} in {elapsed:.0f} s; kills as asked")
+    print(
+        f"answers: sent {sent}, acknowledged {acknowledged}, stored {stored}, "
+        f"lost {lost}, wrong or duplicated {wrong}"
+    )
+    print(
+        f"patient actions unanswered and repeated: {tally.retries}; "
+        f"stuck at the end: {tally.stuck}"
+    )
+    print(
+        f"alerts: owed {owed}, delivered {delivered}, missing {owed - delivered}, "
+        f"duplicated {duplicated}"
+    )
+    print(f"integrity_check: {integrity}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
