@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import random
 import shutil
@@ -36,11 +37,13 @@ from pathlib import Path
 from bot.domain.alerts import alert_reasons
 from bot.domain.models import AlertThresholds, ResponseStatus
 from bot.fake_telegram import FakeTelegram, Person, SentMessage
+from handlers.texts import CATALOGUES
 from storage.database import Database
 from storage.reports import SqliteReportStore
 
 STAFF_CHAT = -100_555
 REPLY_WAIT = 4.0  # seconds a patient waits for the bot before trying again
+REPEAT_NOTE = CATALOGUES["en"].alert_maybe_repeat
 THRESHOLDS = AlertThresholds()  # the settings' defaults, as the bot runs here
 COMMENTS = ("Lovely staff, thank you", "Rude receptionist and a long wait", "It was fine")
 
@@ -200,6 +203,8 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    # The fake server logs every connection the killed bot drops; that is the point here.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     os.environ["PTB_TIMEDELTA"] = "true"
     folder = Path(tempfile.mkdtemp(prefix="chaos-"))
     db, log = folder / "feedback.db", folder / "bot.log"
@@ -249,15 +254,22 @@ async def report(tally: Tally, db: Path, *, staff_texts: list[str], elapsed: flo
         for question, value in meant.items():
             if question in values:
                 stored += 1
-                wrong += values[question] != value
+                if values[question] != value:
+                    wrong += 1
+                    print(
+                        f"  wrong: {run.token} {question} meant {value!r}, stored {values[question]!r}"
+                    )
             elif question in run.acknowledged:
                 lost += 1
         completed = response is not None and response.status is ResponseStatus.COMPLETED
         if response is not None and completed and alert_reasons(response.answers, THRESHOLDS):
             owed += 1
-            copies = sum(f"({run.token})" in text for text in staff_texts)
-            delivered += copies >= 1
-            duplicated += max(copies - 1, 0)
+            copies = [text for text in staff_texts if f"({run.token})" in text]
+            delivered += bool(copies)
+            duplicated += max(len(copies) - 1, 0)
+            if len(copies) > 1:
+                marked = sum(REPEAT_NOTE in text for text in copies)
+                print(f"  {len(copies)} alerts for {run.token}, {marked} saying it may repeat")
     print(f"runs {len(tally.runs)} in {elapsed:.0f} s; kills as asked")
     print(
         f"answers: sent {sent}, acknowledged {acknowledged}, stored {stored}, "

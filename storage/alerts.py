@@ -50,14 +50,16 @@ class SqliteAlertStore:
         async with self._db.transaction() as conn:
             await conn.execute("UPDATE alerts SET maybe_sent = 1 WHERE id = ?", (alert_id,))
 
-    async def mark_delivered(self, alert_id: int, staff_message_id: int, version: int) -> None:
+    async def mark_delivered(
+        self, alert_id: int, staff_message_id: int, version: int, *, maybe_repeat: bool
+    ) -> None:
         """Record that staff have seen this version of the alert."""
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE alerts SET staff_message_id = ?,"
-                " delivered_version = max(delivered_version, ?), maybe_sent = 0,"
+                " delivered_version = max(delivered_version, ?), maybe_sent = ?,"
                 " failed_attempts = 0, next_attempt_at = NULL WHERE id = ?",
-                (staff_message_id, version, alert_id),
+                (staff_message_id, version, int(maybe_repeat), alert_id),
             )
 
     async def postpone(

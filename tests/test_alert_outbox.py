@@ -100,6 +100,11 @@ async def test_an_alert_whose_send_timed_out_is_sent_again_saying_it_may_be_a_re
         await asyncio.sleep(6)  # the bot gives up waiting for the answer
         clock.advance(seconds=2)
         await telegram.wait_for(lambda: len(staff_messages(telegram)) == 2)
+        # The copy kept up to date keeps saying it may be a repeat.
+        await patient.next_message()
+        await patient.tap("3")
+        await telegram.wait_for(lambda: "<b>nps</b>" in staff_messages(telegram)[1].text)
     first, second = staff_messages(telegram)
     assert REPEAT_NOTE not in first.text
     assert REPEAT_NOTE in second.text
+    assert second.edits == 1

@@ -133,11 +133,11 @@ async def test_an_alert_is_pending_until_its_latest_version_is_delivered(
     # Another answer arrives before the first version is marked delivered.
     reasons = (AlertReason.LOW_CSAT, AlertReason.LOW_NPS)
     await store.commit_answer(AnswerCommit(response.id, answer("nps", 2), False, reasons, None))
-    await alerts.mark_delivered(pending.id, 555, pending.version)
+    await alerts.mark_delivered(pending.id, 555, pending.version, maybe_repeat=False)
     [again] = await alerts.pending_alerts(NOW)
     assert again.staff_message_id == 555
     assert again.reasons == reasons
-    await alerts.mark_delivered(again.id, 555, again.version)
+    await alerts.mark_delivered(again.id, 555, again.version, maybe_repeat=False)
     assert await alerts.pending_alerts(NOW) == []
 
 

@@ -150,8 +150,13 @@ class AlertStore(Protocol):
         """Record, before a send, that the alert may reach staff without being marked."""
         ...
 
-    async def mark_delivered(self, alert_id: int, staff_message_id: int, version: int) -> None:
-        """Record that staff have seen this version of the alert."""
+    async def mark_delivered(
+        self, alert_id: int, staff_message_id: int, version: int, *, maybe_repeat: bool
+    ) -> None:
+        """Record that staff have seen this version of the alert.
+
+        `maybe_repeat`: the message says it may repeat an earlier copy, and keeps saying so.
+        """
         ...
 
     async def postpone(

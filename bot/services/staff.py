@@ -129,7 +129,10 @@ class AlertService:
             match edited:
                 case Edited():
                     await self._store.mark_delivered(
-                        alert.id, alert.staff_message_id, alert.version
+                        alert.id,
+                        alert.staff_message_id,
+                        alert.version,
+                        maybe_repeat=alert.maybe_sent,
                     )
                     return None
                 case TryLater():
@@ -146,7 +149,10 @@ class AlertService:
         posted = await self._attempt(self._sender.send(alert, now))
         match posted:
             case Posted(message_id):
-                await self._store.mark_delivered(alert.id, message_id, alert.version)
+                # A copy sent after an unconfirmed one says so for good, edits included.
+                await self._store.mark_delivered(
+                    alert.id, message_id, alert.version, maybe_repeat=alert.maybe_sent
+                )
                 return None
             case TryLater():
                 return posted
