@@ -256,9 +256,8 @@ async def report(tally: Tally, db: Path, *, staff_texts: list[str], elapsed: flo
                 stored += 1
                 if values[question] != value:
                     wrong += 1
-                    print(
-                        f"  wrong: {run.token} {question} meant {value!r}, stored {values[question]!r}"
-                    )
+                    stored_value = values[question]
+                    print(f"  wrong: {run.token} {question} meant {value!r}, got {stored_value!r}")
             elif question in run.acknowledged:
                 lost += 1
         completed = response is not None and response.status is ResponseStatus.COMPLETED
