@@ -103,6 +103,7 @@ class Patient:
         self._tally = tally
         self._run: Run | None = None
         self._seen = 0
+        self._runs = 0
 
     async def _reply(self) -> SentMessage | None:
         """The bot's next message to this patient, if one comes within REPLY_WAIT."""
@@ -117,14 +118,29 @@ class Patient:
         self._seen = len(messages)
         return messages[-1]
 
+    def _note_survey(self, message: SentMessage) -> None:
+        """Which response the first question belongs to (its buttons carry the id)."""
+        run = self._run
+        if run is None or not message.text.startswith("Question 1"):
+            return
+        # Answer buttons carry "a:<response id>:<question>:<value>".
+        data = next((d for _, d in message.buttons() if d), "")
+        response_id = data.split(":")[1] if data.startswith("a:") else None
+        if run.response_id not in {None, response_id} and "comment" in run.sent:
+            # A new survey: the thanks for the last one was lost, as a person would guess
+            # when /start begins again. That run is over.
+            run.finished = True
+            self.begin()
+            run = self._run
+        if run is not None:
+            run.response_id = response_id
+
     async def act(self, message: SentMessage | None) -> None:
         """Do what the bot's last message asks."""
+        if message is not None:
+            self._note_survey(message)
         run = self._run
         text = None if message is None else message.text
-        if run is not None and message is not None and text and text.startswith("Question 1"):
-            # Answer buttons carry "a:<response id>:<question>:<value>".
-            data = next((d for _, d in message.buttons() if d), "")
-            run.response_id = data.split(":")[1] if data.startswith("a:") else None
         if text is None:
             self._tally.retries += 1
             await self._person.send("/start")
@@ -155,9 +171,10 @@ class Patient:
         else:
             await self._person.tap(value)
 
-    def begin(self, number: int) -> None:
+    def begin(self) -> None:
         """Start meaning a new run's answers."""
-        token = f"run-{self._person.chat_id}-{number}"
+        token = f"run-{self._person.chat_id}-{self._runs}"
+        self._runs += 1
         self._run = Run(
             token=token,
             csat=self._rng.randint(1, 5),
@@ -168,16 +185,14 @@ class Patient:
 
     async def live(self, stop_new_runs: asyncio.Event, deadline: float) -> None:
         """Answer survey after survey until told to stop, then finish the current one."""
-        number = 0
-        self.begin(number)
+        self.begin()
         await self._person.send("/start")
         while time.monotonic() < deadline:
             await self.act(await self._reply())
             if self._run is None:
                 if stop_new_runs.is_set():
                     return
-                number += 1
-                self.begin(number)
+                self.begin()
                 await self._person.send("/start")
         self._tally.stuck += 1
 

@@ -120,6 +120,8 @@ class Fault:
     after_seconds: float = 0
     """With status 200: carry the call out, but answer only this much later (a bot whose
     timeout is shorter sees a timeout, though the message arrived)."""
+    before_seconds: float = 0
+    """With status 200: carry the call out only this much later (Telegram is slow)."""
 
 
 @dataclass
@@ -220,6 +222,10 @@ class FakeTelegram:
         """Carry out the next call of `method` (to `chat_id`), but answer it `seconds` late."""
         self.fail_next(method, Fault(200, "OK", chat_id=chat_id, after_seconds=seconds))
 
+    def carry_out_late(self, method: str, seconds: float, chat_id: int | None = None) -> None:
+        """Carry out the next call of `method` (to `chat_id`) only `seconds` after it came."""
+        self.fail_next(method, Fault(200, "OK", chat_id=chat_id, before_seconds=seconds))
+
     async def delete_message(self, chat_id: int, message_id: int) -> None:
         """Delete a message, as a member of the chat may."""
         async with self._changed:
@@ -266,8 +272,9 @@ class FakeTelegram:
                 self._changed.notify_all()
         fault = self._take_fault(method, params) or self._flood(method, call.at)
         late = 0.0
-        if fault is not None and fault.status == 200:  # HTTP OK, answered late
+        if fault is not None and fault.status == 200:  # HTTP OK, carried out or answered late
             late = fault.after_seconds
+            await asyncio.sleep(fault.before_seconds)
         elif fault is not None:
             call.status = fault.status
             return _error(fault.status, fault.description, fault.retry_after)

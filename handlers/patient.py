@@ -168,7 +168,11 @@ class PatientHandlers:
         language = await self._language(user)
         texts = CATALOGUES[language]
         outcome = await self._feedback.answer_text(
-            user.id, message.text or "", language=language, dedup_key=update.update_id
+            user.id,
+            message.text or "",
+            language=language,
+            sent_at=message.date,
+            dedup_key=update.update_id,
         )
         if isinstance(outcome, Accepted):
             if outcome.truncated:
@@ -322,7 +326,7 @@ class PatientHandlers:
 
     async def _ask(self, message: Message, asking: Asking, language: str) -> None:
         texts = CATALOGUES[language]
-        await message.chat.send_message(
+        sent = await message.chat.send_message(
             self._question_text(asking.step, texts),
             reply_markup=question_keyboard(
                 asking.response_id,
@@ -333,7 +337,7 @@ class PatientHandlers:
             ),
         )
         # Only now may a typed reply answer it (see `NotAsked`).
-        await self._feedback.asked(asking.response_id, asking.step.question.id)
+        await self._feedback.asked(asking.response_id, asking.step.question.id, sent.date)
 
     async def _toggle(
         self, query: CallbackQuery, user: User, button: AnswerButton, language: str

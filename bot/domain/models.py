@@ -123,6 +123,8 @@ class Response:
     invitation_code: str | None = None
     asked_question: str | None = None
     """The question last delivered to the patient, if any was."""
+    asked_at: datetime | None = None
+    """When it was delivered."""
 
     @property
     def values(self) -> dict[str, AnswerValue]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.domain.alerts import alert_reasons
 from bot.domain.flow import InvalidAnswerError, Step, next_step, parse_button, parse_typed
@@ -120,6 +120,10 @@ class AlreadyAgreed:
 StartOutcome = NeedsConsent | InvitationRefused | Asking
 ConsentOutcome = StartOutcome | AlreadyAgreed
 AnswerOutcome = Accepted | Rejected | AlreadyAnswered | NotAsked | Stale | NoSurvey | NeedsConsent
+
+
+# Telegram dates messages in whole seconds.
+MESSAGE_DATE_RESOLUTION = timedelta(seconds=1)
 
 
 class FeedbackService:
@@ -255,9 +259,19 @@ class FeedbackService:
         )
 
     async def answer_text(
-        self, external_id: int, text: str, *, language: str, dedup_key: int | None = None
+        self,
+        external_id: int,
+        text: str,
+        *,
+        language: str,
+        sent_at: datetime | None = None,
+        dedup_key: int | None = None,
     ) -> AnswerOutcome:
-        """A typed message, taken as the answer to the current question if it fits."""
+        """A typed message, taken as the answer to the current question if it fits.
+
+        Only if the question was delivered before the message was sent: both dates are
+        Telegram's, to the second, so a message dated a full second earlier is surely older.
+        """
         patient = await self._store.get_patient(external_id)
         if patient is None:
             return NeedsConsent()
@@ -265,7 +279,11 @@ class FeedbackService:
         step = None if response is None else self._step(response, language)
         if response is None or step is None:
             return NoSurvey()
-        if response.asked_question != step.question.id:
+        if response.asked_question != step.question.id or (
+            sent_at is not None
+            and response.asked_at is not None
+            and sent_at + MESSAGE_DATE_RESOLUTION <= response.asked_at
+        ):
             return NotAsked(response.id, step)
         try:
             value, truncated = parse_typed(step.question, text)
@@ -275,9 +293,13 @@ class FeedbackService:
             response, step, value, language=language, truncated=truncated, dedup_key=dedup_key
         )
 
-    async def asked(self, response_id: str, question_id: str) -> None:
-        """The question reached the patient: a typed reply may now answer it."""
-        await self._store.mark_asked(response_id, question_id)
+    async def asked(self, response_id: str, question_id: str, delivered_at: datetime) -> None:
+        """The question reached the patient: a reply sent after then may answer it.
+
+        `delivered_at` is Telegram's date of the question's message, on the same clock as
+        the date of the patient's reply.
+        """
+        await self._store.mark_asked(response_id, question_id, delivered_at)
 
     async def cancel(self, external_id: int) -> Cancelled | None:
         """Stop the survey in progress, keeping the answers given; `None` if there was none."""

@@ -150,7 +150,8 @@ class FollowupService:
             counts[result] += 1
             await self._settle(followup, result)
             if result is SendResult.SENT:
-                await self._responses.mark_asked(response_id, step.question.id)
+                # No date: the follow-up sender does not report Telegram's.
+                await self._responses.mark_asked(response_id, step.question.id, None)
         reminded = await self._remind(now, gap_start)
         report = DispatchReport(
             sent=counts[SendResult.SENT],
@@ -181,7 +182,7 @@ class FollowupService:
             if result is SendResult.UNREACHABLE:
                 await self._store.block(followup, self._clock.now())
             if result is SendResult.SENT:
-                await self._responses.mark_asked(followup.response_id, current.question.id)
+                await self._responses.mark_asked(followup.response_id, current.question.id, None)
                 reminded += 1
         return reminded
 

@@ -118,8 +118,10 @@ class ResponseStore(Protocol):
         """Store an answer; `False` if the question was answered or the response closed."""
         ...
 
-    async def mark_asked(self, response_id: str, question_id: str) -> None:
-        """Record that this question reached the patient."""
+    async def mark_asked(
+        self, response_id: str, question_id: str, delivered_at: datetime | None
+    ) -> None:
+        """Record that this question reached the patient, and when (if Telegram said)."""
         ...
 
     async def abandon(self, response_id: str) -> bool:
