@@ -485,7 +485,8 @@ class Person:
 
     def _message(self, **content: Any) -> dict[str, Any]:
         return {
-            "message_id": next(self._sent_ids),
+            # One sequence for both sides of a chat, as Telegram numbers a private chat.
+            "message_id": next(self.server._message_ids),  # noqa: SLF001 - the server's own counter
             "date": int(time.time()),
             "chat": self.chat,
             "from": self.user,

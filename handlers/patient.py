@@ -171,7 +171,7 @@ class PatientHandlers:
             user.id,
             message.text or "",
             language=language,
-            sent_at=message.date,
+            message_id=message.message_id,
             dedup_key=update.update_id,
         )
         if isinstance(outcome, Accepted):
@@ -337,7 +337,7 @@ class PatientHandlers:
             ),
         )
         # Only now may a typed reply answer it (see `NotAsked`).
-        await self._feedback.asked(asking.response_id, asking.step.question.id, sent.date)
+        await self._feedback.asked(asking.response_id, asking.step.question.id, sent.message_id)
 
     async def _toggle(
         self, query: CallbackQuery, user: User, button: AnswerButton, language: str

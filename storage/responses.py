@@ -30,7 +30,7 @@ _PSEUDONYM_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 RESPONSE_SELECT = """
     SELECT r.id, r.patient_id, p.pseudonym, r.survey_id, r.status, r.started_at,
            r.completed_at, v.treatment, v.provider, v.location, v.visit_date,
-           v.code AS invitation_code, r.asked_question, r.asked_at
+           v.code AS invitation_code, r.asked_question, r.asked_message_id
     FROM responses r
     JOIN patients p ON p.id = r.patient_id
     LEFT JOIN visits v ON v.id = r.visit_id
@@ -105,7 +105,7 @@ def row_to_response(row: aiosqlite.Row, answers: Iterable[Answer]) -> Response:
         visit=row_to_visit(row),
         invitation_code=row["invitation_code"],
         asked_question=row["asked_question"],
-        asked_at=from_db_time(row["asked_at"]) if row["asked_at"] else None,
+        asked_message_id=row["asked_message_id"],
     )
 
 
@@ -374,14 +374,12 @@ class SqliteResponseStore:
                 )
         return True
 
-    async def mark_asked(
-        self, response_id: str, question_id: str, delivered_at: datetime | None
-    ) -> None:
-        """Record that this question reached the patient, and when (if Telegram said)."""
+    async def mark_asked(self, response_id: str, question_id: str, message_id: int | None) -> None:
+        """Record that this question reached the patient, as this Telegram message."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "UPDATE responses SET asked_question = ?, asked_at = ? WHERE id = ?",
-                (question_id, delivered_at and to_db_time(delivered_at), response_id),
+                "UPDATE responses SET asked_question = ?, asked_message_id = ? WHERE id = ?",
+                (question_id, message_id, response_id),
             )
 
     async def abandon(self, response_id: str) -> bool:

@@ -82,16 +82,17 @@ async def test_a_number_typed_again_before_the_next_question_existed_is_not_its_
     patient = telegram.patient(804)
     await agree(patient)
     assert (await patient.next_message()).text.startswith("Question 1 of 3")
-    # Telegram takes two seconds to post the next question; the patient, seeing nothing,
-    # types the same number again at once.
-    telegram.carry_out_late("sendMessage", 2.2, chat_id=804)
+    # Telegram is slow to post the next question; the patient, seeing nothing, types the
+    # same number again at once.
+    telegram.carry_out_late("sendMessage", 0.5, chat_id=804)
     await patient.send("5")
     await telegram.wait_for(
         lambda: any(c.params.get("chat_id") == 804 for c in telegram.calls[-1:])
     )
     await patient.send("5")
     assert (await patient.next_message()).text.startswith("Question 2 of 3")
-    # The second "5" was sent before question 2 existed: it gets question 2 again.
+    # The second "5" was sent before question 2 existed (Telegram numbered it lower): it
+    # gets question 2 again.
     assert (await patient.next_message()).text.startswith("Question 2 of 3")
     [response] = await stored_responses(settings.db)
     assert response.values == {"csat": 5}

@@ -123,8 +123,8 @@ class Response:
     invitation_code: str | None = None
     asked_question: str | None = None
     """The question last delivered to the patient, if any was."""
-    asked_at: datetime | None = None
-    """When it was delivered."""
+    asked_message_id: int | None = None
+    """The Telegram message that asked it, if known."""
 
     @property
     def values(self) -> dict[str, AnswerValue]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.domain.alerts import alert_reasons
 from bot.domain.flow import InvalidAnswerError, Step, next_step, parse_button, parse_typed
@@ -120,10 +120,6 @@ class AlreadyAgreed:
 StartOutcome = NeedsConsent | InvitationRefused | Asking
 ConsentOutcome = StartOutcome | AlreadyAgreed
 AnswerOutcome = Accepted | Rejected | AlreadyAnswered | NotAsked | Stale | NoSurvey | NeedsConsent
-
-
-# Telegram dates messages in whole seconds.
-MESSAGE_DATE_RESOLUTION = timedelta(seconds=1)
 
 
 class FeedbackService:
@@ -264,13 +260,14 @@ class FeedbackService:
         text: str,
         *,
         language: str,
-        sent_at: datetime | None = None,
+        message_id: int | None = None,
         dedup_key: int | None = None,
     ) -> AnswerOutcome:
         """A typed message, taken as the answer to the current question if it fits.
 
-        Only if the question was delivered before the message was sent: both dates are
-        Telegram's, to the second, so a message dated a full second earlier is surely older.
+        Only if the question was delivered before the message was sent: in a private chat
+        Telegram numbers both sides' messages in one sequence, so a lower `message_id` was
+        sent before the question existed.
         """
         patient = await self._store.get_patient(external_id)
         if patient is None:
@@ -280,9 +277,9 @@ class FeedbackService:
         if response is None or step is None:
             return NoSurvey()
         if response.asked_question != step.question.id or (
-            sent_at is not None
-            and response.asked_at is not None
-            and sent_at + MESSAGE_DATE_RESOLUTION <= response.asked_at
+            message_id is not None
+            and response.asked_message_id is not None
+            and message_id < response.asked_message_id
         ):
             return NotAsked(response.id, step)
         try:
@@ -293,13 +290,9 @@ class FeedbackService:
             response, step, value, language=language, truncated=truncated, dedup_key=dedup_key
         )
 
-    async def asked(self, response_id: str, question_id: str, delivered_at: datetime) -> None:
-        """The question reached the patient: a reply sent after then may answer it.
-
-        `delivered_at` is Telegram's date of the question's message, on the same clock as
-        the date of the patient's reply.
-        """
-        await self._store.mark_asked(response_id, question_id, delivered_at)
+    async def asked(self, response_id: str, question_id: str, message_id: int) -> None:
+        """The question reached the patient as this message: a reply after it may answer it."""
+        await self._store.mark_asked(response_id, question_id, message_id)
 
     async def cancel(self, external_id: int) -> Cancelled | None:
         """Stop the survey in progress, keeping the answers given; `None` if there was none."""

@@ -150,7 +150,7 @@ class FollowupService:
             counts[result] += 1
             await self._settle(followup, result)
             if result is SendResult.SENT:
-                # No date: the follow-up sender does not report Telegram's.
+                # No message id: the follow-up sender does not report Telegram's.
                 await self._responses.mark_asked(response_id, step.question.id, None)
         reminded = await self._remind(now, gap_start)
         report = DispatchReport(

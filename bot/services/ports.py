@@ -118,10 +118,8 @@ class ResponseStore(Protocol):
         """Store an answer; `False` if the question was answered or the response closed."""
         ...
 
-    async def mark_asked(
-        self, response_id: str, question_id: str, delivered_at: datetime | None
-    ) -> None:
-        """Record that this question reached the patient, and when (if Telegram said)."""
+    async def mark_asked(self, response_id: str, question_id: str, message_id: int | None) -> None:
+        """Record that this question reached the patient, as this Telegram message."""
         ...
 
     async def abandon(self, response_id: str) -> bool:
