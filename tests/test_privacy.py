@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.domain.models import (
+    AlertReason,
+    Answer,
+    PendingAlert,
+    Response,
+    ResponseStatus,
+    Sentiment,
+    SentimentLabel,
+)
+from bot.domain.surveys import load_catalog
 from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
 from handlers.texts import CATALOGUES
+from handlers.texts.formatting import format_alert
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.test_cli import run_cli
 from tests.test_invitations import invite, open_link
@@ -167,3 +179,29 @@ async def test_patient_text_cannot_pass_for_the_alerts_own_lines(telegram: FakeT
     # A link in patient text never unfurls into a preview, in the first post or any edit.
     assert calls
     assert all(c.params["link_preview_options"] == {"is_disabled": True} for c in calls)
+
+
+def test_an_alert_with_many_long_comments_still_fits_in_one_telegram_message() -> None:
+    catalog = load_catalog()
+    survey = catalog.default
+    essay = "Everything went wrong. " * 200  # 4,600 characters, cut at 4,000 when stored
+    answers = tuple(
+        Answer(
+            f"note{number}",
+            essay,
+            datetime(2026, 11, 2, tzinfo=UTC),
+            Sentiment(-0.9, SentimentLabel.NEGATIVE, (), ("wrong (-2.1)",)),
+        )
+        for number in range(6)
+    )
+    response = Response(
+        "r1", 1, "P-TESTTEST", survey.id, ResponseStatus.IN_PROGRESS,
+        datetime(2026, 11, 2, tzinfo=UTC), None, answers,
+    )  # fmt: skip
+    alert = PendingAlert(
+        1, response, (AlertReason.NEGATIVE_COMMENT,), response.started_at, None, 1
+    )
+    text = format_alert(alert, catalog, CATALOGUES["en"], datetime(2026, 11, 2, tzinfo=UTC))
+    assert len(text) <= 4096
+    assert text.count("<blockquote>Everything went wrong.") == 6  # every comment, shorter
+    assert text.rstrip().endswith("Status: in progress")

@@ -27,7 +27,8 @@ from bot.domain.models import (
 from bot.domain.surveys import Question, SurveyCatalog, localize
 from handlers.texts.catalogue import Texts
 
-ALERT_QUOTE_LIMIT = 1000
+ALERT_QUOTE_LIMITS = (1000, 300, 80, 20)  # characters of each comment, longest that fits
+TELEGRAM_TEXT_LIMIT = 4096
 SUMMARY_QUOTE_LIMIT = 200
 
 
@@ -103,16 +104,25 @@ def format_alert(alert: PendingAlert, surveys: SurveyCatalog, texts: Texts, now:
         visit = describe_visit(response.visit, surveys, language)
         lines.append(texts.alert_visit.format(visit=html.escape(visit)))
     lines.append("")
-    for answer in response.answers:
-        question = survey.question(answer.question_id) if survey else None
-        lines.append(_answer_line(answer, question, texts))
-    lines += ["", texts.alert_status.format(status=texts.statuses[response.status])]
+    footer = ["", texts.alert_status.format(status=texts.statuses[response.status])]
     if alert.maybe_sent:
-        lines += ["", texts.alert_maybe_repeat]
-    return "\n".join(lines)
+        footer += ["", texts.alert_maybe_repeat]
+    # Telegram refuses a message over 4,096 characters, and an alert refused for good would
+    # never reach staff: with many long comments, each is quoted shorter.
+    for limit in ALERT_QUOTE_LIMITS:
+        answers = [
+            _answer_line(
+                answer, survey.question(answer.question_id) if survey else None, texts, limit
+            )
+            for answer in response.answers
+        ]
+        text = "\n".join([*lines, *answers, *footer])
+        if len(text) <= TELEGRAM_TEXT_LIMIT:
+            break
+    return text
 
 
-def _answer_line(answer: Answer, question: Question | None, texts: Texts) -> str:
+def _answer_line(answer: Answer, question: Question | None, texts: Texts, quote_limit: int) -> str:
     """One answer in an alert; a patient's own words as a quote block below its name."""
     quote = None
     if answer.value is None:
@@ -125,7 +135,7 @@ def _answer_line(answer: Answer, question: Question | None, texts: Texts) -> str
         shown = html.escape(str(answer.value))  # option ids from the survey file
     else:
         shown = ""
-        quote = patient_text(str(answer.value), ALERT_QUOTE_LIMIT)
+        quote = patient_text(str(answer.value), quote_limit)
     if answer.sentiment is not None:
         label = texts.sentiment_labels[answer.sentiment.label]
         shown += f" ({label}, {answer.sentiment.polarity:+.2f})"
