@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import shlex
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from telegram import Bot, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatType, ParseMode
@@ -23,6 +23,7 @@ from bot.services.invitations import (
 )
 from bot.services.ports import Edited, MessageGone, Posted, TryLater
 from bot.services.staff import ReportService
+from handlers.followups import retry_seconds
 from handlers.texts import Texts
 from handlers.texts.formatting import describe_visit, format_alert, format_summary
 
@@ -213,8 +214,7 @@ def _try_later(error: TelegramError, alert: PendingAlert) -> TryLater:
     logger.warning("staff chat refused alert %s: %s", alert.id, type(error).__name__)
     match error:
         case RetryAfter():
-            wait = error.retry_after
-            return TryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+            return TryLater(retry_seconds(error))
         case TimedOut():
             return TryLater(maybe_sent=True)
         case _:
