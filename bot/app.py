@@ -65,6 +65,8 @@ class Lifecycle:
     ) -> None:
         self.database = database
         self.alerts: AlertService | None = None
+        self.patients: PatientHandlers | None = None
+        self.owed_interval = 5.0
         self.followups: FollowupService | None = None
         self.followup_interval = 60.0
         self._responses = responses
@@ -90,6 +92,8 @@ class Lifecycle:
             # then whenever an answer raises an alert, and at every check for retries.
             self._tasks.append(asyncio.create_task(self.alerts.run()))
         self._tasks.append(asyncio.create_task(self._daily()))
+        if self.patients is not None:
+            self._tasks.append(asyncio.create_task(self._send_owed(self.patients, application)))
         if self.followups is not None:
             recovered = await self.followups.recover()
             if recovered:
@@ -123,6 +127,19 @@ class Lifecycle:
             except Exception:  # try again next round rather than stop for good
                 logger.exception("sending follow-ups failed")
             await asyncio.sleep(self.followup_interval)
+
+    async def _send_owed(
+        self, patients: PatientHandlers, application: FeedbackApplication
+    ) -> None:
+        # Questions that a fault or a crash cut off after the patient's answer was stored.
+        while True:
+            try:
+                sent = await patients.send_owed(application.bot)
+                if sent:
+                    logger.info("sent %d questions a fault or a restart had held back", sent)
+            except Exception:  # try again next round rather than stop for good
+                logger.exception("sending owed questions failed")
+            await asyncio.sleep(self.owed_interval)
 
     async def _daily(self) -> None:
         while True:
@@ -202,19 +219,22 @@ def build_application(
     # For `polling` below, in this module: python-telegram-bot has no other place to keep
     # what the update fetcher needs, and nothing else reads it.
     application.bot_data[INBOX_KEY] = SqliteInbox(database)
+    patients = PatientHandlers(
+        feedback,
+        lifecycle.alerts,
+        ClinicProfile(
+            name=settings.clinic_name,
+            review_url=str(settings.review_url) if settings.review_url else None,
+            admins=settings.admins,
+            retention_days=settings.retention_days,
+            survey_language=surveys.default_language,
+        ),
+    )
+    lifecycle.patients = patients
+    lifecycle.owed_interval = settings.alert_check_seconds
     register_handlers(
         application,
-        patient=PatientHandlers(
-            feedback,
-            lifecycle.alerts,
-            ClinicProfile(
-                name=settings.clinic_name,
-                review_url=str(settings.review_url) if settings.review_url else None,
-                admins=settings.admins,
-                retention_days=settings.retention_days,
-                survey_language=surveys.default_language,
-            ),
-        ),
+        patient=patients,
         staff=StaffHandlers(
             ReportService(SqliteReportStore(database), clock),
             invitation_service(settings, responses, surveys, clock),

@@ -14,9 +14,9 @@ import logging
 import re
 from dataclasses import dataclass
 
-from telegram import CallbackQuery, Message, Update, User
+from telegram import Bot, CallbackQuery, Message, Update, User
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.domain.flow import Step
@@ -324,9 +324,31 @@ class PatientHandlers:
         if current is not None:
             await self._ask(message, current, language)
 
+    async def send_owed(self, bot: Bot) -> int:
+        """Send the questions that faults or crashes cut off; how many went out.
+
+        A patient who blocked the bot, or a refusal, is skipped until the next round; flood
+        control ends the round.
+        """
+        sent = 0
+        for owed in await self._feedback.owed_questions():
+            try:
+                await self._send_question(bot, owed.external_id, owed.asking, owed.language)
+            except RetryAfter:
+                break
+            except TelegramError as error:
+                logger.info("an owed question was refused: %s", type(error).__name__)
+                continue
+            sent += 1
+        return sent
+
     async def _ask(self, message: Message, asking: Asking, language: str) -> None:
+        await self._send_question(message.get_bot(), message.chat.id, asking, language)
+
+    async def _send_question(self, bot: Bot, chat_id: int, asking: Asking, language: str) -> None:
         texts = CATALOGUES[language]
-        sent = await message.chat.send_message(
+        sent = await bot.send_message(
+            chat_id,
             self._question_text(asking.step, texts),
             reply_markup=question_keyboard(
                 asking.response_id,

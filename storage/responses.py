@@ -252,7 +252,10 @@ class SqliteResponseStore:
                 ),
             )
             await conn.execute(
-                "UPDATE responses SET visit_id = ? WHERE id = ?", (cursor.lastrowid, response_id)
+                # ... and the first question is owed now (see `owed_questions`).
+                "UPDATE responses SET visit_id = ?, asked_question = NULL, asked_message_id = NULL"
+                " WHERE id = ?",
+                (cursor.lastrowid, response_id),
             )
         return True
 
@@ -325,6 +328,13 @@ class SqliteResponseStore:
                 )
             except sqlite3.IntegrityError:
                 return False
+            if not commit.completes:
+                # The next question is owed until it is delivered (see `owed_questions`).
+                await conn.execute(
+                    "UPDATE responses SET asked_question = NULL, asked_message_id = NULL"
+                    " WHERE id = ?",
+                    (commit.response_id,),
+                )
             if commit.completes:
                 await conn.execute(
                     "UPDATE responses SET status = 'completed', completed_at = ? WHERE id = ?",
@@ -373,6 +383,24 @@ class SqliteResponseStore:
                     (commit.dedup_key, now),
                 )
         return True
+
+    async def owed_questions(
+        self, answered_before: datetime, answered_after: datetime
+    ) -> list[tuple[int, str | None, str]]:
+        """Surveys in progress whose next question was never delivered.
+
+        As (Telegram id, language, response id), last answered between the two times.
+        """
+        async with self._conn.execute(
+            "SELECT p.external_id, p.language, r.id FROM responses r"
+            " JOIN patients p ON p.id = r.patient_id"
+            " WHERE r.status = 'in_progress' AND r.asked_question IS NULL"
+            " AND p.blocked_at IS NULL"
+            " AND (SELECT max(a.answered_at) FROM answers a WHERE a.response_id = r.id)"
+            " BETWEEN ? AND ?",
+            (to_db_time(answered_after), to_db_time(answered_before)),
+        ) as cursor:
+            return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
 
     async def mark_asked(self, response_id: str, question_id: str, message_id: int | None) -> None:
         """Record that this question reached the patient, as this Telegram message."""

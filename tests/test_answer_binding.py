@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.fake_telegram import FakeTelegram, Fault, SentMessage
 from bot.settings import Settings
 from handlers.texts import CATALOGUES
-from tests.harness import STAFF_CHAT
+from tests.harness import STAFF_CHAT, FakeClock
 from tests.storage_view import stored_responses
 from tests.test_patient_flow import agree
 
@@ -96,3 +98,20 @@ async def test_a_number_typed_again_before_the_next_question_existed_is_not_its_
     assert (await patient.next_message()).text.startswith("Question 2 of 3")
     [response] = await stored_responses(settings.db)
     assert response.values == {"csat": 5}
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_question_cut_off_by_a_fault_comes_without_the_patient_asking(
+    telegram: FakeTelegram, clock: FakeClock
+) -> None:
+    patient = telegram.patient(805)
+    await agree(patient)
+    assert (await patient.next_message()).text.startswith("Question 1 of 3")
+    telegram.fail_next("sendMessage", FLOOD, times=2)  # the next question, and the apology
+    await patient.send("4")
+    await telegram.wait_for(lambda: not telegram.faults["sendMessage"])
+    clock.advance(seconds=11)  # the answer has been quiet long enough: the question is owed
+    assert (await patient.next_message()).text.startswith("Question 2 of 3")
+    clock.advance(seconds=11)
+    await asyncio.sleep(0.3)
+    assert patient.unread() == []  # delivered once, not again

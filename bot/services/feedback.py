@@ -117,6 +117,22 @@ class AlreadyAgreed:
     """A second tap on "I agree": the survey is under way and its question delivered."""
 
 
+@dataclass(frozen=True, slots=True)
+class OwedQuestion:
+    """A question the patient is owed: their answer is stored, the next never arrived."""
+
+    external_id: int
+    language: str
+    asking: Asking
+
+
+# A question is owed once the patient's answer has been this quiet: the handler that stored
+# the answer sends it within a second, and must not be raced. Older than a day, it is left
+# for the patient's own next message.
+OWED_AFTER = timedelta(seconds=10)
+OWED_UNTIL = timedelta(days=1)
+
+
 StartOutcome = NeedsConsent | InvitationRefused | Asking
 ConsentOutcome = StartOutcome | AlreadyAgreed
 AnswerOutcome = Accepted | Rejected | AlreadyAnswered | NotAsked | Stale | NoSurvey | NeedsConsent
@@ -293,6 +309,20 @@ class FeedbackService:
     async def asked(self, response_id: str, question_id: str, message_id: int) -> None:
         """The question reached the patient as this message: a reply after it may answer it."""
         await self._store.mark_asked(response_id, question_id, message_id)
+
+    async def owed_questions(self) -> list[OwedQuestion]:
+        """Questions to send because a fault or a crash cut them off after an answer."""
+        now = self._clock.now()
+        owed = []
+        for external_id, chosen, response_id in await self._store.owed_questions(
+            answered_before=now - OWED_AFTER, answered_after=now - OWED_UNTIL
+        ):
+            response = await self._store.get_response(response_id)
+            language = self.pick_language(chosen, None)
+            step = None if response is None else self._step(response, language)
+            if step is not None:
+                owed.append(OwedQuestion(external_id, language, Asking(response_id, step)))
+        return owed
 
     async def cancel(self, external_id: int) -> Cancelled | None:
         """Stop the survey in progress, keeping the answers given; `None` if there was none."""

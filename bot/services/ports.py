@@ -118,6 +118,15 @@ class ResponseStore(Protocol):
         """Store an answer; `False` if the question was answered or the response closed."""
         ...
 
+    async def owed_questions(
+        self, answered_before: datetime, answered_after: datetime
+    ) -> list[tuple[int, str | None, str]]:
+        """Surveys in progress whose next question was never delivered.
+
+        As (Telegram id, language, response id), last answered between the two times.
+        """
+        ...
+
     async def mark_asked(self, response_id: str, question_id: str, message_id: int | None) -> None:
         """Record that this question reached the patient, as this Telegram message."""
         ...
