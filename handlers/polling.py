@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from telegram import Bot, Update
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import InvalidToken, RetryAfter, TimedOut
 
 from bot.services.ports import Clock, Inbox
 from handlers.followups import retry_seconds
@@ -74,13 +74,11 @@ class DurablePoller:
         self._rate = PerUserRate()
 
     async def run(self, queue: asyncio.Queue[object]) -> None:
-        """Replay what was stored and never handled, then poll until cancelled."""
-        await self._inbox.forget_handled()
-        replayed = await self._inbox.unhandled()
-        if replayed:
-            logger.warning("handling %d updates received before a restart", len(replayed))
-        for body in replayed:
-            await queue.put(Update.de_json(json.loads(body), self._bot))
+        """Replay what was stored and never handled, then poll until cancelled.
+
+        Nothing but cancellation ends it: with the fetcher gone the bot would run on deaf.
+        """
+        await self._replay(queue)
         last = await self._inbox.last_update_id()
         offset = None if last is None else last + 1
         pause = 1.0
@@ -89,29 +87,46 @@ class DurablePoller:
                 updates = await self._bot.get_updates(
                     offset=offset, timeout=self._timeout, allowed_updates=self._allowed
                 )
+                pause = 1.0
+                if not updates:
+                    continue
+                kept = self._within_rate(updates)
+                # Stored before the next getUpdates, which tells Telegram they arrived; if
+                # storing fails, the same batch is fetched again.
+                await self._inbox.keep(
+                    [(update.update_id, update.to_json()) for update in kept], self._clock.now()
+                )
             except RetryAfter as error:
                 await asyncio.sleep(retry_seconds(error))
                 continue
             except TimedOut:
                 continue  # a long poll that outlived the HTTP timeout: ask again
-            except InvalidToken:
-                raise
-            except (NetworkError, TelegramError) as error:
-                logger.warning("cannot get updates (%s); trying again", type(error).__name__)
+            except Exception as error:  # noqa: BLE001 - see the docstring
+                reason = "the bot token was rejected" if isinstance(error, InvalidToken) else ""
+                logger.warning(
+                    "cannot get updates (%s%s); trying again",
+                    type(error).__name__,
+                    f": {reason}" if reason else "",
+                )
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, LONGEST_PAUSE)
                 continue
-            pause = 1.0
-            if not updates:
-                continue
             offset = updates[-1].update_id + 1
-            kept = self._within_rate(updates)
-            # Stored before the next getUpdates, which tells Telegram they arrived.
-            await self._inbox.keep(
-                [(update.update_id, update.to_json()) for update in kept], self._clock.now()
-            )
             for update in kept:
                 await queue.put(update)
+
+    async def _replay(self, queue: asyncio.Queue[object]) -> None:
+        await self._inbox.forget_handled()
+        replayed = await self._inbox.unhandled()
+        if replayed:
+            logger.warning("handling %d updates received before a restart", len(replayed))
+        for body in replayed:
+            try:
+                update = Update.de_json(json.loads(body), self._bot)
+            except (ValueError, TypeError, KeyError):  # stored by an older version, say
+                logger.warning("an update stored before a restart could not be read")
+                continue
+            await queue.put(update)
 
     def _within_rate(self, updates: Sequence[Update]) -> list[Update]:
         now = time.monotonic()

@@ -115,3 +115,13 @@ async def test_a_question_cut_off_by_a_fault_comes_without_the_patient_asking(
     clock.advance(seconds=11)
     await asyncio.sleep(0.3)
     assert patient.unread() == []  # delivered once, not again
+
+
+@pytest.mark.usefixtures("bot")
+async def test_the_bot_keeps_listening_when_fetching_updates_fails(
+    telegram: FakeTelegram,
+) -> None:
+    telegram.fail_next("getUpdates", Fault(502, "Bad Gateway"), times=2)
+    patient = telegram.patient(806)
+    await patient.send("/start")
+    assert "Nothing is stored until you tap" in (await patient.next_message()).text
