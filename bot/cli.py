@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from telegram import Bot
+from telegram.error import InvalidToken, TelegramError
 
 from bot.app import invitation_service, run
 from bot.demo import run_demo
@@ -148,7 +149,22 @@ def _run_command(settings: Settings, _: argparse.Namespace) -> int:
         _fail(exc.problems if isinstance(exc, SettingsError) else [str(exc)])
         return EXIT_CONFIG
     configure_logging(settings.log_level, [token])
-    run(settings)
+    try:
+        run(settings)
+    except InvalidToken:
+        print(
+            f"feedback-bot: Telegram rejected the bot token; check {ENV_PREFIX}BOT_TOKEN "
+            "(from @BotFather)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except TelegramError as exc:  # at start-up: the loop itself retries what it can
+        print(
+            f"feedback-bot: cannot reach Telegram at {ENV_PREFIX}API_URL "
+            f"({type(exc).__name__}); check the network and try again",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     return 0
 
 

@@ -132,3 +132,20 @@ async def test_a_tap_received_just_before_a_kill_is_handled_after_the_restart(
         assert (await other.next_message(timeout=60)).text.startswith("Question 2 of 3")
     responses = {r.values.get("csat") for r in await stored_responses(tmp_path / "feedback.db")}
     assert responses == {3, 4}
+
+
+async def test_a_rejected_token_or_unreachable_telegram_is_one_clear_line(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    wrong = "123456:WrongTokenWrongTokenWrongToken"
+    rejected, unreachable = tmp_path / "rejected.log", tmp_path / "unreachable.log"
+    async with bot_process(telegram, tmp_path, rejected, FEEDBACK_BOT_TOKEN=wrong) as process:
+        assert await asyncio.wait_for(process.wait(), 60) == 1
+    closed_port = {"FEEDBACK_API_URL": "http://127.0.0.1:9/bot"}
+    async with bot_process(telegram, tmp_path, unreachable, **closed_port) as process:
+        assert await asyncio.wait_for(process.wait(), 60) == 1
+    assert "Telegram rejected the bot token" in rejected.read_text()
+    assert "cannot reach Telegram" in unreachable.read_text()
+    for log in (rejected, unreachable):
+        assert "Traceback" not in log.read_text()
+        assert "WrongToken" not in log.read_text()
