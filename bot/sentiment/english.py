@@ -20,6 +20,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from bot.domain.models import SentimentLabel
 from bot.sentiment.language import ENGLISH, function_words
 from bot.sentiment.lexicon import lexicon
+from bot.sentiment.reading import Reading
 
 
 def label_for(polarity: float, negative_below: float, positive_above: float) -> SentimentLabel:
@@ -301,14 +302,6 @@ def blend(  # noqa: PLR0913 - the readings and rules that meet here, each named
         return compound
     evident = compound != 0 or complaint_word
     return margin if margin < 0 and evident else max(compound, 0.0)
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """A polarity in [-1, 1] and the words or rules behind it."""
-
-    polarity: float
-    reasons: tuple[str, ...]
 
 
 class EnglishReader:

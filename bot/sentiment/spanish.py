@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from bot.sentiment.lexicon import Lexicon, fold
+from bot.sentiment.reading import Reading
 
 _NB_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's CountVectorizer default
 _TOKEN = re.compile(r"\w+|[.!?;]")
@@ -83,14 +84,6 @@ MODEL_WORD_FROM = 1.5
 # The model's log-odds are large (naive Bayes counts every n-gram as independent evidence);
 # this scale maps them to a polarity comparable with the lexicon's.
 MODEL_SCALE = 8.0
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """A polarity in [-1, 1] and the words behind it."""
-
-    polarity: float
-    reasons: tuple[str, ...]
 
 
 class SpanishReader:

@@ -138,6 +138,11 @@ ConsentOutcome = StartOutcome | AlreadyAgreed
 AnswerOutcome = Accepted | Rejected | AlreadyAnswered | NotAsked | Stale | NoSurvey | NeedsConsent
 
 
+def _delivered(response: Response, step: Step) -> bool:
+    """Whether the question the patient is on has reached them."""
+    return response.asked_question == step.question.id
+
+
 class FeedbackService:
     """Walks patients through surveys, committing every answer before the next question.
 
@@ -211,11 +216,7 @@ class FeedbackService:
         if before is not None and invitation_code is None:
             response = await self._store.open_response(before.id)
             step = None if response is None else self._step(response, language)
-            if (
-                response is not None
-                and step is not None
-                and (response.asked_question == step.question.id)
-            ):
+            if response is not None and step is not None and _delivered(response, step):
                 return AlreadyAgreed()
         patient = await self._store.add_patient(external_id, self._clock.now(), language)
         if invitation_code is not None:
@@ -256,7 +257,7 @@ class FeedbackService:
             return AlreadyAnswered() if answered else Stale()
         step = self._step(response, language)
         if answered:
-            if step is not None and response.asked_question != step.question.id:
+            if step is not None and not _delivered(response, step):
                 return NotAsked(response.id, step)  # tapped again: the next never arrived
             return AlreadyAnswered()
         if step is None or step.question.id != question_id:
@@ -292,7 +293,7 @@ class FeedbackService:
         step = None if response is None else self._step(response, language)
         if response is None or step is None:
             return NoSurvey()
-        if response.asked_question != step.question.id or (
+        if not _delivered(response, step) or (
             message_id is not None
             and response.asked_message_id is not None
             and message_id < response.asked_message_id
