@@ -25,6 +25,7 @@ from bot.services.staff import AlertService, ReportService
 from bot.settings import Settings
 from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
 from handlers.followups import FollowupHandlers, TelegramFollowupSender
+from handlers.lanes import Lanes, PerPersonUpdateProcessor
 from handlers.patient import ClinicProfile, PatientHandlers
 from handlers.polling import DurablePoller
 from handlers.registry import FeedbackApplication, register_handlers
@@ -170,9 +171,13 @@ def build_application(
         thresholds=AlertThresholds(settings.alert_csat_at_most, settings.alert_nps_at_most),
         languages=CATALOGUES.keys(),
         followup_window=timedelta(days=settings.followup_window_days),
+        # Offered to everyone who finishes: asking only happy patients (review gating)
+        # breaks Google's review policy and FTC guidance.
+        invites_review=settings.review_url is not None,
     )
     # Staff messages and the command menu speak the clinic's language.
     texts = CATALOGUES[feedback.default_language]
+    lanes = Lanes()
     lifecycle = Lifecycle(
         database=database,
         responses=responses,
@@ -191,9 +196,8 @@ def build_application(
         .post_shutdown(lifecycle.post_shutdown)
         # Updates come through `DurablePoller` (see `polling`), which stores them first.
         .updater(None)
-        # One update at a time: answers are read-decide-write, and ordering per patient
-        # matters more than throughput at a clinic's volume.
-        .concurrent_updates(False)  # noqa: FBT003 - PTB's builder takes a bare bool
+        # Each person's updates in order, different people's at the same time.
+        .concurrent_updates(PerPersonUpdateProcessor(lanes))
         .build()
     )
     if settings.staff_chat is not None:
@@ -222,6 +226,7 @@ def build_application(
     patients = PatientHandlers(
         feedback,
         lifecycle.alerts,
+        lanes,
         ClinicProfile(
             name=settings.clinic_name,
             review_url=str(settings.review_url) if settings.review_url else None,

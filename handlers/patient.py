@@ -10,23 +10,29 @@ every update asks the feedback service, and a restart resumes exactly where the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import Enum, auto
+from typing import TypeVar, assert_never
 
 from telegram import Bot, CallbackQuery, Message, Update, User
 from telegram.constants import ChatType
-from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.domain.flow import Step
-from bot.domain.models import InvitationState
+from bot.domain.models import InvitationState, Notice
 from bot.domain.surveys import AnswerValue, QuestionType, localize
 from bot.services.feedback import (
     Accepted,
     AlreadyAgreed,
     AlreadyAnswered,
     Asking,
+    DueNotice,
     FeedbackService,
     InvitationRefused,
     NeedsConsent,
@@ -37,6 +43,7 @@ from bot.services.feedback import (
     StartOutcome,
 )
 from bot.services.staff import AlertService
+from handlers.followups import retry_seconds
 from handlers.keyboards import (
     FORGET_YES,
     LANGUAGE_PREFIX,
@@ -49,12 +56,56 @@ from handlers.keyboards import (
     review_keyboard,
     selection_mask,
 )
+from handlers.lanes import Lanes
 from handlers.texts import CATALOGUES, Texts
 
 logger = logging.getLogger(__name__)
 
+_Sent = TypeVar("_Sent")
+# Flood control asks a bot to wait a few seconds at most in practice; longer than this and
+# the message is better left owed than the patient left looking at a spinner.
+LONGEST_WAIT_IN_LANE = 10.0
+
 # Telegram allows at most 64 characters of A-Za-z0-9_- in a /start payload.
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class Delivery(Enum):
+    """What became of one message the bot owed a patient."""
+
+    ARRIVED = auto()
+    HELD = auto()
+    """It failed and is kept for a later try."""
+    FLOODED = auto()
+    """Telegram's flood control refused it; kept, and the bot should pause."""
+    REFUSED = auto()
+    """It can never arrive (the patient blocked the bot)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaughtUp:
+    """How far a patient's owed messages got."""
+
+    sent: int
+    stopped_by: Delivery | None = None
+    """What stopped it before the end, if anything did."""
+
+    @classmethod
+    def after(cls, sent: int, last: Delivery) -> CaughtUp:
+        """`sent` arrived before `last`, the final attempt."""
+        if last is Delivery.ARRIVED:
+            return cls(sent + 1)
+        return cls(sent, stopped_by=last)
+
+    @property
+    def complete(self) -> bool:
+        """Everything owed arrived."""
+        return self.stopped_by is None
+
+    @property
+    def flooded(self) -> bool:
+        """Flood control stopped it: the bot should pause."""
+        return self.stopped_by is Delivery.FLOODED
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +127,15 @@ class PatientHandlers:
         self,
         feedback: FeedbackService,
         alerts: AlertService | None,
+        lanes: Lanes,
         clinic: ClinicProfile,
     ) -> None:
         self._feedback = feedback
         self._alerts = alerts
+        self._lanes = lanes
         self._clinic = clinic
+        # Until when (monotonic) Telegram's flood control asked the bot to wait, as last seen.
+        self._flooded_until = 0.0
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Begin or resume a survey, from an invitation link if there is one."""
@@ -144,7 +199,7 @@ class PatientHandlers:
                     query, self._question_text(outcome.answered, texts) + "\n\n✓ " + shown
                 )
                 if isinstance(query.message, Message):
-                    await self._after_answer(query.message, outcome, language)
+                    await self._after_answer(query.message, outcome)
             elif isinstance(outcome, Rejected):
                 multiple = outcome.step.question.type is QuestionType.MULTIPLE_CHOICE
                 toast = texts.choose_at_least_one if multiple else texts.use_buttons
@@ -178,10 +233,12 @@ class PatientHandlers:
             if outcome.truncated:
                 limit = outcome.answered.question.max_length
                 await message.reply_text(texts.text_truncated.format(limit=limit))
-            await self._after_answer(message, outcome, language)
+            await self._after_answer(message, outcome)
         elif isinstance(outcome, NotAsked):
-            # The question this would answer never arrived: ask it rather than guess.
-            await self._ask(message, Asking(outcome.response_id, outcome.step), language)
+            # The question this would answer had not arrived: ask it rather than guess (unless
+            # it has arrived since, below this message, where the patient will see it).
+            if not outcome.arrived_since:
+                await self._ask(message, Asking(outcome.response_id, outcome.step), language)
         elif isinstance(outcome, Rejected):
             hint = (
                 texts.empty_text
@@ -325,38 +382,119 @@ class PatientHandlers:
             await self._ask(message, current, language)
 
     async def send_owed(self, bot: Bot) -> int:
-        """Send the questions that faults or crashes cut off; how many went out.
+        """Deliver what faults or crashes held back: notices, then cut-off questions.
 
-        A patient who blocked the bot, or a refusal, is skipped until the next round; flood
-        control ends the round.
+        Each patient's in their lane, checked again there, so a handler busy with the same
+        patient is never raced. Returns how many messages went out.
         """
+        if time.monotonic() < self._flooded_until:
+            return 0  # Telegram asked the bot to wait; the patients' own lanes keep trying
+        patients = {due.notice.external_id for due in await self._feedback.due_notices()}
+        patients |= {owed.external_id for owed in await self._feedback.owed_questions()}
         sent = 0
-        for owed in await self._feedback.owed_questions():
-            try:
-                await self._send_question(bot, owed.external_id, owed.asking, owed.language)
-            except RetryAfter:
-                break
-            except TelegramError as error:
-                logger.info("an owed question was refused: %s", type(error).__name__)
-                continue
-            sent += 1
+        for external_id in sorted(patients):
+            async with self._lanes.hold(external_id):
+                caught_up = await self._catch_up(bot, external_id)
+            sent += caught_up.sent
+            if caught_up.flooded:
+                break  # flood control holds for the whole bot: the rest wait a round
         return sent
+
+    async def _catch_up(self, bot: Bot, chat_id: int) -> CaughtUp:
+        """Send this patient's owed notices, then their owed question (in their lane).
+
+        In order, stopping at the first that fails: a question must not overtake advice.
+        """
+        notices = await self._deliver_notices(bot, chat_id)
+        if not notices.complete:
+            return notices
+        owed = await self._feedback.owed_question(chat_id)
+        if owed is None:
+            return notices
+        delivery = await self._try_question(bot, chat_id, owed.asking, owed.language)
+        return CaughtUp.after(notices.sent, delivery)
+
+    async def _deliver_notices(self, bot: Bot, chat_id: int) -> CaughtUp:
+        """Send the patient's owed notices in order, stopping at the first that fails."""
+        sent = 0
+        for due in await self._feedback.due_notices(chat_id):
+            delivery = await self._deliver_notice(bot, chat_id, due)
+            if delivery is not Delivery.ARRIVED:
+                return CaughtUp.after(sent, delivery)
+            sent += 1
+        return CaughtUp(sent)
+
+    async def _deliver_notice(self, bot: Bot, chat_id: int, due: DueNotice) -> Delivery:
+        """Send one owed notice (if it fails, it is kept for later)."""
+        texts = CATALOGUES[due.language]
+        match due.notice.kind:
+            case Notice.SAFETY_ADVICE:
+                # No medical advice: who will call, and when not to wait for that call.
+                text, markup = texts.safety_advice, None
+            case Notice.THANKS:
+                text, markup = texts.thanks.format(clinic=self._clinic.name), None
+            case Notice.REVIEW_INVITATION:
+                if not self._clinic.review_url:  # the clinic removed its link since
+                    await self._feedback.notice_refused(due.notice)
+                    return Delivery.ARRIVED
+                text = texts.review_invitation
+                markup = review_keyboard(self._clinic.review_url, texts)
+            case _:
+                assert_never(due.notice.kind)
+        try:
+            await _waiting_out_floods(lambda: bot.send_message(chat_id, text, reply_markup=markup))
+        except Forbidden:
+            # Kept, it could never arrive; the next thing the patient says is answered anew.
+            logger.info("a notice was refused: the patient blocked the bot")
+            await self._feedback.notice_refused(due.notice)
+            return Delivery.REFUSED
+        except RetryAfter as error:
+            self._flooded(error)
+            await self._feedback.notice_failed(due.notice, retry_seconds(error))
+            return Delivery.FLOODED
+        except TelegramError as error:
+            logger.info("a notice was not delivered (%s); kept for later", type(error).__name__)
+            await self._feedback.notice_failed(due.notice, None)
+            return Delivery.HELD
+        await self._feedback.notice_delivered(due.notice)
+        return Delivery.ARRIVED
+
+    async def _try_question(
+        self, bot: Bot, chat_id: int, asking: Asking, language: str
+    ) -> Delivery:
+        """Send a question (if it fails, it stays owed for the next sweep)."""
+        try:
+            await self._send_question(bot, chat_id, asking, language)
+        except RetryAfter as error:
+            self._flooded(error)
+            return Delivery.FLOODED
+        except Forbidden:
+            return Delivery.REFUSED
+        except TelegramError as error:
+            logger.info("a question was not delivered (%s); owed", type(error).__name__)
+            return Delivery.HELD
+        return Delivery.ARRIVED
 
     async def _ask(self, message: Message, asking: Asking, language: str) -> None:
         await self._send_question(message.get_bot(), message.chat.id, asking, language)
 
+    def _flooded(self, error: RetryAfter) -> None:
+        self._flooded_until = max(self._flooded_until, time.monotonic() + retry_seconds(error))
+
     async def _send_question(self, bot: Bot, chat_id: int, asking: Asking, language: str) -> None:
         texts = CATALOGUES[language]
-        sent = await bot.send_message(
-            chat_id,
-            self._question_text(asking.step, texts),
-            reply_markup=question_keyboard(
-                asking.response_id,
-                asking.step,
-                texts,
-                language=language,
-                default_language=self._clinic.survey_language,
-            ),
+        sent = await _waiting_out_floods(
+            lambda: bot.send_message(
+                chat_id,
+                self._question_text(asking.step, texts),
+                reply_markup=question_keyboard(
+                    asking.response_id,
+                    asking.step,
+                    texts,
+                    language=language,
+                    default_language=self._clinic.survey_language,
+                ),
+            )
         )
         # Only now may a typed reply answer it (see `NotAsked`).
         await self._feedback.asked(asking.response_id, asking.step.question.id, sent.message_id)
@@ -391,25 +529,21 @@ class PatientHandlers:
             logger.info("could not update a selection: %s", exc.message)
         return None
 
-    async def _after_answer(self, message: Message, outcome: Accepted, language: str) -> None:
+    async def _after_answer(self, message: Message, outcome: Accepted) -> None:
+        """Deliver what the answer made owed: notices (advice, thanks), then the next question.
+
+        The handler runs in the patient's lane, so it can wait out flood control without
+        holding up anybody else. Whatever still fails stays owed in the store for the sweep.
+        """
         if outcome.raised_alert and self._alerts is not None:
             # First, and without waiting: nothing said to the patient may hold staff back.
             self._alerts.wake()
-        texts = CATALOGUES[language]
-        if outcome.clinical:
-            # No medical advice: who will call, and when not to wait for that call.
-            await message.chat.send_message(texts.safety_advice)
-        if outcome.next is not None:
-            await self._ask(message, Asking(outcome.response_id, outcome.next), language)
-        else:
-            await message.chat.send_message(texts.thanks.format(clinic=self._clinic.name))
-            if self._clinic.review_url:
-                # Offered to everyone who finishes: asking only happy patients (review
-                # gating) breaks Google's review policy and FTC guidance.
-                await message.chat.send_message(
-                    texts.review_invitation,
-                    reply_markup=review_keyboard(self._clinic.review_url, texts),
-                )
+        bot, chat_id = message.get_bot(), message.chat.id
+        caught_up = await self._deliver_notices(bot, chat_id)
+        if caught_up.complete and outcome.next is not None:
+            language = await self._feedback.language_for(chat_id, None)
+            asking = Asking(outcome.response_id, outcome.next)
+            await self._try_question(bot, chat_id, asking, language)
 
     def _question_text(self, step: Step, texts: Texts) -> str:
         if step.about_visit:
@@ -451,13 +585,30 @@ def _query_and_user(update: Update) -> tuple[CallbackQuery, User]:
 async def _edit_text(query: CallbackQuery, text: str) -> None:
     try:
         await query.edit_message_text(text)
-    except BadRequest as exc:
-        # The message may be too old to edit, or already show this text; neither matters.
-        logger.info("could not edit a message: %s", exc.message)
+    except TelegramError as exc:
+        # The message may be too old to edit, already show this text, or Telegram may be
+        # failing: the edit only tidies up, and must not stop what comes after it.
+        logger.info("could not edit a message: %s", type(exc).__name__)
 
 
 async def _drop_keyboard(query: CallbackQuery) -> None:
     try:
         await query.edit_message_reply_markup(None)
-    except BadRequest as exc:
-        logger.info("could not remove a keyboard: %s", exc.message)
+    except TelegramError as exc:
+        logger.info("could not remove a keyboard: %s", type(exc).__name__)
+
+
+async def _waiting_out_floods(send: Callable[[], Awaitable[_Sent]]) -> _Sent:
+    """Send, waiting out Telegram's flood control if the wait is short.
+
+    Only in a patient's lane, where waiting holds up that patient alone. A longer wait, or
+    a second refusal, is left to whoever keeps the message owed.
+    """
+    try:
+        return await send()
+    except RetryAfter as error:
+        wait = retry_seconds(error)
+        if wait > LONGEST_WAIT_IN_LANE:
+            raise
+        await asyncio.sleep(wait)
+        return await send()

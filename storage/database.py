@@ -61,8 +61,10 @@ class Database:
 
     Created closed, so that the bot can be wired synchronously and opened in `post_init`.
 
-    Tasks share the connection, so write transactions are serialised by a lock: without it
-    two handlers could interleave statements inside one transaction.
+    Patients are handled concurrently and share the connection, so write transactions are
+    serialised by a lock: without it two handlers could interleave statements inside one
+    transaction. Reads share it too, so a handler always reads what it has just written (a
+    second connection's snapshot can be older while another read is in progress).
     """
 
     def __init__(self, path: Path | str) -> None:

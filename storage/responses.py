@@ -13,6 +13,8 @@ import aiosqlite
 from bot.domain.models import (
     Answer,
     Invitation,
+    Notice,
+    OwedNotice,
     Patient,
     Response,
     ResponseStatus,
@@ -370,6 +372,11 @@ class SqliteResponseStore:
                         for f in commit.followups
                     ],
                 )
+            await conn.executemany(
+                "INSERT INTO patient_notices (response_id, kind, created_at, next_attempt_at)"
+                " VALUES (?, ?, ?, ?)",
+                [(commit.response_id, notice.value, now, now) for notice in commit.notices],
+            )
             if commit.alert_reasons:
                 await conn.execute(
                     "INSERT INTO alerts (response_id, reasons, created_at) VALUES (?, ?, ?)"
@@ -408,6 +415,43 @@ class SqliteResponseStore:
             await conn.execute(
                 "UPDATE responses SET asked_question = ?, asked_message_id = ? WHERE id = ?",
                 (question_id, message_id, response_id),
+            )
+
+    async def owed_notices(
+        self, *, due_by: datetime, external_id: int | None = None
+    ) -> list[OwedNotice]:
+        """Notices due by `due_by` (for one patient, or everyone), oldest first."""
+        async with self._conn.execute(
+            "SELECT n.id, n.kind, n.created_at, n.failed_attempts, p.external_id, p.language"
+            " FROM patient_notices n JOIN responses r ON r.id = n.response_id"
+            " JOIN patients p ON p.id = r.patient_id"
+            " WHERE n.next_attempt_at <= ? AND (? IS NULL OR p.external_id = ?) ORDER BY n.id",
+            (to_db_time(due_by), external_id, external_id),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            OwedNotice(
+                id=row["id"],
+                external_id=row["external_id"],
+                chosen_language=row["language"],
+                kind=Notice(row["kind"]),
+                created_at=from_db_time(row["created_at"]),
+                failed_attempts=row["failed_attempts"],
+            )
+            for row in rows
+        ]
+
+    async def notice_done(self, notice_id: int) -> None:
+        """The notice was delivered, or will never be: forget it."""
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM patient_notices WHERE id = ?", (notice_id,))
+
+    async def postpone_notice(self, notice_id: int, until: datetime, failed_attempts: int) -> None:
+        """Try the notice again at `until`, after this many failures in a row."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE patient_notices SET next_attempt_at = ?, failed_attempts = ? WHERE id = ?",
+                (to_db_time(until), failed_attempts, notice_id),
             )
 
     async def abandon(self, response_id: str) -> bool:

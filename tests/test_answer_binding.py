@@ -93,11 +93,13 @@ async def test_a_number_typed_again_before_the_next_question_existed_is_not_its_
     )
     await patient.send("5")
     assert (await patient.next_message()).text.startswith("Question 2 of 3")
-    # The second "5" was sent before question 2 existed (Telegram numbered it lower): it
-    # gets question 2 again.
-    assert (await patient.next_message()).text.startswith("Question 2 of 3")
+    # The second "5" was sent before question 2 existed (Telegram numbered it lower): it is
+    # not the NPS, and question 2, already below it, is not sent twice.
+    await patient.send("9")
+    assert (await patient.next_message()).text.startswith("Question 3 of 3")
     [response] = await stored_responses(settings.db)
-    assert response.values == {"csat": 5}
+    assert response.values == {"csat": 5, "nps": 9}
+    assert sum(m.text.startswith("Question 2") for m in telegram.messages_to(804)) == 1
 
 
 @pytest.mark.usefixtures("bot")

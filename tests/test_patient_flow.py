@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
 import pytest
 
 from bot.domain.models import ResponseStatus
 from bot.fake_telegram import FakeTelegram, Fault, Person
 from bot.settings import Settings
+from handlers.registry import FeedbackApplication
 from tests.harness import FakeClock, running_bot
 from tests.storage_view import is_patient, stored_responses
 
@@ -429,7 +433,7 @@ async def test_answers_are_deleted_after_the_retention_period_promised_at_consen
 
 
 @pytest.mark.usefixtures("bot")
-async def test_a_failed_reply_loses_no_answer_and_the_patient_is_told(
+async def test_a_failed_reply_loses_no_answer_and_the_question_still_comes(
     telegram: FakeTelegram, settings: Settings
 ) -> None:
     patient = telegram.patient(28, language="es")
@@ -442,10 +446,56 @@ async def test_a_failed_reply_loses_no_answer_and_the_patient_is_told(
     # Telegram fails once when the bot sends the next question.
     telegram.fail_next("sendMessage", Fault(500, "Internal Server Error", chat_id=28))
     await patient.tap("4")
-    apology = await patient.next_message()
-    assert apology.text.startswith("Lo siento, algo ha fallado por nuestra parte")
-    await patient.send("/start")
-    assert "Sigamos donde lo dejó" in (await patient.next_message()).text
+    # The answer was stored first; the question it owes comes without the patient asking.
     assert (await patient.next_message()).text.startswith("Pregunta 2 de 3")
+    assert patient.unread() == []
     [response] = await stored_responses(settings.db)
     assert response.values == {"csat": 4}
+
+
+async def test_while_another_program_holds_the_database_taps_wait_and_none_is_lost(
+    telegram: FakeTelegram, settings: Settings, bot: FeedbackApplication
+) -> None:
+    del bot
+    patient = telegram.patient(29)
+    await agree(patient)
+    assert (await patient.next_message()).text.startswith("Question 1 of 3")
+    await patient.tap("4")
+    assert (await patient.next_message()).text.startswith("Question 2 of 3")
+    # A backup tool, say, holds the database longer than the bot's five-second busy wait.
+    blocker = sqlite3.connect(settings.db, isolation_level=None, check_same_thread=False)
+    # In a thread: the bot may be finishing a write, which needs the event loop.
+    await asyncio.to_thread(blocker.execute, "BEGIN EXCLUSIVE")
+    try:
+        typed = await patient.send("9")
+        await asyncio.sleep(6)
+        # Not stored, so not confirmed to Telegram either: it waits there.
+        assert not telegram.confirmed(typed)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert (await patient.next_message(timeout=40)).text.startswith("Question 3 of 3")
+    [response] = await stored_responses(settings.db)
+    assert response.values == {"csat": 4, "nps": 9}
+
+
+@pytest.mark.usefixtures("bot")
+async def test_when_a_reply_fails_unexpectedly_the_patient_is_told_their_answers_are_safe(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    patient = telegram.patient(30)
+    await agree(patient)
+    for answer in ("4", "9"):
+        await patient.next_message()
+        await patient.tap(answer)
+    assert (await patient.next_message()).text.startswith("Question 3 of 3")
+    # The note that a long comment was cut fails: the handler stops there.
+    telegram.fail_next("sendMessage", Fault(502, "Bad Gateway"))
+    await patient.send("Lovely staff. " * 400)
+    apology, thanks = await patient.next_message(), await patient.next_message()
+    assert apology.text.startswith("Sorry, something went wrong on our side")
+    # The thanks the answer made owed still comes.
+    assert thanks.text.startswith("Thank you!")
+    [response] = await stored_responses(settings.db)
+    assert response.values["nps"] == 9
+    assert str(response.values["comment"]).startswith("Lovely staff.")

@@ -165,6 +165,28 @@ class PendingAlert:
     """An earlier send may have reached staff unconfirmed (a timeout, or a crash)."""
 
 
+class Notice(StrEnum):
+    """A message the bot owes a patient besides the next question."""
+
+    SAFETY_ADVICE = "safety_advice"
+    """After a comment that mentions a possible complication: who will call, and when not
+    to wait for that call."""
+    THANKS = "thanks"
+    REVIEW_INVITATION = "review_invitation"
+
+
+@dataclass(frozen=True, slots=True)
+class OwedNotice:
+    """A notice not yet delivered to the patient."""
+
+    id: int
+    external_id: int
+    chosen_language: str | None
+    kind: Notice
+    created_at: datetime
+    failed_attempts: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class NegativeComment:
     """A recent comment scored negative, for the summary."""

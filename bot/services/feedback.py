@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.domain.alerts import alert_reasons
 from bot.domain.flow import InvalidAnswerError, Step, next_step, parse_button, parse_typed
@@ -12,6 +12,8 @@ from bot.domain.models import (
     AlertThresholds,
     Answer,
     InvitationState,
+    Notice,
+    OwedNotice,
     Patient,
     Response,
     ResponseStatus,
@@ -93,6 +95,8 @@ class NotAsked:
 
     response_id: str
     step: Step
+    arrived_since: bool = False
+    """The question did reach the patient, after this reply: it is already below it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +130,20 @@ class OwedQuestion:
     asking: Asking
 
 
-# A question is owed once the patient's answer has been this quiet: the handler that stored
-# the answer sends it within a second, and must not be raced. Older than a day, it is left
-# for the patient's own next message.
-OWED_AFTER = timedelta(seconds=10)
+# Older than a day, an owed question is left for the patient's own next message, and an
+# owed notice (a thanks, advice that has been overtaken by the clinic's call) is dropped.
 OWED_UNTIL = timedelta(days=1)
+# After a failed notice: 1 s, 2 s, 4 s... never more than five minutes apart.
+FIRST_RETRY = timedelta(seconds=1)
+LONGEST_RETRY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class DueNotice:
+    """An owed notice and the language to word it in."""
+
+    notice: OwedNotice
+    language: str
 
 
 StartOutcome = NeedsConsent | InvitationRefused | Asking
@@ -160,8 +173,10 @@ class FeedbackService:
         thresholds: AlertThresholds,
         languages: Collection[str],
         followup_window: timedelta = timedelta(days=14),
+        invites_review: bool = False,
     ) -> None:
         self._store = store
+        self._invites_review = invites_review
         self._surveys = surveys
         self._scorer = scorer
         self._clock = clock
@@ -293,12 +308,14 @@ class FeedbackService:
         step = None if response is None else self._step(response, language)
         if response is None or step is None:
             return NoSurvey()
-        if not _delivered(response, step) or (
+        if not _delivered(response, step):
+            return NotAsked(response.id, step)
+        if (
             message_id is not None
             and response.asked_message_id is not None
             and message_id < response.asked_message_id
         ):
-            return NotAsked(response.id, step)
+            return NotAsked(response.id, step, arrived_since=True)
         try:
             value, truncated = parse_typed(step.question, text)
         except InvalidAnswerError:
@@ -312,11 +329,14 @@ class FeedbackService:
         await self._store.mark_asked(response_id, question_id, message_id)
 
     async def owed_questions(self) -> list[OwedQuestion]:
-        """Questions to send because a fault or a crash cut them off after an answer."""
+        """Questions to send because a fault or a crash cut them off after an answer.
+
+        Read without the patient's lane: check each with `owed_question` inside it.
+        """
         now = self._clock.now()
         owed = []
         for external_id, chosen, response_id in await self._store.owed_questions(
-            answered_before=now - OWED_AFTER, answered_after=now - OWED_UNTIL
+            answered_before=now, answered_after=now - OWED_UNTIL
         ):
             response = await self._store.get_response(response_id)
             language = self.pick_language(chosen, None)
@@ -324,6 +344,49 @@ class FeedbackService:
             if step is not None:
                 owed.append(OwedQuestion(external_id, language, Asking(response_id, step)))
         return owed
+
+    async def owed_question(self, external_id: int) -> OwedQuestion | None:
+        """The question this patient is owed, if their answer is stored and it never arrived."""
+        patient = await self._store.get_patient(external_id)
+        response = None if patient is None else await self._store.open_response(patient.id)
+        if patient is None or response is None or not response.answers:
+            return None
+        language = self.pick_language(patient.language, None)
+        step = self._step(response, language)
+        if step is None or _delivered(response, step):
+            return None
+        return OwedQuestion(external_id, language, Asking(response.id, step))
+
+    async def due_notices(self, external_id: int | None = None) -> list[DueNotice]:
+        """Notices to deliver now (to one patient, or everyone); a day old, they are dropped."""
+        now = self._clock.now()
+        due = []
+        for notice in await self._store.owed_notices(due_by=now, external_id=external_id):
+            if now - notice.created_at > OWED_UNTIL:
+                await self._store.notice_done(notice.id)
+                continue
+            due.append(DueNotice(notice, self.pick_language(notice.chosen_language, None)))
+        return due
+
+    async def notice_delivered(self, notice: OwedNotice) -> None:
+        """The patient has the notice."""
+        await self._store.notice_done(notice.id)
+
+    async def notice_refused(self, notice: OwedNotice) -> None:
+        """Telegram will never deliver it (the patient blocked the bot, say): drop it."""
+        await self._store.notice_done(notice.id)
+
+    async def notice_failed(self, notice: OwedNotice, retry_after: float | None) -> datetime:
+        """Try again later: after `retry_after` seconds if Telegram said so, else back off."""
+        failures = notice.failed_attempts + 1
+        wait = (
+            timedelta(seconds=retry_after)
+            if retry_after is not None
+            else min(FIRST_RETRY * 2 ** (failures - 1), LONGEST_RETRY)
+        )
+        until = self._clock.now() + wait
+        await self._store.postpone_notice(notice.id, until, failures)
+        return until
 
     async def cancel(self, external_id: int) -> Cancelled | None:
         """Stop the survey in progress, keeping the answers given; `None` if there was none."""
@@ -447,6 +510,12 @@ class FeedbackService:
             self._survey(response), values, language, self._surveys.default_language
         )
         reasons = alert_reasons(answers, self._thresholds)
+        clinical = sentiment is not None and sentiment.clinical
+        notices: tuple[Notice, ...] = (Notice.SAFETY_ADVICE,) if clinical else ()
+        if following is None:
+            notices += (Notice.THANKS,)
+            if self._invites_review:
+                notices += (Notice.REVIEW_INVITATION,)
         stored = await self._store.commit_answer(
             AnswerCommit(
                 response_id=response.id,
@@ -455,6 +524,7 @@ class FeedbackService:
                 alert_reasons=reasons,
                 dedup_key=dedup_key,
                 followups=self._followups(response) if following is None else (),
+                notices=notices,
             )
         )
         if not stored:
@@ -467,5 +537,5 @@ class FeedbackService:
             truncated=truncated,
             # Staff see every answer of a flagged response, so each new one updates the alert.
             raised_alert=bool(reasons),
-            clinical=sentiment is not None and sentiment.clinical,
+            clinical=clinical,
         )

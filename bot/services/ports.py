@@ -11,6 +11,8 @@ from bot.domain.models import (
     AlertReason,
     Answer,
     Invitation,
+    Notice,
+    OwedNotice,
     Patient,
     PendingAlert,
     Period,
@@ -61,6 +63,8 @@ class AnswerCommit:
     dedup_key: int | None
     followups: tuple[ScheduledFollowup, ...] = ()
     """Scheduled with the completion, so a crash cannot complete a survey without them."""
+    notices: tuple[Notice, ...] = ()
+    """Owed to the patient from this answer on, delivered from the store (in this order)."""
 
 
 class ResponseStore(Protocol):
@@ -129,6 +133,20 @@ class ResponseStore(Protocol):
 
     async def mark_asked(self, response_id: str, question_id: str, message_id: int | None) -> None:
         """Record that this question reached the patient, as this Telegram message."""
+        ...
+
+    async def owed_notices(
+        self, *, due_by: datetime, external_id: int | None = None
+    ) -> list[OwedNotice]:
+        """Notices due by `due_by` (for one patient, or everyone), oldest first."""
+        ...
+
+    async def notice_done(self, notice_id: int) -> None:
+        """The notice was delivered, or will never be: forget it."""
+        ...
+
+    async def postpone_notice(self, notice_id: int, until: datetime, failed_attempts: int) -> None:
+        """Try the notice again at `until`, after this many failures in a row."""
         ...
 
     async def abandon(self, response_id: str) -> bool:
