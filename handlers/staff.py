@@ -197,6 +197,26 @@ class TelegramAlertSender:
             return _try_later(exc, alert)
         return Edited()
 
+    async def redact(self, staff_message_id: int) -> Edited | MessageGone | TryLater:
+        """Blank an alert whose patient was erased (its buttons go with the old text)."""
+        try:
+            await self._bot.edit_message_text(
+                self._texts.alert_erased,
+                chat_id=self._chat,
+                message_id=staff_message_id,
+                parse_mode=ParseMode.HTML,
+            )
+        except BadRequest as exc:
+            reason = exc.message.lower()
+            if "not modified" in reason:
+                return Edited()
+            if "not found" in reason or "can't be edited" in reason:
+                return MessageGone()
+            return _try_later(exc, None)
+        except TelegramError as exc:
+            return _try_later(exc, None)
+        return Edited()
+
 
 CAPTION_FIELD_LIMIT = 200
 
@@ -209,9 +229,10 @@ def _cut(text: str) -> str:
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def _try_later(error: TelegramError, alert: PendingAlert) -> TryLater:
+def _try_later(error: TelegramError, alert: PendingAlert | None) -> TryLater:
     # The alert's id only: its content is patient data.
-    logger.warning("staff chat refused alert %s: %s", alert.id, type(error).__name__)
+    what = "a redaction" if alert is None else f"alert {alert.id}"
+    logger.warning("staff chat refused %s: %s", what, type(error).__name__)
     match error:
         case RetryAfter():
             return TryLater(retry_seconds(error))

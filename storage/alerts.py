@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain.models import AlertReason, PendingAlert
+from bot.domain.models import AlertReason, PendingAlert, Redaction
 from storage.database import Database, from_db_time, to_db_time
 from storage.responses import SqliteResponseStore
 
@@ -71,6 +71,32 @@ class SqliteAlertStore:
                 "UPDATE alerts SET next_attempt_at = ?, failed_attempts = ?, maybe_sent = ?"
                 " WHERE id = ?",
                 (to_db_time(until), failed_attempts, int(maybe_sent), alert_id),
+            )
+
+    async def pending_redactions(self, due_by: datetime | None) -> list[Redaction]:
+        """Staff messages to blank, due by `due_by` (all if `None`), oldest first."""
+        async with self._db.connection.execute(
+            "SELECT message_id, failed_attempts FROM staff_redactions"
+            " WHERE ? IS NULL OR next_attempt_at <= ? ORDER BY created_at, message_id",
+            (due_by and to_db_time(due_by),) * 2,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [Redaction(row["message_id"], row["failed_attempts"]) for row in rows]
+
+    async def redaction_done(self, message_id: int) -> None:
+        """The staff message is blank now (or gone)."""
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM staff_redactions WHERE message_id = ?", (message_id,))
+
+    async def postpone_redaction(
+        self, message_id: int, until: datetime, failed_attempts: int
+    ) -> None:
+        """Try blanking it again at `until`, after this many failures in a row."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE staff_redactions SET next_attempt_at = ?, failed_attempts = ?"
+                " WHERE message_id = ?",
+                (to_db_time(until), failed_attempts, message_id),
             )
 
     async def forget_message(self, alert_id: int) -> None:

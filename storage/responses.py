@@ -120,6 +120,14 @@ async def load_answers(connection: aiosqlite.Connection, response_id: str) -> li
         return [row_to_answer(row) for row in await cursor.fetchall()]
 
 
+# The staff messages of alerts about to be deleted, to be edited so that they show nothing.
+_REDACT_ALERTS = (
+    "INSERT OR IGNORE INTO staff_redactions (message_id, created_at, next_attempt_at)"
+    " SELECT a.staff_message_id, ?, ? FROM alerts a JOIN responses r ON r.id = a.response_id"
+    " JOIN patients p ON p.id = r.patient_id AND a.staff_message_id IS NOT NULL"
+)
+
+
 class SqliteResponseStore:
     """The `ResponseStore` over the shared database."""
 
@@ -166,14 +174,20 @@ class SqliteResponseStore:
             )
             return cursor.rowcount > 0
 
-    async def forget_patient(self, external_id: int) -> bool:
+    async def forget_patient(self, external_id: int, now: datetime) -> bool:
         """Erase the patient and everything tied to them, leaving no copy in the WAL file.
+
+        Staff messages that showed their answers are queued to be blanked (`now`).
 
         Responses, answers and alerts go with the patient (ON DELETE CASCADE); the visits
         their responses were about, and invitations they opened, are deleted first, so a
         spent code is unknown from then on.
         """
         async with self._db.transaction() as conn:
+            await conn.execute(
+                _REDACT_ALERTS + " WHERE p.external_id = ?",
+                (to_db_time(now),) * 2 + (external_id,),
+            )
             await conn.execute(
                 "DELETE FROM visits WHERE patient_id = (SELECT id FROM patients"
                 " WHERE external_id = ?) OR id IN (SELECT r.visit_id FROM responses r"
@@ -486,14 +500,19 @@ class SqliteResponseStore:
             )
             await conn.execute("DELETE FROM inbox WHERE update_id = ?", (dedup_key,))
 
-    async def purge_before(self, cutoff: datetime) -> int:
+    async def purge_before(self, cutoff: datetime, now: datetime) -> int:
         """Delete responses started before `cutoff`, and patients left with nothing.
+
+        Staff messages that showed their answers are queued to be blanked (`now`).
 
         Answers and alerts go with their response (ON DELETE CASCADE). Returns how many
         responses were deleted.
         """
         moment = to_db_time(cutoff)
         async with self._db.transaction() as conn:
+            await conn.execute(
+                _REDACT_ALERTS + " WHERE r.started_at < ?", (to_db_time(now),) * 2 + (moment,)
+            )
             cursor = await conn.execute("DELETE FROM responses WHERE started_at < ?", (moment,))
             deleted = cursor.rowcount
             await conn.execute(

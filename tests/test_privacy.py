@@ -108,7 +108,7 @@ def test_exports_and_qr_codes_are_readable_by_their_owner_only(tmp_path: Path) -
         assert mode(tmp_path / name) == 0o600, name
 
 
-async def test_forget_erases_the_visit_makes_the_code_unusable_and_leaves_no_copy_on_disk(
+async def test_forget_erases_the_visit_and_the_code_blanks_the_staff_alert_and_leaves_no_copy(
     telegram: FakeTelegram, settings: Settings, clock: FakeClock
 ) -> None:
     async with running_bot(settings, clock):
@@ -125,10 +125,20 @@ async def test_forget_erases_the_visit_makes_the_code_unusable_and_leaves_no_cop
         await patient.send("Quaggleworth swelling still there")
         while not (await patient.next_message()).text.startswith("Thank you!"):
             pass  # the clinic's call-back notice comes first
+        await telegram.wait_for(
+            lambda: any("Quaggleworth" in m.text for m in telegram.messages_to(STAFF_CHAT))
+        )
         await patient.send("/forget")
         await patient.next_message()
         await patient.tap("Yes, erase everything")
         await telegram.wait_for(lambda: "erased" in telegram.messages_to(950)[-1].text)
+        # The staff chat's alert is blanked too, where Telegram keeps it.
+        await telegram.wait_for(
+            lambda: all("Quaggleworth" not in m.text for m in telegram.messages_to(STAFF_CHAT))
+        )
+        [alert] = telegram.messages_to(STAFF_CHAT)
+        assert alert.text == CATALOGUES["en"].alert_erased
+        assert alert.buttons() == []
         # The spent code now means nothing, to this patient or anyone else.
         await open_link(telegram.patient(951), code)
         refusal = await telegram.patient(951).next_message()

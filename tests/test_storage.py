@@ -113,8 +113,8 @@ async def test_forgetting_a_patient_erases_responses_answers_and_alerts(
         AnswerCommit(response.id, answer("csat", 1), False, (AlertReason.LOW_CSAT,), None)
     )
     assert len(await SqliteAlertStore(database).pending_alerts(NOW)) == 1
-    assert await store.forget_patient(1)
-    assert not await store.forget_patient(1)
+    assert await store.forget_patient(1, NOW)
+    assert not await store.forget_patient(1, NOW)
     assert await store.get_response(response.id) is None
     assert await SqliteAlertStore(database).pending_alerts(NOW) == []
 
@@ -201,7 +201,24 @@ async def test_purge_deletes_old_responses_and_patients_left_with_nothing(
     earlier = await store.start_response(returning.id, "post_visit", NOW - timedelta(days=800))
     await store.abandon(earlier.id)
     recent = await store.start_response(returning.id, "post_visit", NOW - timedelta(days=5))
-    assert await store.purge_before(NOW - timedelta(days=730)) == 2
+    assert await store.purge_before(NOW - timedelta(days=730), NOW) == 2
     assert await store.get_patient(1) is None
     assert await store.get_patient(2) is not None
     assert await store.get_response(recent.id) is not None
+
+
+async def test_purge_queues_the_staff_alerts_of_deleted_responses_to_be_blanked(
+    database: Database,
+) -> None:
+    store, alerts = SqliteResponseStore(database), SqliteAlertStore(database)
+    for external_id, age in ((1, timedelta(days=800)), (2, timedelta(days=5))):
+        patient = await store.add_patient(external_id, NOW - age)
+        response = await store.start_response(patient.id, "post_visit", NOW - age)
+        answer = Answer("csat", 1, NOW - age)
+        commit = AnswerCommit(response.id, answer, False, (AlertReason.LOW_CSAT,), None)
+        assert await store.commit_answer(commit)
+    for message_id, alert in enumerate(await alerts.pending_alerts(None), start=100):
+        await alerts.mark_delivered(alert.id, message_id, alert.version, maybe_repeat=False)
+    await store.purge_before(NOW - timedelta(days=730), NOW)
+    # Only the staff message of the response that was deleted; and only its id is kept.
+    assert [r.message_id for r in await alerts.pending_redactions(NOW)] == [100]

@@ -165,6 +165,14 @@ class PendingAlert:
     """An earlier send may have reached staff unconfirmed (a timeout, or a crash)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """A staff message that showed answers since erased: to be blanked."""
+
+    message_id: int
+    failed_attempts: int = 0
+
+
 class Notice(StrEnum):
     """A message the bot owes a patient besides the next question."""
 

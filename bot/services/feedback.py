@@ -397,11 +397,12 @@ class FeedbackService:
 
     async def forget(self, external_id: int) -> bool:
         """Erase everything stored about the patient; whether there was anything."""
-        return await self._store.forget_patient(external_id)
+        return await self._store.forget_patient(external_id, self._clock.now())
 
     async def purge_expired(self, retention: timedelta) -> int:
         """Delete what is older than the retention period promised at consent."""
-        return await self._store.purge_before(self._clock.now() - retention)
+        now = self._clock.now()
+        return await self._store.purge_before(now - retention, now)
 
     async def remember_handled(self, dedup_key: int) -> None:
         """Note an event that changed nothing, so a redelivery of it is ignored too."""

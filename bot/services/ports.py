@@ -16,6 +16,7 @@ from bot.domain.models import (
     Patient,
     PendingAlert,
     Period,
+    Redaction,
     Response,
     ScheduledFollowup,
     Sentiment,
@@ -84,7 +85,7 @@ class ResponseStore(Protocol):
         """Remember the patient's language; `False` if there is no such patient."""
         ...
 
-    async def forget_patient(self, external_id: int) -> bool:
+    async def forget_patient(self, external_id: int, now: datetime) -> bool:
         """Erase the patient and everything they answered; whether there was anything."""
         ...
 
@@ -157,7 +158,7 @@ class ResponseStore(Protocol):
         """Whether an event with this key was already handled."""
         ...
 
-    async def purge_before(self, cutoff: datetime) -> int:
+    async def purge_before(self, cutoff: datetime, now: datetime) -> int:
         """Delete responses started before `cutoff`, and patients left with nothing."""
         ...
 
@@ -194,6 +195,20 @@ class AlertStore(Protocol):
 
     async def forget_message(self, alert_id: int) -> None:
         """The staff message was deleted: the alert is to be posted anew."""
+        ...
+
+    async def pending_redactions(self, due_by: datetime | None) -> list[Redaction]:
+        """Staff messages to blank, due by `due_by` (all if `None`), oldest first."""
+        ...
+
+    async def redaction_done(self, message_id: int) -> None:
+        """The staff message is blank now (or gone)."""
+        ...
+
+    async def postpone_redaction(
+        self, message_id: int, until: datetime, failed_attempts: int
+    ) -> None:
+        """Try blanking it again at `until`, after this many failures in a row."""
         ...
 
 
@@ -271,4 +286,8 @@ class AlertSender(Protocol):
         self, alert: PendingAlert, staff_message_id: int, now: datetime
     ) -> Edited | MessageGone | TryLater:
         """Replace the content of an alert already posted."""
+        ...
+
+    async def redact(self, staff_message_id: int) -> Edited | MessageGone | TryLater:
+        """Replace an alert's content with a note that the patient's data was erased."""
         ...

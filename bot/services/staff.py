@@ -97,19 +97,15 @@ class AlertService:
             now = self._clock.now()
             if self._paused_until is not None and now < self._paused_until:
                 return 0
+            due_by = None if everything else now
             delivered = 0
-            for alert in await self._store.pending_alerts(None if everything else now):
+            for alert in await self._store.pending_alerts(due_by):
                 outcome = await self._deliver(alert, now)
                 if outcome is None:
                     delivered += 1
                     continue
                 failures = alert.failed_attempts + 1
-                if outcome.retry_after is not None:
-                    # Flood control holds for every message to the chat, not just this one.
-                    self._paused_until = now + timedelta(seconds=outcome.retry_after)
-                    until = self._paused_until
-                else:
-                    until = now + backoff(failures)
+                until = self._next_try(outcome, failures, now)
                 maybe_sent = alert.maybe_sent or outcome.maybe_sent
                 await self._store.postpone(alert.id, until, failures, maybe_sent=maybe_sent)
                 logger.warning(
@@ -119,8 +115,29 @@ class AlertService:
                     until.isoformat(timespec="seconds"),
                 )
                 if outcome.retry_after is not None:
-                    break
+                    return delivered
+            # Alerts first: staff need to act on them; a blanked message can wait a moment.
+            for redaction in await self._store.pending_redactions(due_by):
+                blanked = await self._attempt(self._sender.redact(redaction.message_id))
+                match blanked:
+                    case Edited() | MessageGone():
+                        await self._store.redaction_done(redaction.message_id)
+                    case TryLater():
+                        failures = redaction.failed_attempts + 1
+                        until = self._next_try(blanked, failures, now)
+                        await self._store.postpone_redaction(redaction.message_id, until, failures)
+                        if blanked.retry_after is not None:
+                            break
+                    case _:
+                        assert_never(blanked)
             return delivered
+
+    def _next_try(self, outcome: TryLater, failures: int, now: datetime) -> datetime:
+        if outcome.retry_after is None:
+            return now + backoff(failures)
+        # Flood control holds for every message to the chat, not just this one.
+        self._paused_until = now + timedelta(seconds=outcome.retry_after)
+        return self._paused_until
 
     async def _deliver(self, alert: PendingAlert, now: datetime) -> TryLater | None:
         """Deliver one alert; `None` once staff have its latest version."""

@@ -85,6 +85,7 @@ class Texts:
     alert_visit: str
     alert_status: str
     alert_maybe_repeat: str
+    alert_erased: str
     statuses: dict[ResponseStatus, str]
     just_now: str
     minutes_ago: str

@@ -155,6 +155,10 @@ ENGLISH = Texts(
         "<i>Sent again: an earlier attempt may have reached this chat too (Telegram did not "
         "confirm it). This copy is the one kept up to date.</i>"
     ),
+    alert_erased=(
+        "<i>This alert was removed: the patient's answers were erased (at their request, "
+        "or at the end of the retention period).</i>"
+    ),
     statuses={
         ResponseStatus.IN_PROGRESS: "in progress",
         ResponseStatus.COMPLETED: "completed",

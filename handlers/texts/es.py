@@ -158,6 +158,10 @@ SPANISH = Texts(
         "<i>Enviado de nuevo: un intento anterior puede haber llegado también a este chat "
         "(Telegram no lo confirmó). Esta copia es la que se mantiene al día.</i>"
     ),
+    alert_erased=(
+        "<i>Este aviso se ha retirado: las respuestas del paciente se borraron (a petición "
+        "suya o al terminar el plazo de conservación).</i>"
+    ),
     statuses={
         ResponseStatus.IN_PROGRESS: "en curso",
         ResponseStatus.COMPLETED: "terminada",
