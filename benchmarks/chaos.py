@@ -26,13 +26,13 @@ import asyncio
 import logging
 import os
 import random
-import shutil
 import signal
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import processes
 
 from bot.domain.alerts import alert_reasons
 from bot.domain.models import AlertThresholds
@@ -73,26 +73,11 @@ class Tally:
     stuck: int = 0
 
 
-def feedback_bot() -> str:
-    """The installed console command next to this interpreter."""
-    found = Path(sys.executable).parent / "feedback-bot"
-    return str(found) if found.exists() else (shutil.which("feedback-bot") or "feedback-bot")
-
-
 async def start_bot(telegram: FakeTelegram, db: Path, log: Path) -> asyncio.subprocess.Process:
-    """`feedback-bot run` against the fake server."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")}
-    env |= {
-        "FEEDBACK_BOT_TOKEN": telegram.token,
-        "FEEDBACK_API_URL": telegram.api_url,
-        "FEEDBACK_DB": str(db),
-        "FEEDBACK_STAFF_CHAT": str(STAFF_CHAT),
-        "FEEDBACK_ALERT_CHECK_SECONDS": "1",
-    }
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            feedback_bot(), "run", env=env, cwd=db.parent, stdout=out, stderr=out
-        )
+    """`feedback-bot run` against the fake server, checking for retries every second."""
+    return await processes.start_bot(
+        telegram, db, log, staff_chat=str(STAFF_CHAT), alert_check_seconds="1"
+    )
 
 
 class Patient:

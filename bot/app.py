@@ -27,7 +27,7 @@ from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
 from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.lanes import Lanes, PerPersonUpdateProcessor
 from handlers.patient import ClinicProfile, PatientHandlers
-from handlers.polling import DurablePoller
+from handlers.polling import DurablePoller, UpdateQueue
 from handlers.registry import FeedbackApplication, register_handlers
 from handlers.staff import StaffHandlers, TelegramAlertSender
 from handlers.texts import CATALOGUES, Texts
@@ -196,6 +196,7 @@ def build_application(
         .post_shutdown(lifecycle.post_shutdown)
         # Updates come through `DurablePoller` (see `polling`), which stores them first.
         .updater(None)
+        .update_queue(UpdateQueue())
         # Each person's updates in order, different people's at the same time.
         .concurrent_updates(PerPersonUpdateProcessor(lanes))
         .build()
@@ -289,8 +290,11 @@ async def polling(
             allowed_updates=ALLOWED_UPDATES,
             poll_timeout=poll_timeout,
         )
+        queue = application.update_queue
+        if not isinstance(queue, UpdateQueue):  # pragma: no cover - build_application sets it
+            raise TypeError("the application was not built by build_application")
         await application.start()
-        fetching = asyncio.create_task(poller.run(application.update_queue))
+        fetching = asyncio.create_task(poller.run(queue))
         try:
             yield application
         finally:

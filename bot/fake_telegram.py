@@ -17,7 +17,7 @@ import json
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,6 +141,8 @@ class FakeTelegram:
     flood_every: int | None = None
     """Also refuse every Nth sendMessage with 429, as Telegram sometimes does."""
     flood_retry_after: int = 2
+    call_delay: float = 0.0
+    """Seconds every Bot API call but getUpdates takes, as the network to Telegram does."""
     retry_windows: list[tuple[float, float]] = field(default_factory=list)
     """Every 429 given, as (from, until) in the time source's seconds."""
 
@@ -154,6 +156,8 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self._recent_sends: list[float] = []
+        self._by_chat: dict[int, list[SentMessage]] = {}
+        self._chat_changed: dict[int, asyncio.Condition] = {}
         self._sends = 0
         self.port = 0
 
@@ -232,11 +236,26 @@ class FakeTelegram:
             self.messages = [
                 m for m in self.messages if (m.chat_id, m.message_id) != (chat_id, message_id)
             ]
+            self._by_chat[chat_id] = [
+                m for m in self._by_chat.get(chat_id, []) if m.message_id != message_id
+            ]
             self._changed.notify_all()
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """Everything the bot sent to a chat, oldest first."""
-        return [m for m in self.messages if m.chat_id == chat_id]
+        return list(self._by_chat.get(chat_id, ()))
+
+    async def wait_for_messages(self, chat_id: int, count: int, timeout: float = 10) -> None:
+        """Wait until the bot has sent more than `count` messages to the chat.
+
+        Woken by that chat's messages only, so that hundreds of waiting patients cost
+        nothing while others are answered (the load benchmark's patients wait this way).
+        """
+        changed = self._chat_changed.setdefault(chat_id, asyncio.Condition())
+        async with changed:
+            await asyncio.wait_for(
+                changed.wait_for(lambda: len(self._by_chat.get(chat_id, ())) > count), timeout
+            )
 
     async def wait_for(self, condition: Callable[[], bool], timeout: float = 10) -> None:
         """Wait until the bot has done something that makes `condition` true."""
@@ -257,16 +276,10 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        form = await request.post()
-        params: dict[str, Any] = {}
-        for key, value in form.items():
-            if isinstance(value, web.FileField):
-                params[key] = value.file.read()
-                continue
-            text = value if isinstance(value, str) else ""
-            params[key] = json.loads(text) if key in _JSON_FIELDS else text
+        params = _params(await request.post())
         call = Call(method, params, at=self.time_source())
         if method != "getUpdates":
+            await asyncio.sleep(self.call_delay)
             async with self._changed:
                 self.calls.append(call)
                 self._changed.notify_all()
@@ -363,9 +376,7 @@ class FakeTelegram:
         )
         if message.parse_mode == "HTML":
             _check_html(text)
-        async with self._changed:
-            self.messages.append(message)
-            self._changed.notify_all()
+        await self._add(message)
         return self._message_json(message)
 
     async def _api_sendPhoto(self, params: dict[str, Any]) -> Any:
@@ -382,9 +393,7 @@ class FakeTelegram:
             parse_mode=params.get("parse_mode"),
             photo=photo,
         )
-        async with self._changed:
-            self.messages.append(message)
-            self._changed.notify_all()
+        await self._add(message)
         result = self._message_json(message)
         result["caption"] = result.pop("text")
         result["photo"] = [{"file_id": "p1", "file_unique_id": "p1", "width": 200, "height": 200}]
@@ -426,10 +435,20 @@ class FakeTelegram:
             self._changed.notify_all()
         return True
 
+    async def _add(self, message: SentMessage) -> None:
+        async with self._changed:
+            self.messages.append(message)
+            self._by_chat.setdefault(message.chat_id, []).append(message)
+            self._changed.notify_all()
+        changed = self._chat_changed.get(message.chat_id)
+        if changed is not None:
+            async with changed:
+                changed.notify_all()
+
     def _find(self, params: dict[str, Any]) -> SentMessage | None:
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
         return next(
-            (m for m in self.messages if m.chat_id == chat_id and m.message_id == message_id),
+            (m for m in self._by_chat.get(chat_id, ()) if m.message_id == message_id),
             None,
         )
 
@@ -449,6 +468,18 @@ class FakeTelegram:
         if message.reply_markup:
             result["reply_markup"] = message.reply_markup
         return result
+
+
+def _params(form: Mapping[str, str | bytes | bytearray | web.FileField]) -> dict[str, Any]:
+    """A Bot API request's fields, JSON ones decoded and files read."""
+    params: dict[str, Any] = {}
+    for key, value in form.items():
+        if isinstance(value, web.FileField):
+            params[key] = value.file.read()
+            continue
+        text = value if isinstance(value, str) else ""
+        params[key] = json.loads(text) if key in _JSON_FIELDS else text
+    return params
 
 
 def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
@@ -531,8 +562,12 @@ class Person:
             raise AssertionError(f"no button {label!r} on: {message.text!r} {buttons}")
         return await self.press(message, data)
 
-    async def press(self, message: SentMessage, data: str) -> dict[str, Any]:
-        """Send a callback query with any data (e.g. forged) for a message."""
+    async def press(self, message: SentMessage, data: str, *, wait: bool = True) -> dict[str, Any]:
+        """Send a callback query with any data (e.g. forged) for a message.
+
+        Returns once the bot has answered it (the phone's spinner stops), unless `wait` is
+        false.
+        """
         query_id = f"q{next(self._sent_ids)}"
         original = {
             "message_id": message.message_id,
@@ -553,7 +588,8 @@ class Person:
                 "data": data,
             },
         )
-        await self.server.wait_for(lambda: query_id in self.server.callback_answers)
+        if wait:
+            await self.server.wait_for(lambda: query_id in self.server.callback_answers)
         return update
 
     def toast(self, update: dict[str, Any]) -> str | None:
@@ -564,9 +600,10 @@ class Person:
 
     async def next_message(self, timeout: float = 10) -> SentMessage:
         """The next message the bot sends to this chat (waits for it)."""
-        await self.server.wait_for(
-            lambda: len(self.server.messages_to(self.chat_id)) > self._read, timeout
-        )
+        try:
+            await self.server.wait_for_messages(self.chat_id, self._read, timeout)
+        except TimeoutError:
+            raise TimeoutError("the bot did not do what the test waited for") from None
         message = self.server.messages_to(self.chat_id)[self._read]
         self._read += 1
         return message

@@ -52,6 +52,38 @@ class PerUserRate:
 
 
 MAX_TRACKED = 50_000
+# Updates fetched and not yet handled, at most: twice as many as are handled at once.
+MAX_WAITING = 512
+
+
+class UpdateQueue(asyncio.Queue[object]):
+    """The application's update queue, telling how many updates are not yet handled.
+
+    python-telegram-bot takes updates off the queue at once and handles them in tasks; it
+    calls `task_done` when one is handled, so the count covers both queued and running.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unfinished = 0
+        self._handled = asyncio.Event()
+
+    async def room_for(self, limit: int) -> None:
+        """Wait until fewer than `limit` updates are unfinished."""
+        while self.unfinished >= limit:
+            self._handled.clear()
+            await self._handled.wait()
+
+    def put_nowait(self, item: object) -> None:
+        """Queue an update (`put` comes here too)."""
+        super().put_nowait(item)
+        self.unfinished += 1
+
+    def task_done(self) -> None:
+        """An update was handled."""
+        super().task_done()
+        self.unfinished -= 1
+        self._handled.set()
 
 
 class DurablePoller:
@@ -73,7 +105,7 @@ class DurablePoller:
         self._timeout = poll_timeout
         self._rate = PerUserRate()
 
-    async def run(self, queue: asyncio.Queue[object]) -> None:
+    async def run(self, queue: UpdateQueue) -> None:
         """Replay what was stored and never handled, then poll until cancelled.
 
         Nothing but cancellation ends it: with the fetcher gone the bot would run on deaf.
@@ -83,6 +115,9 @@ class DurablePoller:
         offset = None if last is None else last + 1
         pause = 1.0
         while True:
+            # When handling falls behind, the rest wait with Telegram (as safe as the inbox)
+            # rather than thousands of updates in memory.
+            await queue.room_for(MAX_WAITING)
             try:
                 updates = await self._bot.get_updates(
                     offset=offset, timeout=self._timeout, allowed_updates=self._allowed

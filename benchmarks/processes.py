@@ -1,0 +1,57 @@
+"""Starting `feedback-bot run` against the local fake Bot API, for the process benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from bot.fake_telegram import FakeTelegram
+
+
+def feedback_bot() -> str:
+    """The installed console command next to this interpreter."""
+    found = Path(sys.executable).parent / "feedback-bot"
+    return str(found) if found.exists() else (shutil.which("feedback-bot") or "feedback-bot")
+
+
+def bot_environment(telegram: FakeTelegram, db: Path, **settings: str) -> dict[str, str]:
+    """This process's environment without FEEDBACK_* settings, then the bot's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")}
+    env |= {
+        "FEEDBACK_BOT_TOKEN": telegram.token,
+        "FEEDBACK_API_URL": telegram.api_url,
+        "FEEDBACK_DB": str(db),
+    }
+    return env | {f"FEEDBACK_{name.upper()}": value for name, value in settings.items()}
+
+
+async def start_bot(
+    telegram: FakeTelegram, db: Path, log: Path, **settings: str
+) -> asyncio.subprocess.Process:
+    """`feedback-bot run` against the fake server, its output appended to `log`."""
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            feedback_bot(),
+            "run",
+            env=bot_environment(telegram, db, **settings),
+            cwd=db.parent,
+            stdout=out,
+            stderr=out,
+        )
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (Linux's VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc (not Linux?)")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
