@@ -25,12 +25,14 @@ from bot.services.staff import AlertService, ReportService
 from bot.settings import Settings
 from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
 from handlers.followups import FollowupHandlers, TelegramFollowupSender
+from handlers.intake import Intake, UpdateQueue
 from handlers.lanes import Lanes, PerPersonUpdateProcessor
 from handlers.patient import ClinicProfile, PatientHandlers
-from handlers.polling import DurablePoller, UpdateQueue
+from handlers.polling import DurablePoller
 from handlers.registry import FeedbackApplication, register_handlers
 from handlers.staff import StaffHandlers, TelegramAlertSender
 from handlers.texts import CATALOGUES, Texts
+from handlers.webhook import WebhookConfig, WebhookReceiver
 from storage.alerts import SqliteAlertStore
 from storage.database import Database
 from storage.followups import SqliteFollowupStore
@@ -46,6 +48,10 @@ HANDLED_EVENTS_KEPT = timedelta(days=2)
 HOUSEKEEPING_INTERVAL = timedelta(days=1)
 FOLLOWUPS_KEY = "followups"
 INBOX_KEY = "inbox"
+DATABASE_KEY = "database"
+# How long stopping waits for updates in flight: within Docker's 10 s before it kills. What
+# is cut off is in the inbox and handled at the next start.
+STOP_WAIT = timedelta(seconds=8)
 
 # The updates the handlers use; others (chat members, polls...) are not fetched at all.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
@@ -224,6 +230,7 @@ def build_application(
     # For `polling` below, in this module: python-telegram-bot has no other place to keep
     # what the update fetcher needs, and nothing else reads it.
     application.bot_data[INBOX_KEY] = SqliteInbox(database)
+    application.bot_data[DATABASE_KEY] = database
     patients = PatientHandlers(
         feedback,
         lifecycle.alerts,
@@ -276,31 +283,63 @@ async def polling(
     fetched by `DurablePoller`, which stores each before Telegram is told it arrived. On the
     way out, updates already fetched are handled before the application stops.
     """
-    await application.initialize()
-    try:
-        if application.post_init is not None:
-            await application.post_init(application)
-        inbox = application.bot_data.get(INBOX_KEY)
-        if not isinstance(inbox, SqliteInbox):  # pragma: no cover - build_application sets it
-            raise TypeError("the application was not built by build_application")
+    async with _running(application, clock) as intake:
         poller = DurablePoller(
-            application.bot,
-            inbox,
-            clock or SystemClock(),
-            allowed_updates=ALLOWED_UPDATES,
-            poll_timeout=poll_timeout,
+            application.bot, intake, allowed_updates=ALLOWED_UPDATES, poll_timeout=poll_timeout
         )
-        queue = application.update_queue
-        if not isinstance(queue, UpdateQueue):  # pragma: no cover - build_application sets it
-            raise TypeError("the application was not built by build_application")
-        await application.start()
-        fetching = asyncio.create_task(poller.run(queue))
+        fetching = asyncio.create_task(poller.run())
         try:
             yield application
         finally:
             fetching.cancel()
             await asyncio.gather(fetching, return_exceptions=True)
-            await application.stop()
+
+
+@asynccontextmanager
+async def webhook(
+    application: FeedbackApplication, config: WebhookConfig, clock: Clock | None = None
+) -> AsyncIterator[FeedbackApplication]:
+    """Serve Telegram's webhook until the block ends, as `polling` polls."""
+    async with _running(application, clock) as intake:
+        database = application.bot_data.get(DATABASE_KEY)
+        if not isinstance(database, Database):  # pragma: no cover - build_application sets it
+            raise TypeError("the application was not built by build_application")
+        receiver = WebhookReceiver(application.bot, intake, config, database.answers)
+        await receiver.start()
+        try:
+            await application.bot.set_webhook(
+                config.url,
+                secret_token=config.secret,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+            )
+            yield application
+        finally:
+            await receiver.stop()
+
+
+@asynccontextmanager
+async def _running(application: FeedbackApplication, clock: Clock | None) -> AsyncIterator[Intake]:
+    """Initialise, run the hooks, start; on the way out finish what came in, and stop."""
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        inbox = application.bot_data.get(INBOX_KEY)
+        queue = application.update_queue
+        if not isinstance(inbox, SqliteInbox) or not isinstance(queue, UpdateQueue):
+            raise TypeError("the application was not built by build_application")
+        await application.start()
+        try:
+            yield Intake(application.bot, inbox, clock or SystemClock(), queue)
+        finally:
+            try:
+                await asyncio.wait_for(application.stop(), STOP_WAIT.total_seconds())
+            except TimeoutError:
+                logger.warning(
+                    "stopping: updates still in flight after %d s are left for the next start",
+                    STOP_WAIT.total_seconds(),
+                )
             if application.post_stop is not None:
                 await application.post_stop(application)
     finally:
@@ -310,16 +349,31 @@ async def polling(
 
 
 def run(settings: Settings) -> None:
-    """Run the bot with long polling until SIGINT or SIGTERM."""
-    asyncio.run(_serve(build_application(settings)))
+    """Run the bot until SIGINT or SIGTERM: webhook mode if a URL is set, else polling."""
+    asyncio.run(_serve(build_application(settings), webhook_config(settings)))
 
 
-async def _serve(application: FeedbackApplication) -> None:
+def webhook_config(settings: Settings) -> WebhookConfig | None:
+    """Webhook mode's settings, if `FEEDBACK_WEBHOOK_URL` is set."""
+    if settings.webhook_url is None or settings.webhook_secret is None:
+        return None
+    host, port = settings.listen_address()
+    return WebhookConfig(
+        url=str(settings.webhook_url),
+        secret=settings.webhook_secret.get_secret_value(),
+        path=settings.webhook_url.path or "/",
+        host=host,
+        port=port,
+    )
+
+
+async def _serve(application: FeedbackApplication, config: WebhookConfig | None) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(stop_signal, stopping.set)
-    async with polling(application):
-        logger.info("Application started")
+    receiving = polling(application) if config is None else webhook(application, config)
+    async with receiving:
+        logger.info("Application started (%s)", "long polling" if config is None else "webhook")
         await stopping.wait()
         logger.info("stopping: finishing the updates already received")

@@ -257,6 +257,14 @@ def _check_config_command(settings: Settings, _: argparse.Namespace) -> int:
         notes.append(f"{ENV_PREFIX}STAFF_CHAT is not set: staff alerts are off")
     if not settings.admins:
         notes.append(f"{ENV_PREFIX}ADMINS is empty: nobody can use staff commands")
+    if settings.webhook_url is None:
+        notes.append("updates: long polling (no FEEDBACK_WEBHOOK_URL)")
+    else:
+        host, port = settings.listen_address()
+        notes.append(
+            f"updates: webhook {settings.webhook_url}, listening on {host}:{port} "
+            "(your proxy passes that path on; GET /healthz for health checks)"
+        )
     if problems:
         _fail(problems)
         return EXIT_CONFIG

@@ -19,9 +19,10 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, web
 
 TOKEN = "123456:TEST-token_for-the-fake-server"
 BOT_USER = {
@@ -142,6 +143,8 @@ class FakeTelegram:
     """Also refuse every Nth sendMessage with 429, as Telegram sometimes does."""
     flood_retry_after: int = 2
     call_delay: float = 0.0
+    webhook_listen: str = "127.0.0.1:8080"
+    """Where the bot listens in webhook mode: the fake posts there, as a proxy would pass on."""
     """Seconds every Bot API call but getUpdates takes, as the network to Telegram does."""
     retry_windows: list[tuple[float, float]] = field(default_factory=list)
     """Every 429 given, as (from, until) in the time source's seconds."""
@@ -160,6 +163,11 @@ class FakeTelegram:
         self._chat_changed: dict[int, asyncio.Condition] = {}
         self._sends = 0
         self.port = 0
+        self.webhook: dict[str, Any] | None = None
+        """What setWebhook was given (url, secret_token...), while a webhook is set."""
+        self.webhook_statuses: list[int] = []
+        """The HTTP status of every webhook delivery, in order."""
+        self._delivering: asyncio.Task[None] | None = None
 
     @property
     def api_url(self) -> str:
@@ -182,6 +190,7 @@ class FakeTelegram:
         async with self._changed:
             self._closing = True
             self._changed.notify_all()
+        await self._stop_delivering()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -330,13 +339,79 @@ class FakeTelegram:
         return BOT_USER
 
     async def _api_deleteWebhook(self, _: dict[str, Any]) -> Any:
+        await self._stop_delivering()
+        self.webhook = None
         return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> Any:
+        url = str(params.get("url", ""))
+        if not url.startswith("https://"):
+            return _error(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        await self._stop_delivering()
+        self.webhook = params
+        self._delivering = asyncio.create_task(self._deliver_to_webhook())
+        return True
+
+    def webhook_target(self, listen: str) -> str:
+        """Where to POST: the webhook's path on the bot's own listener (the proxy's job)."""
+        if self.webhook is None:
+            raise AssertionError("no webhook is set")
+        path = "/" + str(self.webhook["url"]).split("://", 1)[1].partition("/")[2]
+        return f"http://{listen}{path}"
+
+    async def _deliver_to_webhook(self) -> None:
+        """Like Telegram: POST pending updates in order; keep each until it gets a 200."""
+        listen = self.webhook_listen
+        async with ClientSession() as session:
+            while True:
+                async with self._changed:
+                    await self._changed.wait_for(
+                        lambda: bool(self._redeliver or self._updates) or self._closing
+                    )
+                    if self._closing:
+                        return
+                    update = (self._redeliver + self._updates)[0]
+                headers = {"X-Telegram-Bot-Api-Secret-Token": str(self.webhook_secret)}
+                try:
+                    async with session.post(
+                        self.webhook_target(listen), json=update, headers=headers
+                    ) as response:
+                        status = response.status
+                except ClientError:
+                    status = 0  # nobody listening: the bot is down
+                self.webhook_statuses.append(status)
+                if status != HTTPStatus.OK:
+                    await asyncio.sleep(0.05)
+                    continue
+                async with self._changed:
+                    if update in self._redeliver:
+                        self._redeliver.remove(update)
+                    elif update in self._updates:
+                        self._updates.remove(update)
+                    self._changed.notify_all()
+
+    @property
+    def webhook_secret(self) -> str | None:
+        """The secret setWebhook was given."""
+        return None if self.webhook is None else self.webhook.get("secret_token")
+
+    async def _stop_delivering(self) -> None:
+        if self._delivering is not None:
+            self._delivering.cancel()
+            await asyncio.gather(self._delivering, return_exceptions=True)
+            self._delivering = None
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
         self.commands = params.get("commands", [])
         return True
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            return _error(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = int(params.get("offset", 0) or 0)
         limit = int(params.get("limit", 100) or 100)
         timeout = float(params.get("timeout", 0) or 0)
@@ -542,11 +617,17 @@ class Person:
         return await self.server.push("edited_message", edited)
 
     async def tap(
-        self, label: str, message: SentMessage | None = None, *, as_sent: bool = False
+        self,
+        label: str,
+        message: SentMessage | None = None,
+        *,
+        as_sent: bool = False,
+        wait: bool = True,
     ) -> dict[str, Any]:
         """Tap the button labelled `label` on `message` (default: the latest with buttons).
 
-        `as_sent` taps the keyboard as first sent, as a phone that missed an edit would.
+        `as_sent` taps the keyboard as first sent, as a phone that missed an edit would;
+        `wait` as for `press`.
         """
         if message is None:
             with_buttons = [m for m in self.server.messages_to(self.chat_id) if m.buttons()]
@@ -560,7 +641,7 @@ class Person:
         )
         if data is None:
             raise AssertionError(f"no button {label!r} on: {message.text!r} {buttons}")
-        return await self.press(message, data)
+        return await self.press(message, data, wait=wait)
 
     async def press(self, message: SentMessage, data: str, *, wait: bool = True) -> dict[str, Any]:
         """Send a callback query with any data (e.g. forged) for a message.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Self
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     send_rate: float = Field(default=28, gt=0, le=30)
     retention_days: int = Field(default=730, ge=30, le=3650)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    webhook_url: HttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1:8080"
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -78,12 +82,47 @@ class Settings(BaseSettings):
             raise ValueError("must look like 123456789:ABC-def (the token from @BotFather)")
         return value
 
-    @field_validator("staff_chat", "surveys", "review_url", "bot_username", mode="before")
+    @field_validator(
+        "staff_chat",
+        "surveys",
+        "review_url",
+        "bot_username",
+        "webhook_url",
+        "webhook_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         if isinstance(value, str):
             value = value.strip().removeprefix("@")
         return None if value == "" else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_only(cls, value: HttpUrl | None) -> HttpUrl | None:
+        if value is not None and value.scheme != "https":
+            raise ValueError("must be an https:// URL (Telegram calls webhooks over TLS only)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if not _WEBHOOK_SECRET.match(secret):
+            # Never echo the value.
+            raise ValueError(
+                "must be 16 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule; "
+                "for example the output of: openssl rand -hex 32)"
+            )
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen_shape(cls, value: str) -> str:
+        _host_and_port(value)
+        return value
 
     @field_validator("send_hours")
     @classmethod
@@ -99,6 +138,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("must be an IANA time zone such as Europe/Madrid") from None
         return value
+
+    @model_validator(mode="after")
+    def _webhook_has_secret(self) -> Self:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError(
+                "FEEDBACK_WEBHOOK_SECRET is required with FEEDBACK_WEBHOOK_URL: without it "
+                "anyone who finds the URL could send the bot updates"
+            )
+        return self
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Self:
@@ -118,11 +166,28 @@ class Settings(BaseSettings):
             answer_window=timedelta(days=self.followup_window_days),
         )
 
+    def listen_address(self) -> tuple[str, int]:
+        """`FEEDBACK_WEBHOOK_LISTEN` as (host, port)."""
+        return _host_and_port(self.webhook_listen)
+
     def token(self) -> str:
         """The bot token; raises `SettingsError` if it is not set."""
         if self.bot_token is None:
             raise SettingsError([f"{ENV_PREFIX}BOT_TOKEN: required to run the bot"])
         return self.bot_token.get_secret_value()
+
+
+# Telegram's own rule for secret_token is 1-256 characters; 16 is ours, so that it is not
+# guessable.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+_MAX_PORT = 65535
+
+
+def _host_and_port(value: str) -> tuple[str, int]:
+    host, colon, port = value.strip().rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) <= _MAX_PORT:
+        raise ValueError("must be host:port, for example 127.0.0.1:8080")
+    return host.strip("[]"), int(port)
 
 
 class SettingsError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -145,6 +146,17 @@ class Database:
                 await self.connection.rollback()
                 raise
             await self.connection.commit()
+
+    async def answers(self) -> bool:
+        """Whether the database is open and answers a query (for health checks)."""
+        if self._connection is None:
+            return False
+        try:
+            async with self._connection.execute("SELECT 1") as cursor:
+                await cursor.fetchone()
+        except (sqlite3.Error, ValueError):
+            return False
+        return True
 
     async def integrity_check(self) -> str:
         """SQLite's own check of the file: "ok", or what is wrong."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.app import build_application, polling
+from bot.app import build_application, polling, webhook, webhook_config
 from bot.domain.surveys import SurveyCatalog
 from bot.fake_telegram import FakeTelegram
 from bot.pacing import Pacer
@@ -67,3 +68,24 @@ async def running_bot(
     # A short long-poll keeps teardown quick: stopping waits for the poll in flight.
     async with polling(application, poll_timeout=timedelta(seconds=0.2), clock=clock):
         yield application
+
+
+@asynccontextmanager
+async def webhook_bot(
+    settings: Settings, clock: FakeClock, surveys: SurveyCatalog | None = None
+) -> AsyncIterator[FeedbackApplication]:
+    """The bot in webhook mode, as `feedback-bot run` serves it with a webhook URL set."""
+    config = webhook_config(settings)
+    if config is None:
+        raise AssertionError("set webhook_url and webhook_secret for a webhook bot")
+    pacer = Pacer(settings.send_rate, sleep=no_wait)
+    application = build_application(settings, clock=clock, surveys=surveys, pacer=pacer)
+    async with webhook(application, config, clock=clock):
+        yield application
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -15,7 +15,9 @@ import pytest
 
 from bot.domain.models import ResponseStatus
 from bot.fake_telegram import FakeTelegram
-from tests.harness import STAFF_CHAT
+from storage.database import Database
+from storage.responses import SqliteResponseStore
+from tests.harness import STAFF_CHAT, free_port
 from tests.storage_view import stored_responses
 
 pytestmark = pytest.mark.process
@@ -149,3 +151,92 @@ async def test_a_rejected_token_or_unreachable_telegram_is_one_clear_line(
     for log in (rejected, unreachable):
         assert "Traceback" not in log.read_text()
         assert "WrongToken" not in log.read_text()
+
+
+async def test_sigterm_mid_burst_finishes_every_update_received_and_loses_none(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    log = tmp_path / "bot.log"
+    patients = [telegram.patient(5300 + n) for n in range(30)]
+    async with bot_process(telegram, tmp_path, log) as process:
+        for patient in patients:
+            await patient.send("/start")
+        for patient in patients:
+            await patient.next_message(timeout=60)
+            await patient.tap("I agree", wait=False)
+        for patient in patients:
+            await patient.next_message(timeout=30)  # which treatment?
+        # Telegram is slow now; thirty taps arrive together and SIGTERM follows at once.
+        telegram.call_delay = 0.2
+        taps = [await patient.tap("Dermal filler", wait=False) for patient in patients]
+        await telegram.wait_for(lambda: any(telegram.confirmed(tap) for tap in taps))
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    # Acknowledged (the spinner stopped): the patient saw the bot take the answer.
+    acknowledged = [
+        patient.chat_id
+        for patient, tap in zip(patients, taps, strict=True)
+        if tap["callback_query"]["id"] in telegram.callback_answers
+    ]
+    # Every tap the bot had received (and so confirmed to Telegram) was finished first.
+    received = [
+        patient.chat_id
+        for patient, tap in zip(patients, taps, strict=True)
+        if telegram.confirmed(tap)
+    ]
+    assert received
+    assert set(received) <= set(acknowledged)
+    assert await with_treatment(tmp_path / "feedback.db", acknowledged) == acknowledged
+    assert "stopping: finishing the updates already received" in log.read_text()
+    # What was fetched but not handled is handled at the next start; nothing is lost.
+    telegram.call_delay = 0
+    async with bot_process(telegram, tmp_path, log):
+        await telegram.wait_for(
+            lambda: all(
+                any(m.text.startswith("Question 1") for m in telegram.messages_to(p.chat_id))
+                for p in patients
+            ),
+            timeout=60,
+        )
+    everyone = [patient.chat_id for patient in patients]
+    assert await with_treatment(tmp_path / "feedback.db", everyone) == everyone
+
+
+async def with_treatment(db: Path, chat_ids: list[int]) -> list[int]:
+    """Which of these patients have their treatment stored."""
+    database = await Database.open(db)
+    try:
+        store = SqliteResponseStore(database)
+        stored = []
+        for chat_id in chat_ids:
+            patient = await store.get_patient(chat_id)
+            response = None if patient is None else await store.open_response(patient.id)
+            if response is not None and response.visit is not None:
+                stored.append(chat_id)
+        return stored
+    finally:
+        await database.close()
+
+
+async def test_with_a_webhook_url_feedback_bot_run_serves_the_webhook(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    listen = f"127.0.0.1:{free_port()}"
+    telegram.webhook_listen = listen
+    hook = {
+        "FEEDBACK_WEBHOOK_URL": "https://feedback.example-clinic.org/tg",
+        "FEEDBACK_WEBHOOK_SECRET": "0123456789abcdef0123456789abcdef",
+        "FEEDBACK_WEBHOOK_LISTEN": listen,
+    }
+    log = tmp_path / "bot.log"
+    patient = telegram.patient(5400)
+    async with bot_process(telegram, tmp_path, log, **hook) as process:
+        await patient.send("/start")
+        consent = await patient.next_message(timeout=60)
+        assert "Nothing is stored until you tap" in consent.text
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    assert telegram.webhook is not None
+    assert telegram.webhook["url"] == "https://feedback.example-clinic.org/tg"
+    assert "Application started (webhook)" in log.read_text()
+    assert "0123456789abcdef" not in log.read_text()

@@ -119,3 +119,32 @@ def test_the_example_env_file_works_as_shipped_and_documents_every_setting() -> 
         if line.startswith(ENV_PREFIX)
     }
     assert documented == set(Settings.model_fields)
+
+
+def test_webhook_settings_are_checked_and_the_secret_never_echoed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FEEDBACK_WEBHOOK_URL", "http://bot.example.org/hook")
+    monkeypatch.setenv("FEEDBACK_WEBHOOK_SECRET", "short secretvalue")
+    monkeypatch.setenv("FEEDBACK_WEBHOOK_LISTEN", "8080")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    problems = error.value.problems
+    assert [p.split(":")[0] for p in problems] == [
+        "FEEDBACK_WEBHOOK_URL",
+        "FEEDBACK_WEBHOOK_SECRET",
+        "FEEDBACK_WEBHOOK_LISTEN",
+    ]
+    assert "https://" in problems[0]
+    assert "secretvalue" not in str(error.value)
+
+
+def test_a_webhook_needs_its_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDBACK_WEBHOOK_URL", "https://bot.example.org/hook")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "FEEDBACK_WEBHOOK_SECRET is required" in str(error.value)
+    monkeypatch.setenv("FEEDBACK_WEBHOOK_SECRET", "a" * 32)
+    monkeypatch.setenv("FEEDBACK_WEBHOOK_LISTEN", "[::1]:9000")
+    settings = load_settings()
+    assert settings.listen_address() == ("::1", 9000)

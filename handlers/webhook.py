@@ -1,0 +1,107 @@
+"""Webhook mode: Telegram POSTs each update; it is stored before the 200 that confirms it.
+
+Behind a reverse proxy that terminates TLS, on `FEEDBACK_WEBHOOK_LISTEN`. A request without
+the secret given to setWebhook is refused with 403 and never read further, so nobody who
+merely finds the URL can feed the bot updates. `GET /healthz` says whether the database
+answers, for the proxy's or the orchestrator's health checks.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from telegram import Bot, Update
+
+from handlers.intake import Intake
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
+# Telegram's updates are small; a photo's caption with its entities stays far below this.
+MAX_BODY = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """Where Telegram sends updates and where this process listens for them."""
+
+    url: str
+    secret: str
+    path: str
+    host: str
+    port: int
+
+
+class WebhookReceiver:
+    """The aiohttp application that takes Telegram's POSTs and answers health checks."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        intake: Intake,
+        config: WebhookConfig,
+        database_answers: Callable[[], Awaitable[bool]],
+    ) -> None:
+        self._bot = bot
+        self._intake = intake
+        self._config = config
+        self._database_answers = database_answers
+        self._stopping = False
+        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        """The routes: the webhook's path and /healthz."""
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_post(self._config.path, self._receive)
+        app.router.add_get("/healthz", self._health)
+        return app
+
+    async def start(self) -> None:
+        """Listen, then replay what a restart left unhandled."""
+        await self._intake.replay()
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._config.host, self._config.port)
+        await site.start()
+        logger.info("listening for Telegram on %s:%d", self._config.host, self._config.port)
+
+    async def stop(self) -> None:
+        """Refuse new updates (Telegram keeps them and retries), then close the listener."""
+        self._stopping = True
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self._config.secret.encode()):
+            logger.warning("a webhook request without the right secret was refused")
+            return web.Response(status=403)
+        if self._stopping:
+            return web.Response(status=503)  # Telegram sends it again later
+        try:
+            body = await request.json()
+            update = Update.de_json(body, self._bot)
+        except (ValueError, TypeError, KeyError):
+            logger.warning("a webhook request that is not an update was refused")
+            return web.Response(status=400)
+        if update is None:
+            return web.Response(status=400)
+        try:
+            kept = await self._intake.store([update])
+        except Exception:  # the database: Telegram will send it again
+            logger.exception("could not store an update; Telegram will retry")
+            return web.Response(status=500)
+        await self._intake.handle(kept)
+        return web.Response(status=200)
+
+    async def _health(self, _: web.Request) -> web.Response:
+        healthy = await self._database_answers()
+        return web.json_response(
+            {"status": "ok" if healthy else "database unavailable"},
+            status=200 if healthy else 503,
+        )
