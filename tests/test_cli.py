@@ -101,6 +101,24 @@ def test_check_config_passes_a_good_configuration(tmp_path: Path) -> None:
     assert "configuration OK" in result.stdout
     assert "FEEDBACK_STAFF_CHAT is not set" in result.stdout
     assert "sentiment lexicons: en, es" in result.stdout
+    assert "updates: long polling" in result.stdout
+
+
+def test_check_config_validates_webhook_mode_and_says_where_it_listens(tmp_path: Path) -> None:
+    hook = {
+        "FEEDBACK_BOT_TOKEN": TOKEN,
+        "FEEDBACK_WEBHOOK_URL": "https://feedback.example-clinic.org/tg",
+        "FEEDBACK_WEBHOOK_LISTEN": "0.0.0.0:8443",
+    }
+    missing = run_cli(tmp_path, "check-config", **hook)
+    assert missing.returncode != 0
+    assert "FEEDBACK_WEBHOOK_SECRET is required" in missing.stderr
+    secret = "f" * 40
+    result = run_cli(tmp_path, "check-config", **hook, FEEDBACK_WEBHOOK_SECRET=secret)
+    assert result.returncode == 0, result.stderr
+    assert "updates: webhook https://feedback.example-clinic.org/tg" in result.stdout
+    assert "listening on 0.0.0.0:8443" in result.stdout
+    assert secret not in result.stdout + result.stderr
 
 
 def test_run_without_a_token_says_so(tmp_path: Path) -> None:
