@@ -43,7 +43,7 @@ from storage.database import Database
 from storage.reports import SqliteReportStore
 
 STAFF_CHAT = -100_555
-REPLY_WAIT = 4.0  # seconds a patient waits for the bot before trying again
+REPLY_WAIT = 15.0  # seconds a patient waits for the bot before trying again
 REPEAT_NOTE = CATALOGUES["en"].alert_maybe_repeat
 THRESHOLDS = AlertThresholds()  # the settings' defaults, as the bot runs here
 COMMENTS = ("Lovely staff, thank you", "Rude receptionist and a long wait", "It was fine")
@@ -131,31 +131,39 @@ class Patient:
             self._tally.retries += 1
             await self._person.send("/start")
         elif "Nothing is stored until you tap" in text:
-            await self._person.tap("I agree")
+            await self._person.tap("I agree", wait=False)
         elif text.startswith("Which treatment"):
-            await self._person.tap("Dermal filler")
+            await self._person.tap("Dermal filler", wait=False)
         elif run is not None and text.startswith("Question 1 of 3"):
             await self._answer(run, "csat", str(run.csat))
         elif run is not None and text.startswith("Question 2 of 3"):
-            run.acknowledged.add("csat")
+            self._acknowledge(run, "csat")
             await self._answer(run, "nps", str(run.nps))
         elif run is not None and text.startswith("Question 3 of 3"):
-            run.acknowledged.add("nps")
+            self._acknowledge(run, "nps")
             run.sent.add("comment")
             await self._person.send(run.comment)
-        elif run is not None and text.startswith("Thank you!"):
+        elif run is not None and text.startswith("Thank you!") and "comment" in run.sent:
             run.acknowledged.add("comment")
             run.finished = True
             self._run = None
         else:
             return  # welcome back, the clinic's call-back notice...: wait for more
 
+    @staticmethod
+    def _acknowledge(run: Run, question: str) -> None:
+        # Only what this run sent: a survey resumed past a question, or the thanks for an
+        # earlier survey delivered late (after a restart), acknowledges nothing of this run.
+        if question in run.sent:
+            run.acknowledged.add(question)
+
     async def _answer(self, run: Run, question: str, value: str) -> None:
         run.sent.add(question)
         if self._rng.random() < 0.5:
             await self._person.send(value)
         else:
-            await self._person.tap(value)
+            # Not waiting for the spinner: a person who sees nothing taps on or types.
+            await self._person.tap(value, wait=False)
 
     def begin(self) -> None:
         """Start meaning a new run's answers."""
@@ -264,6 +272,7 @@ async def report(tally: Tally, db: Path, *, staff_texts: list[str], elapsed: flo
                     print(f"  wrong: {run.token} {question} meant {value!r}, got {stored_value!r}")
             elif question in run.acknowledged:
                 lost += 1
+                print(f"  lost: {run.token} {question} (acknowledged, not stored)")
         copies = [text for text in staff_texts if f"({run.token})" in text]
         duplicated += max(len(copies) - 1, 0)
         if len(copies) > 1:

@@ -199,7 +199,7 @@ class PatientHandlers:
                     query, self._question_text(outcome.answered, texts) + "\n\n✓ " + shown
                 )
                 if isinstance(query.message, Message):
-                    await self._after_answer(query.message, outcome)
+                    await self._after_answer(query.message, outcome, language)
             elif isinstance(outcome, Rejected):
                 multiple = outcome.step.question.type is QuestionType.MULTIPLE_CHOICE
                 toast = texts.choose_at_least_one if multiple else texts.use_buttons
@@ -233,7 +233,7 @@ class PatientHandlers:
             if outcome.truncated:
                 limit = outcome.answered.question.max_length
                 await message.reply_text(texts.text_truncated.format(limit=limit))
-            await self._after_answer(message, outcome)
+            await self._after_answer(message, outcome, language)
         elif isinstance(outcome, NotAsked):
             # The question this would answer had not arrived: ask it rather than guess (unless
             # it has arrived since, below this message, where the patient will see it).
@@ -444,7 +444,7 @@ class PatientHandlers:
         try:
             await _waiting_out_floods(lambda: bot.send_message(chat_id, text, reply_markup=markup))
         except Forbidden:
-            # Kept, it could never arrive; the next thing the patient says is answered anew.
+            # Dropped: it could never arrive. The patient's next message is answered anew.
             logger.info("a notice was refused: the patient blocked the bot")
             await self._feedback.notice_refused(due.notice)
             return Delivery.REFUSED
@@ -529,7 +529,7 @@ class PatientHandlers:
             logger.info("could not update a selection: %s", exc.message)
         return None
 
-    async def _after_answer(self, message: Message, outcome: Accepted) -> None:
+    async def _after_answer(self, message: Message, outcome: Accepted, language: str) -> None:
         """Deliver what the answer made owed: notices (advice, thanks), then the next question.
 
         The handler runs in the patient's lane, so it can wait out flood control without
@@ -541,7 +541,6 @@ class PatientHandlers:
         bot, chat_id = message.get_bot(), message.chat.id
         caught_up = await self._deliver_notices(bot, chat_id)
         if caught_up.complete and outcome.next is not None:
-            language = await self._feedback.language_for(chat_id, None)
             asking = Asking(outcome.response_id, outcome.next)
             await self._try_question(bot, chat_id, asking, language)
 
