@@ -129,6 +129,9 @@ class Patient:
         text = None if message is None else message.text
         if text is None:
             self._tally.retries += 1
+            seen = self._person.server.messages_to(self._person.chat_id)
+            last = seen[-1].text.split("\n")[0][:40] if seen else "nothing"
+            print(f"  retry: patient {self._person.chat_id} after {last!r}", flush=True)
             await self._person.send("/start")
         elif "Nothing is stored until you tap" in text:
             await self._person.tap("I agree", wait=False)
