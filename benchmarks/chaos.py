@@ -36,6 +36,7 @@ import processes
 
 from bot.domain.alerts import alert_reasons
 from bot.domain.models import AlertThresholds
+from bot.domain.surveys import load_catalog
 from bot.fake_telegram import FakeTelegram, Person, SentMessage
 from handlers.texts import CATALOGUES
 from storage.alerts import SqliteAlertStore
@@ -258,7 +259,8 @@ async def report(tally: Tally, db: Path, *, staff_texts: list[str], elapsed: flo
     by_id = {response.id: response for response in responses}
     sent = acknowledged = stored = lost = wrong = 0
     # Owed: every response whose stored answers alert staff (the bot's own rule).
-    owed = sum(bool(alert_reasons(r.answers, THRESHOLDS)) for r in responses)
+    roles = {survey.id: survey.roles for survey in load_catalog(None).surveys}
+    owed = sum(bool(alert_reasons(r.answers, THRESHOLDS, roles[r.survey_id])) for r in responses)
     duplicated = 0
     for run in tally.runs:
         meant = {"csat": run.csat, "nps": run.nps, "comment": run.comment}

@@ -26,10 +26,12 @@ from pathlib import Path
 
 from bot.domain.export import response_record
 from bot.domain.models import Period
+from bot.domain.surveys import load_catalog
 from storage.database import Database, to_db_time
 from storage.reports import SqliteReportStore
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+SCORES = load_catalog(None).score_questions()  # the built-in surveys, as the bot runs
 TREATMENTS = ["neuromodulator", "filler", "laser", "peel", "skin_care"]
 PROVIDERS = [f"Dr {name}" for name in ("Li", "Kim", "Ruiz", "Okafor", "Silva", "Novak")]
 LOCATIONS = ["Downtown", "Uptown", "Airport"]
@@ -103,7 +105,7 @@ async def measure(path: Path, repeat: int) -> None:
             timings = []
             for _ in range(repeat):
                 start = time.perf_counter()
-                summary = await store.summary(period, period.since(NOW))
+                summary = await store.summary(period, period.since(NOW), SCORES)
                 timings.append((time.perf_counter() - start) * 1000)
             print(
                 f"{period.value:>8} {statistics.median(timings):>10.1f} {max(timings):>8.1f}"

@@ -249,7 +249,7 @@ def build_application(
         application,
         patient=patients,
         staff=StaffHandlers(
-            ReportService(SqliteReportStore(database), clock),
+            ReportService(SqliteReportStore(database), clock, surveys.score_questions()),
             invitation_service(settings, responses, surveys, clock),
             surveys,
             texts,

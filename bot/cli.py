@@ -21,7 +21,7 @@ from bot.app import invitation_service, run
 from bot.demo import run_demo
 from bot.domain.export import csv_header, csv_row, response_record
 from bot.domain.models import FollowupStatus, Period, Visit
-from bot.domain.surveys import SurveyCatalog, SurveyFileError, load_catalog
+from bot.domain.surveys import QuestionRole, SurveyCatalog, SurveyFileError, load_catalog
 from bot.logs import configure_logging
 from bot.qr import write_qr
 from bot.sentiment import ClinicScorer, LexiconError, lexicons
@@ -237,6 +237,7 @@ def _check_config_command(settings: Settings, _: argparse.Namespace) -> int:
     notes = []
     if settings.bot_token is None:
         problems.append(f"{ENV_PREFIX}BOT_TOKEN: required to run the bot")
+    catalog = None
     try:
         catalog = load_catalog(settings.surveys)
         notes.append(
@@ -257,6 +258,7 @@ def _check_config_command(settings: Settings, _: argparse.Namespace) -> int:
         notes.append(f"{ENV_PREFIX}STAFF_CHAT is not set: staff alerts are off")
     if not settings.admins:
         notes.append(f"{ENV_PREFIX}ADMINS is empty: nobody can use staff commands")
+    notes += _role_warnings(catalog)
     if settings.webhook_url is None:
         notes.append("updates: long polling (no FEEDBACK_WEBHOOK_URL)")
     else:
@@ -274,9 +276,25 @@ def _check_config_command(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _role_warnings(catalog: SurveyCatalog | None) -> list[str]:
+    """A survey with neither a CSAT nor an NPS question can never raise a score alert."""
+    if catalog is None:
+        return []
+    unscored = set(catalog.surveys_without(QuestionRole.CSAT))
+    unscored &= set(catalog.surveys_without(QuestionRole.NPS))
+    return [
+        f"warning: survey {survey.id} has no CSAT or NPS question, so no score of it can "
+        'alert staff (only its comments can); if it has one, declare it with role = "csat" '
+        'or role = "nps"'
+        for survey in catalog.surveys
+        if survey.id in unscored
+    ]
+
+
 async def _reports(settings: Settings) -> tuple[Database, ReportService]:
+    scores = load_catalog(settings.surveys).score_questions()
     database = await Database.open(settings.db)
-    return database, ReportService(SqliteReportStore(database), SystemClock())
+    return database, ReportService(SqliteReportStore(database), SystemClock(), scores)
 
 
 async def _summary(settings: Settings, period: Period) -> str:

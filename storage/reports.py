@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -14,10 +15,13 @@ from bot.domain.models import (
     SentimentLabel,
     Summary,
 )
+from bot.domain.surveys import ScoreQuestions
 from storage.database import Database, from_db_time, to_db_time
 from storage.responses import RESPONSE_SELECT, row_to_answer, row_to_response
 
 LATEST_NEGATIVE_COMMENTS = 5
+
+
 BREAKDOWN_ROWS = 8  # a phone screen's worth per breakdown
 
 # ISO-8601 text sorts by time, and every timestamp sorts after the empty string.
@@ -30,9 +34,15 @@ class SqliteReportStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def summary(self, period: Period, since: datetime | None) -> Summary:
-        """Aggregates over responses started (and answers given) since `since`."""
+    async def summary(
+        self, period: Period, since: datetime | None, scores: ScoreQuestions
+    ) -> Summary:
+        """Aggregates over responses started (and answers given) since `since`.
+
+        `scores` says which questions hold the CSAT and NPS scores (the surveys' roles).
+        """
         after = _BEGINNING if since is None else to_db_time(since)
+        csat_ids, nps_ids = json.dumps(scores.csat), json.dumps(scores.nps)
         conn = self._db.connection
         async with conn.execute(
             "SELECT count(*), coalesce(sum(status = 'completed'), 0)"
@@ -42,15 +52,17 @@ class SqliteReportStore:
             started, completed = await cursor.fetchone() or (0, 0)
         async with conn.execute(
             "SELECT count(*), avg(value_int), coalesce(sum(value_int >= 4), 0) FROM answers"
-            " WHERE question_id = 'csat' AND answered_at >= ? AND value_int IS NOT NULL",
-            (after,),
+            " WHERE question_id IN (SELECT value FROM json_each(?)) AND answered_at >= ?"
+            " AND value_int IS NOT NULL",
+            (csat_ids, after),
         ) as cursor:
             csat_count, csat_mean, csat_satisfied = await cursor.fetchone() or (0, None, 0)
         async with conn.execute(
             "SELECT coalesce(sum(value_int >= 9), 0), coalesce(sum(value_int BETWEEN 7 AND 8), 0),"
             " coalesce(sum(value_int <= 6), 0) FROM answers"
-            " WHERE question_id = 'nps' AND answered_at >= ? AND value_int IS NOT NULL",
-            (after,),
+            " WHERE question_id IN (SELECT value FROM json_each(?)) AND answered_at >= ?"
+            " AND value_int IS NOT NULL",
+            (nps_ids, after),
         ) as cursor:
             promoters, passives, detractors = await cursor.fetchone() or (0, 0, 0)
         mix = dict.fromkeys(SentimentLabel, 0)
@@ -80,7 +92,7 @@ class SqliteReportStore:
                 )
                 for row in await cursor.fetchall()
             )
-        by_survey, breakdowns = await self._groups(after)
+        by_survey, breakdowns = await self._groups(after, scores)
         return Summary(
             period=period,
             started=int(started),
@@ -98,7 +110,7 @@ class SqliteReportStore:
         )
 
     async def _groups(
-        self, after: str
+        self, after: str, scores: ScoreQuestions
     ) -> tuple[tuple[Breakdown, ...], dict[BreakdownBy, tuple[Breakdown, ...]]]:
         """Responses, CSAT and NPS per survey, and per treatment, provider and location.
 
@@ -114,10 +126,12 @@ class SqliteReportStore:
             " coalesce(sum(n.value_int >= 9), 0), coalesce(sum(n.value_int <= 6), 0),"
             " count(n.value_int)"
             " FROM responses r LEFT JOIN visits v ON v.id = r.visit_id"
-            " LEFT JOIN answers c ON c.response_id = r.id AND c.question_id = 'csat'"
-            " LEFT JOIN answers n ON n.response_id = r.id AND n.question_id = 'nps'"
+            " LEFT JOIN answers c ON c.response_id = r.id"
+            " AND c.question_id IN (SELECT value FROM json_each(?))"
+            " LEFT JOIN answers n ON n.response_id = r.id"
+            " AND n.question_id IN (SELECT value FROM json_each(?))"
             " WHERE r.started_at >= ? GROUP BY 1, 2, 3, 4",
-            (after,),
+            (json.dumps(scores.csat), json.dumps(scores.nps), after),
         ) as cursor:
             async for row in cursor:
                 counts = [int(value) for value in row[4:10]]

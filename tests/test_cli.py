@@ -102,6 +102,9 @@ def test_check_config_passes_a_good_configuration(tmp_path: Path) -> None:
     assert "FEEDBACK_STAFF_CHAT is not set" in result.stdout
     assert "sentiment lexicons: en, es" in result.stdout
     assert "updates: long polling" in result.stdout
+    # The built-in pre-visit survey asks for hopes and worries, no scores: said, not refused.
+    assert "warning: survey pre_visit has no CSAT or NPS question" in result.stdout
+    assert "warning: survey post_visit" not in result.stdout
 
 
 def test_check_config_validates_webhook_mode_and_says_where_it_listens(tmp_path: Path) -> None:

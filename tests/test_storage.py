@@ -16,7 +16,7 @@ from bot.domain.models import (
     Sentiment,
     SentimentLabel,
 )
-from bot.domain.surveys import AnswerValue
+from bot.domain.surveys import AnswerValue, ScoreQuestions
 from bot.services.ports import AnswerCommit
 from storage.alerts import SqliteAlertStore
 from storage.database import Database, migrations
@@ -24,6 +24,7 @@ from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+SCORES = ScoreQuestions(csat=("csat",), nps=("nps",))
 
 
 @pytest.fixture
@@ -162,7 +163,7 @@ async def test_summary_aggregates(database: Database) -> None:
     await store.start_response(old.id, "post_visit", NOW - timedelta(days=40))
 
     reports = SqliteReportStore(database)
-    summary = await reports.summary(Period.DAYS_30, NOW - timedelta(days=30))
+    summary = await reports.summary(Period.DAYS_30, NOW - timedelta(days=30), SCORES)
     assert (summary.started, summary.completed) == (4, 4)
     assert summary.csat_mean == 3.0
     assert summary.csat_share_satisfied == 0.5
@@ -175,14 +176,14 @@ async def test_summary_aggregates(database: Database) -> None:
         SentimentLabel.UNKNOWN: 0,
     }
     assert sorted(c.text for c in summary.negative_comments) == ["comment 2", "comment 3"]
-    everything = await reports.summary(Period.ALL, None)
+    everything = await reports.summary(Period.ALL, None, SCORES)
     assert everything.started == 5
     statuses = [r.status async for r in reports.iter_responses(None)]
     assert statuses == [ResponseStatus.IN_PROGRESS] + [ResponseStatus.COMPLETED] * 4
 
 
 async def test_an_empty_database_summarises_to_nothing(database: Database) -> None:
-    summary = await SqliteReportStore(database).summary(Period.ALL, None)
+    summary = await SqliteReportStore(database).summary(Period.ALL, None, SCORES)
     assert (summary.started, summary.csat_mean, summary.nps, summary.completion_rate) == (
         0,
         None,

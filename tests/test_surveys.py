@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.surveys import SurveyFileError, load_catalog
+from bot.domain.surveys import QuestionRole, SurveyFileError, load_catalog
 
 GOOD = """
 [[surveys]]
@@ -136,3 +136,67 @@ def test_the_shipped_examples_cover_four_surveys_and_two_followups() -> None:
         ("return_check", 90),
     ]
     assert catalog.default.id == "post_visit"
+
+
+ROLES = """
+default_language = "en"
+
+[[surveys]]
+id = "visit"
+title = "Your visit"
+
+[[surveys.questions]]
+id = "satisfaction"
+role = "csat"
+type = "rating"
+text = "How was it?"
+
+[[surveys.questions]]
+id = "recommend"
+role = "nps"
+type = "nps"
+text = "Would you recommend us?"
+
+[[surveys.questions]]
+id = "csat"
+type = "rating"
+text = "How was the parking?"
+"""
+
+
+def test_roles_say_which_question_is_the_csat_whatever_its_id(tmp_path: Path) -> None:
+    catalog = load_catalog(write(tmp_path, ROLES))
+    # A survey that declares roles gives the id `csat` no meaning of its own.
+    assert catalog.surveys[0].roles == {"satisfaction": "csat", "recommend": "nps"}
+    scores = catalog.score_questions()
+    assert (scores.csat, scores.nps) == (("satisfaction",), ("recommend",))
+
+
+def test_a_file_without_roles_keeps_the_old_ids() -> None:
+    plain = load_catalog(None)
+    assert plain.score_questions().csat == ("csat",)
+    assert plain.surveys_without(QuestionRole.CSAT) == ("pre_visit",)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (('role = "nps"\ntype = "nps"', 'role = "nps"\ntype = "rating"'), "a nps question must"),
+        (('id = "csat"\ntype', 'id = "csat"\nrole = "csat"\ntype'), "only one question may"),
+    ],
+)
+def test_roles_must_fit_the_question(
+    tmp_path: Path, change: tuple[str, str], problem: str
+) -> None:
+    with pytest.raises(SurveyFileError, match=problem):
+        load_catalog(write(tmp_path, ROLES.replace(*change)))
+
+
+def test_an_id_means_the_same_in_every_survey(tmp_path: Path) -> None:
+    second = ROLES + (
+        '\n[[surveys]]\nid = "later"\ntitle = "Later"\n\n[[surveys.questions]]\n'
+        'id = "satisfaction"\ntype = "rating"\nrole = "csat"\ntext = "Still happy?"\n\n'
+        '[[surveys.questions]]\nid = "recommend"\ntype = "nps"\ntext = "Recommend?"\n'
+    )
+    with pytest.raises(SurveyFileError, match="'recommend' is nps in survey 'visit'"):
+        load_catalog(write(tmp_path, second))

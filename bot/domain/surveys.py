@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -71,6 +72,30 @@ class QuestionType(StrEnum):
     MULTIPLE_CHOICE = "multiple_choice"
     YES_NO = "yes_no"
     TEXT = "text"
+
+
+class QuestionRole(StrEnum):
+    """What a question measures, for alerts, summaries and trends."""
+
+    CSAT = "csat"
+    NPS = "nps"
+    COMMENT = "comment"
+
+
+# The type a question with each role must have.
+ROLE_TYPES = {
+    QuestionRole.CSAT: QuestionType.RATING,
+    QuestionRole.NPS: QuestionType.NPS,
+    QuestionRole.COMMENT: QuestionType.TEXT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreQuestions:
+    """The ids of the questions whose answers are CSAT and NPS scores, across the surveys."""
+
+    csat: tuple[str, ...]
+    nps: tuple[str, ...]
 
 
 NUMERIC_TYPES = (QuestionType.RATING, QuestionType.NPS)
@@ -148,6 +173,8 @@ class Question(BaseModel):
     labels: tuple[LocalizedText, ...] = ()
     options: tuple[Option, ...] = ()
     max_length: int = Field(default=4000, ge=1, le=4000)
+    role: QuestionRole | None = None
+    """What it measures (`csat`, `nps`, `comment`), if it is one of those."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -176,6 +203,14 @@ class Question(BaseModel):
                 raise ValueError("option ids must be unique")
         elif self.options:
             raise ValueError(f"only choice questions have options, not {self.type} questions")
+        return self
+
+    @model_validator(mode="after")
+    def _role_fits(self) -> Self:
+        if self.role is not None and self.type is not ROLE_TYPES[self.role]:
+            raise ValueError(
+                f"a {self.role} question must be of type {ROLE_TYPES[self.role]}, not {self.type}"
+            )
         return self
 
     @property
@@ -227,11 +262,31 @@ class Survey(BaseModel):
             for condition in conditions:
                 _check_condition(question, condition, seen)
             seen[question.id] = question
+        roles = [q.role for q in self.questions if q.role is not None]
+        for role in set(roles):
+            if roles.count(role) > 1:
+                raise ValueError(f"only one question may have the role {role!r}")
         return self
 
     def question(self, question_id: str) -> Question | None:
         """The question with this id, if the survey has one."""
         return next((q for q in self.questions if q.id == question_id), None)
+
+    @property
+    def roles(self) -> dict[str, QuestionRole]:
+        """Question id -> role, as declared.
+
+        A survey that declares none keeps the meaning ids had before roles existed: `csat`,
+        `nps` and `comment`, where the type fits.
+        """
+        declared = {q.id: q.role for q in self.questions if q.role is not None}
+        if declared:
+            return declared
+        return {
+            q.id: QuestionRole(q.id)
+            for q in self.questions
+            if q.id in set(QuestionRole) and q.type is ROLE_TYPES[QuestionRole(q.id)]
+        }
 
 
 def _check_condition(question: Question, condition: Condition, seen: dict[str, Question]) -> None:
@@ -300,7 +355,39 @@ class SurveyCatalog(BaseModel):
             raise ValueError(f"default_survey {self.default_survey!r} is not a survey here")
         self._check_treatments()
         self._check_followups(ids)
+        self._check_roles()
         return self
+
+    def _check_roles(self) -> None:
+        # Summaries count answers by question id across surveys, so an id means one thing.
+        meaning: dict[str, tuple[QuestionRole | None, str]] = {}
+        for survey in self.surveys:
+            roles = survey.roles
+            for question in survey.questions:
+                role = roles.get(question.id)
+                earlier = meaning.setdefault(question.id, (role, survey.id))
+                if earlier[0] != role:
+                    raise ValueError(
+                        f"question {question.id!r} is {earlier[0] or 'no score'} in survey "
+                        f"{earlier[1]!r} but {role or 'no score'} in {survey.id!r}: give it "
+                        "another id in one of them"
+                    )
+
+    def question_ids(self, role: QuestionRole) -> tuple[str, ...]:
+        """The ids of every survey's question with this role, sorted."""
+        return tuple(
+            sorted({qid for s in self.surveys for qid, r in s.roles.items() if r is role})
+        )
+
+    def score_questions(self) -> ScoreQuestions:
+        """Where the CSAT and NPS scores are, for summaries and trends."""
+        return ScoreQuestions(
+            csat=self.question_ids(QuestionRole.CSAT), nps=self.question_ids(QuestionRole.NPS)
+        )
+
+    def surveys_without(self, role: QuestionRole) -> tuple[str, ...]:
+        """The ids of surveys with no question of this role."""
+        return tuple(s.id for s in self.surveys if role not in s.roles.values())
 
     def _check_treatments(self) -> None:
         treatment_ids = [treatment.id for treatment in self.treatments]

@@ -510,7 +510,7 @@ class FeedbackService:
         following = next_step(
             self._survey(response), values, language, self._surveys.default_language
         )
-        reasons = alert_reasons(answers, self._thresholds)
+        reasons = alert_reasons(answers, self._thresholds, self._survey(response).roles)
         clinical = sentiment is not None and sentiment.clinical
         notices: tuple[Notice, ...] = (Notice.SAFETY_ADVICE,) if clinical else ()
         if following is None:

@@ -23,6 +23,7 @@ from bot.domain.models import (
     Summary,
     Visit,
 )
+from bot.domain.surveys import ScoreQuestions
 
 
 class Clock(Protocol):
@@ -235,7 +236,9 @@ class Inbox(Protocol):
 class ReportStore(Protocol):
     """Aggregates and exports for staff."""
 
-    async def summary(self, period: Period, since: datetime | None) -> Summary:
+    async def summary(
+        self, period: Period, since: datetime | None, scores: ScoreQuestions
+    ) -> Summary:
         """Aggregates over responses started since `since` (all if `None`)."""
         ...
 

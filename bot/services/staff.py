@@ -12,7 +12,7 @@ from typing import TypeVar, assert_never
 
 from bot.domain.export import ExportColumn
 from bot.domain.models import PendingAlert, Period, Response, Summary
-from bot.domain.surveys import QuestionType, SurveyCatalog
+from bot.domain.surveys import QuestionType, ScoreQuestions, SurveyCatalog
 from bot.services.ports import (
     AlertSender,
     AlertStore,
@@ -187,13 +187,14 @@ class AlertService:
 class ReportService:
     """Summaries and exports over stored responses."""
 
-    def __init__(self, store: ReportStore, clock: Clock) -> None:
+    def __init__(self, store: ReportStore, clock: Clock, scores: ScoreQuestions) -> None:
         self._store = store
         self._clock = clock
+        self._scores = scores
 
     async def summary(self, period: Period) -> Summary:
         """Aggregates over the responses started in the period ending now."""
-        return await self._store.summary(period, period.since(self._clock.now()))
+        return await self._store.summary(period, period.since(self._clock.now()), self._scores)
 
     async def export_columns(self, surveys: SurveyCatalog) -> list[ExportColumn]:
         """Answer columns for a flat export: the surveys' questions, then any others answered.
