@@ -19,7 +19,6 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.app import invitation_service, run
 from bot.demo import run_demo
-from bot.domain.export import csv_header, csv_row, response_record
 from bot.domain.models import FollowupStatus, Period, Visit
 from bot.domain.surveys import QuestionRole, SurveyCatalog, SurveyFileError, load_catalog
 from bot.logs import configure_logging
@@ -338,14 +337,9 @@ async def _export(
     try:
         after = since if isinstance(since, datetime) else None
         if fmt == "jsonl":
-            async for response in reports.responses(after):
-                out.write(json.dumps(response_record(response), ensure_ascii=False) + "\n")
-            return
-        columns = await reports.export_columns(load_catalog(settings.surveys))
-        writer = csv.writer(out)
-        writer.writerow(csv_header(columns))
-        async for response in reports.responses(after):
-            writer.writerow(csv_row(response, columns))
+            await reports.write_jsonl(out, after)
+        else:
+            await reports.write_csv(load_catalog(settings.surveys), out, after)
     finally:
         await database.close()
 

@@ -69,6 +69,8 @@ class SentMessage:
     edits: int = 0
     sent_markup: dict[str, Any] | None = None
     photo: bytes | None = None
+    document: bytes | None = None
+    filename: str | None = None
 
     def __post_init__(self) -> None:
         self.sent_markup = self.reply_markup
@@ -474,6 +476,29 @@ class FakeTelegram:
         result["photo"] = [{"file_id": "p1", "file_unique_id": "p1", "width": 200, "height": 200}]
         return result
 
+    async def _api_sendDocument(self, params: dict[str, Any]) -> Any:
+        document = params.get("document")
+        if not isinstance(document, bytes):
+            return _error(400, "Bad Request: document must be an uploaded file in this fake")
+        if len(document) > 50 * 1000 * 1000:
+            return _error(413, "Request Entity Too Large")
+        if len(str(params.get("caption", ""))) > 1024:
+            return _error(400, "Bad Request: message caption is too long")
+        message = SentMessage(
+            message_id=next(self._message_ids),
+            chat_id=int(params["chat_id"]),
+            text=str(params.get("caption", "")),
+            reply_markup=params.get("reply_markup"),
+            parse_mode=params.get("parse_mode"),
+            document=document,
+            filename=params.get("document_filename"),
+        )
+        await self._add(message)
+        result = self._message_json(message)
+        result["caption"] = result.pop("text")
+        result["document"] = {"file_id": "d1", "file_unique_id": "d1"}
+        return result
+
     async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
         message = self._find(params)
         if message is None:
@@ -551,6 +576,7 @@ def _params(form: Mapping[str, str | bytes | bytearray | web.FileField]) -> dict
     for key, value in form.items():
         if isinstance(value, web.FileField):
             params[key] = value.file.read()
+            params[f"{key}_filename"] = value.filename
             continue
         text = value if isinstance(value, str) else ""
         params[key] = json.loads(text) if key in _JSON_FIELDS else text

@@ -62,6 +62,7 @@ def register_handlers(  # noqa: PLR0913 - one argument per group of handlers
             MessageHandler(filters.UpdateType.EDITED, patient.edited),
             CommandHandler("summary", staff.summary, filters=_NEW),
             CommandHandler("invite", staff.invite, filters=_NEW),
+            CommandHandler("export", staff.export, filters=_NEW),
             CommandHandler("help", patient.help, filters=_NEW),
             CommandHandler("start", patient.start, filters=_PRIVATE & _NEW),
             CommandHandler("start", patient.group_start, filters=~_PRIVATE & _NEW),

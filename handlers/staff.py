@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import shlex
+import tempfile
 from datetime import date, datetime
 
-from telegram import Bot, LinkPreviewOptions, Message, Update
+from telegram import Bot, InputFile, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
@@ -25,7 +27,12 @@ from bot.services.ports import Edited, MessageGone, Posted, TryLater
 from bot.services.staff import ReportService
 from handlers.followups import retry_seconds
 from handlers.texts import Texts
-from handlers.texts.formatting import describe_visit, format_alert, format_summary
+from handlers.texts.formatting import (
+    describe_visit,
+    format_alert,
+    format_summary,
+    period_name,
+)
 
 logger = logging.getLogger(__name__)
 DEFAULT_PERIOD = Period.DAYS_30
@@ -71,6 +78,46 @@ class StaffHandlers:
             parse_mode=ParseMode.HTML,
             link_preview_options=NO_PREVIEW,
         )
+
+    async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/export [7d|30d|90d|all]`: the CSV export as a file, to an admin in private."""
+        message = await self._admin_message(update)
+        if message is None:
+            return
+        if message.chat.type != ChatType.PRIVATE:
+            await message.reply_text(self._texts.export_private_only)
+            return
+        args = context.args or []
+        try:
+            period = Period(args[0].lower()) if args else Period.ALL
+        except ValueError:
+            period = None
+        if period is None or len(args) > 1:
+            await message.reply_text(self._texts.export_usage)
+            return
+        now = self._reports.now()
+        # On disk, not in memory: years of answers. TemporaryFile is private (0600) and
+        # has no name, so it is gone when closed, even after a crash.
+        with tempfile.TemporaryFile() as file:
+            text = io.TextIOWrapper(file, encoding="utf-8", newline="")
+            try:
+                rows = await self._reports.write_csv(self._surveys, text, period.since(now))
+                text.flush()
+            finally:
+                text.detach()  # the file stays open, for sending
+            size = file.seek(0, io.SEEK_END)
+            if size > TELEGRAM_UPLOAD_LIMIT:
+                await message.reply_text(
+                    self._texts.export_too_large.format(size=size // 1_000_000)
+                )
+                return
+            file.seek(0)
+            await message.reply_document(
+                InputFile(file, filename=f"feedback-{period.value}-{now:%Y-%m-%d}.csv"),
+                caption=self._texts.export_caption.format(
+                    period=period_name(period, self._texts), rows=rows
+                ),
+            )
 
     async def invite(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/invite treatment provider [location] [date] [survey]`: a link and its QR code."""
@@ -224,6 +271,9 @@ CAPTION_FIELD_LIMIT = 200
 def _cut(text: str) -> str:
     return text if len(text) <= CAPTION_FIELD_LIMIT else text[:CAPTION_FIELD_LIMIT] + "…"
 
+
+# Bots may upload files of up to 50 MB.
+TELEGRAM_UPLOAD_LIMIT = 50 * 1000 * 1000
 
 # Patient text in a staff message never unfurls into a link preview.
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)

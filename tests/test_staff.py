@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 
 import pytest
 
@@ -203,3 +205,43 @@ async def test_cancelling_updates_the_alert(telegram: FakeTelegram) -> None:
     await patient.send("/cancel")
     alert = await alert_showing(telegram, "Status: abandoned")
     assert "<b>csat</b>: 1/5" in alert.text
+
+
+async def test_export_sends_every_response_as_a_csv_file_to_an_admin_in_private(
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock
+) -> None:
+    async with running_bot(settings, clock):
+        await finish(telegram.patient(4_400_001), "5", "10", "Lovely, thank you")
+        clock.advance(days=20)
+        await finish(telegram.patient(4_400_002), "2", "3", None)
+        admin = telegram.patient(ADMIN_ID)
+        await admin.send("/export")
+        everything = await admin.next_message()
+        await admin.send("/export 7d")
+        recent = await admin.next_message()
+    assert everything.filename == "feedback-all-2026-11-22.csv"
+    assert everything.text.startswith("Feedback export, all time: 2 responses")
+    assert everything.document is not None
+    rows = list(csv.DictReader(io.StringIO(everything.document.decode("utf-8"))))
+    assert [(row["csat"], row["nps"], row["comment"]) for row in rows] == [
+        ("5", "10", "Lovely, thank you"),
+        ("2", "3", ""),
+    ]
+    assert all(row["patient"].startswith("P-") for row in rows)
+    assert b"4400001" not in everything.document  # pseudonyms only, never Telegram ids
+    assert recent.document is not None
+    assert len(list(csv.DictReader(io.StringIO(recent.document.decode("utf-8"))))) == 1
+
+
+@pytest.mark.usefixtures("bot")
+async def test_export_works_only_for_admins_in_private(telegram: FakeTelegram) -> None:
+    staff_room = telegram.in_group(telegram.patient(ADMIN_ID), STAFF_CHAT)
+    await staff_room.send("/export")
+    assert "works only in a private chat" in (await staff_room.next_message()).text
+    stranger = telegram.patient(73)
+    await stranger.send("/export")
+    assert (await stranger.next_message()).text == "Sorry, this command is for clinic staff only."
+    admin = telegram.patient(ADMIN_ID)
+    await admin.send("/export last-year")
+    assert (await admin.next_message()).text.startswith("Usage: /export")
+    assert all(m.document is None for m in telegram.messages)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TypeVar, assert_never
+from typing import TextIO, TypeVar, assert_never
 
-from bot.domain.export import ExportColumn
+from bot.domain.export import ExportColumn, csv_header, csv_row, response_record
 from bot.domain.models import PendingAlert, Period, Response, Summary
 from bot.domain.surveys import QuestionType, ScoreQuestions, SurveyCatalog
 from bot.services.ports import (
@@ -192,6 +194,10 @@ class ReportService:
         self._clock = clock
         self._scores = scores
 
+    def now(self) -> datetime:
+        """The present, by the clock reports are measured with."""
+        return self._clock.now()
+
     async def summary(self, period: Period) -> Summary:
         """Aggregates over the responses started in the period ending now."""
         return await self._store.summary(period, period.since(self._clock.now()), self._scores)
@@ -214,3 +220,24 @@ class ReportService:
     def responses(self, since: datetime | None = None) -> AsyncIterator[Response]:
         """Every response started since `since` (all if `None`), oldest first."""
         return self._store.iter_responses(since)
+
+    async def write_csv(
+        self, surveys: SurveyCatalog, out: TextIO, since: datetime | None = None
+    ) -> int:
+        """The flat export (one row a response) written to `out`; how many rows."""
+        columns = await self.export_columns(surveys)
+        writer = csv.writer(out)
+        writer.writerow(csv_header(columns))
+        rows = 0
+        async for response in self.responses(since):
+            writer.writerow(csv_row(response, columns))
+            rows += 1
+        return rows
+
+    async def write_jsonl(self, out: TextIO, since: datetime | None = None) -> int:
+        """The nested export (one JSON object a line) written to `out`; how many lines."""
+        lines = 0
+        async for response in self.responses(since):
+            out.write(json.dumps(response_record(response), ensure_ascii=False) + "\n")
+            lines += 1
+        return lines

@@ -73,6 +73,10 @@ class Texts:
     staff_only: str
     staff_chats_only: str
     summary_usage: str
+    export_usage: str
+    export_private_only: str
+    export_caption: str
+    export_too_large: str
     invite_usage: str
     invite_unknown_survey: str
     invite_created: str

@@ -60,7 +60,8 @@ ENGLISH = Texts(
     help_staff=(
         "\n\nStaff commands:\n"
         "/summary [7d|30d|90d|all] — scores and comments\n"
-        "/invite treatment provider [location] [date] [survey] — a visit link and QR code"
+        "/invite treatment provider [location] [date] [survey] — a visit link and QR code\n"
+        "/export [7d|30d|90d|all] — every response as a CSV file (private chat only)"
     ),
     unsupported_content=(
         "Sorry, I can only read text messages and button taps. "
@@ -125,6 +126,18 @@ ENGLISH = Texts(
         "Staff commands work only in a private chat with me or in the clinic's staff chat."
     ),
     summary_usage="Usage: /summary [7d|30d|90d|all] (default 30d).",
+    export_usage="Usage: /export [7d|30d|90d|all] (default all).",
+    export_private_only=(
+        "/export sends every patient's answers, so it works only in a private chat with me."
+    ),
+    export_caption=(
+        "Feedback export, {period}: {rows} responses (patients by pseudonym only). "
+        "Keep this file private."
+    ),
+    export_too_large=(
+        "The export is {size} MB, more than the 50 MB Telegram lets a bot send. "
+        "Run feedback-bot export on the server, or ask for a shorter period."
+    ),
     invite_usage=(
         "Usage: /invite treatment provider [location] [date YYYY-MM-DD] [survey]\n"
         'Quote names with spaces: /invite botox "Dr Ana Ruiz" downtown'

@@ -63,7 +63,8 @@ SPANISH = Texts(
     help_staff=(
         "\n\nComandos del personal:\n"
         "/summary [7d|30d|90d|all] — puntuaciones y comentarios\n"
-        "/invite tratamiento profesional [centro] [fecha] [encuesta] — enlace y código QR"
+        "/invite tratamiento profesional [centro] [fecha] [encuesta] — enlace y código QR\n"
+        "/export [7d|30d|90d|all] — todas las respuestas en un archivo CSV (solo en privado)"
     ),
     unsupported_content=(
         "Lo siento, solo puedo leer mensajes de texto y botones. "
@@ -127,6 +128,19 @@ SPANISH = Texts(
         "del personal de la clínica."
     ),
     summary_usage="Uso: /summary [7d|30d|90d|all] (por defecto 30d).",
+    export_usage="Uso: /export [7d|30d|90d|all] (por defecto all).",
+    export_private_only=(
+        "/export envía las respuestas de todos los pacientes, así que solo funciona en un "
+        "chat privado conmigo."
+    ),
+    export_caption=(
+        "Exportación de opiniones, {period}: {rows} respuestas (pacientes solo por seudónimo). "
+        "Guarde este archivo en privado."
+    ),
+    export_too_large=(
+        "La exportación ocupa {size} MB, más de los 50 MB que Telegram permite enviar a un "
+        "bot. Use feedback-bot export en el servidor o pida un periodo más corto."
+    ),
     invite_usage=(
         "Uso: /invite tratamiento profesional [centro] [fecha AAAA-MM-DD] [encuesta]\n"
         'Ponga entre comillas los nombres con espacios: /invite botox "Dra. Ana Ruiz" centro'

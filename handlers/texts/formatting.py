@@ -20,6 +20,7 @@ from bot.domain.models import (
     BreakdownBy,
     NegativeComment,
     PendingAlert,
+    Period,
     SentimentLabel,
     Summary,
     Visit,
@@ -156,6 +157,13 @@ def _plain(text: str) -> str:
     return text
 
 
+def period_name(period: Period, texts: Texts) -> str:
+    """The period as staff read it: all time, or the last 30 days."""
+    if period is Period.ALL:
+        return texts.summary_all_time
+    return texts.summary_last.format(period=period.value)
+
+
 def format_summary(
     summary: Summary,
     texts: Texts,
@@ -169,11 +177,7 @@ def format_summary(
     def tags(text: str) -> str:
         return text if markup else text.replace("<b>", "").replace("</b>", "")
 
-    period = (
-        texts.summary_all_time
-        if summary.period.value == "all"
-        else texts.summary_last.format(period=summary.period.value)
-    )
+    period = period_name(summary.period, texts)
     csat = (
         texts.summary_csat_empty
         if summary.csat_mean is None
