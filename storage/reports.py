@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.domain.models import (
     Breakdown,
     BreakdownBy,
+    InvitationFunnel,
     NegativeComment,
     Period,
     Response,
@@ -93,6 +94,7 @@ class SqliteReportStore:
                 for row in await cursor.fetchall()
             )
         by_survey, breakdowns = await self._groups(after, scores)
+        invitations, invitations_by = await self._invitations(after)
         return Summary(
             period=period,
             started=int(started),
@@ -107,7 +109,42 @@ class SqliteReportStore:
             negative_comments=negative,
             breakdowns=breakdowns,
             by_survey=by_survey,
+            invitations=invitations,
+            invitations_by=invitations_by,
         )
+
+    async def _invitations(
+        self, after: str
+    ) -> tuple[InvitationFunnel | None, dict[BreakdownBy, tuple[InvitationFunnel, ...]]]:
+        """Visit links created since `after`: in all, per provider and per location."""
+        total = [0, 0, 0]
+        groups: dict[BreakdownBy, dict[str, list[int]]] = {
+            BreakdownBy.PROVIDER: {},
+            BreakdownBy.LOCATION: {},
+        }
+        async with self._db.connection.execute(
+            "SELECT provider, location, count(*), count(patient_id), count(used_at)"
+            " FROM visits WHERE code IS NOT NULL AND created_at >= ? GROUP BY 1, 2",
+            (after,),
+        ) as cursor:
+            async for row in cursor:
+                counts = [int(value) for value in row[2:5]]
+                _add({"": total}, "", counts)
+                for by, name in ((BreakdownBy.PROVIDER, row[0]), (BreakdownBy.LOCATION, row[1])):
+                    if name is not None:
+                        _add(groups[by], name, counts)
+        if not total[0]:
+            return None, {}
+        ranked = {
+            by: tuple(
+                InvitationFunnel(name, *sums)
+                for name, sums in sorted(found.items(), key=lambda i: (-i[1][0], i[0]))[
+                    :BREAKDOWN_ROWS
+                ]
+            )
+            for by, found in groups.items()
+        }
+        return InvitationFunnel("", *total), ranked
 
     async def _groups(
         self, after: str, scores: ScoreQuestions

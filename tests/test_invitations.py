@@ -267,3 +267,40 @@ async def test_a_second_link_for_an_identical_visit_starts_its_own_survey(
     earlier, later = await stored_responses(settings.db)
     assert (earlier.status.value, earlier.values) == ("abandoned", {"csat": 4})
     assert (later.invitation_code, later.values) == (second, {})
+
+
+@pytest.mark.usefixtures("bot")
+async def test_the_summary_shows_how_many_visit_links_were_opened_and_completed(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    links = [
+        await invite(telegram, "filler", "Dr_Li", "Downtown"),
+        await invite(telegram, "filler", "Dr_Li", "Uptown"),
+        await invite(telegram, "laser", "Dr_Kim", "Downtown"),
+        await invite(telegram, "peel", "Dr_Kim", "Downtown"),
+    ]
+    # Dr Li's first patient completes, the second agrees and stops; Dr Kim's never open.
+    finisher, starter = telegram.patient(4601), telegram.patient(4602)
+    for patient, code in ((finisher, links[0]), (starter, links[1])):
+        await open_link(patient, code)
+        await patient.next_message()
+        await patient.tap("I agree")
+        await patient.next_message()
+    for answer in ("5", "9"):
+        await finisher.tap(answer)
+        await finisher.next_message()
+    await finisher.tap("Skip")
+    assert "Thank you" in (await finisher.next_message()).text
+    admin = telegram.patient(ADMIN_ID)
+    admin.skip_to_end()
+    await admin.send("/summary")
+    summary = (await admin.next_message()).text
+    assert "Visit links: 4 created · 2 opened (50%) · 1 completed (25%)" in summary
+    by_provider = summary.split("<b>Visit links by provider</b>\n")[1].split("\n\n")[0]
+    assert by_provider.splitlines() == [
+        "• Dr_Kim: 2 created · 0 opened · 0 completed (0%)",
+        "• Dr_Li: 2 created · 2 opened · 1 completed (50%)",
+    ]
+    cli = run_cli(settings.db.parent, "summary", FEEDBACK_DB=str(settings.db))
+    assert "Visit links: 4 created · 2 opened (50%) · 1 completed (25%)" in cli.stdout
+    assert "Visit links by location" in cli.stdout

@@ -234,6 +234,30 @@ class BreakdownBy(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class InvitationFunnel:
+    """Visit links created in a period, and how many patients opened and completed them.
+
+    Opened counts patients who opened the link and agreed: nothing is stored about one who
+    did not.
+    """
+
+    name: str
+    created: int
+    opened: int
+    completed: int
+
+    @property
+    def opened_rate(self) -> float | None:
+        """Opened as a share of created."""
+        return self.opened / self.created if self.created else None
+
+    @property
+    def completed_rate(self) -> float | None:
+        """Completed as a share of created: the response rate."""
+        return self.completed / self.created if self.created else None
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     """Aggregates over the responses started in a period."""
 
@@ -251,6 +275,10 @@ class Summary:
     breakdowns: dict[BreakdownBy, tuple[Breakdown, ...]] = field(default_factory=dict)
     by_survey: tuple[Breakdown, ...] = ()
     """Scores per survey: the visit day next to the follow-ups weeks later."""
+    invitations: InvitationFunnel | None = None
+    """Every visit link created in the period (`None`: none was)."""
+    invitations_by: dict[BreakdownBy, tuple[InvitationFunnel, ...]] = field(default_factory=dict)
+    """The same per provider and per location, largest first."""
 
     @property
     def completion_rate(self) -> float | None:

@@ -108,6 +108,9 @@ class Texts:
     breakdown_titles: dict[BreakdownBy, str]
     breakdown_row: str
     over_time_title: str
+    summary_invitations: str
+    invitation_titles: dict[BreakdownBy, str]
+    invitation_row: str
     summary_negative: str
 
     def format_progress(self, number: int, total: int, text: str) -> str:

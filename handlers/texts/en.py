@@ -205,4 +205,15 @@ ENGLISH = Texts(
     over_time_title="<b>Over time: at the visit and weeks later</b>",
     breakdown_row="• {name}: {responses} · CSAT {csat} · NPS {nps}",
     summary_negative="<b>Latest negative comments</b>",
+    summary_invitations=(
+        "Visit links: {created} created · {opened} opened ({opened_rate}) · "
+        "{completed} completed ({completed_rate})"
+    ),
+    invitation_titles={
+        BreakdownBy.PROVIDER: "<b>Visit links by provider</b>",
+        BreakdownBy.LOCATION: "<b>Visit links by location</b>",
+    },
+    invitation_row=(
+        "• {name}: {created} created · {opened} opened · {completed} completed ({rate})"
+    ),
 )

@@ -209,4 +209,15 @@ SPANISH = Texts(
     over_time_title="<b>Con el tiempo: en la visita y semanas después</b>",
     breakdown_row="• {name}: {responses} · CSAT {csat} · NPS {nps}",
     summary_negative="<b>Últimos comentarios negativos</b>",
+    summary_invitations=(
+        "Enlaces de visita: {created} creados · {opened} abiertos ({opened_rate}) · "
+        "{completed} completados ({completed_rate})"
+    ),
+    invitation_titles={
+        BreakdownBy.PROVIDER: "<b>Enlaces por profesional</b>",
+        BreakdownBy.LOCATION: "<b>Enlaces por centro</b>",
+    },
+    invitation_row=(
+        "• {name}: {created} creados · {opened} abiertos · {completed} completados ({rate})"
+    ),
 )

@@ -231,10 +231,45 @@ def format_summary(
             if by is BreakdownBy.TREATMENT and surveys is not None:
                 name = describe_visit(Visit(row.name), surveys, surveys.default_language)
             lines.append(_group_line(texts, escape(name), row))
+    lines += _invitation_lines(summary, texts, escape, tags)
     if summary.negative_comments:
         lines += ["", tags(texts.summary_negative)]
         lines += [_comment_line(comment, escape) for comment in summary.negative_comments]
     return "\n".join(lines)
+
+
+def _invitation_lines(
+    summary: Summary, texts: Texts, escape: Callable[[str], str], tags: Callable[[str], str]
+) -> list[str]:
+    """The response rate of visit links: in all, then per provider and location."""
+    funnel = summary.invitations
+    if funnel is None:
+        return []
+    lines = [
+        "",
+        texts.summary_invitations.format(
+            created=funnel.created,
+            opened=funnel.opened,
+            opened_rate=_pct(funnel.opened_rate),
+            completed=funnel.completed,
+            completed_rate=_pct(funnel.completed_rate),
+        ),
+    ]
+    for by, rows in summary.invitations_by.items():
+        if len(rows) < 2:  # one provider (or location): the line above says it all
+            continue
+        lines += ["", tags(texts.invitation_titles[by])]
+        lines += [
+            texts.invitation_row.format(
+                name=escape(row.name),
+                created=row.created,
+                opened=row.opened,
+                completed=row.completed,
+                rate=_pct(row.completed_rate),
+            )
+            for row in rows
+        ]
+    return lines
 
 
 def _group_line(texts: Texts, name: str, row: Breakdown) -> str:
