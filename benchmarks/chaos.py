@@ -93,17 +93,35 @@ class Patient:
         self._runs = 0
 
     async def _reply(self) -> SentMessage | None:
-        """The bot's next message to this patient, if one comes within REPLY_WAIT."""
+        """The bot's latest message that asks for something, if one comes within REPLY_WAIT.
+
+        A person reads up the chat: a thanks for an earlier survey that arrives late (after a
+        restart) below the question they are on does not hide the question.
+        """
         server = self._person.server
-        try:
-            await server.wait_for(
-                lambda: len(server.messages_to(self._person.chat_id)) > self._seen, REPLY_WAIT
-            )
-        except TimeoutError:
-            return None
-        messages = server.messages_to(self._person.chat_id)
-        self._seen = len(messages)
-        return messages[-1]
+        deadline = time.monotonic() + REPLY_WAIT
+        while True:
+            try:
+                await server.wait_for(
+                    lambda: len(server.messages_to(self._person.chat_id)) > self._seen,
+                    max(deadline - time.monotonic(), 0),
+                )
+            except TimeoutError:
+                return None
+            messages = server.messages_to(self._person.chat_id)
+            fresh, self._seen = messages[self._seen :], len(messages)
+            for message in reversed(fresh):
+                if self._asks_something(message):
+                    return message
+
+    def _asks_something(self, message: SentMessage) -> bool:
+        text, run = message.text, self._run
+        if "Nothing is stored until you tap" in text or text.startswith("Which treatment"):
+            return True
+        if text.startswith("Question "):
+            return True
+        # A thanks answers this run's comment only if this run sent one.
+        return text.startswith("Thank you!") and run is not None and "comment" in run.sent
 
     def _note_survey(self, message: SentMessage) -> None:
         """Which response the first question belongs to (its buttons carry the id)."""
@@ -147,7 +165,7 @@ class Patient:
             self._acknowledge(run, "nps")
             run.sent.add("comment")
             await self._person.send(run.comment)
-        elif run is not None and text.startswith("Thank you!") and "comment" in run.sent:
+        elif run is not None and text.startswith("Thank you!"):
             run.acknowledged.add("comment")
             run.finished = True
             self._run = None
