@@ -16,7 +16,7 @@ At the end it prints, from the database and the staff chat:
   version), not delivered, and duplicated (more than one staff message for one run);
 - SQLite's integrity_check.
 
-    python benchmarks/chaos.py [--patients 20] [--kills 100] [--seed 7]
+    python benchmarks/chaos.py [--patients 20] [--kills 100] [--seed 7] [--between 1 3]
 """
 
 from __future__ import annotations
@@ -213,13 +213,19 @@ class Patient:
         self._tally.stuck += 1
 
 
-async def killer(
-    telegram: FakeTelegram, db: Path, log: Path, kills: int, rng: random.Random
+async def killer(  # noqa: PLR0913 - the server, the files, and how to kill
+    telegram: FakeTelegram,
+    db: Path,
+    log: Path,
+    *,
+    kills: int,
+    rng: random.Random,
+    between: tuple[float, float],
 ) -> asyncio.subprocess.Process:
     """Kill the bot `kills` times at random, starting it again each time; the last bot."""
     process = await start_bot(telegram, db, log)
     for _ in range(kills):
-        await asyncio.sleep(rng.uniform(1.0, 3.0))
+        await asyncio.sleep(rng.uniform(*between))
         process.kill()
         await process.wait()
         process = await start_bot(telegram, db, log)
@@ -232,6 +238,14 @@ async def main() -> None:
     parser.add_argument("--patients", type=int, default=20)
     parser.add_argument("--kills", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--between",
+        type=float,
+        nargs=2,
+        default=(1.0, 3.0),
+        metavar=("LOW", "HIGH"),
+        help="seconds between kills, drawn uniformly (default 1 3)",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     # The fake server logs every connection the killed bot drops; that is the point here.
@@ -248,7 +262,9 @@ async def main() -> None:
         Patient(telegram.patient(5000 + n), random.Random(rng.random()), tally)
         for n in range(args.patients)
     ]
-    chaos = asyncio.create_task(killer(telegram, db, log, args.kills, rng))
+    chaos = asyncio.create_task(
+        killer(telegram, db, log, kills=args.kills, rng=rng, between=args.between)
+    )
     lives = [asyncio.create_task(p.live(stop_new_runs, started + 60 * 60)) for p in patients]
     bot = await chaos
     stop_new_runs.set()
