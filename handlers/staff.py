@@ -225,9 +225,20 @@ class TelegramAlertSender:
         self, alert: PendingAlert, staff_message_id: int, now: datetime
     ) -> Edited | MessageGone | TryLater:
         """Rewrite a posted alert with the response's latest answers."""
+        return await self._edit(
+            staff_message_id, format_alert(alert, self._surveys, self._texts, now), alert
+        )
+
+    async def redact(self, staff_message_id: int) -> Edited | MessageGone | TryLater:
+        """Blank an alert whose patient was erased (its buttons go with the old text)."""
+        return await self._edit(staff_message_id, self._texts.alert_erased, None)
+
+    async def _edit(
+        self, staff_message_id: int, text: str, alert: PendingAlert | None
+    ) -> Edited | MessageGone | TryLater:
         try:
             await self._bot.edit_message_text(
-                format_alert(alert, self._surveys, self._texts, now),
+                text,
                 chat_id=self._chat,
                 message_id=staff_message_id,
                 parse_mode=ParseMode.HTML,
@@ -242,26 +253,6 @@ class TelegramAlertSender:
             return _try_later(exc, alert)
         except TelegramError as exc:
             return _try_later(exc, alert)
-        return Edited()
-
-    async def redact(self, staff_message_id: int) -> Edited | MessageGone | TryLater:
-        """Blank an alert whose patient was erased (its buttons go with the old text)."""
-        try:
-            await self._bot.edit_message_text(
-                self._texts.alert_erased,
-                chat_id=self._chat,
-                message_id=staff_message_id,
-                parse_mode=ParseMode.HTML,
-            )
-        except BadRequest as exc:
-            reason = exc.message.lower()
-            if "not modified" in reason:
-                return Edited()
-            if "not found" in reason or "can't be edited" in reason:
-                return MessageGone()
-            return _try_later(exc, None)
-        except TelegramError as exc:
-            return _try_later(exc, None)
         return Edited()
 
 

@@ -11,6 +11,7 @@ from bot.fake_telegram import FakeTelegram, Person
 from bot.settings import Settings
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.storage_view import stored_responses
+from tests.test_surveys import ROLES
 
 EVERY_TYPE = """
 default_language = "en"
@@ -223,40 +224,21 @@ async def test_survey_texts_fall_back_to_the_clinic_language_and_staff_read_it(
         assert "Resumen de opiniones" in (await admin.next_message()).text
 
 
-WITH_ROLES = """
-default_language = "en"
-
-[[surveys]]
-id = "visit"
-title = "Your visit"
-
-[[surveys.questions]]
-id = "satisfaction"
-role = "csat"
-type = "rating"
-text = "How satisfied are you?"
-
-[[surveys.questions]]
-id = "recommend"
-role = "nps"
-type = "nps"
-text = "Would you recommend us?"
-"""
-
-
 async def test_alerts_and_the_summary_read_the_roles_not_the_ids(
     telegram: FakeTelegram, settings: Settings, clock: FakeClock, tmp_path: Path
 ) -> None:
     path = tmp_path / "roles.toml"
-    path.write_text(WITH_ROLES, "utf-8")
+    path.write_text(ROLES, "utf-8")
     async with running_bot(settings.model_copy(update={"surveys": path}), clock):
         patient = telegram.patient(310)
         await start(patient)
-        assert (await patient.next_message()).text.startswith("Question 1 of 2")
-        await patient.tap("1")
-        await patient.next_message()
-        await patient.tap("10")
-        assert "Thank you" in (await patient.next_message()).text
+        assert (await patient.next_message()).text.startswith("Question 1 of 3")
+        # Unhappy with the visit (the CSAT), happy to recommend, happy with the parking,
+        # whose question happens to have the id `csat` but no role.
+        for answer in ("1", "10", "5"):
+            await patient.tap(answer)
+            await patient.next_message()
+        assert "Thank you" in patient.server.messages_to(310)[-1].text
         await telegram.wait_for(lambda: bool(telegram.messages_to(STAFF_CHAT)))
         [alert] = telegram.messages_to(STAFF_CHAT)
         assert "low satisfaction score" in alert.text
