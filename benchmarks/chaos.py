@@ -272,13 +272,27 @@ async def main() -> None:
     for task in pending:
         task.cancel()
     tally.stuck += len(pending)
-    await asyncio.sleep(3)  # alerts still owed go out
+    await drained(db)  # the last bot delivers the alerts still owed
     bot.send_signal(signal.SIGTERM)
     await bot.wait()
     staff = [m.text for m in telegram.messages_to(STAFF_CHAT)]
     await telegram.stop()
     await report(tally, db, staff_texts=staff, elapsed=time.monotonic() - started)
     print(f"(files in {folder})")
+
+
+async def drained(db: Path, patience: float = 120) -> None:
+    """Wait until no alert is owed (or `patience` seconds have passed)."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        database = await Database.open(db)
+        try:
+            owed = await SqliteAlertStore(database).pending_alerts(None, limit=1)
+        finally:
+            await database.close()
+        if not owed:
+            return
+        await asyncio.sleep(1)
 
 
 async def report(tally: Tally, db: Path, *, staff_texts: list[str], elapsed: float) -> None:

@@ -16,14 +16,20 @@ class SqliteAlertStore:
         self._db = database
         self._responses = SqliteResponseStore(database)
 
-    async def pending_alerts(self, due_by: datetime | None) -> list[PendingAlert]:
-        """Alerts never sent, or changed since, due by `due_by` (all if `None`); oldest first."""
+    async def pending_alerts(
+        self, due_by: datetime | None, *, after_id: int = 0, limit: int | None = None
+    ) -> list[PendingAlert]:
+        """Alerts never sent, or changed since, due by `due_by` (all if `None`); oldest first.
+
+        A page: those with an id above `after_id`, at most `limit` (all if `None`).
+        """
         async with self._db.connection.execute(
             "SELECT id, response_id, reasons, created_at, staff_message_id, version,"
             " failed_attempts, maybe_sent FROM alerts"
-            " WHERE version > delivered_version"
-            " AND (? IS NULL OR next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
-            (due_by and to_db_time(due_by),) * 2,
+            " WHERE version > delivered_version AND id > ?"
+            " AND (? IS NULL OR next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            " ORDER BY id LIMIT ?",
+            (after_id, *(due_by and to_db_time(due_by),) * 2, -1 if limit is None else limit),
         ) as cursor:
             rows = await cursor.fetchall()
         pending = []

@@ -223,3 +223,19 @@ async def test_purge_queues_the_staff_alerts_of_deleted_responses_to_be_blanked(
     await store.purge_before(NOW - timedelta(days=730), NOW)
     # Only the staff message of the response that was deleted; and only its id is kept.
     assert [r.message_id for r in await alerts.pending_redactions(NOW)] == [100]
+
+
+async def test_pending_alerts_come_a_page_at_a_time_oldest_first(database: Database) -> None:
+    store, alerts = SqliteResponseStore(database), SqliteAlertStore(database)
+    for external_id in range(1, 6):
+        patient = await store.add_patient(external_id, NOW)
+        response = await store.start_response(patient.id, "post_visit", NOW)
+        commit = AnswerCommit(
+            response.id, Answer("csat", 1, NOW), False, (AlertReason.LOW_CSAT,), None
+        )
+        assert await store.commit_answer(commit)
+    first = await alerts.pending_alerts(NOW, limit=2)
+    rest = await alerts.pending_alerts(NOW, after_id=first[-1].id, limit=10)
+    everything = await alerts.pending_alerts(NOW)
+    assert [a.id for a in first + rest] == [a.id for a in everything]
+    assert (len(first), len(rest)) == (2, 3)

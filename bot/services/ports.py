@@ -171,8 +171,13 @@ class ResponseStore(Protocol):
 class AlertStore(Protocol):
     """Staff alerts waiting to be shown or updated: an outbox."""
 
-    async def pending_alerts(self, due_by: datetime | None) -> list[PendingAlert]:
-        """Alerts never sent, or changed since, due by `due_by` (all if `None`)."""
+    async def pending_alerts(
+        self, due_by: datetime | None, *, after_id: int = 0, limit: int | None = None
+    ) -> list[PendingAlert]:
+        """Alerts never sent, or changed since, due by `due_by` (all if `None`), oldest first.
+
+        A page: those with an id above `after_id`, at most `limit` (all if `None`).
+        """
         ...
 
     async def mark_sending(self, alert_id: int) -> None:

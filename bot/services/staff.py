@@ -36,6 +36,10 @@ FIRST_RETRY = timedelta(seconds=1)
 LONGEST_RETRY = timedelta(minutes=5)
 
 
+# Alerts read from the outbox at a time.
+PAGE = 20
+
+
 def backoff(failed_attempts: int) -> timedelta:
     """How long to wait after this many failures in a row."""
     doubled: timedelta = FIRST_RETRY * 2 ** max(failed_attempts - 1, 0)
@@ -100,8 +104,20 @@ class AlertService:
             if self._paused_until is not None and now < self._paused_until:
                 return 0
             due_by = None if everything else now
-            delivered = 0
-            for alert in await self._store.pending_alerts(due_by):
+            delivered, flooded = await self._deliver_alerts(due_by, now)
+            if not flooded:
+                # Alerts first: staff need to act on them; a blanked message can wait.
+                await self._deliver_redactions(due_by, now)
+            return delivered
+
+    async def _deliver_alerts(self, due_by: datetime | None, now: datetime) -> tuple[int, bool]:
+        """How many alerts arrived, and whether flood control stopped the round."""
+        delivered, after_id = 0, 0
+        while True:
+            # A page at a time: with a long backlog (an outage) the first alerts go out at
+            # once instead of after every pending one has been read.
+            page = await self._store.pending_alerts(due_by, after_id=after_id, limit=PAGE)
+            for alert in page:
                 outcome = await self._deliver(alert, now)
                 if outcome is None:
                     delivered += 1
@@ -117,22 +133,25 @@ class AlertService:
                     until.isoformat(timespec="seconds"),
                 )
                 if outcome.retry_after is not None:
-                    return delivered
-            # Alerts first: staff need to act on them; a blanked message can wait a moment.
-            for redaction in await self._store.pending_redactions(due_by):
-                blanked = await self._attempt(self._sender.redact(redaction.message_id))
-                match blanked:
-                    case Edited() | MessageGone():
-                        await self._store.redaction_done(redaction.message_id)
-                    case TryLater():
-                        failures = redaction.failed_attempts + 1
-                        until = self._next_try(blanked, failures, now)
-                        await self._store.postpone_redaction(redaction.message_id, until, failures)
-                        if blanked.retry_after is not None:
-                            break
-                    case _:
-                        assert_never(blanked)
-            return delivered
+                    return delivered, True
+            if len(page) < PAGE:
+                return delivered, False
+            after_id = page[-1].id
+
+    async def _deliver_redactions(self, due_by: datetime | None, now: datetime) -> None:
+        for redaction in await self._store.pending_redactions(due_by):
+            blanked = await self._attempt(self._sender.redact(redaction.message_id))
+            match blanked:
+                case Edited() | MessageGone():
+                    await self._store.redaction_done(redaction.message_id)
+                case TryLater():
+                    failures = redaction.failed_attempts + 1
+                    until = self._next_try(blanked, failures, now)
+                    await self._store.postpone_redaction(redaction.message_id, until, failures)
+                    if blanked.retry_after is not None:
+                        return
+                case _:
+                    assert_never(blanked)
 
     def _next_try(self, outcome: TryLater, failures: int, now: datetime) -> datetime:
         if outcome.retry_after is None:
