@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from telegram import Bot
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import BadRequest, InvalidToken, TelegramError
 
 from bot.app import invitation_service, run
 from bot.demo import run_demo
@@ -30,6 +30,7 @@ from bot.services.staff import ReportService
 from bot.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
+from handlers.webhook import ListenError
 from storage.database import Database
 from storage.followups import SqliteFollowupStore
 from storage.reports import SqliteReportStore
@@ -150,6 +151,16 @@ def _run_command(settings: Settings, _: argparse.Namespace) -> int:
     configure_logging(settings.log_level, [token])
     try:
         run(settings)
+    except ListenError as exc:  # webhook mode: the address is taken, or not this machine's
+        print(
+            f"feedback-bot: cannot listen on {ENV_PREFIX}WEBHOOK_LISTEN={exc.address} "
+            f"({exc.reason})",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except BadRequest as exc:  # at start-up, only setWebhook sends what Telegram may refuse
+        print(f"feedback-bot: Telegram refused the webhook URL: {exc.message}", file=sys.stderr)
+        return EXIT_CONFIG
     except InvalidToken:
         print(
             f"feedback-bot: Telegram rejected the bot token; check {ENV_PREFIX}BOT_TOKEN "

@@ -25,6 +25,15 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name,
 MAX_BODY = 1024 * 1024
 
 
+class ListenError(Exception):
+    """The webhook's address cannot be listened on (taken, or not this machine's)."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(f"cannot listen on {address}: {reason}")
+        self.address = address
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
     """Where Telegram sends updates and where this process listens for them."""
@@ -66,7 +75,13 @@ class WebhookReceiver:
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._config.host, self._config.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            address = f"{self._config.host}:{self._config.port}"
+            raise ListenError(address, exc.strerror or type(exc).__name__) from exc
         logger.info("listening for Telegram on %s:%d", self._config.host, self._config.port)
 
     async def stop(self) -> None:

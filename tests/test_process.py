@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -240,3 +241,23 @@ async def test_with_a_webhook_url_feedback_bot_run_serves_the_webhook(
     assert telegram.webhook["url"] == "https://feedback.example-clinic.org/tg"
     assert "Application started (webhook)" in log.read_text()
     assert "0123456789abcdef" not in log.read_text()
+
+
+async def test_a_webhook_address_already_taken_is_one_clear_line(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        hook = {
+            "FEEDBACK_WEBHOOK_URL": "https://feedback.example-clinic.org/tg",
+            "FEEDBACK_WEBHOOK_SECRET": "0123456789abcdef0123456789abcdef",
+            "FEEDBACK_WEBHOOK_LISTEN": listen,
+        }
+        log = tmp_path / "bot.log"
+        async with bot_process(telegram, tmp_path, log, **hook) as process:
+            assert await asyncio.wait_for(process.wait(), 60) == 1
+    output = log.read_text()
+    assert f"feedback-bot: cannot listen on FEEDBACK_WEBHOOK_LISTEN={listen}" in output
+    assert "Traceback" not in output
