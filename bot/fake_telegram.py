@@ -460,21 +460,12 @@ class FakeTelegram:
         photo = params.get("photo")
         if not isinstance(photo, bytes) or not photo.startswith(b"\x89PNG"):
             return _error(400, "Bad Request: photo must be an uploaded PNG in this fake")
-        if len(str(params.get("caption", ""))) > 1024:
-            return _error(400, "Bad Request: message caption is too long")
-        message = SentMessage(
-            message_id=next(self._message_ids),
-            chat_id=int(params["chat_id"]),
-            text=str(params.get("caption", "")),
-            reply_markup=params.get("reply_markup"),
-            parse_mode=params.get("parse_mode"),
-            photo=photo,
-        )
-        await self._add(message)
-        result = self._message_json(message)
-        result["caption"] = result.pop("text")
-        result["photo"] = [{"file_id": "p1", "file_unique_id": "p1", "width": 200, "height": 200}]
-        return result
+        sent = await self._send_with_caption(params, photo=photo)
+        if isinstance(sent, dict):
+            sent["photo"] = [
+                {"file_id": "p1", "file_unique_id": "p1", "width": 200, "height": 200}
+            ]
+        return sent
 
     async def _api_sendDocument(self, params: dict[str, Any]) -> Any:
         document = params.get("document")
@@ -482,6 +473,17 @@ class FakeTelegram:
             return _error(400, "Bad Request: document must be an uploaded file in this fake")
         if len(document) > 50 * 1000 * 1000:
             return _error(413, "Request Entity Too Large")
+        sent = await self._send_with_caption(
+            params, document=document, filename=params.get("document_filename")
+        )
+        if isinstance(sent, dict):
+            sent["document"] = {"file_id": "d1", "file_unique_id": "d1"}
+        return sent
+
+    async def _send_with_caption(
+        self, params: dict[str, Any], **file: Any
+    ) -> dict[str, Any] | web.Response:
+        """A message carrying a file and a caption, as sendPhoto and sendDocument post it."""
         if len(str(params.get("caption", ""))) > 1024:
             return _error(400, "Bad Request: message caption is too long")
         message = SentMessage(
@@ -490,13 +492,11 @@ class FakeTelegram:
             text=str(params.get("caption", "")),
             reply_markup=params.get("reply_markup"),
             parse_mode=params.get("parse_mode"),
-            document=document,
-            filename=params.get("document_filename"),
+            **file,
         )
         await self._add(message)
         result = self._message_json(message)
         result["caption"] = result.pop("text")
-        result["document"] = {"file_id": "d1", "file_unique_id": "d1"}
         return result
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> Any:

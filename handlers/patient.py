@@ -390,7 +390,7 @@ class PatientHandlers:
         if time.monotonic() < self._flooded_until:
             return 0  # Telegram asked the bot to wait; the patients' own lanes keep trying
         patients = {due.notice.external_id for due in await self._feedback.due_notices()}
-        patients |= {owed.external_id for owed in await self._feedback.owed_questions()}
+        patients |= set(await self._feedback.patients_owed_a_question())
         sent = 0
         for external_id in sorted(patients):
             async with self._lanes.hold(external_id):

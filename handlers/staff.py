@@ -64,12 +64,8 @@ class StaffHandlers:
         message = await self._admin_message(update)
         if message is None:
             return
-        args = context.args or []
-        try:
-            period = Period(args[0].lower()) if args else DEFAULT_PERIOD
-        except ValueError:
-            period = None
-        if period is None or len(args) > 1:
+        period = _period(context.args or [], DEFAULT_PERIOD)
+        if period is None:
             await message.reply_text(self._texts.summary_usage)
             return
         summary = await self._reports.summary(period)
@@ -87,12 +83,8 @@ class StaffHandlers:
         if message.chat.type != ChatType.PRIVATE:
             await message.reply_text(self._texts.export_private_only)
             return
-        args = context.args or []
-        try:
-            period = Period(args[0].lower()) if args else Period.ALL
-        except ValueError:
-            period = None
-        if period is None or len(args) > 1:
+        period = _period(context.args or [], Period.ALL)
+        if period is None:
             await message.reply_text(self._texts.export_usage)
             return
         now = self._reports.now()
@@ -254,6 +246,18 @@ class TelegramAlertSender:
         except TelegramError as exc:
             return _try_later(exc, alert)
         return Edited()
+
+
+def _period(args: list[str], default: Period) -> Period | None:
+    """The period a command names (`7d`, `30d`, `90d`, `all`), or `None` for anything else."""
+    if not args:
+        return default
+    if len(args) > 1:
+        return None
+    try:
+        return Period(args[0].lower())
+    except ValueError:
+        return None
 
 
 CAPTION_FIELD_LIMIT = 200

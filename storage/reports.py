@@ -117,7 +117,7 @@ class SqliteReportStore:
         self, after: str
     ) -> tuple[InvitationFunnel | None, dict[BreakdownBy, tuple[InvitationFunnel, ...]]]:
         """Visit links created since `after`: in all, per provider and per location."""
-        total = [0, 0, 0]
+        totals: dict[str, list[int]] = {}
         groups: dict[BreakdownBy, dict[str, list[int]]] = {
             BreakdownBy.PROVIDER: {},
             BreakdownBy.LOCATION: {},
@@ -129,22 +129,17 @@ class SqliteReportStore:
         ) as cursor:
             async for row in cursor:
                 counts = [int(value) for value in row[2:5]]
-                _add({"": total}, "", counts)
+                _add(totals, "", counts)
                 for by, name in ((BreakdownBy.PROVIDER, row[0]), (BreakdownBy.LOCATION, row[1])):
                     if name is not None:
                         _add(groups[by], name, counts)
-        if not total[0]:
+        if not totals:
             return None, {}
         ranked = {
-            by: tuple(
-                InvitationFunnel(name, *sums)
-                for name, sums in sorted(found.items(), key=lambda i: (-i[1][0], i[0]))[
-                    :BREAKDOWN_ROWS
-                ]
-            )
+            by: tuple(InvitationFunnel(name, *sums) for name, sums in _largest(found))
             for by, found in groups.items()
         }
-        return InvitationFunnel("", *total), ranked
+        return InvitationFunnel("", *totals[""]), ranked
 
     async def _groups(
         self, after: str, scores: ScoreQuestions
@@ -236,7 +231,11 @@ def _breakdown(name: str, sums: list[int]) -> Breakdown:
     )
 
 
+def _largest(groups: dict[str, list[int]]) -> list[tuple[str, list[int]]]:
+    """The groups with the largest first count, at most BREAKDOWN_ROWS, ties by name."""
+    return sorted(groups.items(), key=lambda item: (-item[1][0], item[0]))[:BREAKDOWN_ROWS]
+
+
 def _top(groups: dict[str, list[int]]) -> tuple[Breakdown, ...]:
-    """The largest groups, ties by name."""
-    ranked = sorted(groups.items(), key=lambda item: (-item[1][0], item[0]))[:BREAKDOWN_ROWS]
-    return tuple(_breakdown(name, sums) for name, sums in ranked)
+    """The largest groups as breakdowns."""
+    return tuple(_breakdown(name, sums) for name, sums in _largest(groups))

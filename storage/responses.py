@@ -268,7 +268,7 @@ class SqliteResponseStore:
                 ),
             )
             await conn.execute(
-                # ... and the first question is owed now (see `owed_questions`).
+                # ... and the first question is owed now (see `patients_owed_a_question`).
                 "UPDATE responses SET visit_id = ?, asked_question = NULL, asked_message_id = NULL"
                 " WHERE id = ?",
                 (cursor.lastrowid, response_id),
@@ -345,7 +345,7 @@ class SqliteResponseStore:
             except sqlite3.IntegrityError:
                 return False
             if not commit.completes:
-                # The next question is owed until it is delivered (see `owed_questions`).
+                # The next question is owed until it is delivered (see `patients_owed_a_question`).
                 await conn.execute(
                     "UPDATE responses SET asked_question = NULL, asked_message_id = NULL"
                     " WHERE id = ?",
@@ -405,23 +405,20 @@ class SqliteResponseStore:
                 )
         return True
 
-    async def owed_questions(
-        self, answered_before: datetime, answered_after: datetime
-    ) -> list[tuple[int, str | None, str]]:
-        """Surveys in progress whose next question was never delivered.
+    async def patients_owed_a_question(self, answered_since: datetime) -> list[int]:
+        """Telegram ids of patients whose survey's next question was never delivered.
 
-        As (Telegram id, language, response id), last answered between the two times.
+        Only surveys in progress, last answered since `answered_since`.
         """
         async with self._conn.execute(
-            "SELECT p.external_id, p.language, r.id FROM responses r"
+            "SELECT p.external_id FROM responses r"
             " JOIN patients p ON p.id = r.patient_id"
             " WHERE r.status = 'in_progress' AND r.asked_question IS NULL"
             " AND p.blocked_at IS NULL"
-            " AND (SELECT max(a.answered_at) FROM answers a WHERE a.response_id = r.id)"
-            " BETWEEN ? AND ?",
-            (to_db_time(answered_after), to_db_time(answered_before)),
+            " AND (SELECT max(a.answered_at) FROM answers a WHERE a.response_id = r.id) >= ?",
+            (to_db_time(answered_since),),
         ) as cursor:
-            return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+            return [row[0] for row in await cursor.fetchall()]
 
     async def mark_asked(self, response_id: str, question_id: str, message_id: int | None) -> None:
         """Record that this question reached the patient, as this Telegram message."""

@@ -328,22 +328,12 @@ class FeedbackService:
         """The question reached the patient as this message: a reply after it may answer it."""
         await self._store.mark_asked(response_id, question_id, message_id)
 
-    async def owed_questions(self) -> list[OwedQuestion]:
-        """Questions to send because a fault or a crash cut them off after an answer.
+    async def patients_owed_a_question(self) -> list[int]:
+        """Patients whose next question a fault or a crash cut off after their answer.
 
-        Read without the patient's lane: check each with `owed_question` inside it.
+        Read without the patients' lanes: `owed_question` says, inside each, what is owed.
         """
-        now = self._clock.now()
-        owed = []
-        for external_id, chosen, response_id in await self._store.owed_questions(
-            answered_before=now, answered_after=now - OWED_UNTIL
-        ):
-            response = await self._store.get_response(response_id)
-            language = self.pick_language(chosen, None)
-            step = None if response is None else self._step(response, language)
-            if step is not None:
-                owed.append(OwedQuestion(external_id, language, Asking(response_id, step)))
-        return owed
+        return await self._store.patients_owed_a_question(self._clock.now() - OWED_UNTIL)
 
     async def owed_question(self, external_id: int) -> OwedQuestion | None:
         """The question this patient is owed, if their answer is stored and it never arrived."""

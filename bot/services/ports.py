@@ -124,12 +124,10 @@ class ResponseStore(Protocol):
         """Store an answer; `False` if the question was answered or the response closed."""
         ...
 
-    async def owed_questions(
-        self, answered_before: datetime, answered_after: datetime
-    ) -> list[tuple[int, str | None, str]]:
-        """Surveys in progress whose next question was never delivered.
+    async def patients_owed_a_question(self, answered_since: datetime) -> list[int]:
+        """Telegram ids of patients whose survey's next question was never delivered.
 
-        As (Telegram id, language, response id), last answered between the two times.
+        Only surveys in progress, last answered since `answered_since`.
         """
         ...
 
