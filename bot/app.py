@@ -17,12 +17,14 @@ from bot.domain.models import AlertThresholds
 from bot.domain.surveys import SurveyCatalog, load_catalog
 from bot.pacing import Pacer
 from bot.sentiment import ClinicScorer
+from bot.services.cases import CaseService
 from bot.services.feedback import FeedbackService
 from bot.services.followups import FollowupService
 from bot.services.invitations import InvitationService
 from bot.services.ports import Clock, SystemClock
 from bot.services.staff import AlertService, ReportService
 from bot.settings import Settings
+from handlers.cases import CaseHandlers
 from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
 from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.intake import Intake, UpdateQueue
@@ -34,6 +36,7 @@ from handlers.staff import StaffHandlers, TelegramAlertSender
 from handlers.texts import CATALOGUES, Texts
 from handlers.webhook import WebhookConfig, WebhookReceiver
 from storage.alerts import SqliteAlertStore
+from storage.cases import SqliteCaseStore
 from storage.database import Database
 from storage.followups import SqliteFollowupStore
 from storage.inbox import SqliteInbox
@@ -75,6 +78,7 @@ class Lifecycle:
         self.patients: PatientHandlers | None = None
         self.owed_interval = 5.0
         self.followups: FollowupService | None = None
+        self.cases: CaseService | None = None
         self.followup_interval = 60.0
         self._responses = responses
         self._feedback = feedback
@@ -143,10 +147,23 @@ class Lifecycle:
             try:
                 sent = await patients.send_owed(application.bot)
                 if sent:
-                    logger.info("sent %d questions a fault or a restart had held back", sent)
+                    logger.info("sent %d messages a fault or a restart had held back", sent)
             except Exception:  # try again next round rather than stop for good
-                logger.exception("sending owed questions failed")
-            await asyncio.sleep(self.owed_interval)
+                logger.exception("sending owed messages failed")
+            try:
+                await self._escalate()
+            except Exception:  # try again next round rather than stop for good
+                logger.exception("posting unclaimed cases again failed")
+            await patients.wait_for_owed(self.owed_interval)
+
+    async def _escalate(self) -> None:
+        # Alongside the owed sweep: both run every FEEDBACK_ALERT_CHECK_SECONDS.
+        if self.cases is None or self.alerts is None:
+            return
+        reposted = await self.cases.escalate()
+        if reposted:
+            logger.info("posted %d cases again: nobody had taken them", reposted)
+            self.alerts.wake()
 
     async def _daily(self) -> None:
         while True:
@@ -180,6 +197,8 @@ def build_application(
         # Offered to everyone who finishes: asking only happy patients (review gating)
         # breaks Google's review policy and FTC guidance.
         invites_review=settings.review_url is not None,
+        # Only with a staff chat to see the number.
+        offers_call=settings.staff_chat is not None,
     )
     # Staff messages and the command menu speak the clinic's language.
     texts = CATALOGUES[feedback.default_language]
@@ -231,6 +250,13 @@ def build_application(
     # what the update fetcher needs, and nothing else reads it.
     application.bot_data[INBOX_KEY] = SqliteInbox(database)
     application.bot_data[DATABASE_KEY] = database
+    cases = CaseService(
+        SqliteCaseStore(database),
+        clock,
+        escalate_after=timedelta(hours=settings.case_escalate_hours),
+        send_hours=settings.followup_policy().send_hours,
+    )
+    lifecycle.cases = cases
     patients = PatientHandlers(
         feedback,
         lifecycle.alerts,
@@ -242,6 +268,7 @@ def build_application(
             retention_days=settings.retention_days,
             survey_language=surveys.default_language,
         ),
+        cases,
     )
     lifecycle.patients = patients
     lifecycle.owed_interval = settings.alert_check_seconds
@@ -253,13 +280,23 @@ def build_application(
             invitation_service(settings, responses, surveys, clock),
             surveys,
             texts,
+            cases=cases,
             admins=settings.admins,
             staff_chat=settings.staff_chat,
         ),
         followups=FollowupHandlers(followups, feedback),
         guard=DeliveryGuard(feedback),
-        private_taps=PrivateTapsOnly(feedback),
+        private_taps=PrivateTapsOnly(feedback, settings.staff_chat),
         on_error=ErrorReply(feedback.default_language),
+        cases=CaseHandlers(
+            cases,
+            texts,
+            admins=settings.admins,
+            clinic_name=settings.clinic_name,
+            alerts=lifecycle.alerts,
+            deliver_to_patients=patients.deliver_soon,
+        ),
+        staff_chat=settings.staff_chat,
     )
     return application
 

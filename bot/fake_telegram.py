@@ -71,6 +71,8 @@ class SentMessage:
     photo: bytes | None = None
     document: bytes | None = None
     filename: str | None = None
+    reply_to: int | None = None
+    """The message this one answers (`reply_parameters`), if any."""
 
     def __post_init__(self) -> None:
         self.sent_markup = self.reply_markup
@@ -444,12 +446,14 @@ class FakeTelegram:
         if len(text) > 4096:
             return _error(400, "Bad Request: message is too long")
         chat_id = int(params["chat_id"])
+        reply = params.get("reply_parameters") or {}
         message = SentMessage(
             message_id=next(self._message_ids),
             chat_id=chat_id,
             text=text,
             reply_markup=params.get("reply_markup"),
             parse_mode=params.get("parse_mode"),
+            reply_to=reply.get("message_id"),
         )
         if message.parse_mode == "HTML":
             _check_html(text)
@@ -565,7 +569,9 @@ class FakeTelegram:
             "from": BOT_USER,
             "text": message.text,
         }
-        if message.reply_markup:
+        # Like Telegram: a message shows only an inline keyboard; a reply keyboard or a
+        # ForceReply goes to the client and is not part of the message.
+        if message.reply_markup and "inline_keyboard" in message.reply_markup:
             result["reply_markup"] = message.reply_markup
         return result
 
@@ -625,9 +631,20 @@ class Person:
             **content,
         }
 
-    async def send(self, text: str) -> dict[str, Any]:
-        """Type and send a text message (a leading /word is a command, as in Telegram)."""
+    async def send(self, text: str, *, reply_to: SentMessage | None = None) -> dict[str, Any]:
+        """Type and send a text message (a leading /word is a command, as in Telegram).
+
+        `reply_to`: sent as a reply to this message of the bot's (swipe to reply).
+        """
         content: dict[str, Any] = {"text": text}
+        if reply_to is not None:
+            content["reply_to_message"] = {
+                "message_id": reply_to.message_id,
+                "date": int(time.time()),
+                "chat": self.chat,
+                "from": BOT_USER,
+                "text": reply_to.text,
+            }
         if text.startswith("/"):
             length = len(text.split(maxsplit=1)[0])
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
@@ -675,7 +692,7 @@ class Person:
         Returns once the bot has answered it (the phone's spinner stops), unless `wait` is
         false.
         """
-        query_id = f"q{next(self._sent_ids)}"
+        query_id = f"q{self.user['id']}-{next(self._sent_ids)}"  # unique per person
         original = {
             "message_id": message.message_id,
             "date": int(time.time()),
@@ -704,6 +721,11 @@ class Person:
         answer = self.server.callback_answers[update["callback_query"]["id"]]
         text = answer.get("text")
         return str(text) if text else None
+
+    def popup(self, update: dict[str, Any]) -> bool:
+        """Whether the answer to a tap was a pop-up to dismiss (not a passing notice)."""
+        answer = self.server.callback_answers[update["callback_query"]["id"]]
+        return bool(answer.get("show_alert"))
 
     async def next_message(self, timeout: float = 10) -> SentMessage:
         """The next message the bot sends to this chat (waits for it)."""

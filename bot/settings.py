@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     followup_window_days: int = Field(default=14, ge=1, le=180)
     followup_check_seconds: float = Field(default=60, gt=0, le=3600)
     alert_check_seconds: float = Field(default=5, gt=0, le=300)
+    case_escalate_hours: float = Field(default=4, gt=0, le=168)
     send_rate: float = Field(default=28, gt=0, le=30)
     retention_days: int = Field(default=730, ge=30, le=3650)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

@@ -9,6 +9,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.services.feedback import FeedbackService
+from handlers.keyboards import CASE_PREFIX
 from handlers.texts import CATALOGUES
 
 logger = logging.getLogger(__name__)
@@ -37,14 +38,15 @@ class DeliveryGuard:
 
 
 class PrivateTapsOnly:
-    """Buttons work only in private chats.
+    """Buttons work only in private chats (and alerts' buttons in the staff chat).
 
     A tap from a group (forged, or on a forwarded survey) would otherwise record consent or
     post survey questions in that group.
     """
 
-    def __init__(self, feedback: FeedbackService) -> None:
+    def __init__(self, feedback: FeedbackService, staff_chat: int | None = None) -> None:
         self._feedback = feedback
+        self._staff_chat = staff_chat
 
     async def refuse_outside_private(self, update: object, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer a tap from anywhere but a private chat with a pop-up, and do nothing else."""
@@ -54,6 +56,12 @@ class PrivateTapsOnly:
         message = query.message
         if message is not None and message.chat.type == ChatType.PRIVATE:
             return
+        if (
+            message is not None
+            and message.chat.id == self._staff_chat
+            and (query.data or "").startswith(f"{CASE_PREFIX}:")
+        ):
+            return  # an alert's buttons, where staff act on it
         user = query.from_user
         language = await self._feedback.language_for(user.id, user.language_code)
         await query.answer(CATALOGUES[language].private_only)

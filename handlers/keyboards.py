@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 
 from bot.domain.flow import DONE, NO, SKIP, YES, Step, selection_from_mask
+from bot.domain.models import CaseState
 from bot.domain.surveys import NUMERIC_TYPES, QuestionType, localize
 from handlers.texts import CATALOGUES, Texts
 
@@ -21,6 +28,8 @@ LANGUAGE_PREFIX = "lang"
 FORGET_YES = "forget:yes"
 FORGET_NO = "forget:no"
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
+CASE_PREFIX = "case"
+CASE_PATTERN = re.compile(r"^case:(claim|reply|resolve):(\d{1,18})$")
 CONSENT_PATTERN = re.compile(r"^consent:(yes|no):([a-z]{2}):([A-Za-z0-9_-]{0,43})$")
 # Up to 8 buttons fit a phone's row; ratings with more values go in two rows.
 ROW_LIMIT = 6
@@ -196,3 +205,67 @@ def forget_keyboard(texts: Texts) -> InlineKeyboardMarkup:
 def review_keyboard(url: str, texts: Texts) -> InlineKeyboardMarkup:
     """A link to the clinic's public review page."""
     return InlineKeyboardMarkup([[InlineKeyboardButton(texts.review_button, url=url)]])
+
+
+class CaseAction(StrEnum):
+    """What a button on an alert does."""
+
+    CLAIM = "claim"
+    REPLY = "reply"
+    RESOLVE = "resolve"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseButton:
+    """A case button: the action and the alert it acts on."""
+
+    action: CaseAction
+    alert_id: int
+
+    def encode(self) -> str:
+        """The callback data string."""
+        return f"{CASE_PREFIX}:{self.action.value}:{self.alert_id}"
+
+    @classmethod
+    def decode(cls, data: str) -> CaseButton | None:
+        """The case button behind callback data, if it is one."""
+        match = CASE_PATTERN.match(data)
+        if match is None:
+            return None
+        return cls(CaseAction(match.group(1)), int(match.group(2)))
+
+
+def _case_button(label: str, action: CaseAction, alert_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=CaseButton(action, alert_id).encode())
+
+
+def case_keyboard(alert_id: int, case: CaseState, texts: Texts) -> InlineKeyboardMarkup | None:
+    """Claim (until someone has), Reply and Resolve; nothing once resolved."""
+    if case.resolved:
+        return None
+    row = [
+        _case_button(texts.case_reply, CaseAction.REPLY, alert_id),
+        _case_button(texts.case_resolve, CaseAction.RESOLVE, alert_id),
+    ]
+    if case.claimed_by_name is None:
+        row.insert(0, _case_button(texts.case_claim, CaseAction.CLAIM, alert_id))
+    return InlineKeyboardMarkup([row])
+
+
+def reply_keyboard(alert_id: int, texts: Texts) -> InlineKeyboardMarkup:
+    """Under a patient's message in the staff chat: answer it."""
+    return InlineKeyboardMarkup([[_case_button(texts.case_reply, CaseAction.REPLY, alert_id)]])
+
+
+def call_keyboard(texts: Texts) -> ReplyKeyboardMarkup:
+    """Telegram's own "share my phone number" button: only what the patient taps is sent."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(texts.call_me_button, request_contact=True)], [texts.call_no_button]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def declined_call_labels() -> frozenset[str]:
+    """The "no, thank you" button's text in every language (it comes back as a message)."""
+    return frozenset(texts.call_no_button for texts in CATALOGUES.values())

@@ -11,6 +11,7 @@ every update asks the feedback service, and a restart resumes exactly where the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -19,7 +20,16 @@ from dataclasses import dataclass
 from enum import Enum, auto
 from typing import TypeVar, assert_never
 
-from telegram import Bot, CallbackQuery, Message, Update, User
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+    User,
+)
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
@@ -27,6 +37,7 @@ from telegram.ext import ContextTypes
 from bot.domain.flow import Step
 from bot.domain.models import InvitationState, Notice
 from bot.domain.surveys import AnswerValue, QuestionType, localize
+from bot.services.cases import CaseService
 from bot.services.feedback import (
     Accepted,
     AlreadyAgreed,
@@ -49,6 +60,7 @@ from handlers.keyboards import (
     LANGUAGE_PREFIX,
     AnswerButton,
     ConsentButton,
+    call_keyboard,
     consent_keyboard,
     forget_keyboard,
     language_keyboard,
@@ -65,6 +77,9 @@ _Sent = TypeVar("_Sent")
 # Flood control asks a bot to wait a few seconds at most in practice; longer than this and
 # the message is better left owed than the patient left looking at a spinner.
 LONGEST_WAIT_IN_LANE = 10.0
+
+# Takes away the "Please call me" keyboard once it has been used.
+NO_KEYBOARD = ReplyKeyboardRemove()
 
 # Telegram allows at most 64 characters of A-Za-z0-9_- in a /start payload.
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -129,9 +144,12 @@ class PatientHandlers:
         alerts: AlertService | None,
         lanes: Lanes,
         clinic: ClinicProfile,
+        cases: CaseService | None = None,
     ) -> None:
         self._feedback = feedback
         self._alerts = alerts
+        self._cases = cases
+        self._owed_waiting = asyncio.Event()
         self._lanes = lanes
         self._clinic = clinic
         # Until when (monotonic) Telegram's flood control asked the bot to wait, as last seen.
@@ -218,10 +236,20 @@ class PatientHandlers:
             await query.answer(toast)
 
     async def answer_text(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        """Take a typed message as the answer to the current question, if it fits."""
+        """Take a typed message as the answer to the current question, if it fits.
+
+        Unless staff have just written to the patient: then it is their answer, for staff.
+        """
         message, user = _message_and_user(update)
         language = await self._language(user)
         texts = CATALOGUES[language]
+        if self._cases is not None and await self._cases.patient_text(
+            user.id, message.text or "", dedup_key=update.update_id
+        ):
+            if self._alerts is not None:
+                self._alerts.wake()
+            await message.reply_text(texts.message_passed_on.format(clinic=self._clinic.name))
+            return
         outcome = await self._feedback.answer_text(
             user.id,
             message.text or "",
@@ -253,6 +281,38 @@ class PatientHandlers:
             await message.reply_text(texts.not_started)
         elif isinstance(outcome, NoSurvey | Stale | AlreadyAnswered):
             await message.reply_text(texts.no_survey)
+
+    async def shared_contact(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """The patient tapped "Please call me": keep their own number on their latest case."""
+        message, user = _message_and_user(update)
+        texts = CATALOGUES[await self._language(user)]
+        contact = message.contact
+        # Telegram fills in user_id only for the sender's own contact card.
+        if contact is None or contact.user_id != user.id or self._cases is None:
+            await message.reply_text(texts.call_own_number_only, reply_markup=NO_KEYBOARD)
+            return
+        phone = (
+            contact.phone_number
+            if contact.phone_number.startswith("+")
+            else ("+" + contact.phone_number)
+        )
+        if not await self._cases.callback_request(user.id, phone):
+            await message.reply_text(texts.call_nothing_open, reply_markup=NO_KEYBOARD)
+            return
+        if self._alerts is not None:
+            self._alerts.wake()
+        await message.reply_text(
+            texts.call_number_saved.format(phone=phone), reply_markup=NO_KEYBOARD
+        )
+
+    async def declined_call(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The call offer's "No, thank you" (or the same words answering a question)."""
+        message, user = _message_and_user(update)
+        language = await self._language(user)
+        if await self._feedback.current(user.id, language) is not None:
+            await self.answer_text(update, context)
+            return
+        await message.reply_text(CATALOGUES[language].call_declined, reply_markup=NO_KEYBOARD)
 
     async def unsupported(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, photos, voice notes and the like: say what works, then re-ask."""
@@ -429,6 +489,7 @@ class PatientHandlers:
         texts = CATALOGUES[due.language]
         match due.notice.kind:
             case Notice.SAFETY_ADVICE:
+                markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None
                 # No medical advice: who will call, and when not to wait for that call.
                 text, markup = texts.safety_advice, None
             case Notice.THANKS:
@@ -439,6 +500,13 @@ class PatientHandlers:
                     return Delivery.ARRIVED
                 text = texts.review_invitation
                 markup = review_keyboard(self._clinic.review_url, texts)
+            case Notice.CALL_OFFER:
+                text = texts.call_offer.format(clinic=self._clinic.name)
+                markup = call_keyboard(texts)
+            case Notice.STAFF_REPLY:
+                # Plain text, signed by the clinic: staff write as the clinic, not as themselves.
+                text = texts.staff_reply.format(body=due.notice.body, clinic=self._clinic.name)
+                markup = None
             case _:
                 assert_never(due.notice.kind)
         try:
@@ -447,6 +515,7 @@ class PatientHandlers:
             # Dropped: it could never arrive. The patient's next message is answered anew.
             logger.info("a notice was refused: the patient blocked the bot")
             await self._feedback.notice_refused(due.notice)
+            self._case_changed(due)
             return Delivery.REFUSED
         except RetryAfter as error:
             self._flooded(error)
@@ -457,7 +526,23 @@ class PatientHandlers:
             await self._feedback.notice_failed(due.notice, None)
             return Delivery.HELD
         await self._feedback.notice_delivered(due.notice)
+        self._case_changed(due)
         return Delivery.ARRIVED
+
+    def _case_changed(self, due: DueNotice) -> None:
+        """A staff reply arrived (or never will): staff see it on the alert now."""
+        if due.notice.kind is Notice.STAFF_REPLY and self._alerts is not None:
+            self._alerts.wake()
+
+    def deliver_soon(self) -> None:
+        """Something is owed to a patient now (a staff reply): sweep without waiting."""
+        self._owed_waiting.set()
+
+    async def wait_for_owed(self, seconds: float) -> None:
+        """Until `deliver_soon` is called, or `seconds` pass."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._owed_waiting.wait(), seconds)
+        self._owed_waiting.clear()
 
     async def _try_question(
         self, bot: Bot, chat_id: int, asking: Asking, language: str

@@ -16,9 +16,17 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.cases import CaseHandlers
 from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
 from handlers.followups import FollowupHandlers
-from handlers.keyboards import ANSWER_PREFIX, CONSENT_PATTERN, LANGUAGE_PREFIX, TOGGLE_PREFIX
+from handlers.keyboards import (
+    ANSWER_PREFIX,
+    CASE_PREFIX,
+    CONSENT_PATTERN,
+    LANGUAGE_PREFIX,
+    TOGGLE_PREFIX,
+    declined_call_labels,
+)
 from handlers.patient import PatientHandlers
 from handlers.staff import StaffHandlers
 
@@ -50,17 +58,33 @@ def register_handlers(  # noqa: PLR0913 - one argument per group of handlers
     guard: DeliveryGuard,
     private_taps: PrivateTapsOnly,
     on_error: ErrorReply,
+    cases: CaseHandlers | None = None,
+    staff_chat: int | None = None,
 ) -> None:
     """Add every handler; within a group the first match wins, so order matters."""
     application.add_handler(
         TypeHandler(object, private_taps.refuse_outside_private), group=PRIVATE_TAPS_GROUP
     )
     application.add_handler(TypeHandler(object, guard.skip_if_handled), group=GUARD_GROUP)
+    if cases is not None and staff_chat is not None:
+        # Cases are worked on in the staff chat, a group: its text is not for surveys.
+        in_staff_chat = filters.Chat(staff_chat) & ~_PRIVATE & _NEW
+        application.add_handlers(
+            [
+                CommandHandler("cancel", cases.cancel, filters=in_staff_chat),
+                CallbackQueryHandler(cases.button, pattern=rf"^{CASE_PREFIX}:"),
+                MessageHandler(
+                    in_staff_chat & filters.TEXT & ~filters.COMMAND, cases.staff_message
+                ),
+            ],
+            group=MAIN_GROUP,
+        )
     application.add_handlers(
         [
             # First, so that an edited "/start" is not taken for a new command.
             MessageHandler(filters.UpdateType.EDITED, patient.edited),
             CommandHandler("summary", staff.summary, filters=_NEW),
+            CommandHandler("cases", staff.cases, filters=_NEW),
             CommandHandler("invite", staff.invite, filters=_NEW),
             CommandHandler("export", staff.export, filters=_NEW),
             CommandHandler("help", patient.help, filters=_NEW),
@@ -79,6 +103,11 @@ def register_handlers(  # noqa: PLR0913 - one argument per group of handlers
             ),
             CallbackQueryHandler(patient.unknown_button),
             MessageHandler(_PRIVATE & _NEW & filters.COMMAND, patient.unknown_command),
+            MessageHandler(_PRIVATE & _NEW & filters.CONTACT, patient.shared_contact),
+            MessageHandler(
+                _PRIVATE & _NEW & filters.Text(sorted(declined_call_labels())),
+                patient.declined_call,
+            ),
             MessageHandler(_PRIVATE & _NEW & filters.TEXT, patient.answer_text),
             MessageHandler(_PRIVATE & _NEW, patient.unsupported),
         ],

@@ -9,14 +9,23 @@ import shlex
 import tempfile
 from datetime import date, datetime
 
-from telegram import Bot, InputFile, LinkPreviewOptions, Message, Update
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
-from bot.domain.models import PendingAlert, Period, Visit
+from bot.domain.models import PatientRelay, PendingAlert, Period, Visit
 from bot.domain.surveys import SurveyCatalog
 from bot.qr import qr_png
+from bot.services.cases import CaseService
 from bot.services.invitations import (
     InvitationService,
     UnknownSurveyError,
@@ -26,10 +35,13 @@ from bot.services.invitations import (
 from bot.services.ports import Edited, MessageGone, Posted, TryLater
 from bot.services.staff import ReportService
 from handlers.followups import retry_seconds
+from handlers.keyboards import case_keyboard, reply_keyboard
 from handlers.texts import Texts
 from handlers.texts.formatting import (
     describe_visit,
     format_alert,
+    format_cases,
+    format_relay,
     format_summary,
     period_name,
 )
@@ -49,9 +61,11 @@ class StaffHandlers:
         surveys: SurveyCatalog,
         texts: Texts,
         *,
+        cases: CaseService,
         admins: frozenset[int],
         staff_chat: int | None,
     ) -> None:
+        self._cases = cases
         self._reports = reports
         self._invitations = invitations
         self._surveys = surveys
@@ -73,6 +87,16 @@ class StaffHandlers:
             format_summary(summary, self._texts, surveys=self._surveys),
             parse_mode=ParseMode.HTML,
             link_preview_options=NO_PREVIEW,
+        )
+
+    async def cases(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/cases`: open cases, oldest first, with their age and owner, for admins."""
+        message = await self._admin_message(update)
+        if message is None:
+            return
+        cases = await self._cases.open_cases()
+        await message.reply_text(
+            format_cases(cases, self._texts, self._cases.now()), parse_mode=ParseMode.HTML
         )
 
     async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -208,6 +232,7 @@ class TelegramAlertSender:
                 format_alert(alert, self._surveys, self._texts, now),
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
+                reply_markup=case_keyboard(alert.id, alert.case, self._texts),
             )
         except TelegramError as exc:
             return _try_later(exc, alert)
@@ -216,17 +241,45 @@ class TelegramAlertSender:
     async def update(
         self, alert: PendingAlert, staff_message_id: int, now: datetime
     ) -> Edited | MessageGone | TryLater:
-        """Rewrite a posted alert with the response's latest answers."""
+        """Rewrite a posted alert with the response's latest answers and the case's state."""
         return await self._edit(
-            staff_message_id, format_alert(alert, self._surveys, self._texts, now), alert
+            staff_message_id,
+            format_alert(alert, self._surveys, self._texts, now),
+            alert,
+            case_keyboard(alert.id, alert.case, self._texts),
         )
 
     async def redact(self, staff_message_id: int) -> Edited | MessageGone | TryLater:
         """Blank an alert whose patient was erased (its buttons go with the old text)."""
-        return await self._edit(staff_message_id, self._texts.alert_erased, None)
+        return await self._edit(staff_message_id, self._texts.alert_erased, None, None)
+
+    async def relay(self, relay: PatientRelay) -> Posted | TryLater:
+        """Post a patient's answer to staff as a reply to its alert, with a Reply button."""
+        reply_to = (
+            None
+            if relay.reply_to is None
+            else ReplyParameters(relay.reply_to, allow_sending_without_reply=True)
+        )
+        try:
+            message = await self._bot.send_message(
+                self._chat,
+                format_relay(relay, self._texts),
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                reply_parameters=reply_to,
+                reply_markup=reply_keyboard(relay.alert_id, self._texts),
+            )
+        except TelegramError as exc:
+            logger.warning("staff chat refused a patient's message: %s", type(exc).__name__)
+            return _try_later(exc, None)
+        return Posted(message.message_id)
 
     async def _edit(
-        self, staff_message_id: int, text: str, alert: PendingAlert | None
+        self,
+        staff_message_id: int,
+        text: str,
+        alert: PendingAlert | None,
+        markup: InlineKeyboardMarkup | None,
     ) -> Edited | MessageGone | TryLater:
         try:
             await self._bot.edit_message_text(
@@ -235,6 +288,7 @@ class TelegramAlertSender:
                 message_id=staff_message_id,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
+                reply_markup=markup,
             )
         except BadRequest as exc:
             reason = exc.message.lower()

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain.models import AlertReason, PendingAlert, Redaction
+import aiosqlite
+
+from bot.domain.models import (
+    AlertReason,
+    CaseDelivery,
+    CaseDirection,
+    CaseMessage,
+    CaseState,
+    PatientRelay,
+    PendingAlert,
+    Redaction,
+)
 from storage.database import Database, from_db_time, to_db_time
 from storage.responses import SqliteResponseStore
 
@@ -24,8 +35,7 @@ class SqliteAlertStore:
         A page: those with an id above `after_id`, at most `limit` (all if `None`).
         """
         async with self._db.connection.execute(
-            "SELECT id, response_id, reasons, created_at, staff_message_id, version,"
-            " failed_attempts, maybe_sent FROM alerts"
+            "SELECT * FROM alerts"
             " WHERE version > delivered_version AND id > ?"
             " AND (? IS NULL OR next_attempt_at IS NULL OR next_attempt_at <= ?)"
             " ORDER BY id LIMIT ?",
@@ -47,9 +57,91 @@ class SqliteAlertStore:
                     version=row["version"],
                     failed_attempts=row["failed_attempts"],
                     maybe_sent=bool(row["maybe_sent"]),
+                    case=await self._case(row),
                 )
             )
         return pending
+
+    async def _case(self, row: aiosqlite.Row) -> CaseState:
+        async with self._db.connection.execute(
+            "SELECT direction, body, author_name, created_at, delivered_at, failed"
+            " FROM case_messages WHERE alert_id = ? ORDER BY id",
+            (row["id"],),
+        ) as cursor:
+            messages = await cursor.fetchall()
+        return CaseState(
+            claimed_by_name=row["claimed_by_name"],
+            claimed_at=_time(row["claimed_at"]),
+            first_reply_at=_time(row["first_reply_at"]),
+            resolved_by_name=row["resolved_by_name"],
+            resolved_at=_time(row["resolved_at"]),
+            note=row["resolution_note"],
+            # Cases from before cases existed count as posted again; they were not.
+            reposted=row["escalated_at"] not in (None, row["created_at"]),
+            callback_phone=row["callback_phone"],
+            conversation=tuple(
+                CaseMessage(
+                    direction=CaseDirection(message["direction"]),
+                    body=message["body"],
+                    created_at=from_db_time(message["created_at"]),
+                    author_name=message["author_name"],
+                    delivery=(
+                        CaseDelivery.FAILED
+                        if message["failed"]
+                        else CaseDelivery.DELIVERED
+                        if message["delivered_at"]
+                        else CaseDelivery.PENDING
+                    ),
+                )
+                for message in messages
+            ),
+        )
+
+    async def pending_relays(self, due_by: datetime | None) -> list[PatientRelay]:
+        """Patients' messages to staff not posted yet, due by `due_by` (all if `None`)."""
+        async with self._db.connection.execute(
+            "SELECT m.id, m.alert_id, p.pseudonym, m.body, m.created_at, m.failed_attempts,"
+            " a.staff_message_id FROM case_messages m JOIN alerts a ON a.id = m.alert_id"
+            " JOIN responses r ON r.id = a.response_id JOIN patients p ON p.id = r.patient_id"
+            " WHERE m.direction = 'from_patient' AND m.delivered_at IS NULL"
+            " AND (? IS NULL OR m.next_attempt_at <= ?) ORDER BY m.id",
+            (due_by and to_db_time(due_by),) * 2,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            PatientRelay(
+                id=row["id"],
+                alert_id=row["alert_id"],
+                pseudonym=row["pseudonym"],
+                body=row["body"],
+                created_at=from_db_time(row["created_at"]),
+                reply_to=row["staff_message_id"],
+                failed_attempts=row["failed_attempts"],
+            )
+            for row in rows
+        ]
+
+    async def relay_posted(self, relay_id: int, message_id: int) -> None:
+        """The patient's message is in the staff chat, as this message."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE case_messages SET delivered_at = created_at, staff_message_id = ?"
+                " WHERE id = ?",
+                (message_id, relay_id),
+            )
+            await conn.execute(
+                "INSERT OR IGNORE INTO case_staff_messages (message_id, alert_id, kind)"
+                " SELECT ?, alert_id, 'patient' FROM case_messages WHERE id = ?",
+                (message_id, relay_id),
+            )
+
+    async def postpone_relay(self, relay_id: int, until: datetime, failed_attempts: int) -> None:
+        """Try posting the patient's message again at `until`."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE case_messages SET next_attempt_at = ?, failed_attempts = ? WHERE id = ?",
+                (to_db_time(until), failed_attempts, relay_id),
+            )
 
     async def mark_sending(self, alert_id: int) -> None:
         """Record, before a send, that the alert may reach staff without being marked."""
@@ -66,6 +158,12 @@ class SqliteAlertStore:
                 " delivered_version = max(delivered_version, ?), maybe_sent = ?,"
                 " failed_attempts = 0, next_attempt_at = NULL WHERE id = ?",
                 (staff_message_id, version, int(maybe_repeat), alert_id),
+            )
+            # A staff reply to it is about this case, and it is blanked with the patient.
+            await conn.execute(
+                "INSERT OR IGNORE INTO case_staff_messages (message_id, alert_id, kind)"
+                " VALUES (?, ?, 'alert')",
+                (staff_message_id, alert_id),
             )
 
     async def postpone(
@@ -111,3 +209,7 @@ class SqliteAlertStore:
             await conn.execute(
                 "UPDATE alerts SET staff_message_id = NULL WHERE id = ?", (alert_id,)
             )
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else from_db_time(text)

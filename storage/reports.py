@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.models import (
     Breakdown,
     BreakdownBy,
+    CaseFigures,
     InvitationFunnel,
     NegativeComment,
     Period,
@@ -95,6 +96,7 @@ class SqliteReportStore:
             )
         by_survey, breakdowns = await self._groups(after, scores)
         invitations, invitations_by = await self._invitations(after)
+        cases = await self._cases(after)
         return Summary(
             period=period,
             started=int(started),
@@ -111,7 +113,41 @@ class SqliteReportStore:
             by_survey=by_survey,
             invitations=invitations,
             invitations_by=invitations_by,
+            cases=cases,
         )
+
+    async def _cases(self, after: str) -> CaseFigures | None:
+        """Cases opened since `after`: how many were resolved, and how fast."""
+        async with self._db.connection.execute(
+            "SELECT count(*), count(resolved_at) FROM alerts WHERE created_at >= ?", (after,)
+        ) as cursor:
+            opened, resolved = await cursor.fetchone() or (0, 0)
+        if not opened:
+            return None
+        return CaseFigures(
+            opened=int(opened),
+            resolved=int(resolved),
+            median_first_reply=await self._median_since_alert("first_reply_at", after),
+            median_resolution=await self._median_since_alert("resolved_at", after),
+        )
+
+    async def _median_since_alert(self, column: str, after: str) -> timedelta | None:
+        """The median time from an alert to `column`, over alerts created since `after`."""
+        if column not in ("first_reply_at", "resolved_at"):  # pragma: no cover - a bug
+            raise ValueError(column)
+        # The middle value, or the mean of the two middle ones; SQLite has no median().
+        chosen = f"FROM alerts WHERE created_at >= ? AND {column} IS NOT NULL"
+        async with self._db.connection.execute(
+            "SELECT avg(seconds) FROM (SELECT"  # noqa: S608 - `column` is one of two names
+            f" (julianday({column}) - julianday(created_at)) * 86400 AS seconds {chosen}"
+            f" ORDER BY seconds LIMIT 2 - (SELECT count(*) {chosen}) % 2"
+            f" OFFSET (SELECT (count(*) - 1) / 2 {chosen}))",
+            (after,) * 3,
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0] is None:
+            return None
+        return timedelta(seconds=round(float(row[0])))
 
     async def _invitations(
         self, after: str

@@ -121,10 +121,12 @@ async def load_answers(connection: aiosqlite.Connection, response_id: str) -> li
 
 
 # The staff messages of alerts about to be deleted, to be edited so that they show nothing.
+# The patient's messages relayed to staff go the same way.
 _REDACT_ALERTS = (
     "INSERT OR IGNORE INTO staff_redactions (message_id, created_at, next_attempt_at)"
-    " SELECT a.staff_message_id, ?, ? FROM alerts a JOIN responses r ON r.id = a.response_id"
-    " JOIN patients p ON p.id = r.patient_id AND a.staff_message_id IS NOT NULL"
+    " SELECT m.message_id, ?, ? FROM case_staff_messages m JOIN alerts a ON a.id = m.alert_id"
+    " JOIN responses r ON r.id = a.response_id"
+    " JOIN patients p ON p.id = r.patient_id AND m.kind IN ('alert', 'patient')"
 )
 
 
@@ -433,9 +435,10 @@ class SqliteResponseStore:
     ) -> list[OwedNotice]:
         """Notices due by `due_by` (for one patient, or everyone), oldest first."""
         async with self._conn.execute(
-            "SELECT n.id, n.kind, n.created_at, n.failed_attempts, p.external_id, p.language"
-            " FROM patient_notices n JOIN responses r ON r.id = n.response_id"
+            "SELECT n.id, n.kind, n.created_at, n.failed_attempts, p.external_id, p.language,"
+            " m.body FROM patient_notices n JOIN responses r ON r.id = n.response_id"
             " JOIN patients p ON p.id = r.patient_id"
+            " LEFT JOIN case_messages m ON m.id = n.case_message_id"
             " WHERE n.next_attempt_at <= ? AND (? IS NULL OR p.external_id = ?) ORDER BY n.id",
             (to_db_time(due_by), external_id, external_id),
         ) as cursor:
@@ -448,13 +451,39 @@ class SqliteResponseStore:
                 kind=Notice(row["kind"]),
                 created_at=from_db_time(row["created_at"]),
                 failed_attempts=row["failed_attempts"],
+                body=row["body"],
             )
             for row in rows
         ]
 
-    async def notice_done(self, notice_id: int) -> None:
-        """The notice was delivered, or will never be: forget it."""
+    async def notice_done(self, notice_id: int, now: datetime, *, arrived: bool) -> None:
+        """The notice was delivered (`arrived`), or never will be: forget it.
+
+        A staff reply's case records which, in the same transaction; once one arrives, the
+        patient's next message is for staff.
+        """
         async with self._db.transaction() as conn:
+            if arrived:
+                await conn.execute(
+                    "UPDATE alerts SET awaiting_patient = 1 WHERE resolved_at IS NULL AND id ="
+                    " (SELECT m.alert_id FROM patient_notices n"
+                    " JOIN case_messages m ON m.id = n.case_message_id WHERE n.id = ?)",
+                    (notice_id,),
+                )
+            cursor = await conn.execute(
+                "UPDATE case_messages SET delivered_at = CASE WHEN ? THEN ? END,"
+                " failed = NOT ? WHERE id ="
+                " (SELECT case_message_id FROM patient_notices WHERE id = ?)",
+                (arrived, to_db_time(now), arrived, notice_id),
+            )
+            if cursor.rowcount:
+                # Staff see on the alert whether their reply arrived.
+                await conn.execute(
+                    "UPDATE alerts SET version = version + 1 WHERE id ="
+                    " (SELECT m.alert_id FROM patient_notices n"
+                    " JOIN case_messages m ON m.id = n.case_message_id WHERE n.id = ?)",
+                    (notice_id,),
+                )
             await conn.execute("DELETE FROM patient_notices WHERE id = ?", (notice_id,))
 
     async def postpone_notice(self, notice_id: int, until: datetime, failed_attempts: int) -> None:

@@ -26,6 +26,7 @@ FORBIDDEN = {
         "handlers",
         "bot.services.feedback",
         "bot.services.staff",
+        "bot.services.cases",
         "bot.app",
         "bot.cli",
         "textblob",

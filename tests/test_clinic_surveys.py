@@ -238,7 +238,9 @@ async def test_alerts_and_the_summary_read_the_roles_not_the_ids(
         for answer in ("1", "10", "5"):
             await patient.tap(answer)
             await patient.next_message()
-        assert "Thank you" in patient.server.messages_to(310)[-1].text
+        await telegram.wait_for(
+            lambda: any("Thank you" in m.text for m in telegram.messages_to(310))
+        )
         await telegram.wait_for(lambda: bool(telegram.messages_to(STAFF_CHAT)))
         [alert] = telegram.messages_to(STAFF_CHAT)
         assert "low satisfaction score" in alert.text

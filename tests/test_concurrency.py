@@ -123,6 +123,8 @@ async def test_advice_and_thanks_a_fault_held_back_arrive_after_a_restart_in_ord
         advice, thanks = await patient.next_message(), await patient.next_message()
         assert advice.text == CATALOGUES["en"].safety_advice
         assert thanks.text.startswith("Thank you!")
+        offer = await patient.next_message()  # the scores were low
+        assert offer.text == CATALOGUES["en"].call_offer.format(clinic="Glow Aesthetics")
         await asyncio.sleep(0.3)  # a few more rounds of the sender: nothing is sent twice
     assert patient.unread() == []
     [response] = await stored_responses(settings.db)

@@ -125,6 +125,7 @@ async def test_forget_erases_the_visit_and_the_code_blanks_the_staff_alert_and_l
         await patient.send("Quaggleworth swelling still there")
         while not (await patient.next_message()).text.startswith("Thank you!"):
             pass  # the clinic's call-back notice comes first
+        assert "call you" in (await patient.next_message()).text  # the scores were low
         await telegram.wait_for(
             lambda: any("Quaggleworth" in m.text for m in telegram.messages_to(STAFF_CHAT))
         )
@@ -183,7 +184,8 @@ async def test_patient_text_cannot_pass_for_the_alerts_own_lines(telegram: FakeT
     quote = alert.text.split("<blockquote>")[1].split("</blockquote>")[0]
     assert "Status: completed — no action needed" in quote
     assert alert.text.count("Status: ") == 2
-    assert alert.text.rstrip().endswith("Status: completed")
+    unclaimed = CATALOGUES["en"].case_unclaimed_line
+    assert alert.text.rstrip().endswith(f"Status: completed\n\n{unclaimed}")
     assert "\u202e" not in alert.text
     assert "\u2066" not in alert.text
     # A link in patient text never unfurls into a preview, in the first post or any edit.
@@ -214,4 +216,5 @@ def test_an_alert_with_many_long_comments_still_fits_in_one_telegram_message() -
     text = format_alert(alert, catalog, CATALOGUES["en"], datetime(2026, 11, 2, tzinfo=UTC))
     assert len(text) <= 4096
     assert text.count("<blockquote>Everything went wrong.") == 6  # every comment, shorter
-    assert text.rstrip().endswith("Status: in progress")
+    unclaimed = CATALOGUES["en"].case_unclaimed_line
+    assert text.rstrip().endswith(f"Status: in progress\n\n{unclaimed}")

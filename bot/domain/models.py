@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from enum import StrEnum
+from enum import Enum, StrEnum, auto
 
 from bot.domain.surveys import AnswerValue
 
@@ -149,6 +150,56 @@ class AlertThresholds:
     nps_at_most: int = 6
 
 
+class CaseDirection(StrEnum):
+    """Which way a message of a case went."""
+
+    TO_PATIENT = "to_patient"
+    FROM_PATIENT = "from_patient"
+
+
+class CaseDelivery(Enum):
+    """Where a message of a case is on its way."""
+
+    PENDING = auto()
+    DELIVERED = auto()
+    FAILED = auto()
+    """It can never arrive (the patient blocked the bot) or was owed too long."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseMessage:
+    """One message between staff and the patient, kept with the case."""
+
+    direction: CaseDirection
+    body: str
+    created_at: datetime
+    author_name: str | None = None
+    """The staff member who wrote it (shown to staff only; patients see the clinic)."""
+    delivery: CaseDelivery = CaseDelivery.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    """Where staff are with an alert: taken, answered, resolved."""
+
+    claimed_by_name: str | None = None
+    claimed_at: datetime | None = None
+    first_reply_at: datetime | None = None
+    resolved_by_name: str | None = None
+    resolved_at: datetime | None = None
+    note: str | None = None
+    reposted: bool = False
+    """Posted again because nobody took it in time."""
+    callback_phone: str | None = None
+    """The number the patient shared, asking to be called."""
+    conversation: tuple[CaseMessage, ...] = ()
+
+    @property
+    def resolved(self) -> bool:
+        """Closed by staff."""
+        return self.resolved_at is not None
+
+
 @dataclass(frozen=True, slots=True)
 class PendingAlert:
     """An alert that staff have not been shown yet, or whose content changed since."""
@@ -163,6 +214,75 @@ class PendingAlert:
     """Deliveries that failed in a row, for the back-off."""
     maybe_sent: bool = False
     """An earlier send may have reached staff unconfirmed (a timeout, or a crash)."""
+    case: CaseState = field(default_factory=CaseState)
+    """Who took the alert, the conversation with the patient, the resolution."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """An admin acting on a case: their Telegram id, and the name they show in Telegram."""
+
+    user_id: int
+    name: str
+
+    def mention_html(self) -> str:
+        """The staff member's name as a Telegram mention (HTML, escaped)."""
+        return f'<a href="tg://user?id={self.user_id}">{html.escape(self.name)}</a>'
+
+
+class IntentKind(StrEnum):
+    """What a staff member's next message in the staff chat is for."""
+
+    REPLY = "reply"
+    """To be sent to the patient."""
+    NOTE = "note"
+    """The resolved case's note."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseIntent:
+    """A staff member tapped Reply or Resolve on this case."""
+
+    alert_id: int
+    kind: IntentKind
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTarget:
+    """A case as staff act on it."""
+
+    alert_id: int
+    pseudonym: str
+    claimed_by: int | None
+    claimed_by_name: str | None
+    resolved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRelay:
+    """A patient's message to staff, to be posted in the staff chat under its alert."""
+
+    id: int
+    alert_id: int
+    pseudonym: str
+    body: str
+    created_at: datetime
+    reply_to: int | None
+    """The alert's staff message, if it has one."""
+    failed_attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase:
+    """A case not resolved yet, for `/cases`."""
+
+    alert_id: int
+    pseudonym: str
+    reasons: tuple[AlertReason, ...]
+    created_at: datetime
+    claimed_by_name: str | None
+    first_reply_at: datetime | None
+    staff_message_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +301,10 @@ class Notice(StrEnum):
     to wait for that call."""
     THANKS = "thanks"
     REVIEW_INVITATION = "review_invitation"
+    CALL_OFFER = "call_offer"
+    """After a low score: a button that shares the patient's number, asking to be called."""
+    STAFF_REPLY = "staff_reply"
+    """A staff member's answer to the patient's feedback, signed with the clinic's name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +317,8 @@ class OwedNotice:
     kind: Notice
     created_at: datetime
     failed_attempts: int = 0
+    body: str | None = None
+    """What staff wrote, for a staff reply."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +384,23 @@ class InvitationFunnel:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseFigures:
+    """How staff closed the loop on the cases (alerts) opened in a period."""
+
+    opened: int
+    resolved: int
+    median_first_reply: timedelta | None
+    """From the alert to the first staff reply the patient was sent, among those answered."""
+    median_resolution: timedelta | None
+    """From the alert to its resolution, among those resolved."""
+
+    @property
+    def share_resolved(self) -> float | None:
+        """Resolved cases as a share of those opened."""
+        return self.resolved / self.opened if self.opened else None
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     """Aggregates over the responses started in a period."""
 
@@ -279,6 +422,8 @@ class Summary:
     """Every visit link created in the period (`None`: none was)."""
     invitations_by: dict[BreakdownBy, tuple[InvitationFunnel, ...]] = field(default_factory=dict)
     """The same per provider and per location, largest first."""
+    cases: CaseFigures | None = None
+    """The cases opened in the period (`None`: none was)."""
 
     @property
     def completion_rate(self) -> float | None:

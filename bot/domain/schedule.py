@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
@@ -39,6 +39,25 @@ class SendHours:
         if self.start < self.end:
             return self.start <= local < self.end
         return local >= self.start or local < self.end
+
+    def open_between(self, start: datetime, end: datetime) -> timedelta:
+        """How much of the time from `start` to `end` falls inside the window."""
+        total = timedelta(0)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        # Each local day's window, from the day before `start` (a window may cross midnight).
+        day = start.astimezone(self.zone).date() - timedelta(days=1)
+        while day <= end.astimezone(self.zone).date():
+            opens = datetime.combine(day, self.start, self.zone)
+            if self.end == time.max:
+                closes = datetime.combine(day + timedelta(days=1), time(0), self.zone)
+            else:
+                closing_day = day if self.start < self.end else day + timedelta(days=1)
+                closes = datetime.combine(closing_day, self.end, self.zone)
+            # In UTC: between two times of one zone, Python subtracts wall clocks (DST).
+            overlap = min(end, closes.astimezone(UTC)) - max(start, opens.astimezone(UTC))
+            total += max(overlap, timedelta(0))
+            day += timedelta(days=1)
+        return total
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.domain.alerts import alert_reasons
 from bot.domain.flow import InvalidAnswerError, Step, next_step, parse_button, parse_typed
 from bot.domain.models import (
+    AlertReason,
     AlertThresholds,
     Answer,
     InvitationState,
@@ -146,6 +147,9 @@ class DueNotice:
     language: str
 
 
+# A survey ending with one of these offers the patient a call from the clinic.
+LOW_SCORES = frozenset({AlertReason.LOW_CSAT, AlertReason.LOW_NPS})
+
 StartOutcome = NeedsConsent | InvitationRefused | Asking
 ConsentOutcome = StartOutcome | AlreadyAgreed
 AnswerOutcome = Accepted | Rejected | AlreadyAnswered | NotAsked | Stale | NoSurvey | NeedsConsent
@@ -174,9 +178,11 @@ class FeedbackService:
         languages: Collection[str],
         followup_window: timedelta = timedelta(days=14),
         invites_review: bool = False,
+        offers_call: bool = False,
     ) -> None:
         self._store = store
         self._invites_review = invites_review
+        self._offers_call = offers_call
         self._surveys = surveys
         self._scorer = scorer
         self._clock = clock
@@ -353,18 +359,18 @@ class FeedbackService:
         due = []
         for notice in await self._store.owed_notices(due_by=now, external_id=external_id):
             if now - notice.created_at > OWED_UNTIL:
-                await self._store.notice_done(notice.id)
+                await self._store.notice_done(notice.id, now, arrived=False)
                 continue
             due.append(DueNotice(notice, self.pick_language(notice.chosen_language, None)))
         return due
 
     async def notice_delivered(self, notice: OwedNotice) -> None:
         """The patient has the notice."""
-        await self._store.notice_done(notice.id)
+        await self._store.notice_done(notice.id, self._clock.now(), arrived=True)
 
     async def notice_refused(self, notice: OwedNotice) -> None:
         """Telegram will never deliver it (the patient blocked the bot, say): drop it."""
-        await self._store.notice_done(notice.id)
+        await self._store.notice_done(notice.id, self._clock.now(), arrived=False)
 
     async def notice_failed(self, notice: OwedNotice, retry_after: float | None) -> datetime:
         """Try again later: after `retry_after` seconds if Telegram said so, else back off."""
@@ -505,6 +511,8 @@ class FeedbackService:
         notices: tuple[Notice, ...] = (Notice.SAFETY_ADVICE,) if clinical else ()
         if following is None:
             notices += (Notice.THANKS,)
+            if self._offers_call and LOW_SCORES & set(reasons):
+                notices += (Notice.CALL_OFFER,)
             if self._invites_review:
                 notices += (Notice.REVIEW_INVITATION,)
         stored = await self._store.commit_answer(

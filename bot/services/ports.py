@@ -10,16 +10,21 @@ from typing import Protocol
 from bot.domain.models import (
     AlertReason,
     Answer,
+    CaseIntent,
+    CaseTarget,
     Invitation,
     Notice,
+    OpenCase,
     OwedNotice,
     Patient,
+    PatientRelay,
     PendingAlert,
     Period,
     Redaction,
     Response,
     ScheduledFollowup,
     Sentiment,
+    StaffMember,
     Summary,
     Visit,
 )
@@ -141,8 +146,11 @@ class ResponseStore(Protocol):
         """Notices due by `due_by` (for one patient, or everyone), oldest first."""
         ...
 
-    async def notice_done(self, notice_id: int) -> None:
-        """The notice was delivered, or will never be: forget it."""
+    async def notice_done(self, notice_id: int, now: datetime, *, arrived: bool) -> None:
+        """The notice was delivered (`arrived`), or never will be: forget it.
+
+        A staff reply's case records which, in the same transaction.
+        """
         ...
 
     async def postpone_notice(self, notice_id: int, until: datetime, failed_attempts: int) -> None:
@@ -213,6 +221,91 @@ class AlertStore(Protocol):
         self, message_id: int, until: datetime, failed_attempts: int
     ) -> None:
         """Try blanking it again at `until`, after this many failures in a row."""
+        ...
+
+    async def pending_relays(self, due_by: datetime | None) -> list[PatientRelay]:
+        """Patients' messages to staff not posted yet, due by `due_by` (all if `None`)."""
+        ...
+
+    async def relay_posted(self, relay_id: int, message_id: int) -> None:
+        """The patient's message is in the staff chat, as this message."""
+        ...
+
+    async def postpone_relay(self, relay_id: int, until: datetime, failed_attempts: int) -> None:
+        """Try posting the patient's message again at `until`."""
+        ...
+
+
+class CaseStore(Protocol):
+    """Cases (alerts staff act on) and their conversations with patients."""
+
+    async def case_target(self, alert_id: int) -> CaseTarget | None:
+        """What staff act on: the case's patient pseudonym and state; `None` once erased."""
+        ...
+
+    async def claim(self, alert_id: int, staff: StaffMember, now: datetime) -> bool:
+        """Give an open, unclaimed case to `staff`; whether it was theirs to take."""
+        ...
+
+    async def set_intent(self, staff: StaffMember, intent: CaseIntent, now: datetime) -> None:
+        """Remember what this staff member's next message is for (one intent each)."""
+        ...
+
+    async def intent(self, user_id: int, since: datetime) -> CaseIntent | None:
+        """This staff member's intent, if set since `since`."""
+        ...
+
+    async def clear_intent(self, user_id: int) -> bool:
+        """Forget this staff member's intent; whether there was one."""
+        ...
+
+    async def case_of_message(self, message_id: int) -> CaseIntent | None:
+        """What a reply to this staff-chat message is for, if it belongs to a case."""
+        ...
+
+    async def record_prompt(self, message_id: int, intent: CaseIntent) -> None:
+        """The bot's prompt in the staff chat: a reply to it is what `intent` says."""
+        ...
+
+    async def add_staff_reply(
+        self,
+        alert_id: int,
+        staff: StaffMember,
+        body: str,
+        now: datetime,
+        dedup_key: int | None = None,
+    ) -> bool:
+        """Owe the patient this reply (claiming an unclaimed case); `False` if closed."""
+        ...
+
+    async def resolve(self, alert_id: int, staff: StaffMember, now: datetime) -> bool:
+        """Close the case; `False` if it was closed already."""
+        ...
+
+    async def add_note(self, alert_id: int, note: str) -> bool:
+        """The resolved case's note; `False` if the case is not resolved."""
+        ...
+
+    async def relay_from_patient(
+        self, external_id: int, body: str, now: datetime, dedup_key: int | None
+    ) -> bool:
+        """Pass the patient's message to the case awaiting it; whether one was."""
+        ...
+
+    async def open_cases(self) -> list[OpenCase]:
+        """Cases not resolved yet, oldest first."""
+        ...
+
+    async def unclaimed_posted(self) -> list[OpenCase]:
+        """Posted cases nobody took and that were never posted again, oldest first."""
+        ...
+
+    async def repost(self, alert_id: int, now: datetime) -> bool:
+        """Post the case again as a new message; `False` if taken or closed since."""
+        ...
+
+    async def callback_request(self, external_id: int, phone: str) -> bool:
+        """Record the number the patient shared on their latest case; whether there was one."""
         ...
 
 
@@ -296,4 +389,8 @@ class AlertSender(Protocol):
 
     async def redact(self, staff_message_id: int) -> Edited | MessageGone | TryLater:
         """Replace an alert's content with a note that the patient's data was erased."""
+        ...
+
+    async def relay(self, relay: PatientRelay) -> Posted | TryLater:
+        """Post a patient's message to staff, under its alert."""
         ...

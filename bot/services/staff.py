@@ -106,6 +106,8 @@ class AlertService:
             due_by = None if everything else now
             delivered, flooded = await self._deliver_alerts(due_by, now)
             if not flooded:
+                flooded = await self._deliver_relays(due_by, now)
+            if not flooded:
                 # Alerts first: staff need to act on them; a blanked message can wait.
                 await self._deliver_redactions(due_by, now)
             return delivered
@@ -137,6 +139,23 @@ class AlertService:
             if len(page) < PAGE:
                 return delivered, False
             after_id = page[-1].id
+
+    async def _deliver_relays(self, due_by: datetime | None, now: datetime) -> bool:
+        """Post patients' answers to staff replies; whether flood control stopped it."""
+        for relay in await self._store.pending_relays(due_by):
+            posted = await self._attempt(self._sender.relay(relay))
+            match posted:
+                case Posted(message_id):
+                    await self._store.relay_posted(relay.id, message_id)
+                case TryLater():
+                    failures = relay.failed_attempts + 1
+                    until = self._next_try(posted, failures, now)
+                    await self._store.postpone_relay(relay.id, until, failures)
+                    if posted.retry_after is not None:
+                        return True
+                case _:
+                    assert_never(posted)
+        return False
 
     async def _deliver_redactions(self, due_by: datetime | None, now: datetime) -> None:
         for redaction in await self._store.pending_redactions(due_by):

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.models import AlertReason, BreakdownBy, ResponseStatus, SentimentLabel
+from bot.domain.models import (
+    AlertReason,
+    BreakdownBy,
+    CaseDelivery,
+    ResponseStatus,
+    SentimentLabel,
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,15 @@ class Texts:
     followups_nothing_to_stop: str
     followups_resumed: str
     something_went_wrong: str
+    staff_reply: str
+    message_passed_on: str
+    call_offer: str
+    call_me_button: str
+    call_no_button: str
+    call_number_saved: str
+    call_declined: str
+    call_own_number_only: str
+    call_nothing_open: str
     command_descriptions: tuple[tuple[str, str], ...]
     # Staff messages (HTML; every value in them is escaped).
     staff_only: str
@@ -112,6 +127,42 @@ class Texts:
     invitation_titles: dict[BreakdownBy, str]
     invitation_row: str
     summary_negative: str
+    # Cases: the alert's buttons, what they answer, the lines the alert shows.
+    case_claim: str
+    case_reply: str
+    case_resolve: str
+    case_claimed: str
+    case_taken_by: str
+    case_already_yours: str
+    case_closed: str
+    case_gone: str
+    case_admins_only: str
+    case_reply_prompt: str
+    case_resolved_prompt: str
+    case_prompt_cancelled: str
+    case_nothing_to_cancel: str
+    case_reply_queued: str
+    case_reply_too_long: str
+    case_noted: str
+    case_staff_only_reply: str
+    case_claimed_line: str
+    case_unclaimed_line: str
+    case_reposted_line: str
+    case_resolved_line: str
+    case_note_line: str
+    case_callback_line: str
+    case_to_patient_line: str
+    case_from_patient_line: str
+    case_earlier_messages: str
+    case_deliveries: dict[CaseDelivery, str]
+    case_patient_wrote: str
+    cases_title: str
+    cases_row: str
+    cases_nobody: str
+    cases_more: str
+    cases_none: str
+    summary_cases: str
+    summary_cases_empty: str
 
     def format_progress(self, number: int, total: int, text: str) -> str:
         """A question with its place in the survey."""

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from bot.domain.models import AlertReason, BreakdownBy, ResponseStatus, SentimentLabel
+from bot.domain.models import (
+    AlertReason,
+    BreakdownBy,
+    CaseDelivery,
+    ResponseStatus,
+    SentimentLabel,
+)
 from handlers.texts.catalogue import Texts
 
 ENGLISH = Texts(
     language_name="English",
     consent=(
         "Hello! {clinic} would like to hear about your visit. It takes under a minute.\n\n"
-        "If you agree, we store your answers under a random code (not your name or phone "
-        "number) so the clinic can improve its care, and delete them automatically after "
+        "If you agree, we store your answers under a random code (not your name, and no "
+        "phone number unless you choose to share it to be called back) so the clinic can "
+        "improve its care, and delete them automatically after "
         "{retention_days} days. Send /forget at any time to erase everything you told us, "
         "/cancel to stop a survey, and /language to change the language.\n\n"
         "Nothing is stored until you tap “I agree”."
@@ -61,7 +68,8 @@ ENGLISH = Texts(
         "\n\nStaff commands:\n"
         "/summary [7d|30d|90d|all] — scores and comments\n"
         "/invite treatment provider [location] [date] [survey] — a visit link and QR code\n"
-        "/export [7d|30d|90d|all] — every response as a CSV file (private chat only)"
+        "/export [7d|30d|90d|all] — every response as a CSV file (private chat only)\n"
+        "/cases — open cases, oldest first, with their owner"
     ),
     unsupported_content=(
         "Sorry, I can only read text messages and button taps. "
@@ -112,6 +120,24 @@ ENGLISH = Texts(
     something_went_wrong=(
         "Sorry, something went wrong on our side. The answers you already gave are safe; "
         "send /start to carry on."
+    ),
+    staff_reply="{body}\n\n— {clinic}",
+    message_passed_on="Thank you — your message was passed on to the team at {clinic}.",
+    call_offer=(
+        "We're sorry your visit fell short. Would you like someone from {clinic} to call "
+        "you? Tap the button to share your phone number with us; we use it only to call you "
+        "about this visit, and /forget erases it."
+    ),
+    call_me_button="📞 Please call me",
+    call_no_button="No, thank you",
+    call_number_saved="Thank you — the team will call you at {phone}.",
+    call_declined="All right. Thank you for your feedback.",
+    call_own_number_only=(
+        "Please share your own number with the “Please call me” button; nothing was stored."
+    ),
+    call_nothing_open=(
+        "There's no recent feedback of yours for the team to call about, "
+        "so your number was not stored."
     ),
     command_descriptions=(
         ("start", "Give feedback about your visit"),
@@ -216,4 +242,57 @@ ENGLISH = Texts(
     invitation_row=(
         "• {name}: {created} created · {opened} opened · {completed} completed ({rate})"
     ),
+    case_claim="🙋 Claim",
+    case_reply="↪️ Reply",
+    case_resolve="✅ Resolve",
+    case_claimed="This case is yours now.",
+    case_taken_by="{name} has already taken this case.",
+    case_already_yours="This case is already yours.",
+    case_closed="This case is resolved already.",
+    case_gone="This case no longer exists: the patient's data was erased.",
+    case_admins_only="Only clinic admins (FEEDBACK_ADMINS) can act on cases.",
+    case_reply_prompt=(
+        "↪️ {staff}, write your reply to {patient} as an answer to this message. It goes to "
+        "the patient signed “{clinic}”; your name and account are never shown. "
+        "/cancel to stop."
+    ),
+    case_resolved_prompt=(
+        "✅ {staff} resolved {patient}. To keep a one-line note with the case, send it as an "
+        "answer to this message (optional)."
+    ),
+    case_prompt_cancelled="Cancelled — nothing was sent.",
+    case_nothing_to_cancel="There's no reply or note of yours waiting.",
+    case_reply_queued=(
+        "✓ On its way to {patient}, signed “{clinic}”. The alert shows when it arrives."
+    ),
+    case_reply_too_long=(
+        "That's too long for one message ({limit} characters at most); nothing was sent."
+    ),
+    case_noted="✓ Note kept with {patient}'s case.",
+    case_staff_only_reply="Only clinic admins can answer patients; nothing was sent.",
+    case_claimed_line="👤 Taken by {name} · {ago}",
+    case_unclaimed_line="👤 Nobody has taken this case yet",
+    case_reposted_line="⏰ <b>Posted again: nobody has taken this case yet.</b>",
+    case_resolved_line="✅ <b>Resolved</b> by {name} · {ago}",
+    case_note_line="Note:",
+    case_callback_line="📞 Asks to be called: <code>{phone}</code>",
+    case_to_patient_line="↪️ {name} to the patient · {ago} · {delivery}",
+    case_from_patient_line="💬 Patient · {ago}",
+    case_earlier_messages="… {n} earlier messages",
+    case_deliveries={
+        CaseDelivery.PENDING: "on its way",
+        CaseDelivery.DELIVERED: "delivered ✓",
+        CaseDelivery.FAILED: "not delivered (blocked, or unreachable for a day)",
+    },
+    case_patient_wrote="💬 <b>{patient}</b> answered:",
+    cases_title="<b>Open cases</b> ({count}), oldest first:",
+    cases_row="• {age} · {patient} · {reasons} · {owner}",
+    cases_nobody="<b>nobody yet</b>",
+    cases_more="… and {n} more",
+    cases_none="No open cases. 🎉",
+    summary_cases=(
+        "Cases: {opened} opened · {resolved} resolved ({share}) · median time to the first "
+        "reply {reply}, to resolution {resolution}"
+    ),
+    summary_cases_empty="Cases: none opened",
 )

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bot.domain.models import AlertReason, BreakdownBy, ResponseStatus, SentimentLabel
+from bot.domain.models import (
+    AlertReason,
+    BreakdownBy,
+    CaseDelivery,
+    ResponseStatus,
+    SentimentLabel,
+)
 from handlers.texts.catalogue import Texts
 
 SPANISH = Texts(
@@ -10,8 +16,9 @@ SPANISH = Texts(
     consent=(
         "¡Hola! En {clinic} nos gustaría saber cómo fue su visita. Le llevará menos de un "
         "minuto.\n\n"
-        "Si está de acuerdo, guardamos sus respuestas con un código aleatorio (no su nombre "
-        "ni su teléfono) para que la clínica mejore su atención, y las borramos "
+        "Si está de acuerdo, guardamos sus respuestas con un código aleatorio (no su nombre, "
+        "ni su teléfono salvo que decida compartirlo para que le llamemos) para que la "
+        "clínica mejore su atención, y las borramos "
         "automáticamente a los {retention_days} días. Envíe /forget en cualquier momento para "
         "borrar todo lo que nos dijo, /cancel para detener una encuesta y /language para "
         "cambiar el idioma.\n\n"
@@ -64,7 +71,8 @@ SPANISH = Texts(
         "\n\nComandos del personal:\n"
         "/summary [7d|30d|90d|all] — puntuaciones y comentarios\n"
         "/invite tratamiento profesional [centro] [fecha] [encuesta] — enlace y código QR\n"
-        "/export [7d|30d|90d|all] — todas las respuestas en un archivo CSV (solo en privado)"
+        "/export [7d|30d|90d|all] — todas las respuestas en un archivo CSV (solo en privado)\n"
+        "/cases — casos abiertos, del más antiguo, con su responsable"
     ),
     unsupported_content=(
         "Lo siento, solo puedo leer mensajes de texto y botones. "
@@ -113,6 +121,24 @@ SPANISH = Texts(
     something_went_wrong=(
         "Lo siento, algo ha fallado por nuestra parte. Las respuestas que ya dio están a salvo; "
         "envíe /start para continuar."
+    ),
+    staff_reply="{body}\n\n— {clinic}",
+    message_passed_on="Gracias: su mensaje se ha pasado al equipo de {clinic}.",
+    call_offer=(
+        "Sentimos que su visita no estuviera a la altura. ¿Quiere que alguien de {clinic} "
+        "le llame? Pulse el botón para compartir su teléfono; solo lo usaremos para "
+        "llamarle por esta visita, y /forget lo borra."
+    ),
+    call_me_button="📞 Llámenme, por favor",
+    call_no_button="No, gracias",
+    call_number_saved="Gracias: el equipo le llamará al {phone}.",
+    call_declined="De acuerdo. Gracias por su opinión.",
+    call_own_number_only=(
+        "Comparta su propio número con el botón «Llámenme, por favor»; no se guardó nada."
+    ),
+    call_nothing_open=(
+        "No tenemos ninguna opinión reciente suya por la que llamarle, "
+        "así que su número no se guardó."
     ),
     command_descriptions=(
         ("start", "Dar su opinión sobre la visita"),
@@ -220,4 +246,59 @@ SPANISH = Texts(
     invitation_row=(
         "• {name}: {created} creados · {opened} abiertos · {completed} completados ({rate})"
     ),
+    case_claim="🙋 Asumir",
+    case_reply="↪️ Responder",
+    case_resolve="✅ Resolver",
+    case_claimed="Este caso es suyo ahora.",
+    case_taken_by="{name} ya ha asumido este caso.",
+    case_already_yours="Este caso ya es suyo.",
+    case_closed="Este caso ya está resuelto.",
+    case_gone="Este caso ya no existe: los datos del paciente se borraron.",
+    case_admins_only="Solo los administradores (FEEDBACK_ADMINS) pueden actuar sobre casos.",
+    case_reply_prompt=(
+        "↪️ {staff}, escriba su respuesta a {patient} contestando a este mensaje. Le llega "
+        "al paciente firmada «{clinic}»; su nombre y su cuenta nunca se muestran. "
+        "/cancel para dejarlo."
+    ),
+    case_resolved_prompt=(
+        "✅ {staff} ha resuelto {patient}. Para guardar una nota de una línea con el caso, "
+        "envíela contestando a este mensaje (opcional)."
+    ),
+    case_prompt_cancelled="Cancelado: no se envió nada.",
+    case_nothing_to_cancel="No hay ninguna respuesta ni nota suya pendiente.",
+    case_reply_queued=(
+        "✓ En camino a {patient}, firmada «{clinic}». La alerta muestra cuándo llega."
+    ),
+    case_reply_too_long=(
+        "Es demasiado largo para un mensaje ({limit} caracteres como máximo); no se envió nada."
+    ),
+    case_noted="✓ Nota guardada con el caso de {patient}.",
+    case_staff_only_reply=(
+        "Solo los administradores pueden responder a pacientes; no se envió nada."
+    ),
+    case_claimed_line="👤 Asumido por {name} · {ago}",
+    case_unclaimed_line="👤 Nadie ha asumido este caso todavía",
+    case_reposted_line="⏰ <b>Publicado de nuevo: nadie ha asumido este caso.</b>",
+    case_resolved_line="✅ <b>Resuelto</b> por {name} · {ago}",
+    case_note_line="Nota:",
+    case_callback_line="📞 Pide que le llamen: <code>{phone}</code>",
+    case_to_patient_line="↪️ {name} al paciente · {ago} · {delivery}",
+    case_from_patient_line="💬 Paciente · {ago}",
+    case_earlier_messages="… {n} mensajes anteriores",
+    case_deliveries={
+        CaseDelivery.PENDING: "en camino",
+        CaseDelivery.DELIVERED: "entregado ✓",
+        CaseDelivery.FAILED: "no entregado (bloqueado, o inaccesible durante un día)",
+    },
+    case_patient_wrote="💬 <b>{patient}</b> ha contestado:",
+    cases_title="<b>Casos abiertos</b> ({count}), del más antiguo al más reciente:",
+    cases_row="• {age} · {patient} · {reasons} · {owner}",
+    cases_nobody="<b>nadie todavía</b>",
+    cases_more="… y {n} más",
+    cases_none="No hay casos abiertos. 🎉",
+    summary_cases=(
+        "Casos: {opened} abiertos · {resolved} resueltos ({share}) · mediana hasta la "
+        "primera respuesta {reply}, hasta la resolución {resolution}"
+    ),
+    summary_cases_empty="Casos: ninguno abierto",
 )

@@ -12,13 +12,18 @@ import html
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from bot.domain.models import (
     AlertReason,
     Answer,
     Breakdown,
     BreakdownBy,
+    CaseDirection,
+    CaseState,
     NegativeComment,
+    OpenCase,
+    PatientRelay,
     PendingAlert,
     Period,
     SentimentLabel,
@@ -117,10 +122,115 @@ def format_alert(alert: PendingAlert, surveys: SurveyCatalog, texts: Texts, now:
             )
             for answer in response.answers
         ]
-        text = "\n".join([*lines, *answers, *footer])
+        case = _case_lines(alert.case, texts, now, limit)
+        text = "\n".join([*lines, *answers, *footer, "", *case])
         if len(text) <= TELEGRAM_TEXT_LIMIT:
             break
     return text
+
+
+# The latest messages of a case shown on its alert; the whole conversation is stored.
+CASE_MESSAGES_SHOWN = 6
+
+
+def _case_lines(case: CaseState, texts: Texts, now: datetime, quote_limit: int) -> list[str]:
+    """Who has the case, the conversation with the patient, the resolution."""
+    lines = []
+    if case.reposted and case.claimed_by_name is None and not case.resolved:
+        lines.append(texts.case_reposted_line)
+    if case.callback_phone is not None:
+        lines.append(texts.case_callback_line.format(phone=html.escape(case.callback_phone)))
+    if case.claimed_by_name is not None and case.claimed_at is not None:
+        lines.append(
+            texts.case_claimed_line.format(
+                name=html.escape(case.claimed_by_name), ago=_ago(case.claimed_at, now, texts)
+            )
+        )
+    elif not case.resolved:
+        lines.append(texts.case_unclaimed_line)
+    lines += _conversation_lines(case, texts, now, quote_limit)
+    if case.resolved and case.resolved_at is not None:
+        lines.append(
+            texts.case_resolved_line.format(
+                name=html.escape(case.resolved_by_name or "?"),
+                ago=_ago(case.resolved_at, now, texts),
+            )
+        )
+        if case.note:
+            note = html.escape(patient_text(case.note, 300, one_line=True))
+            lines.append(f"{texts.case_note_line}\n<blockquote>{note}</blockquote>")
+    return lines
+
+
+def _conversation_lines(
+    case: CaseState, texts: Texts, now: datetime, quote_limit: int
+) -> list[str]:
+    """The latest messages between staff and the patient, each quoted."""
+    lines = []
+    shown = case.conversation[-CASE_MESSAGES_SHOWN:]
+    if len(case.conversation) > len(shown):
+        lines.append(texts.case_earlier_messages.format(n=len(case.conversation) - len(shown)))
+    for message in shown:
+        ago = _ago(message.created_at, now, texts)
+        match message.direction:
+            case CaseDirection.TO_PATIENT:
+                header = texts.case_to_patient_line.format(
+                    name=html.escape(message.author_name or "?"),
+                    ago=ago,
+                    delivery=texts.case_deliveries[message.delivery],
+                )
+            case CaseDirection.FROM_PATIENT:
+                header = texts.case_from_patient_line.format(ago=ago)
+            case _:
+                assert_never(message.direction)
+        quote = html.escape(patient_text(message.body, quote_limit))
+        lines.append(f"{header}\n<blockquote>{quote}</blockquote>")
+    return lines
+
+
+def format_relay(relay: PatientRelay, texts: Texts) -> str:
+    """A patient's answer to staff, quoted (HTML, escaped) under the alert it is about."""
+    header = texts.case_patient_wrote.format(patient=html.escape(relay.pseudonym))
+    limit = TELEGRAM_TEXT_LIMIT - len(header) - 100
+    return f"{header}\n<blockquote>{html.escape(patient_text(relay.body, limit))}</blockquote>"
+
+
+# Cases listed by /cases; the rest are counted.
+CASES_LISTED = 30
+
+
+def format_cases(cases: list[OpenCase], texts: Texts, now: datetime) -> str:
+    """`/cases`: open cases, oldest first, with their age and owner (HTML)."""
+    if not cases:
+        return texts.cases_none
+    lines = [texts.cases_title.format(count=len(cases))]
+    for case in cases[:CASES_LISTED]:
+        owner = (
+            texts.cases_nobody
+            if case.claimed_by_name is None
+            else html.escape(case.claimed_by_name)
+        )
+        lines.append(
+            texts.cases_row.format(
+                age=_age(case.created_at, now),
+                patient=html.escape(case.pseudonym),
+                reasons=", ".join(texts.alert_reasons[r] for r in case.reasons),
+                owner=owner,
+            )
+        )
+    if len(cases) > CASES_LISTED:
+        lines.append(texts.cases_more.format(n=len(cases) - CASES_LISTED))
+    return "\n".join(lines)
+
+
+def _age(then: datetime, now: datetime) -> str:
+    """A case's age, short: 45m, 5h, 3d."""
+    minutes = int(max(now - then, timedelta(0)).total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 48 * 60:
+        return f"{minutes // 60}h"
+    return f"{minutes // (24 * 60)}d"
 
 
 def _answer_line(answer: Answer, question: Question | None, texts: Texts, quote_limit: int) -> str:
@@ -231,11 +341,41 @@ def format_summary(
             if by is BreakdownBy.TREATMENT and surveys is not None:
                 name = describe_visit(Visit(row.name), surveys, surveys.default_language)
             lines.append(_group_line(texts, escape(name), row))
+    lines += _case_figure_lines(summary, texts)
     lines += _invitation_lines(summary, texts, escape, tags)
     if summary.negative_comments:
         lines += ["", tags(texts.summary_negative)]
         lines += [_comment_line(comment, escape) for comment in summary.negative_comments]
     return "\n".join(lines)
+
+
+def _case_figure_lines(summary: Summary, texts: Texts) -> list[str]:
+    """Cases opened, the share resolved, and the median times to a reply and a resolution."""
+    cases = summary.cases
+    if cases is None:
+        return ["", texts.summary_cases_empty]
+    return [
+        "",
+        texts.summary_cases.format(
+            opened=cases.opened,
+            resolved=cases.resolved,
+            share=_pct(cases.share_resolved),
+            reply=_duration(cases.median_first_reply),
+            resolution=_duration(cases.median_resolution),
+        ),
+    ]
+
+
+def _duration(span: timedelta | None) -> str:
+    """A time to act, short: 45 min, 3.5 h, 2.0 days; a dash if there is none."""
+    if span is None:
+        return "—"
+    minutes = span.total_seconds() / 60
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f} h"
+    return f"{minutes / (24 * 60):.1f} d"
 
 
 def _invitation_lines(

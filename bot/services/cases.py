@@ -1,0 +1,226 @@
+"""Staff close the loop: take a case, answer the patient, resolve it; none left unclaimed.
+
+Every change is written with the message it owes (the alert's edit, the reply to the
+patient, the patient's answer to staff), and delivered from the store by the outboxes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import assert_never
+
+from bot.domain.models import CaseIntent, IntentKind, OpenCase, StaffMember
+from bot.domain.schedule import SendHours
+from bot.services.ports import CaseStore, Clock
+
+# After tapping Reply or Resolve, the staff member's next message in the staff chat is the
+# reply (or the note) for this long; later, only a reply to one of the case's messages is.
+INTENT_LASTS = timedelta(minutes=10)
+# A reply must fit one Telegram message with the clinic's signature below it.
+REPLY_LIMIT = 3800
+NOTE_LIMIT = 200
+# Looking further back than this for send hours changes nothing (escalation is hours).
+LONGEST_LOOK_BACK = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """The case is the staff member's now."""
+
+    pseudonym: str
+
+
+@dataclass(frozen=True, slots=True)
+class TakenBy:
+    """Someone else took the case first."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyYours:
+    """The staff member had taken it already."""
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """The case was resolved; nothing more can be done with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """No such case: the patient was erased (or the button was forged)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prompting:
+    """The staff member's next message is for this case: ask them to write it."""
+
+    pseudonym: str
+    kind: IntentKind
+
+
+@dataclass(frozen=True, slots=True)
+class Relayed:
+    """The reply is owed to the patient, signed with the clinic's name."""
+
+    pseudonym: str
+
+
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """The resolved case has its note."""
+
+    pseudonym: str
+
+
+@dataclass(frozen=True, slots=True)
+class TooLong:
+    """The reply would not fit one message; nothing was sent."""
+
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotForACase:
+    """An ordinary message in the staff chat: nothing to do."""
+
+
+ClaimOutcome = Claimed | TakenBy | AlreadyYours | Closed | Gone
+StaffTextOutcome = Relayed | Noted | TooLong | Closed | Gone | NotForACase
+
+
+class CaseService:
+    """What staff do with alerts, and what patients answer them."""
+
+    def __init__(
+        self,
+        store: CaseStore,
+        clock: Clock,
+        *,
+        escalate_after: timedelta,
+        send_hours: SendHours,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._escalate_after = escalate_after
+        self._send_hours = send_hours
+
+    async def claim(self, alert_id: int, staff: StaffMember) -> ClaimOutcome:
+        """Take the case, unless someone has or it is closed."""
+        target = await self._store.case_target(alert_id)
+        if target is None:
+            return Gone()
+        if target.resolved:
+            return Closed()
+        if target.claimed_by == staff.user_id:
+            return AlreadyYours()
+        if target.claimed_by is not None:
+            return TakenBy(target.claimed_by_name or "?")
+        if await self._store.claim(alert_id, staff, self._clock.now()):
+            return Claimed(target.pseudonym)
+        return await self.claim(alert_id, staff)  # taken or closed in between: say by whom
+
+    async def ask_reply(self, alert_id: int, staff: StaffMember) -> Prompting | Closed | Gone:
+        """Staff tapped Reply: their next message here is for the patient."""
+        target = await self._store.case_target(alert_id)
+        if target is None:
+            return Gone()
+        if target.resolved:
+            return Closed()
+        await self._store.set_intent(
+            staff, CaseIntent(alert_id, IntentKind.REPLY), self._clock.now()
+        )
+        return Prompting(target.pseudonym, IntentKind.REPLY)
+
+    async def resolve(self, alert_id: int, staff: StaffMember) -> Prompting | Closed | Gone:
+        """Close the case; the staff member's next message here may add a one-line note."""
+        target = await self._store.case_target(alert_id)
+        if target is None:
+            return Gone()
+        now = self._clock.now()
+        if not await self._store.resolve(alert_id, staff, now):
+            return Closed()
+        await self._store.set_intent(staff, CaseIntent(alert_id, IntentKind.NOTE), now)
+        return Prompting(target.pseudonym, IntentKind.NOTE)
+
+    async def prompted(self, message_id: int, alert_id: int, kind: IntentKind) -> None:
+        """The bot's prompt is a message of the case: a reply to it is the reply (or note)."""
+        await self._store.record_prompt(message_id, CaseIntent(alert_id, kind))
+
+    async def is_case_message(self, message_id: int) -> bool:
+        """Whether a staff-chat message belongs to a case."""
+        return await self._store.case_of_message(message_id) is not None
+
+    async def cancel(self, staff: StaffMember) -> bool:
+        """The staff member's next message is not for a case after all; whether it was."""
+        return await self._store.clear_intent(staff.user_id)
+
+    async def staff_text(
+        self, staff: StaffMember, text: str, replying_to: int | None, *, dedup_key: int | None
+    ) -> StaffTextOutcome:
+        """A staff member's message in the staff chat: a reply or a note, if it is for a case.
+
+        For a case if it answers one of the case's messages (the alert, the patient's
+        message, the bot's prompt), or if the staff member tapped Reply or Resolve in the
+        last `INTENT_LASTS`.
+        """
+        intent = None if replying_to is None else await self._store.case_of_message(replying_to)
+        if intent is None and replying_to is None:
+            intent = await self._store.intent(staff.user_id, self._clock.now() - INTENT_LASTS)
+        body = text.strip()
+        if intent is None or not body:
+            return NotForACase()
+        target = await self._store.case_target(intent.alert_id)
+        if target is None:
+            return Gone()
+        match intent.kind:
+            case IntentKind.NOTE:
+                await self._store.clear_intent(staff.user_id)
+                note = " ".join(body.split())[:NOTE_LIMIT]
+                if not await self._store.add_note(intent.alert_id, note):
+                    return Closed()  # pragma: no cover - only resolved cases ask for a note
+                return Noted(target.pseudonym)
+            case IntentKind.REPLY:
+                if len(body) > REPLY_LIMIT:
+                    return TooLong(REPLY_LIMIT)
+                added = await self._store.add_staff_reply(
+                    intent.alert_id, staff, body, self._clock.now(), dedup_key
+                )
+                return Relayed(target.pseudonym) if added else Closed()
+            case _:
+                assert_never(intent.kind)
+
+    async def patient_text(self, external_id: int, text: str, *, dedup_key: int | None) -> bool:
+        """Pass the patient's message to staff if it answers a staff reply; whether it did."""
+        body = text.strip()
+        if not body:
+            return False
+        return await self._store.relay_from_patient(
+            external_id, body, self._clock.now(), dedup_key
+        )
+
+    def now(self) -> datetime:
+        """The present, by the clock cases are timed with."""
+        return self._clock.now()
+
+    async def callback_request(self, external_id: int, phone: str) -> bool:
+        """The patient shared their number to be called; whether a case shows it."""
+        return await self._store.callback_request(external_id, phone)
+
+    async def open_cases(self) -> list[OpenCase]:
+        """Cases not resolved yet, oldest first."""
+        return await self._store.open_cases()
+
+    async def escalate(self) -> int:
+        """Post again every case nobody took within the clinic's send hours; how many."""
+        now = self._clock.now()
+        reposted = 0
+        for case in await self._store.unclaimed_posted():
+            since = max(case.created_at, now - LONGEST_LOOK_BACK)
+            if self._send_hours.open_between(since, now) < self._escalate_after:
+                continue
+            if await self._store.repost(case.alert_id, now):
+                reposted += 1
+        return reposted
