@@ -2,8 +2,11 @@
 
 Seeds a throwaway database with three years of responses (one million answers by default,
 each tied to a visit with a treatment, provider and location),
-then times the summary for each period through the real `SqliteReportStore`, and the full
-JSONL export. Prints figures; asserts nothing (timings belong in benchmarks, not tests).
+then builds the daily totals (as the bot does at start-up) and times the summary for each
+period through the real `SqliteReportStore`, next to the same summary computed from the
+rows (the reference, in the same run, which must agree), what the totals add to storing an
+answer, and the full JSONL export. Prints figures; asserts only that both ways agree
+(timings belong in benchmarks, not tests).
 
     python benchmarks/summary_speed.py [--answers 1000000] [--repeat 5]
 
@@ -25,13 +28,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.domain.export import response_record
-from bot.domain.models import Period
+from bot.domain.models import Answer, Period
 from bot.domain.surveys import load_catalog
+from bot.domain.trend import TrendPeriod
+from bot.services.ports import AnswerCommit
+from bot.services.staff import ReportService
+from handlers.charts import trend_png
+from handlers.texts import CATALOGUES
 from storage.database import Database, to_db_time
 from storage.reports import SqliteReportStore
+from storage.responses import SqliteResponseStore
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-SCORES = load_catalog(None).score_questions()  # the built-in surveys, as the bot runs
+CATALOG = load_catalog(None)  # the built-in surveys, as the bot runs
+SCORES = CATALOG.score_questions()
 TREATMENTS = ["neuromodulator", "filler", "laser", "peel", "skin_care"]
 PROVIDERS = [f"Dr {name}" for name in ("Li", "Kim", "Ruiz", "Okafor", "Silva", "Novak")]
 LOCATIONS = ["Downtown", "Uptown", "Airport"]
@@ -96,21 +106,33 @@ async def create_schema(path: Path) -> None:
 
 
 async def measure(path: Path, repeat: int) -> None:
-    """Time each period's summary `repeat` times, then one full export."""
+    """Build the daily totals; time the summaries both ways, an answer's write, an export."""
     database = await Database.open(path)
     store = SqliteReportStore(database)
     try:
-        print(f"{'period':>8} {'median ms':>10} {'max ms':>8}  responses")
+        start = time.perf_counter()
+        await store.prepare(SCORES)
+        print(f"daily totals built (once, at start-up) in {time.perf_counter() - start:.1f} s")
+        print(f"{'period':>8} {'totals ms':>10} {'max ms':>8} {'rows ms':>8}  responses")
         for period in Period:
-            timings = []
+            timings, direct = [], []
             for _ in range(repeat):
                 start = time.perf_counter()
                 summary = await store.summary(period, period.since(NOW), SCORES)
                 timings.append((time.perf_counter() - start) * 1000)
+                start = time.perf_counter()
+                reference = await store.summary(
+                    period, period.since(NOW), SCORES, from_totals=False
+                )
+                direct.append((time.perf_counter() - start) * 1000)
+            if reference != summary:
+                raise AssertionError(f"{period.value}: the totals disagree with the rows")
             print(
                 f"{period.value:>8} {statistics.median(timings):>10.1f} {max(timings):>8.1f}"
-                f"  {summary.started}"
+                f" {statistics.median(direct):>8.1f}  {summary.started}"
             )
+        await time_trend(store, repeat)
+        await time_answers(database)
         start = time.perf_counter()
         count = 0
         async for response in store.iter_responses(None):
@@ -120,6 +142,57 @@ async def measure(path: Path, repeat: int) -> None:
         print(f"export: {count} responses in {elapsed:.1f} s ({count / elapsed:,.0f}/s)")
     finally:
         await database.close()
+
+
+async def time_trend(store: SqliteReportStore, repeat: int) -> None:
+    """`/trend 12m`: its figures from the daily totals, then the chart drawn (in a thread)."""
+    reports = ReportService(store, FixedClock(), SCORES, CATALOG.followup_survey_ids)
+    figures, drawing = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        trend = await reports.trend(TrendPeriod.MONTHS_12)
+        figures.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        await asyncio.to_thread(trend_png, trend, CATALOGUES["en"], "Glow Aesthetics")
+        drawing.append((time.perf_counter() - start) * 1000)
+    print(
+        f"trend 12m: figures {statistics.median(figures):.1f} ms, chart drawn in"
+        f" {statistics.median(drawing):.0f} ms (medians; {trend.responses} responses)"
+    )
+
+
+class FixedClock:
+    """The benchmark's present."""
+
+    def now(self) -> datetime:
+        return NOW
+
+
+async def time_answers(database: Database, answers: int = 300) -> None:
+    """What keeping the totals adds to storing an answer: with them, then without."""
+    responses = SqliteResponseStore(database)
+    patient = await responses.add_patient(-1, NOW)
+    figures = {}
+    for label in ("with totals", "without"):
+        if label == "without":
+            async with database.transaction() as conn:  # refreshing a day is skipped then
+                await conn.execute("DELETE FROM report_basis")
+        timings = []
+        for n in range(answers):
+            response = await responses.start_response(patient.id, "post_visit", NOW)
+            start = time.perf_counter()
+            await responses.commit_answer(
+                AnswerCommit(
+                    response.id, Answer("csat", n % 5 + 1, NOW), completes=True,
+                    alert_reasons=(), dedup_key=None,
+                )
+            )  # fmt: skip
+            timings.append((time.perf_counter() - start) * 1000)
+        figures[label] = statistics.median(timings)
+    print(
+        f"storing an answer (median of {answers}): {figures['with totals']:.2f} ms with the "
+        f"daily totals, {figures['without']:.2f} ms without"
+    )
 
 
 def main() -> None:

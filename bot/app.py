@@ -79,6 +79,7 @@ class Lifecycle:
         self.owed_interval = 5.0
         self.followups: FollowupService | None = None
         self.cases: CaseService | None = None
+        self.reports: ReportService | None = None
         self.followup_interval = 60.0
         self._responses = responses
         self._feedback = feedback
@@ -92,6 +93,10 @@ class Lifecycle:
         await self.database.initialize()
         # Purge before anything else: the consent message promises the retention period.
         await self._housekeep()
+        if self.reports is not None:
+            # After an upgrade (or a survey file that moved a score), years of answers take
+            # seconds to add up: here, rather than in the first /summary.
+            await self.reports.prepare()
         try:
             await application.bot.set_my_commands(
                 [BotCommand(name, text) for name, text in self._texts.command_descriptions]
@@ -257,6 +262,13 @@ def build_application(
         send_hours=settings.followup_policy().send_hours,
     )
     lifecycle.cases = cases
+    reports = ReportService(
+        SqliteReportStore(database),
+        clock,
+        surveys.score_questions(),
+        surveys.followup_survey_ids,
+    )
+    lifecycle.reports = reports
     patients = PatientHandlers(
         feedback,
         lifecycle.alerts,
@@ -276,13 +288,14 @@ def build_application(
         application,
         patient=patients,
         staff=StaffHandlers(
-            ReportService(SqliteReportStore(database), clock, surveys.score_questions()),
+            reports,
             invitation_service(settings, responses, surveys, clock),
             surveys,
             texts,
             cases=cases,
             admins=settings.admins,
             staff_chat=settings.staff_chat,
+            clinic_name=settings.clinic_name,
         ),
         followups=FollowupHandlers(followups, feedback),
         guard=DeliveryGuard(feedback),

@@ -1,4 +1,4 @@
-"""The `feedback-bot` command: run, check-config, summary, export."""
+"""The `feedback-bot` command: run, check-config, summary, trend, export and more."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from bot.app import invitation_service, run
 from bot.demo import run_demo
 from bot.domain.models import FollowupStatus, Period, Visit
 from bot.domain.surveys import QuestionRole, SurveyCatalog, SurveyFileError, load_catalog
+from bot.domain.trend import TrendPeriod
 from bot.logs import configure_logging
 from bot.qr import write_qr
 from bot.sentiment import ClinicScorer, LexiconError, lexicons
@@ -28,6 +29,7 @@ from bot.services.invitations import UnknownSurveyError, UnknownTreatmentError, 
 from bot.services.ports import SystemClock
 from bot.services.staff import ReportService
 from bot.settings import ENV_PREFIX, Settings, SettingsError, load_settings
+from handlers.charts import trend_png
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
 from handlers.webhook import ListenError
@@ -52,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--period", choices=[p.value for p in Period], default=Period.DAYS_30.value
     )
+    trend = commands.add_parser("trend", help="write the same chart as /trend (PNG)")
+    trend.add_argument(
+        "--period", choices=[p.value for p in TrendPeriod], default=TrendPeriod.WEEKS_12.value
+    )
+    trend.add_argument("--out", type=Path, required=True, help="PNG file to write")
     export = commands.add_parser("export", help="write all responses as CSV or JSON lines")
     export.add_argument("--format", choices=["csv", "jsonl"], required=True)
     export.add_argument(
@@ -131,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": _run_command,
         "check-config": _check_config_command,
         "summary": _summary_command,
+        "trend": _trend_command,
         "export": _export_command,
         "followups": _followups_command,
         "invite": _invite_command,
@@ -214,6 +222,15 @@ def _summary_command(settings: Settings, args: argparse.Namespace) -> int:
     if not _has_database(settings):
         return EXIT_CONFIG
     print(asyncio.run(_summary(settings, Period(args.period))))
+    return 0
+
+
+def _trend_command(settings: Settings, args: argparse.Namespace) -> int:
+    if not _has_database(settings):
+        return EXIT_CONFIG
+    png = asyncio.run(_trend(settings, TrendPeriod(args.period)))
+    args.out.write_bytes(png)
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -302,9 +319,11 @@ def _role_warnings(catalog: SurveyCatalog | None) -> list[str]:
 
 
 async def _reports(settings: Settings) -> tuple[Database, ReportService]:
-    scores = load_catalog(settings.surveys).score_questions()
+    catalog = load_catalog(settings.surveys)
     database = await Database.open(settings.db)
-    return database, ReportService(SqliteReportStore(database), SystemClock(), scores)
+    store = SqliteReportStore(database)
+    scores = catalog.score_questions()
+    return database, ReportService(store, SystemClock(), scores, catalog.followup_survey_ids)
 
 
 async def _summary(settings: Settings, period: Period) -> str:
@@ -314,6 +333,16 @@ async def _summary(settings: Settings, period: Period) -> str:
         texts = CATALOGUES.get(catalog.default_language, CATALOGUES["en"])
         summary = await reports.summary(period)
         return format_summary(summary, texts, markup=False, surveys=catalog)
+    finally:
+        await database.close()
+
+
+async def _trend(settings: Settings, period: TrendPeriod) -> bytes:
+    database, reports = await _reports(settings)
+    try:
+        catalog = load_catalog(settings.surveys)
+        texts = CATALOGUES.get(catalog.default_language, CATALOGUES["en"])
+        return trend_png(await reports.trend(period), texts, settings.clinic_name)
     finally:
         await database.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -24,6 +25,7 @@ from telegram.ext import ContextTypes
 
 from bot.domain.models import PatientRelay, PendingAlert, Period, Visit
 from bot.domain.surveys import SurveyCatalog
+from bot.domain.trend import TrendPeriod
 from bot.qr import qr_png
 from bot.services.cases import CaseService
 from bot.services.invitations import (
@@ -34,6 +36,7 @@ from bot.services.invitations import (
 )
 from bot.services.ports import Edited, MessageGone, Posted, TryLater
 from bot.services.staff import ReportService
+from handlers.charts import trend_png
 from handlers.followups import retry_seconds
 from handlers.keyboards import case_keyboard, reply_keyboard
 from handlers.texts import Texts
@@ -64,8 +67,10 @@ class StaffHandlers:
         cases: CaseService,
         admins: frozenset[int],
         staff_chat: int | None,
+        clinic_name: str = "",
     ) -> None:
         self._cases = cases
+        self._clinic = clinic_name
         self._reports = reports
         self._invitations = invitations
         self._surveys = surveys
@@ -97,6 +102,30 @@ class StaffHandlers:
         cases = await self._cases.open_cases()
         await message.reply_text(
             format_cases(cases, self._texts, self._cases.now()), parse_mode=ParseMode.HTML
+        )
+
+    async def trend(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/trend [12w|12m]`: CSAT and NPS per week or month as a chart, for admins."""
+        message = await self._admin_message(update)
+        if message is None:
+            return
+        args = context.args or []
+        try:
+            period = TrendPeriod(args[0].lower()) if args else TrendPeriod.WEEKS_12
+        except ValueError:
+            period = None
+        if period is None or len(args) > 1:
+            await message.reply_text(self._texts.trend_usage)
+            return
+        trend = await self._reports.trend(period)
+        # Drawing takes a few hundred ms of CPU: in a thread, so nobody else waits for it.
+        png = await asyncio.to_thread(trend_png, trend, self._texts, self._clinic)
+        unit = (
+            self._texts.trend_week if period is TrendPeriod.WEEKS_12 else self._texts.trend_month
+        )
+        await message.reply_photo(
+            InputFile(png, filename=f"trend-{period.value}.png"),
+            caption=self._texts.trend_caption.format(unit=unit, responses=trend.responses),
         )
 
     async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -15,6 +15,7 @@ import aiosqlite
 from bot.domain.models import Followup, FollowupStatus
 from storage.database import Database, from_db_time, to_db_time
 from storage.responses import row_to_visit
+from storage.totals import count_response, next_day, refresh_days
 
 # Every query here is built from these fixed fragments and bound parameters only.
 _SELECT = """
@@ -112,6 +113,7 @@ class SqliteFollowupStore:
                 " FROM followups WHERE id = ?",
                 (response_id, at, followup.id),
             )
+            await count_response(conn, response_id)
         return True
 
     async def mark_sent(self, followup: Followup, now: datetime) -> None:
@@ -137,12 +139,20 @@ class SqliteFollowupStore:
     async def release(self, followup: Followup, retry_at: datetime) -> None:
         """Sending failed: undo the claim and try again at `retry_at`."""
         async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT substr(r.started_at, 1, 10) FROM responses r"
+                " JOIN followups f ON f.response_id = r.id WHERE f.id = ?",
+                (followup.id,),
+            ) as cursor:
+                started = await cursor.fetchone()
             await conn.execute(
                 "DELETE FROM responses WHERE id = (SELECT response_id FROM followups"
                 " WHERE id = ?) AND NOT EXISTS"
                 " (SELECT 1 FROM answers a WHERE a.response_id = responses.id)",
                 (followup.id,),
             )
+            if started is not None:
+                await refresh_days(conn, started[0], next_day(started[0]))
             await conn.execute(
                 "UPDATE followups SET status = 'scheduled', response_id = NULL, retry_at = ?"
                 " WHERE id = ? AND status = 'sending'",

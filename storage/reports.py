@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.domain.models import (
     Breakdown,
@@ -14,12 +13,23 @@ from bot.domain.models import (
     NegativeComment,
     Period,
     Response,
-    SentimentLabel,
     Summary,
 )
 from bot.domain.surveys import ScoreQuestions
+from bot.domain.trend import DayFigures
 from storage.database import Database, from_db_time, to_db_time
 from storage.responses import RESPONSE_SELECT, row_to_answer, row_to_response
+from storage.totals import (
+    END_OF_TIME,
+    Tally,
+    basis_of,
+    labels_of,
+    next_day,
+    rebuild,
+    stored_basis,
+    tally_days,
+    tally_rows,
+)
 
 LATEST_NEGATIVE_COMMENTS = 5
 
@@ -37,45 +47,26 @@ class SqliteReportStore:
         self._db = database
 
     async def summary(
-        self, period: Period, since: datetime | None, scores: ScoreQuestions
+        self,
+        period: Period,
+        since: datetime | None,
+        scores: ScoreQuestions,
+        *,
+        from_totals: bool = True,
     ) -> Summary:
-        """Aggregates over responses started (and answers given) since `since`.
+        """Aggregates over the responses started since `since` (all if `None`).
 
         `scores` says which questions hold the CSAT and NPS scores (the surveys' roles).
+        Whole days come from the daily totals; `from_totals=False` computes everything from
+        the rows instead (the same figures, slowly: for checking the totals).
         """
         after = _BEGINNING if since is None else to_db_time(since)
-        csat_ids, nps_ids = json.dumps(scores.csat), json.dumps(scores.nps)
+        tally = await self._tally(after, scores, from_totals=from_totals)
+        per_survey = tally.survey_totals()
+        total = [sum(column) for column in zip(*per_survey.values(), strict=True)] or [0] * 12
+        started, completed, csat_count, csat_sum, csat_satisfied = total[:5]
+        promoters, passives, detractors = total[5:8]
         conn = self._db.connection
-        async with conn.execute(
-            "SELECT count(*), coalesce(sum(status = 'completed'), 0)"
-            " FROM responses WHERE started_at >= ?",
-            (after,),
-        ) as cursor:
-            started, completed = await cursor.fetchone() or (0, 0)
-        async with conn.execute(
-            "SELECT count(*), avg(value_int), coalesce(sum(value_int >= 4), 0) FROM answers"
-            " WHERE question_id IN (SELECT value FROM json_each(?)) AND answered_at >= ?"
-            " AND value_int IS NOT NULL",
-            (csat_ids, after),
-        ) as cursor:
-            csat_count, csat_mean, csat_satisfied = await cursor.fetchone() or (0, None, 0)
-        async with conn.execute(
-            "SELECT coalesce(sum(value_int >= 9), 0), coalesce(sum(value_int BETWEEN 7 AND 8), 0),"
-            " coalesce(sum(value_int <= 6), 0) FROM answers"
-            " WHERE question_id IN (SELECT value FROM json_each(?)) AND answered_at >= ?"
-            " AND value_int IS NOT NULL",
-            (nps_ids, after),
-        ) as cursor:
-            promoters, passives, detractors = await cursor.fetchone() or (0, 0, 0)
-        mix = dict.fromkeys(SentimentLabel, 0)
-        for label in SentimentLabel:
-            # One indexed count per label reads only the matching range of answers_sentiment.
-            async with conn.execute(
-                "SELECT count(*) FROM answers WHERE sentiment_label = ? AND answered_at >= ?",
-                (label.value, after),
-            ) as cursor:
-                row = await cursor.fetchone()
-            mix[label] = int(row[0]) if row else 0
         async with conn.execute(
             "SELECT p.pseudonym, a.question_id, a.value_text, a.polarity, a.answered_at"
             " FROM answers a JOIN responses r ON r.id = a.response_id"
@@ -94,20 +85,27 @@ class SqliteReportStore:
                 )
                 for row in await cursor.fetchall()
             )
-        by_survey, breakdowns = await self._groups(after, scores)
+        by_survey = tuple(
+            _breakdown(name, [f[0], f[3], f[2], f[5], f[7], f[5] + f[6] + f[7]])
+            for name, f in sorted(per_survey.items())
+        )
+        breakdowns = {
+            by: _top({name: [f[0], f[2], f[1], f[4], f[5], f[3]] for name, f in groups.items()})
+            for by, groups in tally.group_totals().items()
+        }
         invitations, invitations_by = await self._invitations(after)
         cases = await self._cases(after)
         return Summary(
             period=period,
-            started=int(started),
-            completed=int(completed),
-            csat_count=int(csat_count),
-            csat_mean=float(csat_mean) if csat_mean is not None else None,
-            csat_satisfied=int(csat_satisfied),
-            nps_promoters=int(promoters),
-            nps_passives=int(passives),
-            nps_detractors=int(detractors),
-            sentiment_mix=mix,
+            started=started,
+            completed=completed,
+            csat_count=csat_count,
+            csat_mean=csat_sum / csat_count if csat_count else None,
+            csat_satisfied=csat_satisfied,
+            nps_promoters=promoters,
+            nps_passives=passives,
+            nps_detractors=detractors,
+            sentiment_mix=labels_of(total),
             negative_comments=negative,
             breakdowns=breakdowns,
             by_survey=by_survey,
@@ -177,38 +175,50 @@ class SqliteReportStore:
         }
         return InvitationFunnel("", *totals[""]), ranked
 
-    async def _groups(
-        self, after: str, scores: ScoreQuestions
-    ) -> tuple[tuple[Breakdown, ...], dict[BreakdownBy, tuple[Breakdown, ...]]]:
-        """Responses, CSAT and NPS per survey, and per treatment, provider and location.
+    async def _tally(self, after: str, scores: ScoreQuestions, *, from_totals: bool) -> Tally:
+        """The figures of responses started from `after` on.
 
-        One pass over the period's responses, one row each (its csat and nps answers are
-        primary-key lookups), grouped by survey and the three visit fields at once; the
-        few groups that come back are then added up per survey and per field.
+        Whole days from the totals, the part-day at the start from the rows.
         """
-        surveys: dict[str, list[int]] = {}
-        totals: dict[BreakdownBy, dict[str, list[int]]] = {by: {} for by in BreakdownBy}
+        basis = await self._totals_for(scores)
+        conn = self._db.connection
+        if not from_totals:
+            return await tally_rows(conn, after, END_OF_TIME, basis)
+        if after == _BEGINNING:
+            return await tally_days(conn, "")
+        following = next_day(after[:10])
+        tally = await tally_rows(conn, after, following, basis)
+        tally.merge(await tally_days(conn, following))
+        return tally
+
+    async def _totals_for(self, scores: ScoreQuestions) -> tuple[str, str]:
+        """The daily totals' basis, (re)building them first if they count other questions."""
+        basis = basis_of(scores)
+        if await stored_basis(self._db.connection) != basis:
+            async with self._db.transaction() as conn:
+                if await stored_basis(conn) != basis:  # not rebuilt while this waited
+                    await rebuild(conn, scores)
+        return basis
+
+    async def prepare(self, scores: ScoreQuestions) -> None:
+        """Build the daily totals now if they need it, rather than at the first summary.
+
+        They need it after an upgrade, or when the survey file moved a CSAT or NPS.
+        """
+        await self._totals_for(scores)
+
+    async def daily_figures(self, first_day: date, scores: ScoreQuestions) -> list[DayFigures]:
+        """Each survey's figures per day, from `first_day` on, from the daily totals."""
+        await self._totals_for(scores)
         async with self._db.connection.execute(
-            "SELECT r.survey_id, v.treatment, v.provider, v.location, count(*),"
-            " coalesce(sum(c.value_int), 0), count(c.value_int),"
-            " coalesce(sum(n.value_int >= 9), 0), coalesce(sum(n.value_int <= 6), 0),"
-            " count(n.value_int)"
-            " FROM responses r LEFT JOIN visits v ON v.id = r.visit_id"
-            " LEFT JOIN answers c ON c.response_id = r.id"
-            " AND c.question_id IN (SELECT value FROM json_each(?))"
-            " LEFT JOIN answers n ON n.response_id = r.id"
-            " AND n.question_id IN (SELECT value FROM json_each(?))"
-            " WHERE r.started_at >= ? GROUP BY 1, 2, 3, 4",
-            (json.dumps(scores.csat), json.dumps(scores.nps), after),
+            "SELECT day, survey_id, started, csat_count, csat_sum, nps_promoters, nps_passives,"
+            " nps_detractors FROM daily_scores WHERE day >= ? ORDER BY day",
+            (first_day.isoformat(),),
         ) as cursor:
-            async for row in cursor:
-                counts = [int(value) for value in row[4:10]]
-                _add(surveys, row[0], counts)
-                for by, name in zip(BreakdownBy, row[1:4], strict=True):
-                    if name is not None:
-                        _add(totals[by], name, counts)
-        by_survey = tuple(_breakdown(name, sums) for name, sums in surveys.items())
-        return by_survey, {by: _top(groups) for by, groups in totals.items()}
+            return [
+                DayFigures(date.fromisoformat(row[0]), row[1], *row[2:])
+                for row in await cursor.fetchall()
+            ]
 
     async def answered_questions(self) -> dict[str, bool]:
         """Every question id with an answer, mapped to whether any answer has a sentiment."""

@@ -25,6 +25,14 @@ from bot.domain.models import (
 from bot.domain.surveys import AnswerValue
 from bot.services.ports import AnswerCommit
 from storage.database import Database, from_db_time, to_db_time
+from storage.totals import (
+    count_answer,
+    count_response,
+    count_visit,
+    days_of_patient,
+    next_day,
+    refresh_days,
+)
 
 # Crockford's alphabet: no I, L, O or U, so a pseudonym read out on the phone is unambiguous.
 _PSEUDONYM_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -186,6 +194,7 @@ class SqliteResponseStore:
         spent code is unknown from then on.
         """
         async with self._db.transaction() as conn:
+            days = await days_of_patient(conn, external_id)
             await conn.execute(
                 _REDACT_ALERTS + " WHERE p.external_id = ?",
                 (to_db_time(now),) * 2 + (external_id,),
@@ -200,6 +209,8 @@ class SqliteResponseStore:
                 "DELETE FROM patients WHERE external_id = ?", (external_id,)
             )
             forgotten = cursor.rowcount > 0
+            for day in days:
+                await refresh_days(conn, day, next_day(day))
         await self._db.checkpoint()
         return forgotten
 
@@ -241,6 +252,7 @@ class SqliteResponseStore:
                 " VALUES (?, ?, ?, 'in_progress', ?, ?)",
                 (response_id, patient_id, survey_id, to_db_time(now), visit_id),
             )
+            await count_response(conn, response_id)
         response = await self.get_response(response_id)
         if response is None:  # pragma: no cover - inserted just above
             raise RuntimeError("response vanished after insert")
@@ -275,6 +287,7 @@ class SqliteResponseStore:
                 " WHERE id = ?",
                 (cursor.lastrowid, response_id),
             )
+            await count_visit(conn, response_id)
         return True
 
     async def create_invitation(self, invitation: Invitation) -> None:
@@ -405,6 +418,9 @@ class SqliteResponseStore:
                     "INSERT OR IGNORE INTO handled_events (event_key, handled_at) VALUES (?, ?)",
                     (commit.dedup_key, now),
                 )
+            await count_answer(
+                conn, commit.response_id, answer.question_id, completes=commit.completes
+            )
         return True
 
     async def patients_owed_a_question(self, answered_since: datetime) -> list[int]:
@@ -541,6 +557,8 @@ class SqliteResponseStore:
             )
             cursor = await conn.execute("DELETE FROM responses WHERE started_at < ?", (moment,))
             deleted = cursor.rowcount
+            # Every day before the cutoff's goes; the cutoff's own day keeps what is left.
+            await refresh_days(conn, "", next_day(moment[:10]))
             await conn.execute(
                 "DELETE FROM patients WHERE consented_at < ?"
                 " AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.patient_id = patients.id)",

@@ -18,6 +18,7 @@ from bot.services.ports import AnswerCommit
 from storage.database import Database
 from storage.responses import SqliteResponseStore
 from tests.test_process import feedback_bot
+from tests.test_trend import png_size
 
 TOKEN = "123456:AAE-secret_token_value"
 NOW = datetime.now(UTC)
@@ -224,3 +225,14 @@ def test_export_since_a_date(tmp_path: Path) -> None:
     assert "is not a date" in bad.stderr
     wrong_format = run_cli(tmp_path, "export", "--format", "xlsx")
     assert wrong_format.returncode == 2
+
+
+@pytest.mark.usefixtures("database")
+def test_trend_writes_the_bots_chart_to_a_png_file(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "trend", "--period", "12m", "--out", "trend.png")
+    assert result.returncode == 0, result.stderr
+    assert png_size((tmp_path / "trend.png").read_bytes()) == (990, 825)
+    wrong = run_cli(tmp_path, "trend", "--period", "5y", "--out", "x.png")
+    assert wrong.returncode == 2
+    assert "invalid choice" in wrong.stderr
+    assert not (tmp_path / "x.png").exists()

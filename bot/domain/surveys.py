@@ -430,6 +430,11 @@ class SurveyCatalog(BaseModel):
         """The follow-ups a completed `survey_id` schedules."""
         return tuple(rule for rule in self.followups if rule.after == survey_id)
 
+    @property
+    def followup_survey_ids(self) -> frozenset[str]:
+        """The surveys sent weeks after a visit (by a follow-up rule)."""
+        return frozenset(rule.survey for rule in self.followups)
+
     def treatment(self, treatment_id: str) -> Treatment | None:
         """The treatment with this id, if the catalogue has it."""
         return next((t for t in self.treatments if t.id == treatment_id), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from bot.domain.models import (
@@ -29,6 +29,7 @@ from bot.domain.models import (
     Visit,
 )
 from bot.domain.surveys import ScoreQuestions
+from bot.domain.trend import DayFigures
 
 
 class Clock(Protocol):
@@ -336,6 +337,14 @@ class ReportStore(Protocol):
         self, period: Period, since: datetime | None, scores: ScoreQuestions
     ) -> Summary:
         """Aggregates over responses started since `since` (all if `None`)."""
+        ...
+
+    async def daily_figures(self, first_day: date, scores: ScoreQuestions) -> list[DayFigures]:
+        """Each survey's figures per day, from `first_day` on, from the daily totals."""
+        ...
+
+    async def prepare(self, scores: ScoreQuestions) -> None:
+        """Build the daily totals now if they count other questions (or none yet)."""
         ...
 
     async def answered_questions(self) -> dict[str, bool]:

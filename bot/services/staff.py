@@ -9,12 +9,13 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TextIO, TypeVar, assert_never
 
 from bot.domain.export import ExportColumn, csv_header, csv_row, response_record
 from bot.domain.models import PendingAlert, Period, Response, Summary
 from bot.domain.surveys import QuestionType, ScoreQuestions, SurveyCatalog
+from bot.domain.trend import Trend, TrendPeriod, build_trend
 from bot.services.ports import (
     AlertSender,
     AlertStore,
@@ -227,10 +228,28 @@ class AlertService:
 class ReportService:
     """Summaries and exports over stored responses."""
 
-    def __init__(self, store: ReportStore, clock: Clock, scores: ScoreQuestions) -> None:
+    def __init__(
+        self,
+        store: ReportStore,
+        clock: Clock,
+        scores: ScoreQuestions,
+        followup_surveys: frozenset[str] = frozenset(),
+    ) -> None:
         self._store = store
         self._clock = clock
         self._scores = scores
+        self._followup_surveys = followup_surveys
+
+    async def prepare(self) -> None:
+        """Build the daily totals if they need it (after an upgrade, or a moved score)."""
+        await self._store.prepare(self._scores)
+
+    async def trend(self, period: TrendPeriod) -> Trend:
+        """CSAT and NPS per week or month, up to today (UTC days)."""
+        today = self._clock.now().astimezone(UTC).date()
+        first = period.starts(today)[0]
+        days = await self._store.daily_figures(first, self._scores)
+        return build_trend(period, today, days, self._followup_surveys)
 
     def now(self) -> datetime:
         """The present, by the clock reports are measured with."""

@@ -163,6 +163,18 @@ class Texts:
     cases_none: str
     summary_cases: str
     summary_cases_empty: str
+    trend_usage: str
+    trend_title_weeks: str
+    trend_title_months: str
+    trend_csat: str
+    trend_nps: str
+    trend_responses: str
+    trend_all: str
+    trend_visit_day: str
+    trend_followup: str
+    trend_caption: str
+    trend_week: str
+    trend_month: str
 
     def format_progress(self, number: int, total: int, text: str) -> str:
         """A question with its place in the survey."""

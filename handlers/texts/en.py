@@ -295,4 +295,19 @@ ENGLISH = Texts(
         "reply {reply}, to resolution {resolution}"
     ),
     summary_cases_empty="Cases: none opened",
+    trend_usage="Usage: /trend [12w|12m] (default 12w).",
+    trend_title_weeks="{clinic}: the last 12 weeks",
+    trend_title_months="{clinic}: the last 12 months",
+    trend_csat="CSAT (1–5)",
+    trend_nps="NPS",
+    trend_responses="Responses",
+    trend_all="all responses",
+    trend_visit_day="at the visit",
+    trend_followup="weeks later (follow-ups)",
+    trend_caption=(
+        "CSAT and NPS per {unit}, the last 12 {unit}s: {responses} responses. "
+        "Dashed: the visit-day survey; dotted: follow-ups."
+    ),
+    trend_week="week",
+    trend_month="month",
 )

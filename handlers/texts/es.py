@@ -301,4 +301,19 @@ SPANISH = Texts(
         "primera respuesta {reply}, hasta la resolución {resolution}"
     ),
     summary_cases_empty="Casos: ninguno abierto",
+    trend_usage="Uso: /trend [12w|12m] (por defecto 12w).",
+    trend_title_weeks="{clinic}: las últimas 12 semanas",
+    trend_title_months="{clinic}: los últimos 12 meses",
+    trend_csat="CSAT (1–5)",
+    trend_nps="NPS",
+    trend_responses="Respuestas",
+    trend_all="todas las respuestas",
+    trend_visit_day="en la visita",
+    trend_followup="semanas después (seguimientos)",
+    trend_caption=(
+        "CSAT y NPS por {unit}, últimos 12 periodos: {responses} respuestas. "
+        "Discontinua: la encuesta de la visita; de puntos: los seguimientos."
+    ),
+    trend_week="semana",
+    trend_month="mes",
 )

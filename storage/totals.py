@@ -1,0 +1,340 @@
+"""Daily totals behind summaries and trends, always equal to what the answers say.
+
+Each stored response and answer adds its share to its day's totals in the transaction that
+stores it (`count_response`, `count_visit`, `count_answer`), with the same expressions the
+direct computation of any stretch of time uses (`tally_rows`). A deletion (`/forget`,
+retention) computes the days it touched again (`refresh_days`), and everything is rebuilt
+when the questions that hold the CSAT and NPS change (`rebuild`). A summary adds up whole
+days from the totals and computes the part-day at the start of its period directly, so its
+figures are exactly those of the answers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import aiosqlite
+
+from bot.domain.models import BreakdownBy, SentimentLabel
+from bot.domain.surveys import ScoreQuestions
+
+# Later than any stored time or day: the end of "everything".
+END_OF_TIME = "9999"
+
+_IN_RANGE = "r.started_at >= ? AND r.started_at < ?"
+
+
+def _response_figures(where: str) -> str:
+    return (
+        "SELECT substr(r.started_at, 1, 10), r.survey_id, count(*),"  # noqa: S608 - constants only
+        f" coalesce(sum(r.status = 'completed'), 0) FROM responses r WHERE {where} GROUP BY 1, 2"
+    )
+
+
+def _marked_answers(where: str) -> str:
+    """Each answer once, marked as a CSAT or NPS score by the basis' question ids."""
+    score = "a.value_int IS NOT NULL AND a.question_id IN (SELECT value FROM json_each(?))"
+    return (
+        "SELECT substr(r.started_at, 1, 10) AS day, r.survey_id, r.visit_id,"  # noqa: S608 - constants only
+        f" a.value_int AS v, a.sentiment_label AS label, {score} AS is_csat, {score} AS is_nps"
+        f" FROM answers a JOIN responses r ON r.id = a.response_id WHERE {where}"
+    )
+
+
+# An answer's share of the day's figures: csat count, sum and 4-5s; promoters, passives,
+# detractors; negative, neutral, positive and other-language comments.
+_ANSWER_SHARE = (
+    "is_csat",
+    "CASE WHEN is_csat THEN v ELSE 0 END",
+    "is_csat AND v >= 4",
+    "is_nps AND v >= 9",
+    "is_nps AND v BETWEEN 7 AND 8",
+    "is_nps AND v <= 6",
+    "coalesce(label = 'negative', 0)",
+    "coalesce(label = 'neutral', 0)",
+    "coalesce(label = 'positive', 0)",
+    "coalesce(label = 'unknown', 0)",
+)
+_ANSWER_COLUMNS = (
+    "csat_count, csat_sum, csat_satisfied, nps_promoters, nps_passives, nps_detractors,"
+    " negative, neutral, positive, unknown"
+)
+
+
+def _answer_figures(where: str) -> str:
+    sums = ", ".join(f"sum({share})" for share in _ANSWER_SHARE)
+    return f"SELECT day, survey_id, {sums} FROM ({_marked_answers(where)}) GROUP BY 1, 2"  # noqa: S608 - constants only
+
+
+# A response's visit, once per field (treatment, provider, location) that it names.
+_DIMENSIONS = (
+    " CROSS JOIN (SELECT 'treatment' AS dimension UNION ALL SELECT 'provider'"
+    " UNION ALL SELECT 'location') d"
+)
+_NAME = (
+    "CASE d.dimension WHEN 'treatment' THEN v.treatment"
+    " WHEN 'provider' THEN v.provider ELSE v.location END"
+)
+
+
+def _group_responses(where: str) -> str:
+    return (
+        "SELECT day, dimension, name, count(*) FROM (SELECT substr(r.started_at, 1, 10) AS day,"  # noqa: S608 - constants only
+        f" d.dimension, {_NAME} AS name FROM responses r JOIN visits v ON v.id = r.visit_id"
+        f"{_DIMENSIONS} WHERE {where}) WHERE name IS NOT NULL GROUP BY 1, 2, 3"
+    )
+
+
+# An answer's share of a group's figures: csat count and sum; nps count, promoters, detractors.
+_GROUP_SHARE = (
+    "is_csat",
+    "CASE WHEN is_csat THEN v ELSE 0 END",
+    "is_nps",
+    "is_nps AND v >= 9",
+    "is_nps AND v <= 6",
+)
+_GROUP_ANSWER_COLUMNS = "csat_count, csat_sum, nps_count, nps_promoters, nps_detractors"
+
+
+def _group_answers(where: str) -> str:
+    sums = ", ".join(f"sum({share})" for share in _GROUP_SHARE)
+    return (
+        f"SELECT day, dimension, name, {sums}"  # noqa: S608 - constants only
+        f" FROM (SELECT m.day, d.dimension, {_NAME} AS name, m.v, m.is_csat, m.is_nps"
+        f" FROM ({_marked_answers(where)}) m JOIN visits v ON v.id = m.visit_id{_DIMENSIONS})"
+        " WHERE name IS NOT NULL AND (is_csat OR is_nps) GROUP BY 1, 2, 3"
+    )
+
+
+_SCORE_COLUMNS = (
+    "started, completed, csat_count, csat_sum, csat_satisfied, nps_promoters, nps_passives,"
+    " nps_detractors, negative, neutral, positive, unknown"
+)
+_GROUP_COLUMNS = "responses, csat_count, csat_sum, nps_count, nps_promoters, nps_detractors"
+_LABELS = (
+    SentimentLabel.NEGATIVE,
+    SentimentLabel.NEUTRAL,
+    SentimentLabel.POSITIVE,
+    SentimentLabel.UNKNOWN,
+)
+
+
+@dataclass
+class Tally:
+    """Figures of the responses started in some stretch of time, added up."""
+
+    scores: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    """(day, survey) -> the 12 figures of `_SCORE_COLUMNS`, in order."""
+    groups: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
+    """(day, dimension, name) -> the 6 figures of `_GROUP_COLUMNS`, in order."""
+
+    def add_scores(self, key: tuple[str, str], start: int, figures: tuple[int, ...]) -> None:
+        """Add figures to the row's columns from `start` on."""
+        row = self.scores.setdefault(key, [0] * 12)
+        for index, value in enumerate(figures, start):
+            row[index] += int(value or 0)
+
+    def add_group(self, key: tuple[str, str, str], start: int, figures: tuple[int, ...]) -> None:
+        """Add figures to the group's columns from `start` on."""
+        row = self.groups.setdefault(key, [0] * 6)
+        for index, value in enumerate(figures, start):
+            row[index] += int(value or 0)
+
+    def merge(self, other: Tally) -> None:
+        """Add another stretch's figures to these."""
+        for key, figures in other.scores.items():
+            self.add_scores(key, 0, tuple(figures))
+        for group, figures in other.groups.items():
+            self.add_group(group, 0, tuple(figures))
+
+    def survey_totals(self) -> dict[str, list[int]]:
+        """The 12 figures per survey, every day added up."""
+        totals: dict[str, list[int]] = {}
+        for (_, survey), figures in self.scores.items():
+            row = totals.setdefault(survey, [0] * 12)
+            for index, value in enumerate(figures):
+                row[index] += value
+        return totals
+
+    def group_totals(self) -> dict[BreakdownBy, dict[str, list[int]]]:
+        """The 6 figures per treatment, provider and location, every day added up."""
+        totals: dict[BreakdownBy, dict[str, list[int]]] = {by: {} for by in BreakdownBy}
+        for (_, dimension, name), figures in self.groups.items():
+            row = totals[BreakdownBy(dimension)].setdefault(name, [0] * 6)
+            for index, value in enumerate(figures):
+                row[index] += value
+        return totals
+
+
+def basis_of(scores: ScoreQuestions) -> tuple[str, str]:
+    """The basis row for these score questions (JSON arrays of ids)."""
+    return json.dumps(sorted(scores.csat)), json.dumps(sorted(scores.nps))
+
+
+async def stored_basis(conn: aiosqlite.Connection) -> tuple[str, str] | None:
+    """The score questions the totals were built with, if they were built."""
+    async with conn.execute("SELECT csat, nps FROM report_basis WHERE id = 1") as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+async def tally_rows(
+    conn: aiosqlite.Connection, after: str, before: str, basis: tuple[str, str]
+) -> Tally:
+    """The figures of responses started from `after` to before `before`, straight from rows."""
+    csat, nps = basis
+    tally = Tally()
+    async with conn.execute(_response_figures(_IN_RANGE), (after, before)) as cursor:
+        async for row in cursor:
+            tally.add_scores((row[0], row[1]), 0, tuple(row[2:4]))
+    async with conn.execute(_answer_figures(_IN_RANGE), (csat, nps, after, before)) as cursor:
+        async for row in cursor:
+            tally.add_scores((row[0], row[1]), 2, tuple(row[2:12]))
+    async with conn.execute(_group_responses(_IN_RANGE), (after, before)) as cursor:
+        async for row in cursor:
+            tally.add_group((row[0], row[1], row[2]), 0, (row[3],))
+    async with conn.execute(_group_answers(_IN_RANGE), (csat, nps, after, before)) as cursor:
+        async for row in cursor:
+            tally.add_group((row[0], row[1], row[2]), 1, tuple(row[3:8]))
+    return tally
+
+
+async def tally_days(conn: aiosqlite.Connection, first_day: str) -> Tally:
+    """The stored totals of every day from `first_day` on, added up per survey and group.
+
+    Added up in SQL: years of days are a few thousand rows, fewer to carry into Python.
+    """
+    tally = Tally()
+    sums = ", ".join(f"sum({column})" for column in _SCORE_COLUMNS.split(", "))
+    async with conn.execute(
+        f"SELECT survey_id, {sums} FROM daily_scores WHERE day >= ? GROUP BY 1",  # noqa: S608 - constants only
+        (first_day,),
+    ) as cursor:
+        async for row in cursor:
+            tally.add_scores((first_day, row[0]), 0, tuple(row[1:]))
+    sums = ", ".join(f"sum({column})" for column in _GROUP_COLUMNS.split(", "))
+    async with conn.execute(
+        f"SELECT dimension, name, {sums} FROM daily_groups WHERE day >= ? GROUP BY 1, 2",  # noqa: S608 - constants only
+        (first_day,),
+    ) as cursor:
+        async for row in cursor:
+            tally.add_group((first_day, row[0], row[1]), 0, tuple(row[2:]))
+    return tally
+
+
+async def _store(conn: aiosqlite.Connection, tally: Tally) -> None:
+    await conn.executemany(
+        f"INSERT INTO daily_scores (day, survey_id, {_SCORE_COLUMNS})"  # noqa: S608 - constant columns
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*key, *figures) for key, figures in tally.scores.items()],
+    )
+    await conn.executemany(
+        f"INSERT INTO daily_groups (day, dimension, name, {_GROUP_COLUMNS})"  # noqa: S608 - constant columns
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*key, *figures) for key, figures in tally.groups.items()],
+    )
+
+
+async def refresh_days(conn: aiosqlite.Connection, first_day: str, end_day: str) -> None:
+    """Compute the totals of the days from `first_day` to before `end_day` again.
+
+    Inside the caller's transaction. Nothing to do before the totals were first built.
+    """
+    basis = await stored_basis(conn)
+    if basis is None:
+        return
+    await conn.execute("DELETE FROM daily_scores WHERE day >= ? AND day < ?", (first_day, end_day))
+    await conn.execute("DELETE FROM daily_groups WHERE day >= ? AND day < ?", (first_day, end_day))
+    await _store(conn, await tally_rows(conn, first_day, end_day, basis))
+
+
+async def count_response(conn: aiosqlite.Connection, response_id: str) -> None:
+    """A response started: add it to its day's totals (inside the caller's transaction)."""
+    if await stored_basis(conn) is None:
+        return
+    await conn.execute(
+        "INSERT INTO daily_scores (day, survey_id, started) SELECT substr(started_at, 1, 10),"
+        " survey_id, 1 FROM responses WHERE id = ? ON CONFLICT (day, survey_id)"
+        " DO UPDATE SET started = started + 1",
+        (response_id,),
+    )
+    await count_visit(conn, response_id)
+
+
+async def count_visit(conn: aiosqlite.Connection, response_id: str) -> None:
+    """The response's visit is known: add the response to the visit's groups."""
+    basis = await stored_basis(conn)
+    if basis is None:
+        return
+    await conn.execute(
+        f"INSERT INTO daily_groups (day, dimension, name, responses)"
+        f" {_group_responses('r.id = ?')} ON CONFLICT (day, dimension, name)"
+        " DO UPDATE SET responses = responses + excluded.responses",
+        (response_id,),
+    )
+    added = ", ".join(f"{c} = {c} + excluded.{c}" for c in _GROUP_ANSWER_COLUMNS.split(", "))
+    await conn.execute(
+        f"INSERT INTO daily_groups (day, dimension, name, {_GROUP_ANSWER_COLUMNS})"
+        f" {_group_answers('r.id = ?')} ON CONFLICT (day, dimension, name) DO UPDATE SET {added}",
+        (*basis, response_id),
+    )
+
+
+async def count_answer(
+    conn: aiosqlite.Connection, response_id: str, question_id: str, *, completes: bool
+) -> None:
+    """An answer was stored (completing its response, or not): add it to the totals."""
+    basis = await stored_basis(conn)
+    if basis is None:
+        return
+    where = "r.id = ? AND a.question_id = ?"
+    added = ", ".join(f"{c} = {c} + excluded.{c}" for c in _ANSWER_COLUMNS.split(", "))
+    await conn.execute(
+        f"INSERT INTO daily_scores (day, survey_id, completed, {_ANSWER_COLUMNS})"  # noqa: S608 - constants only
+        f" SELECT day, survey_id, ?, {', '.join(_ANSWER_SHARE)}"
+        f" FROM ({_marked_answers(where)}) WHERE true"
+        f" ON CONFLICT (day, survey_id) DO UPDATE SET completed = completed + excluded.completed,"
+        f" {added}",
+        (int(completes), *basis, response_id, question_id),
+    )
+    added = ", ".join(f"{c} = {c} + excluded.{c}" for c in _GROUP_ANSWER_COLUMNS.split(", "))
+    await conn.execute(
+        f"INSERT INTO daily_groups (day, dimension, name, {_GROUP_ANSWER_COLUMNS})"
+        f" {_group_answers(where)} ON CONFLICT (day, dimension, name) DO UPDATE SET {added}",
+        (*basis, response_id, question_id),
+    )
+
+
+async def days_of_patient(conn: aiosqlite.Connection, external_id: int) -> list[str]:
+    """The days this patient's responses started (their totals change when they go)."""
+    async with conn.execute(
+        "SELECT DISTINCT substr(r.started_at, 1, 10) FROM responses r"
+        " JOIN patients p ON p.id = r.patient_id WHERE p.external_id = ?",
+        (external_id,),
+    ) as cursor:
+        return [row[0] for row in await cursor.fetchall()]
+
+
+async def rebuild(conn: aiosqlite.Connection, scores: ScoreQuestions) -> None:
+    """Build every day's totals from the answers, for these score questions."""
+    basis = basis_of(scores)
+    await conn.execute("DELETE FROM daily_scores")
+    await conn.execute("DELETE FROM daily_groups")
+    await _store(conn, await tally_rows(conn, "", END_OF_TIME, basis))
+    await conn.execute(
+        "INSERT INTO report_basis (id, csat, nps) VALUES (1, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET csat = excluded.csat, nps = excluded.nps",
+        basis,
+    )
+
+
+def next_day(day: str) -> str:
+    """The day after `day` (YYYY-MM-DD)."""
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def labels_of(figures: list[int]) -> dict[SentimentLabel, int]:
+    """The sentiment counts among a row's 12 figures."""
+    return dict(zip(_LABELS, figures[8:12], strict=True))

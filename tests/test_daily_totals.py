@@ -1,0 +1,126 @@
+"""The daily totals behind /summary always say what the answers say."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.domain.models import (
+    Answer,
+    Period,
+    Sentiment,
+    SentimentLabel,
+    Visit,
+)
+from bot.domain.surveys import ScoreQuestions
+from bot.services.ports import AnswerCommit
+from storage.database import Database
+from storage.reports import SqliteReportStore
+from storage.responses import SqliteResponseStore
+
+NOW = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)
+SCORES = ScoreQuestions(csat=("csat",), nps=("nps",))
+LABELS = list(SentimentLabel)
+
+
+async def seed(responses: SqliteResponseStore, reports: SqliteReportStore) -> None:
+    """Patients answering over 120 days, with visits, skips, comments and abandoned surveys.
+
+    The totals are built first, so every later write keeps them up to date as the bot does.
+    """
+    await reports.prepare(SCORES)
+    rng = random.Random(7)  # noqa: S311 - test data, not secrets
+    for n in range(90):
+        at = NOW - timedelta(minutes=rng.randrange(120 * 24 * 60))
+        patient = await responses.add_patient(n, at)
+        response = await responses.start_response(
+            patient.id, rng.choice(["post_visit", "followup"]), at
+        )
+        if rng.random() < 0.7:
+            visit = Visit(rng.choice(["filler", "laser"]), rng.choice(["Dr Li", None]), "Downtown")
+            await responses.attach_visit(response.id, visit, at)
+        answers = [
+            Answer("csat", rng.choice([1, 2, 3, 4, 5, None]), at),
+            Answer("nps", rng.randint(0, 10), at + timedelta(minutes=1)),
+            Answer(
+                "comment",
+                "words",
+                at + timedelta(minutes=2),
+                Sentiment(0.0, rng.choice(LABELS), (), ()),
+            ),
+        ]
+        given = rng.randint(0, 3)
+        for index, answer in enumerate(answers[:given]):
+            await responses.commit_answer(
+                AnswerCommit(response.id, answer, index == 2, (), dedup_key=None)
+            )
+        if given < 3 and rng.random() < 0.5:
+            await responses.abandon(response.id)
+
+
+async def test_summaries_from_daily_totals_equal_those_computed_from_the_answers(
+    tmp_path: Path,
+) -> None:
+    database = await Database.open(tmp_path / "feedback.db")
+    try:
+        responses = SqliteResponseStore(database)
+        reports = SqliteReportStore(database)
+        await seed(responses, reports)
+        # Erasures change the totals of the days they touch.
+        await responses.forget_patient(3, NOW)
+        await responses.forget_patient(4, NOW)
+        await responses.purge_before(NOW - timedelta(days=100, hours=5), NOW)
+        sinces = [period.since(NOW) for period in Period]
+        sinces += [NOW - timedelta(days=days, minutes=17) for days in (1, 13, 45)]
+        for since in sinces:
+            from_totals = await reports.summary(Period.ALL, since, SCORES)
+            from_rows = await reports.summary(Period.ALL, since, SCORES, from_totals=False)
+            assert from_totals == from_rows
+        everything = await reports.summary(Period.ALL, None, SCORES)
+        assert everything.started > 60  # the comparison covered real data
+        assert everything.csat_count > 20
+        assert everything.breakdowns
+    finally:
+        await database.close()
+
+
+async def test_moving_a_score_to_another_question_rebuilds_the_totals(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "feedback.db")
+    try:
+        responses = SqliteResponseStore(database)
+        reports = SqliteReportStore(database)
+        await seed(responses, reports)
+        before = await reports.summary(Period.ALL, None, SCORES)
+        # A survey file that calls the 0-10 question the CSAT and has no NPS.
+        moved = ScoreQuestions(csat=("nps",), nps=())
+        after = await reports.summary(Period.ALL, None, moved)
+        assert after == await reports.summary(Period.ALL, None, moved, from_totals=False)
+        assert after.nps_count == 0
+        assert after.csat_count == before.nps_count
+    finally:
+        await database.close()
+
+
+async def test_a_database_from_before_the_totals_gets_them_at_its_first_summary(
+    tmp_path: Path,
+) -> None:
+    database = await Database.open(tmp_path / "feedback.db")
+    try:
+        responses = SqliteResponseStore(database)
+        reports = SqliteReportStore(database)
+        await seed(responses, reports)
+        async with database.transaction() as conn:  # as migration 0013 leaves an upgrade
+            await conn.execute("DELETE FROM daily_scores")
+            await conn.execute("DELETE FROM daily_groups")
+            await conn.execute("DELETE FROM report_basis")
+        since = Period.DAYS_30.since(NOW)
+        assert await reports.summary(Period.DAYS_30, since, SCORES) == await reports.summary(
+            Period.DAYS_30, since, SCORES, from_totals=False
+        )
+        async with database.connection.execute("SELECT count(*) FROM daily_scores") as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        assert row[0] > 30
+    finally:
+        await database.close()
