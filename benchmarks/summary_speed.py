@@ -165,6 +165,7 @@ class FixedClock:
     """The benchmark's present."""
 
     def now(self) -> datetime:
+        """The time the data was seeded up to."""
         return NOW
 
 
