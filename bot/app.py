@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -96,7 +97,11 @@ class Lifecycle:
         if self.reports is not None:
             # After an upgrade (or a survey file that moved a score), years of answers take
             # seconds to add up: here, rather than in the first /summary.
-            await self.reports.prepare()
+            started = time.monotonic()
+            if await self.reports.prepare():
+                logger.info(
+                    "built the daily totals for summaries in %.1f s", time.monotonic() - started
+                )
         try:
             await application.bot.set_my_commands(
                 [BotCommand(name, text) for name, text in self._texts.command_descriptions]

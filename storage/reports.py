@@ -193,19 +193,23 @@ class SqliteReportStore:
 
     async def _totals_for(self, scores: ScoreQuestions) -> tuple[str, str]:
         """The daily totals' basis, (re)building them first if they count other questions."""
-        basis = basis_of(scores)
-        if await stored_basis(self._db.connection) != basis:
-            async with self._db.transaction() as conn:
-                if await stored_basis(conn) != basis:  # not rebuilt while this waited
-                    await rebuild(conn, scores)
-        return basis
+        await self.prepare(scores)
+        return basis_of(scores)
 
-    async def prepare(self, scores: ScoreQuestions) -> None:
-        """Build the daily totals now if they need it, rather than at the first summary.
+    async def prepare(self, scores: ScoreQuestions) -> bool:
+        """Build the daily totals if they need it; whether they did.
 
-        They need it after an upgrade, or when the survey file moved a CSAT or NPS.
+        They need it after the upgrade that adds them, or when the survey file moved a CSAT
+        or NPS: the bot calls this at start-up rather than leave it to the first summary.
         """
-        await self._totals_for(scores)
+        basis = basis_of(scores)
+        if await stored_basis(self._db.connection) == basis:
+            return False
+        async with self._db.transaction() as conn:
+            if await stored_basis(conn) == basis:  # rebuilt while this waited
+                return False
+            await rebuild(conn, scores)
+        return True
 
     async def daily_figures(self, first_day: date, scores: ScoreQuestions) -> list[DayFigures]:
         """Each survey's figures per day, from `first_day` on, from the daily totals."""

@@ -343,8 +343,8 @@ class ReportStore(Protocol):
         """Each survey's figures per day, from `first_day` on, from the daily totals."""
         ...
 
-    async def prepare(self, scores: ScoreQuestions) -> None:
-        """Build the daily totals now if they count other questions (or none yet)."""
+    async def prepare(self, scores: ScoreQuestions) -> bool:
+        """Build the daily totals if they count other questions (or none yet); whether so."""
         ...
 
     async def answered_questions(self) -> dict[str, bool]:

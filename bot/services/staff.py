@@ -240,9 +240,9 @@ class ReportService:
         self._scores = scores
         self._followup_surveys = followup_surveys
 
-    async def prepare(self) -> None:
+    async def prepare(self) -> bool:
         """Build the daily totals if they need it (after an upgrade, or a moved score)."""
-        await self._store.prepare(self._scores)
+        return await self._store.prepare(self._scores)
 
     async def trend(self, period: TrendPeriod) -> Trend:
         """CSAT and NPS per week or month, up to today (UTC days)."""

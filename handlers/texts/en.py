@@ -69,7 +69,8 @@ ENGLISH = Texts(
         "/summary [7d|30d|90d|all] — scores and comments\n"
         "/invite treatment provider [location] [date] [survey] — a visit link and QR code\n"
         "/export [7d|30d|90d|all] — every response as a CSV file (private chat only)\n"
-        "/cases — open cases, oldest first, with their owner"
+        "/cases — open cases, oldest first, with their owner\n"
+        "/trend [12w|12m] — CSAT and NPS week by week or month by month, as a chart"
     ),
     unsupported_content=(
         "Sorry, I can only read text messages and button taps. "

@@ -72,7 +72,8 @@ SPANISH = Texts(
         "/summary [7d|30d|90d|all] — puntuaciones y comentarios\n"
         "/invite tratamiento profesional [centro] [fecha] [encuesta] — enlace y código QR\n"
         "/export [7d|30d|90d|all] — todas las respuestas en un archivo CSV (solo en privado)\n"
-        "/cases — casos abiertos, del más antiguo, con su responsable"
+        "/cases — casos abiertos, del más antiguo, con su responsable\n"
+        "/trend [12w|12m] — CSAT y NPS semana a semana o mes a mes, en un gráfico"
     ),
     unsupported_content=(
         "Lo siento, solo puedo leer mensajes de texto y botones. "
