@@ -28,7 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.domain.export import response_record
-from bot.domain.models import Answer, Period
+from bot.domain.models import Answer
+from bot.domain.periods import Period
 from bot.domain.surveys import load_catalog
 from bot.domain.trend import TrendPeriod
 from bot.services.ports import AnswerCommit

@@ -8,10 +8,11 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import ApplicationBuilder
 
 from bot.domain.models import AlertThresholds
@@ -331,6 +332,7 @@ async def polling(
     application: FeedbackApplication,
     poll_timeout: timedelta = timedelta(seconds=10),
     clock: Clock | None = None,
+    startup_wait: timedelta = timedelta(0),
 ) -> AsyncIterator[FeedbackApplication]:
     """Poll until the block ends: the bot, the demo and the tests.
 
@@ -338,7 +340,7 @@ async def polling(
     fetched by `DurablePoller`, which stores each before Telegram is told it arrived. On the
     way out, updates already fetched are handled before the application stops.
     """
-    async with _running(application, clock) as intake:
+    async with _running(application, clock, startup_wait) as intake:
         poller = DurablePoller(
             application.bot, intake, allowed_updates=ALLOWED_UPDATES, poll_timeout=poll_timeout
         )
@@ -352,10 +354,13 @@ async def polling(
 
 @asynccontextmanager
 async def webhook(
-    application: FeedbackApplication, config: WebhookConfig, clock: Clock | None = None
+    application: FeedbackApplication,
+    config: WebhookConfig,
+    clock: Clock | None = None,
+    startup_wait: timedelta = timedelta(0),
 ) -> AsyncIterator[FeedbackApplication]:
     """Serve Telegram's webhook until the block ends, as `polling` polls."""
-    async with _running(application, clock) as intake:
+    async with _running(application, clock, startup_wait) as intake:
         database = application.bot_data.get(DATABASE_KEY)
         if not isinstance(database, Database):  # pragma: no cover - build_application sets it
             raise TypeError("the application was not built by build_application")
@@ -374,9 +379,15 @@ async def webhook(
 
 
 @asynccontextmanager
-async def _running(application: FeedbackApplication, clock: Clock | None) -> AsyncIterator[Intake]:
-    """Initialise, run the hooks, start; on the way out finish what came in, and stop."""
-    await application.initialize()
+async def _running(
+    application: FeedbackApplication, clock: Clock | None, startup_wait: timedelta = timedelta(0)
+) -> AsyncIterator[Intake]:
+    """Initialise, run the hooks, start; on the way out finish what came in, and stop.
+
+    `startup_wait`: how long to keep trying to reach Telegram at start (the network may
+    come up after the bot, as at boot).
+    """
+    await _reach_telegram(application, startup_wait)
     try:
         if application.post_init is not None:
             await application.post_init(application)
@@ -403,9 +414,89 @@ async def _running(application: FeedbackApplication, clock: Clock | None) -> Asy
             await application.post_shutdown(application)
 
 
+# Waits between tries to reach Telegram at start: 1, 2, 4... seconds, 30 at most.
+FIRST_STARTUP_RETRY = 1.0
+LONGEST_STARTUP_RETRY = 30.0
+
+
+async def _reach_telegram(application: FeedbackApplication, wait: timedelta) -> None:
+    """`initialize` (which asks Telegram who the bot is), trying again while `wait` lasts.
+
+    A token Telegram rejects is not retried: it will not get better by waiting.
+    """
+    deadline = time.monotonic() + wait.total_seconds()
+    delay, attempt = FIRST_STARTUP_RETRY, 1
+    while True:
+        try:
+            await application.initialize()
+        except InvalidToken:
+            raise
+        except NetworkError as exc:  # TimedOut is one too
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning(
+                "cannot reach Telegram (%s); trying again in %.0f s (attempt %d)",
+                network_problem(exc),
+                delay,
+                attempt,
+            )
+            await asyncio.sleep(delay)
+            delay, attempt = min(delay * 2, LONGEST_STARTUP_RETRY), attempt + 1
+        else:
+            return
+
+
+def network_problem(error: NetworkError) -> str:
+    """What went wrong reaching Telegram, in a few words (never the URL: it holds the token)."""
+    text = str(error).lower()
+    if isinstance(error, TimedOut):
+        return "no answer in time"
+    if "name or service not known" in text or "nodename nor servname" in text:
+        return "the name does not resolve: DNS, or no network"
+    if "temporary failure in name resolution" in text or "getaddrinfo" in text:
+        return "the name does not resolve: DNS, or no network"
+    if "connection refused" in text or "all connection attempts failed" in text:
+        return "connection refused"
+    if "unreachable" in text:
+        return "network unreachable"
+    return "network error"
+
+
 def run(settings: Settings) -> None:
     """Run the bot until SIGINT or SIGTERM: webhook mode if a URL is set, else polling."""
-    asyncio.run(_serve(build_application(settings), webhook_config(settings)))
+    config = webhook_config(settings)
+    application = build_application(settings)
+    asyncio.run(
+        _serve(
+            application,
+            config,
+            timedelta(seconds=settings.startup_wait_seconds),
+            StartupFacts(
+                database=str(settings.db),
+                staff_chat=settings.staff_chat is not None,
+                surveys=str(settings.surveys) if settings.surveys else "built-in",
+                mode="long polling" if config is None else f"webhook {config.url}",
+            ),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StartupFacts:
+    """What the start-up line says besides the bot's @username."""
+
+    database: str
+    staff_chat: bool
+    surveys: str
+    mode: str
+
+    def line(self, username: str) -> str:
+        """One line an operator reads to know the bot runs, and how."""
+        staff = "set" if self.staff_chat else "not set (alerts off)"
+        return (
+            f"started as @{username} · database {self.database} · staff chat {staff} · "
+            f"surveys {self.surveys} · {self.mode}"
+        )
 
 
 def webhook_config(settings: Settings) -> WebhookConfig | None:
@@ -422,13 +513,22 @@ def webhook_config(settings: Settings) -> WebhookConfig | None:
     )
 
 
-async def _serve(application: FeedbackApplication, config: WebhookConfig | None) -> None:
+async def _serve(
+    application: FeedbackApplication,
+    config: WebhookConfig | None,
+    startup_wait: timedelta,
+    facts: StartupFacts,
+) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(stop_signal, stopping.set)
-    receiving = polling(application) if config is None else webhook(application, config)
+    receiving = (
+        polling(application, startup_wait=startup_wait)
+        if config is None
+        else webhook(application, config, startup_wait=startup_wait)
+    )
     async with receiving:
-        logger.info("Application started (%s)", "long polling" if config is None else "webhook")
+        logger.info("%s", facts.line(application.bot.username))
         await stopping.wait()
         logger.info("stopping: finishing the updates already received")

@@ -1,44 +1,20 @@
-"""The `feedback-bot` command: run, check-config, summary, trend, export and more."""
+"""The `feedback-bot` command line: its arguments, read without loading the bot.
+
+`feedback-bot --help` must answer at once; what each command does is in `bot.commands`,
+imported only once the arguments are read.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import csv
-import json
 import os
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TextIO
 
-from telegram import Bot
-from telegram.error import BadRequest, InvalidToken, TelegramError
-
-from bot.app import invitation_service, run
-from bot.demo import run_demo
-from bot.domain.models import FollowupStatus, Period, Visit
-from bot.domain.surveys import QuestionRole, SurveyCatalog, SurveyFileError, load_catalog
+from bot.domain.periods import Period
 from bot.domain.trend import TrendPeriod
-from bot.logs import configure_logging
-from bot.qr import write_qr
-from bot.sentiment import ClinicScorer, LexiconError, lexicons
-from bot.services.invitations import UnknownSurveyError, UnknownTreatmentError, invitation_link
-from bot.services.ports import SystemClock
-from bot.services.staff import ReportService
-from bot.settings import ENV_PREFIX, Settings, SettingsError, load_settings
-from handlers.charts import trend_png
-from handlers.texts import CATALOGUES
-from handlers.texts.formatting import format_summary
-from handlers.webhook import ListenError
-from storage.database import Database
-from storage.followups import SqliteFollowupStore
-from storage.reports import SqliteReportStore
-from storage.responses import SqliteResponseStore
-
-EXIT_CONFIG = 1
+from bot.env import ENV_PREFIX
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Patient feedback over Telegram for aesthetic clinics. "
         f"Settings come from {ENV_PREFIX}* environment variables or a .env file.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="run the bot (long polling)")
     commands.add_parser("check-config", help="validate settings and surveys")
@@ -101,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return version("medspa-feedback-bot")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def _visit_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -129,394 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     # Everything the bot writes (the database, exports, QR codes) is its user's alone.
     os.umask(0o077)
     args = _parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        _fail(exc.problems)
-        return EXIT_CONFIG
-    command: Callable[[Settings, argparse.Namespace], int] = {
-        "run": _run_command,
-        "check-config": _check_config_command,
-        "summary": _summary_command,
-        "trend": _trend_command,
-        "export": _export_command,
-        "followups": _followups_command,
-        "invite": _invite_command,
-        "sentiment": _sentiment_command,
-        "demo": _demo_command,
-    }[args.command]
-    return command(settings, args)
+    from bot.commands import dispatch  # noqa: PLC0415 - loads the bot: only now, not for --help
 
-
-def _run_command(settings: Settings, _: argparse.Namespace) -> int:
-    try:
-        token = settings.token()
-        load_catalog(settings.surveys)
-        lexicons()
-    except (SettingsError, SurveyFileError, LexiconError) as exc:
-        _fail(exc.problems if isinstance(exc, SettingsError) else [str(exc)])
-        return EXIT_CONFIG
-    configure_logging(settings.log_level, [token])
-    try:
-        run(settings)
-    except ListenError as exc:  # webhook mode: the address is taken, or not this machine's
-        print(
-            f"feedback-bot: cannot listen on {ENV_PREFIX}WEBHOOK_LISTEN={exc.address} "
-            f"({exc.reason})",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    except BadRequest as exc:  # at start-up, only setWebhook sends what Telegram may refuse
-        print(f"feedback-bot: Telegram refused the webhook URL: {exc.message}", file=sys.stderr)
-        return EXIT_CONFIG
-    except InvalidToken:
-        print(
-            f"feedback-bot: Telegram rejected the bot token; check {ENV_PREFIX}BOT_TOKEN "
-            "(from @BotFather)",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    except TelegramError as exc:  # at start-up: the loop itself retries what it can
-        print(
-            f"feedback-bot: cannot reach Telegram at {ENV_PREFIX}API_URL "
-            f"({type(exc).__name__}); check the network and try again",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    return 0
-
-
-def _sentiment_command(settings: Settings, args: argparse.Namespace) -> int:
-    texts = list(args.texts)
-    if args.file is not None:
-        try:
-            texts += [line for line in args.file.read_text("utf-8").splitlines() if line.strip()]
-        except OSError as exc:
-            _fail([f"--file: cannot read {args.file}: {exc.strerror}"])
-            return EXIT_CONFIG
-    if not texts:
-        print("feedback-bot sentiment: give TEXT arguments or --file", file=sys.stderr)
-        return 2
-    scorer = ClinicScorer(settings.sentiment_negative_below, settings.sentiment_positive_above)
-    for text in texts:
-        result = scorer.score(text, args.lang)
-        record = {
-            "text": text,
-            "polarity": result.polarity,
-            "label": result.label.value,
-            "topics": list(result.topics),
-            "reasons": list(result.reasons),
-        }
-        print(json.dumps(record, ensure_ascii=False))
-    return 0
-
-
-def _has_database(settings: Settings) -> bool:
-    if settings.db.exists():
-        return True
-    _fail([f"{ENV_PREFIX}DB: no database at {settings.db} (the bot creates it on first run)"])
-    return False
-
-
-def _summary_command(settings: Settings, args: argparse.Namespace) -> int:
-    if not _has_database(settings):
-        return EXIT_CONFIG
-    print(asyncio.run(_summary(settings, Period(args.period))))
-    return 0
-
-
-def _trend_command(settings: Settings, args: argparse.Namespace) -> int:
-    if not _has_database(settings):
-        return EXIT_CONFIG
-    png = asyncio.run(_trend(settings, TrendPeriod(args.period)))
-    args.out.write_bytes(png)
-    print(f"wrote {args.out}")
-    return 0
-
-
-def _followups_command(settings: Settings, args: argparse.Namespace) -> int:
-    if not _has_database(settings):
-        return EXIT_CONFIG
-    print(asyncio.run(_followups(settings, args.limit)))
-    return 0
-
-
-def _export_command(settings: Settings, args: argparse.Namespace) -> int:
-    if not _has_database(settings):
-        return EXIT_CONFIG
-    out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
-    try:
-        asyncio.run(_export(settings, args.format, args.since, out))
-    finally:
-        if args.out:
-            out.close()
-    return 0
-
-
-def _fail(problems: list[str]) -> None:
-    print("feedback-bot: configuration problem:", file=sys.stderr)
-    for problem in problems:
-        print(f"  - {problem}", file=sys.stderr)
-
-
-def _check_config_command(settings: Settings, _: argparse.Namespace) -> int:
-    problems = []
-    notes = []
-    if settings.bot_token is None:
-        problems.append(f"{ENV_PREFIX}BOT_TOKEN: required to run the bot")
-    catalog = None
-    try:
-        catalog = load_catalog(settings.surveys)
-        notes.append(
-            f"surveys: {', '.join(s.id for s in catalog.surveys)} "
-            f"({settings.surveys or 'built-in'})"
-        )
-    except SurveyFileError as exc:
-        problems.append(f"{ENV_PREFIX}SURVEYS: {exc}")
-    try:
-        read = lexicons()
-        notes.append(f"sentiment lexicons: {', '.join(read)}")
-    except LexiconError as exc:
-        problems.append(f"sentiment lexicon: {exc}")
-    folder = settings.db.resolve().parent
-    if not folder.is_dir():
-        problems.append(f"{ENV_PREFIX}DB: folder {folder} does not exist")
-    if settings.staff_chat is None:
-        notes.append(f"{ENV_PREFIX}STAFF_CHAT is not set: staff alerts are off")
-    if not settings.admins:
-        notes.append(f"{ENV_PREFIX}ADMINS is empty: nobody can use staff commands")
-    notes += _role_warnings(catalog)
-    if settings.webhook_url is None:
-        notes.append("updates: long polling (no FEEDBACK_WEBHOOK_URL)")
-    else:
-        host, port = settings.listen_address()
-        notes.append(
-            f"updates: webhook {settings.webhook_url}, listening on {host}:{port} "
-            "(your proxy passes that path on; GET /healthz for health checks)"
-        )
-    if problems:
-        _fail(problems)
-        return EXIT_CONFIG
-    print("configuration OK")
-    for note in notes:
-        print(f"  - {note}")
-    return 0
-
-
-def _role_warnings(catalog: SurveyCatalog | None) -> list[str]:
-    """A survey with neither a CSAT nor an NPS question can never raise a score alert."""
-    if catalog is None:
-        return []
-    unscored = set(catalog.surveys_without(QuestionRole.CSAT))
-    unscored &= set(catalog.surveys_without(QuestionRole.NPS))
-    return [
-        f"warning: survey {survey.id} has no CSAT or NPS question, so no score of it can "
-        'alert staff (only its comments can); if it has one, declare it with role = "csat" '
-        'or role = "nps"'
-        for survey in catalog.surveys
-        if survey.id in unscored
-    ]
-
-
-async def _reports(settings: Settings) -> tuple[Database, ReportService]:
-    catalog = load_catalog(settings.surveys)
-    database = await Database.open(settings.db)
-    store = SqliteReportStore(database)
-    scores = catalog.score_questions()
-    return database, ReportService(store, SystemClock(), scores, catalog.followup_survey_ids)
-
-
-async def _summary(settings: Settings, period: Period) -> str:
-    database, reports = await _reports(settings)
-    try:
-        catalog = load_catalog(settings.surveys)
-        texts = CATALOGUES.get(catalog.default_language, CATALOGUES["en"])
-        summary = await reports.summary(period)
-        return format_summary(summary, texts, markup=False, surveys=catalog)
-    finally:
-        await database.close()
-
-
-async def _trend(settings: Settings, period: TrendPeriod) -> bytes:
-    database, reports = await _reports(settings)
-    try:
-        catalog = load_catalog(settings.surveys)
-        texts = CATALOGUES.get(catalog.default_language, CATALOGUES["en"])
-        return trend_png(await reports.trend(period), texts, settings.clinic_name)
-    finally:
-        await database.close()
-
-
-async def _followups(settings: Settings, limit: int) -> str:
-    database = await Database.open(settings.db)
-    try:
-        store = SqliteFollowupStore(database)
-        counts, listing = await store.counts(), await store.listing(limit)
-    finally:
-        await database.close()
-    lines = [
-        "Follow-ups: "
-        + ", ".join(f"{status.value} {counts.get(status, 0)}" for status in FollowupStatus)
-    ]
-    if listing:
-        lines.append("")
-        lines.append(f"{'due (UTC)':<17} {'status':<10} {'survey':<16} {'patient':<11} treatment")
-    for followup in listing:
-        treatment = followup.visit.treatment if followup.visit else None
-        lines.append(
-            f"{followup.due_at:%Y-%m-%d %H:%M} {followup.status.value:<10} "
-            f"{followup.survey_id:<16} {followup.patient_pseudonym:<11} {treatment or '-'}"
-        )
-    return "\n".join(lines)
-
-
-async def _export(
-    settings: Settings, fmt: str, since: datetime | date | None, out: TextIO
-) -> None:
-    database, reports = await _reports(settings)
-    try:
-        after = since if isinstance(since, datetime) else None
-        if fmt == "jsonl":
-            await reports.write_jsonl(out, after)
-        else:
-            await reports.write_csv(load_catalog(settings.surveys), out, after)
-    finally:
-        await database.close()
-
-
-@dataclass(frozen=True)
-class _VisitRow:
-    visit: Visit
-    survey: str | None
-    fields: dict[str, str]
-
-
-def _catalog(settings: Settings) -> SurveyCatalog | None:
-    """The clinic's surveys, or `None` after saying what is wrong with the file."""
-    try:
-        return load_catalog(settings.surveys)
-    except SurveyFileError as exc:
-        _fail([f"{ENV_PREFIX}SURVEYS: {exc}"])
-        return None
-
-
-def _invite_command(settings: Settings, args: argparse.Namespace) -> int:
-    catalog = _catalog(settings)
-    if catalog is None:
-        return EXIT_CONFIG
-    if args.csv is not None:
-        try:
-            rows = _read_visits(args.csv)
-        except (OSError, ValueError) as exc:
-            _fail([f"{args.csv}: {exc}"])
-            return EXIT_CONFIG
-    elif args.treatment and args.provider:
-        visit = Visit(args.treatment, args.provider, args.location, args.date)
-        rows = [_VisitRow(visit, args.survey, {})]
-    else:
-        print("feedback-bot invite: give --treatment and --provider, or --csv", file=sys.stderr)
-        return 2
-    try:
-        return asyncio.run(_invite(settings, catalog, rows, args))
-    except (UnknownSurveyError, UnknownTreatmentError, SettingsError) as exc:
-        _fail(exc.problems if isinstance(exc, SettingsError) else [str(exc)])
-        return EXIT_CONFIG
-
-
-def _read_visits(path: Path) -> list[_VisitRow]:
-    """Every row of a visits CSV, checked before any invitation is created."""
-    with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.DictReader(file)
-        missing = {"treatment", "provider"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"missing column(s): {', '.join(sorted(missing))}")
-        rows = []
-        for number, row in enumerate(reader, start=2):
-            fields = {key: (value or "").strip() for key, value in row.items() if key}
-            if not fields["treatment"] or not fields["provider"]:
-                raise ValueError(f"row {number}: treatment and provider are required")
-            try:
-                visit_date = date.fromisoformat(fields["date"]) if fields.get("date") else None
-            except ValueError:
-                raise ValueError(f"row {number}: {fields['date']!r} is not YYYY-MM-DD") from None
-            visit = Visit(
-                fields["treatment"], fields["provider"], fields.get("location") or None, visit_date
-            )
-            rows.append(_VisitRow(visit, fields.get("survey") or None, fields))
-    if not rows:
-        raise ValueError("no visits in the file")
-    return rows
-
-
-async def _bot_username(settings: Settings) -> str:
-    if settings.bot_username:
-        return settings.bot_username
-    # Asking Telegram needs the token; FEEDBACK_BOT_USERNAME avoids the call.
-    async with Bot(settings.token(), base_url=str(settings.api_url)) as bot:
-        return bot.username
-
-
-async def _invite(
-    settings: Settings, catalog: SurveyCatalog, rows: list[_VisitRow], args: argparse.Namespace
-) -> int:
-    username = await _bot_username(settings)
-    database = await Database.open(settings.db)
-    service = invitation_service(settings, SqliteResponseStore(database), catalog, SystemClock())
-    try:
-        # Check every row first, so a bad row creates nothing.
-        for row in rows:
-            if row.survey and catalog.get(row.survey) is None:
-                raise UnknownSurveyError(f"unknown survey {row.survey!r}")
-            service.treatment_id(row.visit.treatment or "")
-        created = [(row, await service.create(row.visit, row.survey)) for row in rows]
-    finally:
-        await database.close()
-    if args.csv is None:
-        [(_, invitation)] = created
-        link = invitation_link(username, invitation.code)
-        print(link)
-        print(f"single use, valid until {invitation.expires_at:%Y-%m-%d %H:%M} UTC")
-        if args.qr is not None:
-            write_qr(link, args.qr)
-            print(f"QR code: {args.qr}")
-        return 0
-    if args.qr_dir is not None:
-        args.qr_dir.mkdir(parents=True, exist_ok=True)
-    out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
-    try:
-        columns = [*rows[0].fields, "link", "expires_at", "qr_file"]
-        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for number, (row, invitation) in enumerate(created, start=1):
-            link = invitation_link(username, invitation.code)
-            qr_file = ""
-            if args.qr_dir is not None:
-                qr_path = args.qr_dir / f"visit-{number:03d}.png"
-                write_qr(link, qr_path)
-                qr_file = str(qr_path)
-            writer.writerow(
-                row.fields
-                | {
-                    "link": link,
-                    "expires_at": invitation.expires_at.isoformat(),
-                    "qr_file": qr_file,
-                }
-            )
-    finally:
-        if args.out:
-            out.close()
-    return 0
-
-
-def _demo_command(settings: Settings, args: argparse.Namespace) -> int:
-    catalog = _catalog(settings)
-    if catalog is None:
-        return EXIT_CONFIG
-    if args.survey is not None and catalog.get(args.survey) is None:
-        ids = ", ".join(survey.id for survey in catalog.surveys)
-        _fail([f"--survey: no survey {args.survey!r}; the file has {ids}"])
-        return EXIT_CONFIG
-    # The demo's own bot logs would drown the conversation; only problems are shown.
-    configure_logging("WARNING", [])
-    asyncio.run(run_demo(settings, catalog, language=args.lang, survey_id=args.survey, db=args.db))
-    return 0
+    return dispatch(args)

@@ -19,8 +19,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.schedule import FollowupPolicy, SendHours
-
-ENV_PREFIX = "FEEDBACK_"
+from bot.env import ENV_PREFIX
 
 
 class Settings(BaseSettings):
@@ -55,6 +54,7 @@ class Settings(BaseSettings):
     followup_check_seconds: float = Field(default=60, gt=0, le=3600)
     alert_check_seconds: float = Field(default=5, gt=0, le=300)
     case_escalate_hours: float = Field(default=4, gt=0, le=168)
+    startup_wait_seconds: float = Field(default=120, ge=0, le=3600)
     send_rate: float = Field(default=28, gt=0, le=30)
     retention_days: int = Field(default=730, ge=30, le=3650)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

@@ -23,7 +23,12 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
-from bot.domain.models import PatientRelay, PendingAlert, Period, Visit
+from bot.domain.models import (
+    PatientRelay,
+    PendingAlert,
+    Visit,
+)
+from bot.domain.periods import Period
 from bot.domain.surveys import SurveyCatalog
 from bot.domain.trend import TrendPeriod
 from bot.qr import qr_png

@@ -57,6 +57,35 @@ def from_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+class DatabaseUnavailableError(Exception):
+    """The database file cannot be opened or used."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"cannot open the database {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def _reason(error: OSError | sqlite3.DatabaseError) -> str:
+    """Why a database could not be opened, in words an operator acts on."""
+    if isinstance(error, PermissionError):
+        return "permission denied (the bot's user must be able to write the file and its folder)"
+    if isinstance(error, IsADirectoryError):
+        return "that is a folder, not a file"
+    if isinstance(error, FileNotFoundError):
+        return "its folder does not exist"
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    text = str(error)
+    if "not a database" in text or "malformed" in text:
+        return f"the file is not a usable SQLite database ({text})"
+    if "unable to open" in text:
+        return "SQLite cannot open it (does its folder exist, and may the bot write there?)"
+    if "locked" in text:
+        return "it is locked by another program"
+    return text
+
+
 class Database:
     """Owns the single aiosqlite connection shared by every store.
 
@@ -88,8 +117,18 @@ class Database:
         return self._connection
 
     async def initialize(self) -> None:
-        """Open (creating if needed) the database file and bring its schema up to date."""
-        _owner_only(self.path)
+        """Open (creating if needed) the database file and bring its schema up to date.
+
+        Raises `DatabaseUnavailableError` (saying why, in a line) if the file cannot be
+        opened or is not a database.
+        """
+        try:
+            _owner_only(self.path)
+            await self._connect()
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise DatabaseUnavailableError(self.path, _reason(exc)) from exc
+
+    async def _connect(self) -> None:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves instead of sqlite3 guessing.
         connection = await aiosqlite.connect(self.path, isolation_level=None)
         try:

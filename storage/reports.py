@@ -11,10 +11,10 @@ from bot.domain.models import (
     CaseFigures,
     InvitationFunnel,
     NegativeComment,
-    Period,
     Response,
     Summary,
 )
+from bot.domain.periods import Period
 from bot.domain.surveys import ScoreQuestions
 from bot.domain.trend import DayFigures
 from storage.database import Database, from_db_time, to_db_time

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from bot.domain.models import (
     Answer,
-    Period,
     Sentiment,
     SentimentLabel,
     Visit,
 )
+from bot.domain.periods import Period
 from bot.domain.surveys import ScoreQuestions
 from bot.services.ports import AnswerCommit
 from storage.database import Database

@@ -145,13 +145,78 @@ async def test_a_rejected_token_or_unreachable_telegram_is_one_clear_line(
     async with bot_process(telegram, tmp_path, rejected, FEEDBACK_BOT_TOKEN=wrong) as process:
         assert await asyncio.wait_for(process.wait(), 60) == 1
     closed_port = {"FEEDBACK_API_URL": "http://127.0.0.1:9/bot"}
-    async with bot_process(telegram, tmp_path, unreachable, **closed_port) as process:
+    waits = {"FEEDBACK_STARTUP_WAIT_SECONDS": "4"}
+    async with bot_process(telegram, tmp_path, unreachable, **closed_port, **waits) as process:
         assert await asyncio.wait_for(process.wait(), 60) == 1
-    assert "Telegram rejected the bot token" in rejected.read_text()
-    assert "cannot reach Telegram" in unreachable.read_text()
+    assert rejected.read_text().strip().splitlines() == [
+        "feedback-bot: Telegram rejected the bot token; check FEEDBACK_BOT_TOKEN (from @BotFather)"
+    ]
+    lines = unreachable.read_text().strip().splitlines()
+    # One line a try (after 1 s, then 2 s), then one saying why it gave up.
+    assert [line.split(" WARNING ", 1)[-1] for line in lines[:-1]] == [
+        "bot.app: cannot reach Telegram (connection refused); trying again in 1 s (attempt 1)",
+        "bot.app: cannot reach Telegram (connection refused); trying again in 2 s (attempt 2)",
+    ]
+    assert lines[-1].startswith("feedback-bot: cannot reach Telegram at FEEDBACK_API_URL")
     for log in (rejected, unreachable):
         assert "Traceback" not in log.read_text()
         assert "WrongToken" not in log.read_text()
+
+
+async def test_a_bot_started_before_the_network_waits_for_telegram_then_serves(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "bot.log"
+    telegram = FakeTelegram()
+    port = free_port()
+    later = {"FEEDBACK_API_URL": f"http://127.0.0.1:{port}/bot"}
+    async with bot_process(telegram, tmp_path, log, **later) as process:
+        while "trying again" not in (log.read_text() if log.exists() else ""):
+            assert process.returncode is None
+            await asyncio.sleep(0.1)
+        await telegram.start(port)  # the network is up
+        try:
+            patient = telegram.patient(4343)
+            await patient.send("/start")
+            assert "Nothing is stored" in (await patient.next_message(timeout=60)).text
+        finally:
+            await telegram.stop()
+    assert "started as @clinic_feedback_bot" in log.read_text()
+
+
+async def test_a_database_that_cannot_be_opened_is_one_clear_line(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    cases = {
+        "missing": (tmp_path / "no-such-folder" / "feedback.db", "its folder does not exist"),
+        "folder": (tmp_path, "that is a folder, not a file"),
+    }
+    for name, (path, reason) in cases.items():
+        log = tmp_path / f"{name}.log"
+        async with bot_process(telegram, tmp_path, log, FEEDBACK_DB=str(path)) as process:
+            assert await asyncio.wait_for(process.wait(), 60) == 1
+        last = log.read_text().strip().splitlines()[-1]
+        assert last == (
+            f"feedback-bot: cannot open the database {path}: {reason}; check FEEDBACK_DB"
+        )
+        assert "Traceback" not in log.read_text()
+
+
+async def test_the_start_up_line_says_who_the_bot_is_and_how_it_runs(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    log = tmp_path / "bot.log"
+    async with bot_process(telegram, tmp_path, log) as process:
+        while "started as" not in (log.read_text() if log.exists() else ""):
+            assert process.returncode is None
+            await asyncio.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    [line] = [line for line in log.read_text().splitlines() if "started as" in line]
+    assert line.endswith(
+        f"started as @clinic_feedback_bot · database {tmp_path / 'feedback.db'} · "
+        "staff chat set · surveys built-in · long polling"
+    )
 
 
 async def test_sigterm_mid_burst_finishes_every_update_received_and_loses_none(

@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.env import ENV_PREFIX
 from bot.logs import RedactSecrets
-from bot.settings import ENV_PREFIX, Settings, SettingsError, load_settings
+from bot.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+)
 
 TOKEN = "123456:AAE-secret_token_value"
 

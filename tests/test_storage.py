@@ -11,11 +11,11 @@ import pytest
 from bot.domain.models import (
     AlertReason,
     Answer,
-    Period,
     ResponseStatus,
     Sentiment,
     SentimentLabel,
 )
+from bot.domain.periods import Period
 from bot.domain.surveys import AnswerValue, ScoreQuestions
 from bot.services.ports import AnswerCommit
 from storage.alerts import SqliteAlertStore

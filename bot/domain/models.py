@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum, StrEnum, auto
 
+from bot.domain.periods import Period
 from bot.domain.surveys import AnswerValue
 
 
@@ -446,20 +447,6 @@ class Summary:
         if not self.nps_count:
             return None
         return 100 * (self.nps_promoters - self.nps_detractors) / self.nps_count
-
-
-class Period(StrEnum):
-    """The windows `/summary` accepts."""
-
-    DAYS_7 = "7d"
-    DAYS_30 = "30d"
-    DAYS_90 = "90d"
-    ALL = "all"
-
-    def since(self, now: datetime) -> datetime | None:
-        """The start of the window ending at `now` (`None`: since the beginning)."""
-        days = {Period.DAYS_7: 7, Period.DAYS_30: 30, Period.DAYS_90: 90}.get(self)
-        return None if days is None else now - timedelta(days=days)
 
 
 class FollowupStatus(StrEnum):

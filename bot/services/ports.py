@@ -19,7 +19,6 @@ from bot.domain.models import (
     Patient,
     PatientRelay,
     PendingAlert,
-    Period,
     Redaction,
     Response,
     ScheduledFollowup,
@@ -28,6 +27,7 @@ from bot.domain.models import (
     Summary,
     Visit,
 )
+from bot.domain.periods import Period
 from bot.domain.surveys import ScoreQuestions
 from bot.domain.trend import DayFigures
 

@@ -13,7 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO, TypeVar, assert_never
 
 from bot.domain.export import ExportColumn, csv_header, csv_row, response_record
-from bot.domain.models import PendingAlert, Period, Response, Summary
+from bot.domain.models import (
+    PendingAlert,
+    Response,
+    Summary,
+)
+from bot.domain.periods import Period
 from bot.domain.surveys import QuestionType, ScoreQuestions, SurveyCatalog
 from bot.domain.trend import Trend, TrendPeriod, build_trend
 from bot.services.ports import (

@@ -25,11 +25,11 @@ from bot.domain.models import (
     OpenCase,
     PatientRelay,
     PendingAlert,
-    Period,
     SentimentLabel,
     Summary,
     Visit,
 )
+from bot.domain.periods import Period
 from bot.domain.surveys import Question, SurveyCatalog, localize
 from handlers.texts.catalogue import Texts
 

@@ -1,0 +1,3 @@
+"""The prefix of every setting's environment variable (cheap to import)."""
+
+ENV_PREFIX = "FEEDBACK_"
