@@ -26,7 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="run the bot (long polling)")
-    commands.add_parser("check-config", help="validate settings and surveys")
+    check = commands.add_parser("check-config", help="validate settings and surveys")
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask Telegram: is the token valid, may the bot post in the staff chat",
+    )
     summary = commands.add_parser("summary", help="print the same summary as /summary")
     summary.add_argument(
         "--period", choices=[p.value for p in Period], default=Period.DAYS_30.value

@@ -13,7 +13,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
 
-from telegram import Bot
+from telegram import Bot, ChatMemberRestricted
+from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from bot.app import invitation_service, network_problem, run
@@ -30,6 +31,7 @@ from bot.services.invitations import UnknownSurveyError, UnknownTreatmentError, 
 from bot.services.ports import SystemClock
 from bot.services.staff import ReportService
 from bot.settings import (
+    PLACEHOLDER_TOKEN,
     Settings,
     SettingsError,
     load_settings,
@@ -178,11 +180,10 @@ def _fail(problems: list[str]) -> None:
         print(f"  - {problem}", file=sys.stderr)
 
 
-def _check_config_command(settings: Settings, _: argparse.Namespace) -> int:
+def _check_config_command(settings: Settings, args: argparse.Namespace) -> int:
     problems = []
     notes = []
-    if settings.bot_token is None:
-        problems.append(f"{ENV_PREFIX}BOT_TOKEN: required to run the bot")
+    problems += _token_problems(settings)
     catalog = None
     try:
         catalog = load_catalog(settings.surveys)
@@ -205,21 +206,75 @@ def _check_config_command(settings: Settings, _: argparse.Namespace) -> int:
     if not settings.admins:
         notes.append(f"{ENV_PREFIX}ADMINS is empty: nobody can use staff commands")
     notes += _role_warnings(catalog)
-    if settings.webhook_url is None:
-        notes.append("updates: long polling (no FEEDBACK_WEBHOOK_URL)")
-    else:
-        host, port = settings.listen_address()
-        notes.append(
-            f"updates: webhook {settings.webhook_url}, listening on {host}:{port} "
-            "(your proxy passes that path on; GET /healthz for health checks)"
-        )
+    notes.append(_update_mode(settings))
+    if not problems and args.online:
+        checked, refused = asyncio.run(_online_checks(settings))
+        notes += checked
+        problems += refused
     if problems:
         _fail(problems)
         return EXIT_CONFIG
-    print("configuration OK")
+    print("configuration OK" + (", and Telegram agrees" if args.online else ""))
     for note in notes:
         print(f"  - {note}")
     return 0
+
+
+def _token_problems(settings: Settings) -> list[str]:
+    if settings.bot_token is None:
+        return [f"{ENV_PREFIX}BOT_TOKEN: required to run the bot"]
+    if settings.bot_token.get_secret_value() == PLACEHOLDER_TOKEN:
+        placeholder = (
+            f"{ENV_PREFIX}BOT_TOKEN: still the placeholder from .env.example; put the token "
+            "@BotFather gave you"
+        )
+        return [placeholder]
+    return []
+
+
+def _update_mode(settings: Settings) -> str:
+    if settings.webhook_url is None:
+        return "updates: long polling (no FEEDBACK_WEBHOOK_URL)"
+    host, port = settings.listen_address()
+    return (
+        f"updates: webhook {settings.webhook_url}, listening on {host}:{port} "
+        "(your proxy passes that path on; GET /healthz for health checks)"
+    )
+
+
+async def _online_checks(settings: Settings) -> tuple[list[str], list[str]]:
+    """Ask Telegram whether the token is valid and the bot may post in the staff chat."""
+    checked: list[str] = []
+    try:
+        async with Bot(settings.token(), base_url=str(settings.api_url)) as bot:
+            checked.append(f"Telegram: the token is valid; the bot is @{bot.username}")
+            if settings.staff_chat is None:
+                return checked, []
+            staff = await _staff_chat_check(bot, settings.staff_chat)
+    except InvalidToken:
+        return checked, [f"{ENV_PREFIX}BOT_TOKEN: Telegram rejected it (check it in @BotFather)"]
+    except NetworkError as exc:
+        return checked, [f"{ENV_PREFIX}API_URL: cannot reach Telegram ({network_problem(exc)})"]
+    return ([*checked, staff], []) if staff.startswith("staff chat:") else (checked, [staff])
+
+
+async def _staff_chat_check(bot: Bot, chat_id: int) -> str:
+    """The line "staff chat: ..." if the bot may post there, else the problem, in a line."""
+    name = f"{ENV_PREFIX}STAFF_CHAT={chat_id}"
+    try:
+        chat = await bot.get_chat(chat_id)
+        member = await bot.get_chat_member(chat_id, bot.id)
+    except BadRequest:
+        return (
+            f"{name}: Telegram knows no such chat for this bot; add the bot to the staff "
+            "group, then send /chatid there to learn its id"
+        )
+    title = chat.title or chat_id
+    if member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        return f"{name}: the bot is not in “{title}” any more; add it to the group again"
+    if isinstance(member, ChatMemberRestricted) and not member.can_send_messages:
+        return f"{name}: the bot may not post in “{title}”; let it send messages"
+    return f"staff chat: “{title}”; the bot is a {member.status} and may post there"
 
 
 def _role_warnings(catalog: SurveyCatalog | None) -> list[str]:

@@ -20,9 +20,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from inspect import signature
 from typing import Any
 
 from aiohttp import ClientError, ClientSession, web
+from telegram import ChatMemberAdministrator, ChatMemberRestricted
 
 TOKEN = "123456:TEST-token_for-the-fake-server"
 BOT_USER = {
@@ -150,6 +152,9 @@ class FakeTelegram:
     webhook_listen: str = "127.0.0.1:8080"
     """Where the bot listens in webhook mode: the fake posts there, as a proxy would pass on."""
     """Seconds every Bot API call but getUpdates takes, as the network to Telegram does."""
+    groups: dict[int, tuple[str, str]] = field(default_factory=dict)
+    """Group chats the bot knows: id -> (title, the bot's membership: member, administrator,
+    restricted (may not post), left or kicked). getChat of any other chat is "not found"."""
     retry_windows: list[tuple[float, float]] = field(default_factory=list)
     """Every 429 given, as (from, until) in the time source's seconds."""
 
@@ -342,6 +347,42 @@ class FakeTelegram:
 
     async def _api_getMe(self, _: dict[str, Any]) -> Any:
         return BOT_USER
+
+    async def _api_getChat(self, params: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        if chat_id not in self.groups:
+            return _error(400, "Bad Request: chat not found")
+        title, _ = self.groups[chat_id]
+        return {
+            "id": chat_id,
+            "type": "supergroup",
+            "title": title,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+        }
+
+    async def _api_getChatMember(self, params: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        if chat_id not in self.groups:
+            return _error(400, "Bad Request: chat not found")
+        _, status = self.groups[chat_id]
+        member: dict[str, Any] = {"status": status, "user": BOT_USER}
+        if status == "administrator":
+            granted = signature(ChatMemberAdministrator).parameters
+            flags = [name for name in granted if name.startswith("can_") or name == "is_anonymous"]
+            member |= dict.fromkeys(flags, False)
+        if status == "restricted":
+            # Every permission the Bot API lists (as this python-telegram-bot knows them),
+            # none granted: the bot may not post.
+            rights = [
+                name
+                for name in signature(ChatMemberRestricted).parameters
+                if name.startswith("can_")
+            ]
+            member |= {"is_member": True, "until_date": 0, **dict.fromkeys(rights, False)}
+        if status == "kicked":
+            member["until_date"] = 0
+        return member
 
     async def _api_deleteWebhook(self, _: dict[str, Any]) -> Any:
         await self._stop_delivering()

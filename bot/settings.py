@@ -21,6 +21,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.domain.schedule import FollowupPolicy, SendHours
 from bot.env import ENV_PREFIX
 
+# The token .env.example ships with: the right shape, and never a real bot's.
+PLACEHOLDER_TOKEN = "123456789:replace-with-your-token"  # noqa: S105 - a known non-secret
+
 
 class Settings(BaseSettings):
     """Everything an operator can configure. See `.env.example` for each setting."""

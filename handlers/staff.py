@@ -109,6 +109,18 @@ class StaffHandlers:
             format_cases(cases, self._texts, self._cases.now()), parse_mode=ParseMode.HTML
         )
 
+    async def chat_id(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/chatid`: in a group, tell an admin its id (what FEEDBACK_STAFF_CHAT needs)."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:  # pragma: no cover - a command has both
+            return
+        if user.id not in self._admins:
+            await message.reply_text(self._texts.staff_only)
+        elif message.chat.type == ChatType.PRIVATE:
+            await message.reply_text(self._texts.chat_id_private)
+        else:
+            await message.reply_text(self._texts.chat_id_group.format(chat_id=message.chat.id))
+
     async def trend(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/trend [12w|12m]`: CSAT and NPS per week or month as a chart, for admins."""
         message = await self._admin_message(update)

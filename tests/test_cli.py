@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.domain.models import Answer, Sentiment, SentimentLabel
+from bot.fake_telegram import FakeTelegram
 from bot.services.ports import AnswerCommit
+from bot.settings import PLACEHOLDER_TOKEN
 from storage.database import Database
 from storage.responses import SqliteResponseStore
 from tests.test_process import feedback_bot
@@ -236,3 +238,60 @@ def test_trend_writes_the_bots_chart_to_a_png_file(tmp_path: Path) -> None:
     assert wrong.returncode == 2
     assert "invalid choice" in wrong.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+async def run_cli_async(tmp_path: Path, *args: str, **env: str) -> tuple[int, str, str]:
+    """`run_cli` for tests that serve the fake Bot API in this event loop meanwhile."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")}
+    environment |= {"FEEDBACK_DB": str(tmp_path / "feedback.db")} | env
+    process = await asyncio.create_subprocess_exec(
+        feedback_bot(),
+        *args,
+        env=environment,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def test_check_config_calls_the_example_token_a_placeholder(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "check-config", FEEDBACK_BOT_TOKEN=PLACEHOLDER_TOKEN)
+    assert result.returncode == 1
+    assert "FEEDBACK_BOT_TOKEN: still the placeholder from .env.example" in result.stderr
+    assert PLACEHOLDER_TOKEN in (Path(__file__).parent.parent / ".env.example").read_text()
+
+
+async def test_check_config_online_asks_telegram_about_the_token_and_the_staff_chat(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    online = {"FEEDBACK_BOT_TOKEN": telegram.token, "FEEDBACK_API_URL": telegram.api_url}
+    telegram.groups[-1001] = ("Glow staff", "administrator")
+    code, out, err = await run_cli_async(
+        tmp_path, "check-config", "--online", FEEDBACK_STAFF_CHAT="-1001", **online
+    )
+    assert code == 0, err
+    assert "configuration OK, and Telegram agrees" in out
+    assert "the token is valid; the bot is @clinic_feedback_bot" in out
+    assert "staff chat: “Glow staff”; the bot is a administrator and may post there" in out
+    telegram.groups[-1002] = ("Old staff", "left")
+    telegram.groups[-1003] = ("Read-only", "restricted")
+    expected = {
+        "-1002": "the bot is not in “Old staff” any more",
+        "-1003": "the bot may not post in “Read-only”",
+        "-1004": "Telegram knows no such chat for this bot",
+    }
+    for chat, problem in expected.items():
+        code, _, err = await run_cli_async(
+            tmp_path, "check-config", "--online", FEEDBACK_STAFF_CHAT=chat, **online
+        )
+        assert code == 1
+        assert f"FEEDBACK_STAFF_CHAT={chat}: {problem}" in err
+    wrong = online | {"FEEDBACK_BOT_TOKEN": "123456:WrongTokenWrongToken"}
+    code, out, err = await run_cli_async(tmp_path, "check-config", "--online", **wrong)
+    assert code == 1
+    assert "FEEDBACK_BOT_TOKEN: Telegram rejected it" in err
+    assert "WrongToken" not in out + err
+    assert "Traceback" not in out + err

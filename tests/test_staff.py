@@ -245,3 +245,23 @@ async def test_export_works_only_for_admins_in_private(telegram: FakeTelegram) -
     await admin.send("/export last-year")
     assert (await admin.next_message()).text.startswith("Usage: /export")
     assert all(m.document is None for m in telegram.messages)
+
+
+@pytest.mark.usefixtures("bot")
+async def test_chatid_tells_an_admin_the_groups_id_for_the_staff_chat_setting(
+    telegram: FakeTelegram,
+) -> None:
+    group = -100_777
+    admin = telegram.in_group(telegram.patient(ADMIN_ID), group, "New staff group")
+    await admin.send("/chatid")
+    assert (await admin.next_message()).text.startswith(
+        f"This chat's id is {group}. To have staff alerts posted here, set "
+        f"FEEDBACK_STAFF_CHAT={group}"
+    )
+    stranger = telegram.in_group(telegram.patient(4545), group, "New staff group")
+    stranger.skip_to_end()  # the same group: the admin's answer is above
+    await stranger.send("/chatid")
+    assert (await stranger.next_message()).text == "Sorry, this command is for clinic staff only."
+    private = telegram.patient(ADMIN_ID)
+    await private.send("/chatid")
+    assert "Send /chatid in the staff group" in (await private.next_message()).text

@@ -164,6 +164,8 @@ class Texts:
     summary_cases: str
     summary_cases_empty: str
     trend_usage: str
+    chat_id_group: str
+    chat_id_private: str
     trend_title_weeks: str
     trend_title_months: str
     trend_csat: str

@@ -311,4 +311,12 @@ ENGLISH = Texts(
     ),
     trend_week="week",
     trend_month="month",
+    chat_id_group=(
+        "This chat's id is {chat_id}. To have staff alerts posted here, set "
+        "FEEDBACK_STAFF_CHAT={chat_id} and restart the bot."
+    ),
+    chat_id_private=(
+        "Send /chatid in the staff group (after adding me to it) to learn the id "
+        "FEEDBACK_STAFF_CHAT needs."
+    ),
 )

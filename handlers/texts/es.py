@@ -317,4 +317,12 @@ SPANISH = Texts(
     ),
     trend_week="semana",
     trend_month="mes",
+    chat_id_group=(
+        "El id de este chat es {chat_id}. Para que las alertas lleguen aquí, ponga "
+        "FEEDBACK_STAFF_CHAT={chat_id} y reinicie el bot."
+    ),
+    chat_id_private=(
+        "Envíe /chatid en el grupo del personal (después de añadirme) para saber el id "
+        "que necesita FEEDBACK_STAFF_CHAT."
+    ),
 )
