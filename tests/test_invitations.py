@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.surveys import SurveyFileError, load_catalog
 from bot.fake_telegram import FakeTelegram, Person
 from bot.settings import Settings
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
@@ -122,8 +123,9 @@ async def test_an_invitation_can_name_another_survey(telegram: FakeTelegram) -> 
 @pytest.mark.usefixtures("bot")
 async def test_invite_checks_its_words_and_is_for_staff_only(telegram: FakeTelegram) -> None:
     admin = telegram.patient(ADMIN_ID)
-    await admin.send("/invite botox Dr_Li")
-    assert "unknown treatment 'botox'" in (await admin.next_message()).text
+    await admin.send("/invite botx Dr_Li")
+    refusal = (await admin.next_message()).text
+    assert refusal.startswith("unknown treatment 'botx' (did you mean Botox or baby botox?);")
     await admin.send("/invite filler")
     assert "Usage: /invite" in (await admin.next_message()).text
     await admin.send("/invite filler Dr_Li 2026-13-45")
@@ -192,12 +194,12 @@ def test_a_bad_booking_row_creates_nothing(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "row 3: treatment and provider are required" in result.stderr
     unknown = tmp_path / "unknown.csv"
-    unknown.write_text("treatment,provider\nfiller,Dr Li\ntattoo removal,Dr Li\n", "utf-8")
+    unknown.write_text("treatment,provider\nfiller,Dr Li\nthread lift,Dr Li\n", "utf-8")
     result = run_cli(
         tmp_path, "invite", "--csv", str(unknown), FEEDBACK_BOT_USERNAME="glow_feedback_bot"
     )
     assert result.returncode == 1
-    assert "unknown treatment 'tattoo removal'" in result.stderr
+    assert "unknown treatment 'thread lift'" in result.stderr
 
 
 async def finish_visit(patient: Person, csat: str, nps: str) -> None:
@@ -304,3 +306,68 @@ async def test_the_summary_shows_how_many_visit_links_were_opened_and_completed(
     cli = run_cli(settings.db.parent, "summary", FEEDBACK_DB=str(settings.db))
     assert "Visit links: 4 created · 2 opened (50%) · 1 completed (25%)" in cli.stdout
     assert "Visit links by location" in cli.stdout
+
+
+@pytest.mark.usefixtures("bot")
+async def test_the_desk_can_type_brand_names_as_in_the_bots_own_example(
+    telegram: FakeTelegram,
+) -> None:
+    admin = telegram.patient(ADMIN_ID)
+    await admin.send('/invite botox "Dr Li"')  # the example in the usage hint
+    created = await admin.next_message()
+    assert created.photo is not None
+    assert created.text.startswith("Visit link for Botox / neuromodulator with Dr Li")
+
+
+@pytest.mark.parametrize(
+    ("typed", "treatment"),
+    [
+        ("JUVÉ-DERM", "filler"),
+        ("juvederm voluma", "filler"),
+        ("Restylane Kysse", "filler"),
+        ("co2", "laser"),
+        ("CO₂ laser", "laser"),
+        ("Laser hair removal", "laser"),
+        ("ipl", "laser"),
+        ("hydrafacial", "skin_care"),
+        ("Micro needling", "skin_care"),
+        ("vi peel", "peel"),
+        ("Dysport", "neuromodulator"),
+        ("bótox", "neuromodulator"),
+        ("Relleno dérmico", "filler"),  # a label in the clinic's other language
+        ("neuromodulator", "neuromodulator"),
+    ],
+)
+def test_treatment_names_ignore_case_accents_and_spacing(typed: str, treatment: str) -> None:
+    found = load_catalog().treatment_named(typed)
+    assert found is not None
+    assert found.id == treatment
+
+
+def test_a_survey_file_adds_its_own_names_and_may_not_give_one_name_two_treatments(
+    tmp_path: Path,
+) -> None:
+    base = (
+        '[[surveys]]\nid = "s"\ntitle = "S"\n[[surveys.questions]]\nid = "c"\n'
+        'type = "text"\ntext = "How was it?"\n'
+    )
+    path = tmp_path / "surveys.toml"
+    path.write_text(
+        base + '[[treatments]]\nid = "filler"\nlabel = "Filler"\naliases = ["Lip plump"]\n'
+        '[[treatments]]\nid = "thread_lift"\nlabel = "Thread lift"\naliases = ["PDO"]\n',
+        "utf-8",
+    )
+    catalog = load_catalog(path)
+    found = [catalog.treatment_named(name) for name in ("lip plump", "pdo", "Juvederm")]
+    assert [treatment.id if treatment else None for treatment in found] == [
+        "filler",
+        "thread_lift",
+        "filler",  # the built-in names of the ids it shares with the built-in catalogue
+    ]
+    path.write_text(
+        base + '[[treatments]]\nid = "a"\nlabel = "A"\naliases = ["Lift"]\n'
+        '[[treatments]]\nid = "b"\nlabel = "B"\naliases = ["LIFT"]\n',
+        "utf-8",
+    )
+    with pytest.raises(SurveyFileError, match="the name 'LIFT' is already 'a'"):
+        load_catalog(path)

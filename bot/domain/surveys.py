@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -316,6 +318,19 @@ class Treatment(BaseModel):
 
     id: Identifier
     label: LocalizedText
+    aliases: tuple[Annotated[str, Field(min_length=1, max_length=100)], ...] = ()
+    """Other names staff type for it (brands, everyday words)."""
+
+    def names(self) -> list[str]:
+        """Every name it goes by: its id, its labels in each language, its aliases."""
+        labels = [self.label] if isinstance(self.label, str) else list(self.label.values())
+        return [self.id, *labels, *self.aliases]
+
+
+def name_key(text: str) -> str:
+    """A name as matched: case, accents, spaces and punctuation ignored (Juvéderm = juvederm)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(character for character in decomposed if character.isalnum())
 
 
 class FollowupRule(BaseModel):
@@ -393,6 +408,15 @@ class SurveyCatalog(BaseModel):
         treatment_ids = [treatment.id for treatment in self.treatments]
         if len(set(treatment_ids)) != len(treatment_ids):
             raise ValueError("treatment ids must be unique")
+        owner: dict[str, str] = {}
+        for treatment in self.treatments:
+            for name in treatment.names():
+                earlier = owner.setdefault(name_key(name), treatment.id)
+                if earlier != treatment.id:
+                    raise ValueError(
+                        f"treatment {treatment.id!r}: the name {name!r} is already "
+                        f"{earlier!r}'s; a name may stand for one treatment only"
+                    )
         if not treatment_ids:
             return
         if not 2 <= len(treatment_ids) <= MAX_OPTIONS:
@@ -435,6 +459,37 @@ class SurveyCatalog(BaseModel):
         """The surveys sent weeks after a visit (by a follow-up rule)."""
         return frozenset(rule.survey for rule in self.followups)
 
+    def treatment_named(self, typed: str) -> Treatment | None:
+        """The treatment going by this name (id, label or alias), ignoring case and accents."""
+        key = name_key(typed)
+        return next(
+            (t for t in self.treatments if key in {name_key(name) for name in t.names()}), None
+        )
+
+    def treatment_names_like(self, typed: str, most: int = 3) -> list[str]:
+        """The treatment names closest to a name that matched none, closest first."""
+        names = {name_key(name): name for t in self.treatments for name in t.names()}
+        close = difflib.get_close_matches(name_key(typed), list(names), n=most, cutoff=0.6)
+        return [names[key] for key in close]
+
+    def with_aliases(self, aliases: Mapping[str, list[str]]) -> SurveyCatalog:
+        """This catalogue with more aliases for the treatments it has (by id).
+
+        A name one of its treatments already goes by stays that treatment's.
+        """
+        taken = {name_key(name) for t in self.treatments for name in t.names()}
+        treatments = []
+        for treatment in self.treatments:
+            added = []
+            for alias in aliases.get(treatment.id, []):
+                if name_key(alias) not in taken:
+                    taken.add(name_key(alias))
+                    added.append(alias)
+            treatments.append(
+                treatment.model_copy(update={"aliases": (*treatment.aliases, *added)})
+            )
+        return self.model_copy(update={"treatments": tuple(treatments)})
+
     def treatment(self, treatment_id: str) -> Treatment | None:
         """The treatment with this id, if the catalogue has it."""
         return next((t for t in self.treatments if t.id == treatment_id), None)
@@ -466,7 +521,13 @@ def load_catalog(path: Path | None = None) -> SurveyCatalog:
     missing = _missing_default_language(catalog)
     if missing:
         raise SurveyFileError(f"{name}: {missing}")
-    return catalog
+    return catalog.with_aliases(_builtin_aliases())
+
+
+def _builtin_aliases() -> dict[str, list[str]]:
+    """The desk's names for the built-in treatment ids (bot/surveys/aliases.toml)."""
+    source = resources.files("bot.surveys").joinpath("aliases.toml").read_text("utf-8")
+    return {key: [str(name) for name in names] for key, names in tomllib.loads(source).items()}
 
 
 def _missing_default_language(catalog: SurveyCatalog) -> str | None:

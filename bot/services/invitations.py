@@ -30,9 +30,13 @@ class UnknownSurveyError(ValueError):
 class UnknownTreatmentError(ValueError):
     """The treatment is not in the clinic's catalogue (`known` lists what is)."""
 
-    def __init__(self, treatment: str, known: list[str]) -> None:
-        super().__init__(f"unknown treatment {treatment!r}; the catalogue has {', '.join(known)}")
+    def __init__(self, treatment: str, known: list[str], closest: list[str]) -> None:
+        guess = f" (did you mean {' or '.join(closest)}?)" if closest else ""
+        super().__init__(
+            f"unknown treatment {treatment!r}{guess}; the catalogue has {', '.join(known)}"
+        )
         self.known = known
+        self.closest = closest
 
 
 def invitation_link(bot_username: str, code: str) -> str:
@@ -61,22 +65,22 @@ class InvitationService:
         return [survey.id for survey in self._surveys.surveys]
 
     def treatment_id(self, typed: str) -> str:
-        """The catalogue id for a treatment typed by staff (its id or any of its labels).
+        """The catalogue id for a treatment typed by staff: its id, a label or an alias.
 
-        Without a catalogue any treatment goes; with one, only what it lists, so reports
-        group visits under one name.
+        Case, accents, spaces and punctuation do not matter ("juvederm" is Juvéderm). Without
+        a catalogue any treatment goes; with one, only what it lists, so reports group
+        visits under one name.
         """
-        catalogue = self._surveys.treatments
-        if not catalogue:
+        if not self._surveys.treatments:
             return typed.strip()
-        wanted = typed.strip().casefold()
-        for treatment in catalogue:
-            labels = (
-                [treatment.label] if isinstance(treatment.label, str) else treatment.label.values()
+        treatment = self._surveys.treatment_named(typed)
+        if treatment is None:
+            raise UnknownTreatmentError(
+                typed,
+                [t.id for t in self._surveys.treatments],
+                self._surveys.treatment_names_like(typed),
             )
-            if wanted == treatment.id or wanted in {label.casefold() for label in labels}:
-                return treatment.id
-        raise UnknownTreatmentError(typed, [treatment.id for treatment in catalogue])
+        return treatment.id
 
     async def create(self, visit: Visit, survey_id: str | None = None) -> Invitation:
         """A new single-use invitation for `visit`, valid for the configured time."""
