@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -58,14 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--location")
     invite.add_argument("--date", type=_visit_date, help="visit date, YYYY-MM-DD")
     invite.add_argument("--survey", help="survey id (default: the default survey)")
-    invite.add_argument("--qr", type=Path, help="write the QR code to this .png or .svg file")
+    invite.add_argument("--qr", type=_qr_file, help="write the QR code to this .png or .svg file")
     invite.add_argument("--csv", type=Path, help="a booking system's visits, one per row")
     invite.add_argument("--qr-dir", type=Path, help="with --csv: a QR code file per row here")
     invite.add_argument("--out", type=Path, help="with --csv: the links CSV (default: stdout)")
     followups = commands.add_parser(
         "followups", help="list follow-ups: scheduled, sent, answered, expired..."
     )
-    followups.add_argument("--limit", type=int, default=50, help="rows to list (default 50)")
+    followups.add_argument("--limit", type=_positive, default=50, help="rows to list (default 50)")
     sentiment = commands.add_parser(
         "sentiment", help="score texts as the bot does: one JSON object a line"
     )
@@ -88,6 +89,23 @@ def _version() -> str:
         return version("medspa-feedback-bot")
     except PackageNotFoundError:  # running from a checkout that was never installed
         return "unknown (not installed)"
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return number
+
+
+def _qr_file(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise argparse.ArgumentTypeError(f"{text!r}: a QR code is written as .png or .svg")
+    return path
 
 
 def _visit_date(text: str) -> date:
@@ -118,6 +136,19 @@ def main(argv: list[str] | None = None) -> int:
     # Everything the bot writes (the database, exports, QR codes) is its user's alone.
     os.umask(0o077)
     args = _parser().parse_args(argv)
-    from bot.commands import dispatch  # noqa: PLC0415 - loads the bot: only now, not for --help
+    try:
+        from bot.commands import dispatch  # noqa: PLC0415 - loads the bot, not for --help
 
-    return dispatch(args)
+        return dispatch(args)
+    except BrokenPipeError:
+        # The reader went away (`feedback-bot export | head`): say so once, and keep Python
+        # from printing a traceback when it flushes standard output at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.stderr.write("feedback-bot: the output was closed before the end\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("feedback-bot: interrupted\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, no traceback with patient data
+        sys.stderr.write(f"feedback-bot: unexpected error ({type(exc).__name__})\n")
+        return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -66,7 +67,25 @@ def dispatch(args: argparse.Namespace) -> int:
         "sentiment": _sentiment_command,
         "demo": _demo_command,
     }[args.command]
-    return command(settings, args)
+    try:
+        return command(settings, args)
+    except DatabaseUnavailableError as exc:
+        return _refuse(f"{exc}; check {ENV_PREFIX}DB")
+    except InvalidToken:
+        return _refuse(f"Telegram rejected {ENV_PREFIX}BOT_TOKEN (check it in @BotFather)")
+    except NetworkError as exc:
+        return _refuse(f"cannot reach Telegram ({network_problem(exc)})")
+    except OSError as exc:  # a file to read or write: missing folder, permissions, disk full
+        if isinstance(exc, BrokenPipeError):
+            raise  # the command line's, below `| head`: see cli.main
+        where = f" {exc.filename}" if exc.filename else ""
+        return _refuse(f"cannot use{where}: {exc.strerror or type(exc).__name__}")
+
+
+def _refuse(reason: str) -> int:
+    """One line saying why the command did nothing (bad input, not bad configuration)."""
+    print(f"feedback-bot: {reason}", file=sys.stderr)
+    return EXIT_CONFIG
 
 
 def _run_command(settings: Settings, _: argparse.Namespace) -> int:
@@ -381,9 +400,10 @@ def _invite_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.csv is not None:
         try:
             rows = _read_visits(args.csv)
-        except (OSError, ValueError) as exc:
-            _fail([f"{args.csv}: {exc}"])
-            return EXIT_CONFIG
+        except OSError as exc:
+            return _refuse(f"cannot read {args.csv}: {exc.strerror}")
+        except (ValueError, csv.Error) as exc:
+            return _refuse(f"{args.csv}: {exc}")
     elif args.treatment and args.provider:
         visit = Visit(args.treatment, args.provider, args.location, args.date)
         rows = [_VisitRow(visit, args.survey, {})]
@@ -392,34 +412,63 @@ def _invite_command(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     try:
         return asyncio.run(_invite(settings, catalog, rows, args))
-    except (UnknownSurveyError, UnknownTreatmentError, SettingsError) as exc:
-        _fail(exc.problems if isinstance(exc, SettingsError) else [str(exc)])
+    except (UnknownSurveyError, UnknownTreatmentError) as exc:
+        return _refuse(str(exc))
+    except SettingsError as exc:
+        _fail(exc.problems)
         return EXIT_CONFIG
+    except NetworkError as exc:
+        return _refuse(
+            f"cannot ask Telegram for the bot's @username ({network_problem(exc)}); set "
+            f"{ENV_PREFIX}BOT_USERNAME, or check the network"
+        )
 
 
 def _read_visits(path: Path) -> list[_VisitRow]:
-    """Every row of a visits CSV, checked before any invitation is created."""
-    with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.DictReader(file)
-        missing = {"treatment", "provider"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"missing column(s): {', '.join(sorted(missing))}")
-        rows = []
-        for number, row in enumerate(reader, start=2):
-            fields = {key: (value or "").strip() for key, value in row.items() if key}
-            if not fields["treatment"] or not fields["provider"]:
-                raise ValueError(f"row {number}: treatment and provider are required")
-            try:
-                visit_date = date.fromisoformat(fields["date"]) if fields.get("date") else None
-            except ValueError:
-                raise ValueError(f"row {number}: {fields['date']!r} is not YYYY-MM-DD") from None
-            visit = Visit(
-                fields["treatment"], fields["provider"], fields.get("location") or None, visit_date
-            )
-            rows.append(_VisitRow(visit, fields.get("survey") or None, fields))
+    """Every row of a visits CSV, checked before any invitation is created.
+
+    As booking systems and spreadsheets write them: comma, semicolon or tab between fields;
+    UTF-8 (with or without a BOM) or Windows-1252; headers in any case.
+    """
+    text = _decode(path.read_bytes())
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    headers = {(name or "").strip().casefold(): name for name in reader.fieldnames or []}
+    missing = {"treatment", "provider"} - set(headers)
+    if missing:
+        raise ValueError(f"missing column(s): {', '.join(sorted(missing))}")
+    rows = []
+    for number, row in enumerate(reader, start=2):
+        cells = {key: (value or "").strip() for key, value in row.items() if key}
+        fields = {
+            canonical: cells.get(original or "", "") for canonical, original in headers.items()
+        }
+        if not fields["treatment"] or not fields["provider"]:
+            raise ValueError(f"row {number}: treatment and provider are required")
+        try:
+            visit_date = date.fromisoformat(fields["date"]) if fields.get("date") else None
+        except ValueError:
+            raise ValueError(f"row {number}: {fields['date']!r} is not YYYY-MM-DD") from None
+        visit = Visit(
+            fields["treatment"], fields["provider"], fields.get("location") or None, visit_date
+        )
+        rows.append(_VisitRow(visit, fields.get("survey") or None, cells))
     if not rows:
         raise ValueError("no visits in the file")
     return rows
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (a BOM or not), else Windows-1252: what Excel saves as "CSV" on Windows."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _delimiter(text: str) -> str:
+    """Comma, semicolon (Excel where the decimal mark is a comma) or tab, from the header."""
+    header = text.split("\n", 1)[0]
+    return max(",;\t", key=header.count)
 
 
 async def _bot_username(settings: Settings) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta
 
 from bot.domain.models import (
@@ -232,7 +232,7 @@ class SqliteReportStore:
         ) as cursor:
             return {row[0]: bool(row[1]) for row in await cursor.fetchall()}
 
-    async def iter_responses(self, since: datetime | None) -> AsyncIterator[Response]:
+    async def iter_responses(self, since: datetime | None) -> AsyncGenerator[Response, None]:
         """Every response started since `since`, oldest first, in one streaming query.
 
         rowid breaks ties between responses started in the same microsecond.

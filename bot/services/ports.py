@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -351,7 +351,7 @@ class ReportStore(Protocol):
         """Every question id with an answer, mapped to whether any answer has a sentiment."""
         ...
 
-    def iter_responses(self, since: datetime | None) -> AsyncIterator[Response]:
+    def iter_responses(self, since: datetime | None) -> AsyncGenerator[Response, None]:
         """Every response started since `since`, oldest first, with answers."""
         ...
 

@@ -7,7 +7,7 @@ import contextlib
 import csv
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TextIO, TypeVar, assert_never
@@ -279,7 +279,7 @@ class ReportService:
             columns[question_id] = columns.get(question_id, False) or has_sentiment
         return [ExportColumn(qid, has_sentiment) for qid, has_sentiment in columns.items()]
 
-    def responses(self, since: datetime | None = None) -> AsyncIterator[Response]:
+    def responses(self, since: datetime | None = None) -> AsyncGenerator[Response, None]:
         """Every response started since `since` (all if `None`), oldest first."""
         return self._store.iter_responses(since)
 
@@ -291,15 +291,19 @@ class ReportService:
         writer = csv.writer(out)
         writer.writerow(csv_header(columns))
         rows = 0
-        async for response in self.responses(since):
-            writer.writerow(csv_row(response, columns))
-            rows += 1
+        # Closed here even when writing fails (a reader gone away): the query is the
+        # database's, which may close right after.
+        async with contextlib.aclosing(self.responses(since)) as responses:
+            async for response in responses:
+                writer.writerow(csv_row(response, columns))
+                rows += 1
         return rows
 
     async def write_jsonl(self, out: TextIO, since: datetime | None = None) -> int:
         """The nested export (one JSON object a line) written to `out`; how many lines."""
         lines = 0
-        async for response in self.responses(since):
-            out.write(json.dumps(response_record(response), ensure_ascii=False) + "\n")
-            lines += 1
+        async with contextlib.aclosing(self.responses(since)) as responses:
+            async for response in responses:
+                out.write(json.dumps(response_record(response), ensure_ascii=False) + "\n")
+                lines += 1
         return lines
