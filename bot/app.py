@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
@@ -273,6 +274,7 @@ def build_application(
         clock,
         surveys.score_questions(),
         surveys.followup_survey_ids,
+        ZoneInfo(settings.timezone),
     )
     lifecycle.reports = reports
     patients = PatientHandlers(

@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
         "--since", type=_since, help="only responses started on or after DATE (YYYY-MM-DD)"
     )
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.add_argument(
+        "--excel",
+        action="store_true",
+        help="CSV for Excel: starts with a byte-order mark, so accents open right",
+    )
     invite = commands.add_parser(
         "invite",
         help="create single-use visit links (and QR codes)",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from telegram import Bot, ChatMemberRestricted
 from telegram.constants import ChatMemberStatus
@@ -186,7 +187,7 @@ def _export_command(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
     try:
-        asyncio.run(_export(settings, args.format, args.since, out))
+        asyncio.run(_export(settings, args.format, args.since, out, excel=args.excel))
     finally:
         if args.out:
             out.close()
@@ -316,7 +317,9 @@ async def _reports(settings: Settings) -> tuple[Database, ReportService]:
     database = await Database.open(settings.db)
     store = SqliteReportStore(database)
     scores = catalog.score_questions()
-    return database, ReportService(store, SystemClock(), scores, catalog.followup_survey_ids)
+    zone = ZoneInfo(settings.timezone)
+    service = ReportService(store, SystemClock(), scores, catalog.followup_survey_ids, zone)
+    return database, service
 
 
 async def _summary(settings: Settings, period: Period) -> str:
@@ -353,18 +356,21 @@ async def _followups(settings: Settings, limit: int) -> str:
     ]
     if listing:
         lines.append("")
-        lines.append(f"{'due (UTC)':<17} {'status':<10} {'survey':<16} {'patient':<11} treatment")
+        lines.append(f"{'due':<22} {'status':<10} {'survey':<16} {'patient':<11} treatment")
+    zone = ZoneInfo(settings.timezone)
     for followup in listing:
         treatment = followup.visit.treatment if followup.visit else None
+        # The clinic's clock, with its offset: what staff compare with their own.
+        due = followup.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %z")
         lines.append(
-            f"{followup.due_at:%Y-%m-%d %H:%M} {followup.status.value:<10} "
+            f"{due:<22} {followup.status.value:<10} "
             f"{followup.survey_id:<16} {followup.patient_pseudonym:<11} {treatment or '-'}"
         )
     return "\n".join(lines)
 
 
 async def _export(
-    settings: Settings, fmt: str, since: datetime | date | None, out: TextIO
+    settings: Settings, fmt: str, since: datetime | date | None, out: TextIO, *, excel: bool
 ) -> None:
     database, reports = await _reports(settings)
     try:
@@ -372,7 +378,7 @@ async def _export(
         if fmt == "jsonl":
             await reports.write_jsonl(out, after)
         else:
-            await reports.write_csv(load_catalog(settings.surveys), out, after)
+            await reports.write_csv(load_catalog(settings.surveys), out, after, excel=excel)
     finally:
         await database.close()
 

@@ -163,7 +163,10 @@ class StaffHandlers:
         with tempfile.TemporaryFile() as file:
             text = io.TextIOWrapper(file, encoding="utf-8", newline="")
             try:
-                rows = await self._reports.write_csv(self._surveys, text, period.since(now))
+                # Staff open it in a spreadsheet: with the byte-order mark Excel needs.
+                rows = await self._reports.write_csv(
+                    self._surveys, text, period.since(now), excel=True
+                )
                 text.flush()
             finally:
                 text.detach()  # the file stays open, for sending

@@ -295,3 +295,27 @@ async def test_check_config_online_asks_telegram_about_the_token_and_the_staff_c
     assert "FEEDBACK_BOT_TOKEN: Telegram rejected it" in err
     assert "WrongToken" not in out + err
     assert "Traceback" not in out + err
+
+
+@pytest.mark.usefixtures("database")
+def test_exports_give_times_on_the_clinics_clock_and_excel_gets_its_byte_order_mark(
+    tmp_path: Path,
+) -> None:
+    madrid = {"FEEDBACK_TIMEZONE": "Europe/Madrid"}
+    plain = run_cli(tmp_path, "export", "--format", "csv", "--out", "plain.csv", **madrid)
+    excel = run_cli(tmp_path, "export", "--format", "csv", "--excel", "--out", "x.csv", **madrid)
+    assert plain.returncode == excel.returncode == 0, plain.stderr + excel.stderr
+    plain_bytes = (tmp_path / "plain.csv").read_bytes()
+    excel_bytes = (tmp_path / "x.csv").read_bytes()
+    assert not plain_bytes.startswith(b"\xef\xbb\xbf")
+    assert excel_bytes == b"\xef\xbb\xbf" + plain_bytes
+    rows = list(csv.DictReader(io.StringIO(plain_bytes.decode("utf-8"))))
+    for row in rows:
+        started = datetime.fromisoformat(row["started_at"])
+        assert started.utcoffset() in (timedelta(hours=1), timedelta(hours=2))  # CET, CEST
+        assert started.microsecond == 0
+        assert "." not in row["started_at"]
+    jsonl = run_cli(tmp_path, "export", "--format", "jsonl", **madrid)
+    record = json.loads(jsonl.stdout.splitlines()[0])
+    assert record["started_at"].endswith(("+01:00", "+02:00"))
+    assert "." not in record["started_at"]

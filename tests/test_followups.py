@@ -310,12 +310,14 @@ async def test_the_command_line_lists_follow_ups(
         await visit(telegram.patient(530), "Laser or light treatment")
         clock.advance(days=28)
         assert (await dispatch(application)).sent == 1
-    result = run_cli(settings.db.parent, "followups")
+    result = run_cli(settings.db.parent, "followups", FEEDBACK_TIMEZONE="Europe/Madrid")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == (
         "Follow-ups: scheduled 1, sending 0, sent 1, reminded 0, answered 0, expired 0, "
         "stopped 0, blocked 0"
     )
-    assert lines[3].split()[2:] == ["sent", "results_check", lines[3].split()[4], "laser"]
-    assert lines[4].split()[2:4] == ["scheduled", "return_check"]
+    # Due 28 days after a visit at 10:00 UTC on 2 November: 11:00 in Madrid, in winter.
+    assert lines[3].split()[:5] == ["2026-11-30", "11:00", "+0100", "sent", "results_check"]
+    assert lines[3].split()[-1] == "laser"
+    assert lines[4].split()[3:5] == ["scheduled", "return_check"]

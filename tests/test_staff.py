@@ -222,7 +222,8 @@ async def test_export_sends_every_response_as_a_csv_file_to_an_admin_in_private(
     assert everything.filename == "feedback-all-2026-11-22.csv"
     assert everything.text.startswith("Feedback export, all time: 2 responses")
     assert everything.document is not None
-    rows = list(csv.DictReader(io.StringIO(everything.document.decode("utf-8"))))
+    assert everything.document.startswith(b"\xef\xbb\xbf")  # staff open it in Excel
+    rows = list(csv.DictReader(io.StringIO(everything.document.decode("utf-8-sig"))))
     assert [(row["csat"], row["nps"], row["comment"]) for row in rows] == [
         ("5", "10", "Lovely, thank you"),
         ("2", "3", ""),
@@ -230,7 +231,7 @@ async def test_export_sends_every_response_as_a_csv_file_to_an_admin_in_private(
     assert all(row["patient"].startswith("P-") for row in rows)
     assert b"4400001" not in everything.document  # pseudonyms only, never Telegram ids
     assert recent.document is not None
-    assert len(list(csv.DictReader(io.StringIO(recent.document.decode("utf-8"))))) == 1
+    assert len(list(csv.DictReader(io.StringIO(recent.document.decode("utf-8-sig"))))) == 1
 
 
 @pytest.mark.usefixtures("bot")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.domain.models import Response, Visit
@@ -34,8 +34,15 @@ class ExportColumn:
     has_sentiment: bool
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+def local_time(moment: datetime | None, zone: tzinfo = UTC) -> str | None:
+    """ISO-8601 in the clinic's time zone, with its offset, to the second.
+
+    2026-11-02T11:00:00+01:00: what staff read as their own clock, and no spreadsheet has
+    to guess the zone or drop microseconds.
+    """
+    if moment is None:
+        return None
+    return moment.astimezone(zone).isoformat(timespec="seconds")
 
 
 def visit_record(visit: Visit | None) -> dict[str, str | None] | None:
@@ -50,15 +57,15 @@ def visit_record(visit: Visit | None) -> dict[str, str | None] | None:
     }
 
 
-def response_record(response: Response) -> dict[str, Any]:
-    """The contract's JSON object for one response."""
+def response_record(response: Response, zone: tzinfo = UTC) -> dict[str, Any]:
+    """The contract's JSON object for one response (times in `zone`)."""
     return {
         "response_id": response.id,
         "patient": response.patient_pseudonym,
         "survey": response.survey_id,
         "status": response.status.value,
-        "started_at": _iso(response.started_at),
-        "completed_at": _iso(response.completed_at),
+        "started_at": local_time(response.started_at, zone),
+        "completed_at": local_time(response.completed_at, zone),
         "visit": visit_record(response.visit),
         "answers": {answer.question_id: answer.value for answer in response.answers},
         "sentiment": {
@@ -102,16 +109,16 @@ def _visit_cells(visit: Visit | None) -> tuple[str | None, ...]:
     return visit.treatment, visit.provider, visit.location, visit_date
 
 
-def csv_row(response: Response, columns: list[ExportColumn]) -> list[str]:
-    """One response as a CSV row matching `csv_header(columns)`."""
+def csv_row(response: Response, columns: list[ExportColumn], zone: tzinfo = UTC) -> list[str]:
+    """One response as a CSV row matching `csv_header(columns)` (times in `zone`)."""
     by_question = {answer.question_id: answer for answer in response.answers}
     row = [
         response.id,
         response.patient_pseudonym,
         response.survey_id,
         response.status.value,
-        _iso(response.started_at) or "",
-        _iso(response.completed_at) or "",
+        local_time(response.started_at, zone) or "",
+        local_time(response.completed_at, zone) or "",
         *(_cell(value) for value in _visit_cells(response.visit)),
     ]
     for column in columns:

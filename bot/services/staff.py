@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TextIO, TypeVar, assert_never
 
 from bot.domain.export import ExportColumn, csv_header, csv_row, response_record
@@ -239,11 +239,13 @@ class ReportService:
         clock: Clock,
         scores: ScoreQuestions,
         followup_surveys: frozenset[str] = frozenset(),
+        zone: tzinfo = UTC,
     ) -> None:
         self._store = store
         self._clock = clock
         self._scores = scores
         self._followup_surveys = followup_surveys
+        self._zone = zone
 
     async def prepare(self) -> bool:
         """Build the daily totals if they need it (after an upgrade, or a moved score)."""
@@ -284,10 +286,21 @@ class ReportService:
         return self._store.iter_responses(since)
 
     async def write_csv(
-        self, surveys: SurveyCatalog, out: TextIO, since: datetime | None = None
+        self,
+        surveys: SurveyCatalog,
+        out: TextIO,
+        since: datetime | None = None,
+        *,
+        excel: bool = False,
     ) -> int:
-        """The flat export (one row a response) written to `out`; how many rows."""
+        """The flat export (one row a response) written to `out`; how many rows.
+
+        `excel`: starts with a byte-order mark, without which Excel reads UTF-8 as its own
+        code page (Juvéderm as JuvÃ©derm).
+        """
         columns = await self.export_columns(surveys)
+        if excel:
+            out.write("\ufeff")
         writer = csv.writer(out)
         writer.writerow(csv_header(columns))
         rows = 0
@@ -295,7 +308,7 @@ class ReportService:
         # database's, which may close right after.
         async with contextlib.aclosing(self.responses(since)) as responses:
             async for response in responses:
-                writer.writerow(csv_row(response, columns))
+                writer.writerow(csv_row(response, columns, self._zone))
                 rows += 1
         return rows
 
@@ -304,6 +317,7 @@ class ReportService:
         lines = 0
         async with contextlib.aclosing(self.responses(since)) as responses:
             async for response in responses:
-                out.write(json.dumps(response_record(response), ensure_ascii=False) + "\n")
+                record = response_record(response, self._zone)
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
                 lines += 1
         return lines
