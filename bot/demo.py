@@ -1,13 +1,16 @@
 """`feedback-bot demo`: try the surveys in a terminal, without Telegram.
 
 The real bot runs inside this process against the local fake Bot API server; the terminal
-plays the patient. Keyboards are shown as numbered choices, and staff alerts are printed
-too, so a clinic sees exactly what patients and staff would.
+plays the patient. Keyboards are shown as choices to type: a rating's own values (typing 1
+records 1), other buttons numbered in the order shown. Staff alerts are printed as staff
+read them (no markup), and again whenever the bot edits them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -47,7 +50,10 @@ async def run_demo(  # noqa: PLR0913 - what to try, and where to read and write
 ) -> None:
     """Run the bot against a fake Telegram and chat with it from the terminal."""
     with tempfile.TemporaryDirectory(prefix="feedback-demo-") as folder:
-        server = FakeTelegram()
+        update_id, message_id = await _ids_used(db) if db is not None else (0, 0)
+        server = FakeTelegram(
+            first_update_id=max(1000, update_id + 1), first_message_id=message_id + 1
+        )
         await server.start()
         demo_settings = settings.model_copy(
             update={
@@ -83,6 +89,15 @@ def _banner(catalog: SurveyCatalog, survey_id: str | None, db: Path, *, throwawa
     )
 
 
+async def _ids_used(db: Path) -> tuple[int, int]:
+    """The last update id and message id a kept demo database has seen (0 if none)."""
+    database = await Database.open(db)
+    try:
+        return await database.last_ids()
+    finally:
+        await database.close()
+
+
 async def _invitation(settings: Settings, catalog: SurveyCatalog, survey_id: str) -> str:
     """An invitation for the survey to try, as the front desk would hand out."""
     database = await Database.open(settings.db)
@@ -100,14 +115,13 @@ async def _invitation(settings: Settings, catalog: SurveyCatalog, survey_id: str
 async def _converse(
     server: FakeTelegram, patient: Person, first: str, read: InputFunction, out: TextIO
 ) -> None:
-    staff = server.in_group(patient, DEMO_STAFF_CHAT)
+    staff = StaffView(server)
     await patient.send(first)
     tapped: SentMessage | None = None
     edits_before = 0
     while True:
         await _settle(server, patient, wait_for_reply=tapped is None)
-        _show(staff.unread(), out, "staff chat")
-        staff.skip_to_end()
+        staff.show(out)
         if tapped is not None and not patient.unread() and tapped.edits > edits_before:
             _show([tapped], out, "bot")  # a tick in a multiple choice: the same keyboard
         _show(patient.unread(), out, "bot")
@@ -124,17 +138,58 @@ async def _converse(
         tapped = await _reply(patient, keyboard, line, out) if line else None
 
 
+class StaffView:
+    """The staff chat as the demo prints it: alerts as plain text, and again when edited."""
+
+    def __init__(self, server: FakeTelegram) -> None:
+        self._server = server
+        self._shown: dict[int, int] = {}  # message id -> edits shown
+
+    def show(self, out: TextIO) -> None:
+        """Print staff messages that are new or changed since last time."""
+        for message in self._server.messages_to(DEMO_STAFF_CHAT):
+            shown = self._shown.get(message.message_id)
+            if shown is not None and shown == message.edits:
+                continue
+            who = "staff chat" if shown is None else "staff chat (updated)"
+            print(f"{who}: " + _plain(message.text).replace("\n", "\n     "), file=out)
+            labels = [label for label, _ in message.buttons()]
+            if labels:
+                print(f"     [buttons for staff: {' · '.join(labels)}]", file=out)
+            self._shown[message.message_id] = message.edits
+        out.flush()
+
+
+_TAG = re.compile(r"</?[a-z]+[^>]*>")
+
+
+def _plain(text: str) -> str:
+    """A staff message's HTML as the reader sees it: no tags, entities decoded."""
+    return html.unescape(
+        _TAG.sub("", text.replace("<blockquote>", "❝").replace("</blockquote>", "❞"))
+    )
+
+
+def _choices(labels: list[str]) -> dict[str, str]:
+    """What to type for each button: a scale's value, else its number in the order shown."""
+    scale = {label: label.split(" · ", 1)[0] for label in labels}
+    if any(value.isdigit() for value in scale.values()):
+        # Typing 1 for a bad visit records 1, wherever the list puts it.
+        return {label: value for label, value in scale.items() if value.isdigit()}
+    return {label: str(number) for number, label in enumerate(labels, start=1)}
+
+
 async def _reply(
     patient: Person, keyboard: SentMessage | None, line: str, out: TextIO
 ) -> SentMessage | None:
     """Tap the button the line names, or send the line as text; returns a tapped message."""
     labels = _tappable(keyboard)
-    numbered = not any(label.isdigit() for label in labels)
+    typed = {value: label for label, value in _choices(labels).items()}
     if keyboard is not None and line.casefold() in (label.casefold() for label in labels):
         label = next(label for label in labels if label.casefold() == line.casefold())
         update = await patient.tap(label, keyboard)
-    elif keyboard is not None and numbered and line.isdigit() and 1 <= int(line) <= len(labels):
-        update = await patient.tap(labels[int(line) - 1], keyboard)
+    elif keyboard is not None and line in typed:
+        update = await patient.tap(typed[line], keyboard)
     else:
         await patient.send(line)
         return None
@@ -177,15 +232,16 @@ def _show(messages: list[SentMessage], out: TextIO, who: str) -> SentMessage | N
     for message in messages:
         print(f"{who}: " + message.text.replace("\n", "\n     "), file=out)
         labels = _tappable(message)
-        values = [label for label in labels if label.isdigit()]
-        if values:
-            print("     " + "  ".join(values) + "   (type the number)", file=out)
-            for label in labels:
-                if not label.isdigit():
-                    print(f"     or type: {label}", file=out)
+        choices = _choices(labels)
+        if labels and all(label.isdigit() for label in choices):
+            print("     " + "  ".join(choices) + "   (type the number)", file=out)
         else:
-            for number, label in enumerate(labels, start=1):
-                print(f"     [{number}] {label}", file=out)
+            for label, value in choices.items():
+                shown = label.split(" · ", 1)[1] if label.startswith(f"{value} · ") else label
+                print(f"     [{value}] {shown}", file=out)
+        for label in labels:
+            if label not in choices:
+                print(f"     or type: {label}", file=out)
         for url in message.url_buttons():
             print(f"     (link) {url}", file=out)
     out.flush()

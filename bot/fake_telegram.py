@@ -155,6 +155,10 @@ class FakeTelegram:
     groups: dict[int, tuple[str, str]] = field(default_factory=dict)
     """Group chats the bot knows: id -> (title, the bot's membership: member, administrator,
     restricted (may not post), left or kicked). getChat of any other chat is "not found"."""
+    first_update_id: int = 1000
+    first_message_id: int = 1
+    """Where update and message ids start: above those a database already saw (the demo's
+    --db), or its answers would be taken for redeliveries of old ones."""
     retry_windows: list[tuple[float, float]] = field(default_factory=list)
     """Every 429 given, as (from, until) in the time source's seconds."""
 
@@ -162,8 +166,8 @@ class FakeTelegram:
         self._updates: list[dict[str, Any]] = []
         self.pushed: list[dict[str, Any]] = []
         self._redeliver: list[dict[str, Any]] = []
-        self._update_ids = itertools.count(1000)
-        self._message_ids = itertools.count(1)
+        self._update_ids = itertools.count(self.first_update_id)
+        self._message_ids = itertools.count(self.first_message_id)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False

@@ -197,6 +197,16 @@ class Database:
             return False
         return True
 
+    async def last_ids(self) -> tuple[int, int]:
+        """The highest Telegram update id and patient-chat message id stored (0 if none)."""
+        async with self.connection.execute(
+            "SELECT max(coalesce((SELECT max(event_key) FROM handled_events), 0),"
+            " coalesce((SELECT max(update_id) FROM inbox), 0)),"
+            " coalesce((SELECT max(asked_message_id) FROM responses), 0)"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
     async def integrity_check(self) -> str:
         """SQLite's own check of the file: "ok", or what is wrong."""
         async with self.connection.execute("PRAGMA integrity_check") as cursor:

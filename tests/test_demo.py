@@ -80,14 +80,20 @@ def test_a_clinic_tries_its_survey_in_the_terminal(tmp_path: Path) -> None:
         terminal.type("1")
         terminal.expect("Which treatment did you have?")
         terminal.type("2")  # Dermal filler
-        terminal.expect("[1] 5 · Excellent")
-        terminal.type("5")  # the fifth choice: 1 · Very poor
+        # The best at the top, as on the phone; each numbered with its own value.
+        screen = terminal.expect("[1] Very poor")
+        assert screen.index("[5] Excellent") < screen.index("[1] Very poor")
+        terminal.type("1")  # a bad visit: records 1, not the first line's 5
         terminal.expect("0  1  2  3  4  5  6  7  8  9  10   (type the number)")
         terminal.type("3")
         terminal.expect("What could we have done better?")
-        terminal.type("The wait was far too long")
+        terminal.type("The wait was far <b>too</b> long")
         screen = terminal.expect("Thank you!")
-        assert "staff chat: ⚠️ <b>Patient needs a follow-up</b>" in screen
+        # Staff alerts as staff read them: no markup, and again as they are edited.
+        assert "staff chat: ⚠️ Patient needs a follow-up — P-" in screen
+        assert "<b>" not in screen.replace("far <b>too</b> long", "")
+        terminal.expect("staff chat (updated): ⚠️ Patient needs a follow-up")
+        terminal.expect("❝The wait was far <b>too</b> long❞")
         os.write(terminal.master, b"/quit\n")
         assert terminal.close() == 0
     finally:
@@ -96,6 +102,34 @@ def test_a_clinic_tries_its_survey_in_the_terminal(tmp_path: Path) -> None:
     # --db keeps the answers, visit included.
     [response] = asyncio.run(stored_responses(db))
     assert response.status is ResponseStatus.COMPLETED
-    assert response.values == {"csat": 1, "nps": 3, "comment": "The wait was far too long"}
+    assert response.values == {"csat": 1, "nps": 3, "comment": "The wait was far <b>too</b> long"}
     assert response.visit is not None
     assert response.visit.treatment == "filler"
+
+
+def test_the_demo_can_be_run_again_on_the_same_database(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    for run in range(2):
+        terminal = Terminal("demo", "--db", str(db), cwd=tmp_path)
+        try:
+            if run == 0:
+                terminal.expect("[1] I agree")
+                terminal.type("1")
+            else:  # agreed last time: straight to a new survey
+                terminal.expect("> ")
+            terminal.expect("Which treatment did you have?")
+            terminal.type("2")
+            terminal.expect("[5] Excellent")
+            terminal.type("5")
+            terminal.expect("(type the number)")
+            terminal.type("10")
+            terminal.expect("Question 3 of 3")
+            terminal.type(f"Visit number {run + 1}")
+            terminal.expect("Thank you!")
+            os.write(terminal.master, b"/quit\n")
+            assert terminal.close() == 0
+        finally:
+            if terminal.process.poll() is None:
+                terminal.process.kill()
+    responses = asyncio.run(stored_responses(db))
+    assert [r.values.get("comment") for r in responses] == ["Visit number 1", "Visit number 2"]
