@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="CSV for Excel: starts with a byte-order mark, so accents open right",
     )
+    backup = commands.add_parser(
+        "backup", help="copy the live database to FILE, safely, while the bot runs"
+    )
+    backup.add_argument("file", type=Path, metavar="FILE", help="the new backup (must not exist)")
     invite = commands.add_parser(
         "invite",
         help="create single-use visit links (and QR codes)",

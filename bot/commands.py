@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from handlers.charts import trend_png
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
 from handlers.webhook import ListenError
-from storage.database import Database, DatabaseUnavailableError
+from storage.database import Database, DatabaseUnavailableError, backup
 from storage.followups import SqliteFollowupStore
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
@@ -67,6 +68,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "invite": _invite_command,
         "sentiment": _sentiment_command,
         "demo": _demo_command,
+        "backup": _backup_command,
     }[args.command]
     try:
         return command(settings, args)
@@ -191,6 +193,22 @@ def _export_command(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         if args.out:
             out.close()
+    return 0
+
+
+def _backup_command(settings: Settings, args: argparse.Namespace) -> int:
+    if not _has_database(settings):
+        return EXIT_CONFIG
+    try:
+        copy = backup(settings.db, args.file)
+    except FileExistsError:
+        return _refuse(f"{args.file} already exists; back up to a new file")
+    except sqlite3.DatabaseError as exc:
+        return _refuse(f"cannot back up {settings.db}: {exc}")
+    print(
+        f"backed up {settings.db} to {copy.path}: {copy.responses} responses, "
+        f"{copy.size / 1_000_000:.1f} MB, integrity ok"
+    )
     return 0
 
 

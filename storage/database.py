@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -226,3 +228,46 @@ class Database:
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    """A finished backup: where, how big, and what it holds."""
+
+    path: Path
+    size: int
+    responses: int
+
+
+def backup(source: Path, target: Path) -> Backup:
+    """A consistent copy of the live database at `target`, while the bot keeps writing.
+
+    SQLite's online backup API copies one snapshot (a read transaction, which in WAL mode
+    never blocks the bot's writes). The copy is written next to `target`, checked with
+    `integrity_check`, made private (0600) and only then renamed into place, so `target` is
+    either the whole backup or not there. Raises `FileExistsError` rather than overwrite.
+    """
+    if target.exists():
+        raise FileExistsError(errno.EEXIST, "already exists; choose a new name", str(target))
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    _owner_only(partial)
+    try:
+        responses = _copy(source, partial)
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return Backup(target, target.stat().st_size, responses)
+
+
+def _copy(source: Path, partial: Path) -> int:
+    """Copy one snapshot of `source` to `partial` and check it; how many responses it holds."""
+    with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(partial)) as copy:
+        live.backup(copy)  # one step: one snapshot
+        check = copy.execute("PRAGMA integrity_check").fetchone()
+        if check is None or check[0] != "ok":
+            raise sqlite3.DatabaseError(f"the copy failed its integrity check: {check}")
+        responses = int(copy.execute("SELECT count(*) FROM responses").fetchone()[0])
+        copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+    return responses
