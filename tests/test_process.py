@@ -304,7 +304,7 @@ async def test_with_a_webhook_url_feedback_bot_run_serves_the_webhook(
         assert await asyncio.wait_for(process.wait(), 30) == 0
     assert telegram.webhook is not None
     assert telegram.webhook["url"] == "https://feedback.example-clinic.org/tg"
-    assert "Application started (webhook)" in log.read_text()
+    assert "· webhook https://feedback.example-clinic.org/tg" in log.read_text()
     assert "0123456789abcdef" not in log.read_text()
 
 
