@@ -135,8 +135,7 @@ def _sentiment_command(settings: Settings, args: argparse.Namespace) -> int:
         try:
             texts += [line for line in args.file.read_text("utf-8").splitlines() if line.strip()]
         except OSError as exc:
-            _fail([f"--file: cannot read {args.file}: {exc.strerror}"])
-            return EXIT_CONFIG
+            return _refuse(f"--file: cannot read {args.file}: {exc.strerror}")
     if not texts:
         print("feedback-bot sentiment: give TEXT arguments or --file", file=sys.stderr)
         return 2
@@ -561,8 +560,7 @@ def _demo_command(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if args.survey is not None and catalog.get(args.survey) is None:
         ids = ", ".join(survey.id for survey in catalog.surveys)
-        _fail([f"--survey: no survey {args.survey!r}; the file has {ids}"])
-        return EXIT_CONFIG
+        return _refuse(f"--survey: no survey {args.survey!r}; the file has {ids}")
     # The demo's own bot logs would drown the conversation; only problems are shown.
     configure_logging("WARNING", [])
     asyncio.run(run_demo(settings, catalog, language=args.lang, survey_id=args.survey, db=args.db))

@@ -86,6 +86,27 @@ BAD_INPUT = [
         id="a date that is not one",
     ),
     pytest.param(
+        ["sentiment", "--file", "missing.txt"],
+        {},
+        1,
+        "--file: cannot read missing.txt: No such file or directory",
+        id="texts to score that are not there",
+    ),
+    pytest.param(
+        ["backup", "missing/copy.db"],
+        {},
+        1,
+        "feedback-bot: cannot use",
+        id="a backup into a missing folder",
+    ),
+    pytest.param(
+        ["demo", "--survey", "nope"],
+        {},
+        1,
+        "--survey: no survey 'nope'; the file has post_visit, results_check, return_check",
+        id="a survey the demo does not have",
+    ),
+    pytest.param(
         ["summary", "--period", "1y"],
         {},
         2,
