@@ -28,11 +28,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.domain.export import response_record
-from bot.domain.models import Answer
+from bot.domain.models import Answer, AnswerCommit
 from bot.domain.periods import Period
 from bot.domain.surveys import load_catalog
 from bot.domain.trend import TrendPeriod
-from bot.services.ports import AnswerCommit
 from bot.services.staff import ReportService
 from handlers.charts import trend_png
 from handlers.texts import CATALOGUES

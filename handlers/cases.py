@@ -100,7 +100,8 @@ class CaseHandlers:
             case Prompting():
                 if asked.kind is IntentKind.NOTE:
                     self._changed()
-                await self._prompt(query, staff, button.alert_id, asked)
+                if not await self._prompt(query, staff, button.alert_id, asked):
+                    return Toast(self._texts.case_prompt_failed, popup=True)
                 return None
             case Closed() | Gone():
                 return self._unavailable(asked)
@@ -169,14 +170,14 @@ class CaseHandlers:
 
     async def _prompt(
         self, query: CallbackQuery, staff: StaffMember, alert_id: int, asked: Prompting
-    ) -> None:
+    ) -> bool:
         """Ask for the reply (or note) as an answer to the bot's message.
 
         Telegram delivers a group's messages to a bot in privacy mode only when they answer
         the bot: the prompt asks for an answer (ForceReply), addressed to this staff member.
         """
         if query.message is None:  # pragma: no cover - taps on the bot's own messages
-            return
+            return False
         template = (
             self._texts.case_reply_prompt
             if asked.kind is IntentKind.REPLY
@@ -196,8 +197,9 @@ class CaseHandlers:
             )
         except TelegramError as exc:
             logger.warning("could not prompt staff: %s", type(exc).__name__)
-            return
+            return False
         await self._cases.prompted(sent.message_id, alert_id, asked.kind)
+        return True
 
     def _unavailable(self, outcome: Closed | Gone) -> Toast:
         match outcome:

@@ -12,6 +12,7 @@ import aiosqlite
 
 from bot.domain.models import (
     Answer,
+    AnswerCommit,
     Invitation,
     Notice,
     OwedNotice,
@@ -23,7 +24,6 @@ from bot.domain.models import (
     Visit,
 )
 from bot.domain.surveys import AnswerValue
-from bot.services.ports import AnswerCommit
 from storage.database import Database, from_db_time, to_db_time
 from storage.totals import (
     count_answer,

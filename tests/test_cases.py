@@ -433,3 +433,23 @@ async def test_the_summary_says_how_fast_staff_answer_and_resolve_cases(
         "Cases: 2 opened · 1 resolved (50%) · median time to the first reply 1.8 h, "
         "to resolution 2.0 h"
     ) in summary.text
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_prompt_telegram_refuses_says_so_and_chatter_after_resolving_is_no_note(
+    telegram: FakeTelegram,
+) -> None:
+    patient = await unhappy_patient(telegram, 522)
+    anna = staff(telegram)
+    alert = await alert_when(telegram, lambda text: "Status: completed" in text)
+    telegram.fail_next("sendMessage", Fault(502, "Bad Gateway", chat_id=STAFF_CHAT))
+    tap = await anna.tap(EN.case_reply, alert)
+    assert anna.toast(tap) == EN.case_prompt_failed
+    assert anna.popup(tap)
+    await anna.tap(EN.case_resolve, alert)
+    await alert_when(telegram, lambda text: "Resolved</b>" in text)
+    await anna.send("thanks everyone, lunch?")  # not an answer to the bot's prompt
+    await anna.send("/cases")
+    await staff_message_when(telegram, lambda m: m.text == EN.cases_none)
+    assert "lunch" not in alert.text
+    assert patient.unread() == []

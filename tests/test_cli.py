@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.models import Answer, Sentiment, SentimentLabel
+from bot.domain.models import Answer, AnswerCommit, Sentiment, SentimentLabel
 from bot.fake_telegram import FakeTelegram
-from bot.services.ports import AnswerCommit
 from bot.settings import PLACEHOLDER_TOKEN
 from storage.database import Database
 from storage.responses import SqliteResponseStore

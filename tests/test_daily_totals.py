@@ -8,13 +8,13 @@ from pathlib import Path
 
 from bot.domain.models import (
     Answer,
+    AnswerCommit,
     Sentiment,
     SentimentLabel,
     Visit,
 )
 from bot.domain.periods import Period
 from bot.domain.surveys import ScoreQuestions
-from bot.services.ports import AnswerCommit
 from storage.database import Database
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore

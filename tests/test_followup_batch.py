@@ -8,13 +8,12 @@ from pathlib import Path
 
 from telegram import Bot
 
-from bot.domain.models import Answer, FollowupStatus, ScheduledFollowup
+from bot.domain.models import Answer, AnswerCommit, FollowupStatus, ScheduledFollowup
 from bot.domain.schedule import FollowupPolicy, SendHours
 from bot.domain.surveys import load_catalog
 from bot.fake_telegram import FakeTelegram
 from bot.pacing import Pacer
 from bot.services.followups import FollowupService
-from bot.services.ports import AnswerCommit
 from handlers.followups import TelegramFollowupSender
 from storage.database import Database
 from storage.followups import SqliteFollowupStore

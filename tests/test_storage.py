@@ -11,13 +11,13 @@ import pytest
 from bot.domain.models import (
     AlertReason,
     Answer,
+    AnswerCommit,
     ResponseStatus,
     Sentiment,
     SentimentLabel,
 )
 from bot.domain.periods import Period
 from bot.domain.surveys import AnswerValue, ScoreQuestions
-from bot.services.ports import AnswerCommit
 from storage.alerts import SqliteAlertStore
 from storage.database import Database, migrations
 from storage.reports import SqliteReportStore

@@ -490,3 +490,22 @@ class Followup:
     sent_at: datetime | None = None
     reminded_at: datetime | None = None
     attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerCommit:
+    """Everything one answer changes, written in one transaction.
+
+    `dedup_key` is the id of the incoming event; recording it in the same transaction
+    makes a redelivered event recognisable without losing one that never committed.
+    """
+
+    response_id: str
+    answer: Answer
+    completes: bool
+    alert_reasons: tuple[AlertReason, ...]
+    dedup_key: int | None
+    followups: tuple[ScheduledFollowup, ...] = ()
+    """Scheduled with the completion, so a crash cannot complete a survey without them."""
+    notices: tuple[Notice, ...] = ()
+    """Owed to the patient from this answer on, delivered from the store (in this order)."""

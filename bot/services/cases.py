@@ -135,14 +135,16 @@ class CaseService:
         return Prompting(target.pseudonym, IntentKind.REPLY)
 
     async def resolve(self, alert_id: int, staff: StaffMember) -> Prompting | Closed | Gone:
-        """Close the case; the staff member's next message here may add a one-line note."""
+        """Close the case; an answer to the bot's prompt then may add a one-line note.
+
+        Only an answer to the prompt: a word in the staff chat after resolving is chatter,
+        not the case's record.
+        """
         target = await self._store.case_target(alert_id)
         if target is None:
             return Gone()
-        now = self._clock.now()
-        if not await self._store.resolve(alert_id, staff, now):
+        if not await self._store.resolve(alert_id, staff, self._clock.now()):
             return Closed()
-        await self._store.set_intent(staff, CaseIntent(alert_id, IntentKind.NOTE), now)
         return Prompting(target.pseudonym, IntentKind.NOTE)
 
     async def prompted(self, message_id: int, alert_id: int, kind: IntentKind) -> None:
@@ -163,8 +165,8 @@ class CaseService:
         """A staff member's message in the staff chat: a reply or a note, if it is for a case.
 
         For a case if it answers one of the case's messages (the alert, the patient's
-        message, the bot's prompt), or if the staff member tapped Reply or Resolve in the
-        last `INTENT_LASTS`.
+        message, the bot's prompt: after Resolve, the answer is the note), or if the staff
+        member tapped Reply in the last `INTENT_LASTS`.
         """
         intent = None if replying_to is None else await self._store.case_of_message(replying_to)
         if intent is None and replying_to is None:

@@ -12,6 +12,7 @@ from bot.domain.models import (
     AlertReason,
     AlertThresholds,
     Answer,
+    AnswerCommit,
     InvitationState,
     Notice,
     OwedNotice,
@@ -30,7 +31,7 @@ from bot.domain.surveys import (
     Survey,
     SurveyCatalog,
 )
-from bot.services.ports import AnswerCommit, Clock, ResponseStore, SentimentScorer
+from bot.services.ports import Clock, ResponseStore, SentimentScorer
 
 
 @dataclass(frozen=True, slots=True)

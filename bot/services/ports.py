@@ -8,12 +8,10 @@ from datetime import UTC, date, datetime
 from typing import Protocol
 
 from bot.domain.models import (
-    AlertReason,
-    Answer,
+    AnswerCommit,
     CaseIntent,
     CaseTarget,
     Invitation,
-    Notice,
     OpenCase,
     OwedNotice,
     Patient,
@@ -21,7 +19,6 @@ from bot.domain.models import (
     PendingAlert,
     Redaction,
     Response,
-    ScheduledFollowup,
     Sentiment,
     StaffMember,
     Summary,
@@ -54,25 +51,6 @@ class SentimentScorer(Protocol):
     def score(self, text: str, language: str | None = None) -> Sentiment:
         """Polarity, label and topics of `text`; `language` is the patient's, if known."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerCommit:
-    """Everything one answer changes, written in one transaction.
-
-    `dedup_key` is the id of the incoming event; recording it in the same transaction
-    makes a redelivered event recognisable without losing one that never committed.
-    """
-
-    response_id: str
-    answer: Answer
-    completes: bool
-    alert_reasons: tuple[AlertReason, ...]
-    dedup_key: int | None
-    followups: tuple[ScheduledFollowup, ...] = ()
-    """Scheduled with the completion, so a crash cannot complete a survey without them."""
-    notices: tuple[Notice, ...] = ()
-    """Owed to the patient from this answer on, delivered from the store (in this order)."""
 
 
 class ResponseStore(Protocol):

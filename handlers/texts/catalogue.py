@@ -139,6 +139,7 @@ class Texts:
     case_admins_only: str
     case_reply_prompt: str
     case_resolved_prompt: str
+    case_prompt_failed: str
     case_prompt_cancelled: str
     case_nothing_to_cancel: str
     case_reply_queued: str

@@ -261,6 +261,9 @@ ENGLISH = Texts(
         "✅ {staff} resolved {patient}. To keep a one-line note with the case, send it as an "
         "answer to this message (optional)."
     ),
+    case_prompt_failed=(
+        "Telegram did not take the bot's message just now; tap the button again in a moment."
+    ),
     case_prompt_cancelled="Cancelled — nothing was sent.",
     case_nothing_to_cancel="There's no reply or note of yours waiting.",
     case_reply_queued=(

@@ -265,6 +265,9 @@ SPANISH = Texts(
         "✅ {staff} ha resuelto {patient}. Para guardar una nota de una línea con el caso, "
         "envíela contestando a este mensaje (opcional)."
     ),
+    case_prompt_failed=(
+        "Telegram no aceptó el mensaje del bot ahora mismo; pulse el botón de nuevo en un momento."
+    ),
     case_prompt_cancelled="Cancelado: no se envió nada.",
     case_nothing_to_cancel="No hay ninguna respuesta ni nota suya pendiente.",
     case_reply_queued=(
