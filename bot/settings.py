@@ -128,6 +128,23 @@ class Settings(BaseSettings):
         _host_and_port(value)
         return value
 
+    @field_validator("db", mode="before")
+    @classmethod
+    def _database_location(cls, value: object) -> object:
+        # A path, or a URL: only SQLite's today. A PostgreSQL URL must not become a SQLite
+        # file named "postgresql:", which would look like it worked.
+        if not isinstance(value, str) or "://" not in value:
+            return value
+        scheme, _, rest = value.partition("://")
+        if scheme == "sqlite" and rest.startswith("/") and len(rest) > 1:
+            return rest[1:] if rest.startswith("//") else rest.removeprefix("/")
+        if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
+            raise ValueError(
+                "PostgreSQL is not supported by this release; give a SQLite file path "
+                "(or sqlite:///path/to/feedback.db)"
+            )
+        raise ValueError("must be a file path or sqlite:///path/to/feedback.db")
+
     @field_validator("send_hours")
     @classmethod
     def _hours_shape(cls, value: str) -> str:

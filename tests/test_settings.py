@@ -153,3 +153,29 @@ def test_a_webhook_needs_its_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEEDBACK_WEBHOOK_LISTEN", "[::1]:9000")
     settings = load_settings()
     assert settings.listen_address() == ("::1", 9000)
+
+
+@pytest.mark.parametrize(
+    ("given", "path"),
+    [
+        ("feedback.db", "feedback.db"),
+        ("sqlite:///feedback.db", "feedback.db"),
+        ("sqlite:////var/lib/feedback/feedback.db", "/var/lib/feedback/feedback.db"),
+    ],
+)
+def test_the_database_is_a_path_or_a_sqlite_url(
+    monkeypatch: pytest.MonkeyPatch, given: str, path: str
+) -> None:
+    monkeypatch.setenv("FEEDBACK_DB", given)
+    assert load_settings().db == Path(path)
+
+
+def test_a_postgresql_url_is_refused_rather_than_taken_for_a_file_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FEEDBACK_DB", "postgresql://clinic@db.internal/feedback")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    [problem] = error.value.problems
+    assert problem.startswith("FEEDBACK_DB: PostgreSQL is not supported by this release")
+    assert list(tmp_path.iterdir()) == []  # no file called "postgresql:" was made
