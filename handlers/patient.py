@@ -486,29 +486,11 @@ class PatientHandlers:
 
     async def _deliver_notice(self, bot: Bot, chat_id: int, due: DueNotice) -> Delivery:
         """Send one owed notice (if it fails, it is kept for later)."""
-        texts = CATALOGUES[due.language]
-        match due.notice.kind:
-            case Notice.SAFETY_ADVICE:
-                markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None
-                # No medical advice: who will call, and when not to wait for that call.
-                text, markup = texts.safety_advice, None
-            case Notice.THANKS:
-                text, markup = texts.thanks.format(clinic=self._clinic.name), None
-            case Notice.REVIEW_INVITATION:
-                if not self._clinic.review_url:  # the clinic removed its link since
-                    await self._feedback.notice_refused(due.notice)
-                    return Delivery.ARRIVED
-                text = texts.review_invitation
-                markup = review_keyboard(self._clinic.review_url, texts)
-            case Notice.CALL_OFFER:
-                text = texts.call_offer.format(clinic=self._clinic.name)
-                markup = call_keyboard(texts)
-            case Notice.STAFF_REPLY:
-                # Plain text, signed by the clinic: staff write as the clinic, not as themselves.
-                text = texts.staff_reply.format(body=due.notice.body, clinic=self._clinic.name)
-                markup = None
-            case _:
-                assert_never(due.notice.kind)
+        worded = self._notice_message(due)
+        if worded is None:  # nothing to send any more: on to the next
+            await self._feedback.notice_refused(due.notice)
+            return Delivery.ARRIVED
+        text, markup = worded
         try:
             await _waiting_out_floods(lambda: bot.send_message(chat_id, text, reply_markup=markup))
         except Forbidden:
@@ -528,6 +510,33 @@ class PatientHandlers:
         await self._feedback.notice_delivered(due.notice)
         self._case_changed(due)
         return Delivery.ARRIVED
+
+    def _notice_message(
+        self, due: DueNotice
+    ) -> tuple[str, InlineKeyboardMarkup | ReplyKeyboardMarkup | None] | None:
+        """A notice's words and buttons; `None` if it has nothing left to say."""
+        texts = CATALOGUES[due.language]
+        match due.notice.kind:
+            case Notice.SAFETY_ADVICE:
+                # No medical advice: who will call, and when not to wait for that call.
+                return texts.safety_advice, None
+            case Notice.THANKS:
+                return texts.thanks.format(clinic=self._clinic.name), None
+            case Notice.REVIEW_INVITATION:
+                if not self._clinic.review_url:  # the clinic removed its link since
+                    return None
+                return texts.review_invitation, review_keyboard(self._clinic.review_url, texts)
+            case Notice.CALL_OFFER:
+                return texts.call_offer.format(clinic=self._clinic.name), call_keyboard(texts)
+            case Notice.STAFF_REPLY:
+                if due.notice.body is None:  # pragma: no cover - stored with its case message
+                    return None
+                # Plain text, signed by the clinic: staff write as the clinic, not as themselves.
+                return texts.staff_reply.format(
+                    body=due.notice.body, clinic=self._clinic.name
+                ), None
+            case _:
+                assert_never(due.notice.kind)
 
     def _case_changed(self, due: DueNotice) -> None:
         """A staff reply arrived (or never will): staff see it on the alert now."""
