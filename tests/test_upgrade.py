@@ -1,0 +1,84 @@
+"""A database made by the previous release upgrades in place, its data intact."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.domain.periods import Period
+from bot.domain.surveys import load_catalog
+from storage.alerts import SqliteAlertStore
+from storage.cases import SqliteCaseStore
+from storage.database import Database, migrations, to_db_time
+from storage.reports import SqliteReportStore
+
+# The last migration of the release before cases and daily totals.
+PREVIOUS_RELEASE = 11
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def previous_release_database(path: Path) -> None:
+    """The schema as release 11 left it, with a clinic's data in it: two responses, one with
+    an alert already posted to the staff chat (message 77), one with a pending alert."""
+    with sqlite3.connect(path) as connection:
+        for number, _, sql in migrations():
+            if number <= PREVIOUS_RELEASE:
+                connection.executescript(f"{sql}\nPRAGMA user_version = {number};")
+        at = to_db_time(NOW - timedelta(days=3))
+        connection.execute(
+            "INSERT INTO patients (id, external_id, pseudonym, consented_at) VALUES"
+            " (1, 501, 'P-OLDONE01', ?), (2, 502, 'P-OLDTWO02', ?)",
+            (at, at),
+        )
+        connection.execute(
+            "INSERT INTO responses (id, patient_id, survey_id, status, started_at, completed_at)"
+            " VALUES ('r1', 1, 'post_visit', 'completed', ?, ?),"
+            " ('r2', 2, 'post_visit', 'in_progress', ?, NULL)",
+            (at, at, at),
+        )
+        connection.executemany(
+            "INSERT INTO answers (response_id, question_id, value_kind, value_int, answered_at)"
+            " VALUES (?, ?, 'int', ?, ?)",
+            [("r1", "csat", 1, at), ("r1", "nps", 2, at), ("r2", "csat", 2, at)],
+        )
+        connection.execute(
+            "INSERT INTO alerts (response_id, reasons, created_at, version, delivered_version,"
+            " staff_message_id) VALUES ('r1', 'low_csat,low_nps', ?, 2, 2, 77),"
+            " ('r2', 'low_csat', ?, 1, 0, NULL)",
+            (at, at),
+        )
+
+
+async def test_a_previous_release_database_migrates_in_place_and_keeps_everything(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "feedback.db"
+    previous_release_database(path)
+    database = await Database.open(path)
+    try:
+        assert await database.schema_version() == len(migrations())
+        assert await database.integrity_check() == "ok"
+        # The alert staff had: still delivered, its message now the case's, no repost due.
+        alerts = SqliteAlertStore(database)
+        pending = await alerts.pending_alerts(None)
+        assert [alert.response.id for alert in pending] == ["r2"]  # only the undelivered one
+        cases = SqliteCaseStore(database)
+        assert await cases.unclaimed_posted() == []  # old alerts are not posted again
+        intent = await cases.case_of_message(77)
+        assert intent is not None  # a staff reply to the old alert reaches its case
+        assert [case.pseudonym for case in await cases.open_cases()] == [
+            "P-OLDONE01",
+            "P-OLDTWO02",
+        ]
+        # The summary builds its daily totals from the old answers, and they agree.
+        reports = SqliteReportStore(database)
+        scores = load_catalog().score_questions()
+        since = Period.DAYS_7.since(NOW)
+        summary = await reports.summary(Period.DAYS_7, since, scores)
+        assert summary == await reports.summary(Period.DAYS_7, since, scores, from_totals=False)
+        assert (summary.started, summary.completed, summary.csat_count) == (2, 1, 2)
+        assert summary.cases is not None
+        assert summary.cases.opened == 2
+    finally:
+        await database.close()
