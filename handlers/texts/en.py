@@ -70,7 +70,8 @@ ENGLISH = Texts(
         "/invite treatment provider [location] [date] [survey] — a visit link and QR code\n"
         "/export [7d|30d|90d|all] — every response as a CSV file (private chat only)\n"
         "/cases — open cases, oldest first, with their owner\n"
-        "/trend [12w|12m] — CSAT and NPS week by week or month by month, as a chart"
+        "/trend [12w|12m] — CSAT and NPS week by week or month by month, as a chart\n"
+        "/chatid — in a group: its id, for FEEDBACK_STAFF_CHAT"
     ),
     unsupported_content=(
         "Sorry, I can only read text messages and button taps. "

@@ -73,7 +73,8 @@ SPANISH = Texts(
         "/invite tratamiento profesional [centro] [fecha] [encuesta] — enlace y código QR\n"
         "/export [7d|30d|90d|all] — todas las respuestas en un archivo CSV (solo en privado)\n"
         "/cases — casos abiertos, del más antiguo, con su responsable\n"
-        "/trend [12w|12m] — CSAT y NPS semana a semana o mes a mes, en un gráfico"
+        "/trend [12w|12m] — CSAT y NPS semana a semana o mes a mes, en un gráfico\n"
+        "/chatid — en un grupo: su id, para FEEDBACK_STAFF_CHAT"
     ),
     unsupported_content=(
         "Lo siento, solo puedo leer mensajes de texto y botones. "
