@@ -241,7 +241,7 @@ def _case_button(label: str, action: CaseAction, alert_id: int) -> InlineKeyboar
 
 def case_keyboard(alert_id: int, case: CaseState, texts: Texts) -> InlineKeyboardMarkup | None:
     """Claim (until someone has), Reply and Resolve; nothing once resolved."""
-    if case.resolved:
+    if case.resolved or not case.is_case:
         return None
     row = [
         _case_button(texts.case_reply, CaseAction.REPLY, alert_id),

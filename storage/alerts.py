@@ -76,8 +76,8 @@ class SqliteAlertStore:
             resolved_by_name=row["resolved_by_name"],
             resolved_at=_time(row["resolved_at"]),
             note=row["resolution_note"],
-            # Cases from before cases existed count as posted again; they were not.
-            reposted=row["escalated_at"] not in (None, row["created_at"]),
+            reposted=row["escalated_at"] is not None,
+            is_case=row["case_opened_at"] is not None,
             callback_phone=row["callback_phone"],
             conversation=tuple(
                 CaseMessage(

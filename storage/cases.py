@@ -21,9 +21,10 @@ from bot.domain.models import (
 from storage.database import Database, from_db_time, to_db_time
 
 _OPEN_CASE = (
-    "SELECT a.id, p.pseudonym, a.reasons, a.created_at, a.claimed_by_name, a.first_reply_at,"
-    " a.staff_message_id FROM alerts a JOIN responses r ON r.id = a.response_id"
-    " JOIN patients p ON p.id = r.patient_id WHERE a.resolved_at IS NULL"
+    "SELECT a.id, p.pseudonym, a.reasons, a.case_opened_at, a.claimed_by_name,"
+    " a.first_reply_at, a.staff_message_id FROM alerts a JOIN responses r"
+    " ON r.id = a.response_id JOIN patients p ON p.id = r.patient_id"
+    " WHERE a.resolved_at IS NULL AND a.case_opened_at IS NOT NULL"
 )
 
 
@@ -32,7 +33,7 @@ def _open_case(row: aiosqlite.Row) -> OpenCase:
         alert_id=row["id"],
         pseudonym=row["pseudonym"],
         reasons=tuple(AlertReason(r) for r in row["reasons"].split(",") if r),
-        created_at=from_db_time(row["created_at"]),
+        created_at=from_db_time(row["case_opened_at"]),
         claimed_by_name=row["claimed_by_name"],
         first_reply_at=from_db_time(row["first_reply_at"]) if row["first_reply_at"] else None,
         staff_message_id=row["staff_message_id"],
@@ -46,11 +47,15 @@ class SqliteCaseStore:
         self._db = database
 
     async def case_target(self, alert_id: int) -> CaseTarget | None:
-        """What staff act on: the case's patient pseudonym and state; `None` once erased."""
+        """What staff act on: the case's patient pseudonym and state.
+
+        `None` once erased, and for an alert from before cases existed.
+        """
         async with self._db.connection.execute(
             "SELECT a.id, p.pseudonym, a.claimed_by, a.claimed_by_name, a.resolved_at"
             " FROM alerts a JOIN responses r ON r.id = a.response_id"
-            " JOIN patients p ON p.id = r.patient_id WHERE a.id = ?",
+            " JOIN patients p ON p.id = r.patient_id"
+            " WHERE a.id = ? AND a.case_opened_at IS NOT NULL",
             (alert_id,),
         ) as cursor:
             row = await cursor.fetchone()
@@ -225,7 +230,7 @@ class SqliteCaseStore:
     async def open_cases(self) -> list[OpenCase]:
         """Cases not resolved yet, oldest first."""
         async with self._db.connection.execute(
-            _OPEN_CASE + " ORDER BY a.created_at, a.id"
+            _OPEN_CASE + " ORDER BY a.case_opened_at, a.id"
         ) as cursor:
             return [_open_case(row) for row in await cursor.fetchall()]
 
@@ -233,7 +238,7 @@ class SqliteCaseStore:
         """Posted cases nobody took and that were never posted again, oldest first."""
         async with self._db.connection.execute(
             _OPEN_CASE + " AND a.claimed_by IS NULL AND a.escalated_at IS NULL"
-            " AND a.staff_message_id IS NOT NULL ORDER BY a.created_at, a.id"
+            " AND a.staff_message_id IS NOT NULL ORDER BY a.case_opened_at, a.id"
         ) as cursor:
             return [_open_case(row) for row in await cursor.fetchall()]
 

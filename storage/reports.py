@@ -117,7 +117,8 @@ class SqliteReportStore:
     async def _cases(self, after: str) -> CaseFigures | None:
         """Cases opened since `after`: how many were resolved, and how fast."""
         async with self._db.connection.execute(
-            "SELECT count(*), count(resolved_at) FROM alerts WHERE created_at >= ?", (after,)
+            "SELECT count(*), count(resolved_at) FROM alerts WHERE case_opened_at >= ?",
+            (after,),
         ) as cursor:
             opened, resolved = await cursor.fetchone() or (0, 0)
         if not opened:
@@ -134,10 +135,10 @@ class SqliteReportStore:
         if column not in ("first_reply_at", "resolved_at"):  # pragma: no cover - a bug
             raise ValueError(column)
         # The middle value, or the mean of the two middle ones; SQLite has no median().
-        chosen = f"FROM alerts WHERE created_at >= ? AND {column} IS NOT NULL"
+        chosen = f"FROM alerts WHERE case_opened_at >= ? AND {column} IS NOT NULL"
         async with self._db.connection.execute(
             "SELECT avg(seconds) FROM (SELECT"  # noqa: S608 - `column` is one of two names
-            f" (julianday({column}) - julianday(created_at)) * 86400 AS seconds {chosen}"
+            f" (julianday({column}) - julianday(case_opened_at)) * 86400 AS seconds {chosen}"
             f" ORDER BY seconds LIMIT 2 - (SELECT count(*) {chosen}) % 2"
             f" OFFSET (SELECT (count(*) - 1) / 2 {chosen}))",
             (after,) * 3,

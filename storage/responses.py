@@ -129,12 +129,14 @@ async def load_answers(connection: aiosqlite.Connection, response_id: str) -> li
 
 
 # The staff messages of alerts about to be deleted, to be edited so that they show nothing.
-# The patient's messages relayed to staff go the same way.
+# The patient's messages relayed to staff, and a case's earlier copies, go the same way.
 _REDACT_ALERTS = (
     "INSERT OR IGNORE INTO staff_redactions (message_id, created_at, next_attempt_at)"
-    " SELECT m.message_id, ?, ? FROM case_staff_messages m JOIN alerts a ON a.id = m.alert_id"
-    " JOIN responses r ON r.id = a.response_id"
-    " JOIN patients p ON p.id = r.patient_id AND m.kind IN ('alert', 'patient')"
+    " SELECT shown.message_id, ?, ? FROM ("
+    "SELECT alert_id, message_id FROM case_staff_messages WHERE kind IN ('alert', 'patient')"
+    " UNION SELECT id, staff_message_id FROM alerts WHERE staff_message_id IS NOT NULL"
+    ") shown JOIN alerts a ON a.id = shown.alert_id JOIN responses r ON r.id = a.response_id"
+    " JOIN patients p ON p.id = r.patient_id"
 )
 
 
@@ -408,10 +410,10 @@ class SqliteResponseStore:
             )
             if commit.alert_reasons:
                 await conn.execute(
-                    "INSERT INTO alerts (response_id, reasons, created_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (response_id) DO UPDATE"
+                    "INSERT INTO alerts (response_id, reasons, created_at, case_opened_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (response_id) DO UPDATE"
                     " SET reasons = excluded.reasons, version = version + 1",
-                    (commit.response_id, ",".join(commit.alert_reasons), now),
+                    (commit.response_id, ",".join(commit.alert_reasons), now, now),
                 )
             if commit.dedup_key is not None:
                 await conn.execute(

@@ -12,6 +12,7 @@ from storage.alerts import SqliteAlertStore
 from storage.cases import SqliteCaseStore
 from storage.database import Database, migrations, to_db_time
 from storage.reports import SqliteReportStore
+from storage.responses import SqliteResponseStore
 
 # The last migration of the release before cases and daily totals.
 PREVIOUS_RELEASE = 11
@@ -19,8 +20,11 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 def previous_release_database(path: Path) -> None:
-    """The schema as release 11 left it, with a clinic's data in it: two responses, one with
-    an alert already posted to the staff chat (message 77), one with a pending alert."""
+    """The schema as release 11 left it, with a clinic's data in it.
+
+    Two responses: one with an alert already posted to the staff chat (message 77), one
+    with an alert still pending.
+    """
     with sqlite3.connect(path) as connection:
         for number, _, sql in migrations():
             if number <= PREVIOUS_RELEASE:
@@ -59,26 +63,26 @@ async def test_a_previous_release_database_migrates_in_place_and_keeps_everythin
     try:
         assert await database.schema_version() == len(migrations())
         assert await database.integrity_check() == "ok"
-        # The alert staff had: still delivered, its message now the case's, no repost due.
+        # The alerts staff had are still alerts, not open cases: staff dealt with them then.
         alerts = SqliteAlertStore(database)
         pending = await alerts.pending_alerts(None)
         assert [alert.response.id for alert in pending] == ["r2"]  # only the undelivered one
+        assert not pending[0].case.is_case  # shown as it was, without case buttons
         cases = SqliteCaseStore(database)
-        assert await cases.unclaimed_posted() == []  # old alerts are not posted again
-        intent = await cases.case_of_message(77)
-        assert intent is not None  # a staff reply to the old alert reaches its case
-        assert [case.pseudonym for case in await cases.open_cases()] == [
-            "P-OLDONE01",
-            "P-OLDTWO02",
-        ]
+        assert await cases.unclaimed_posted() == []  # not posted again as unclaimed
+        assert await cases.open_cases() == []
+        assert await cases.case_target(1) is None  # a forged Claim on it does nothing
+        # Erasing the patient still blanks the staff message that showed their answers.
+        responses = SqliteResponseStore(database)
+        assert await responses.forget_patient(501, NOW)
+        assert [r.message_id for r in await alerts.pending_redactions(None)] == [77]
         # The summary builds its daily totals from the old answers, and they agree.
         reports = SqliteReportStore(database)
         scores = load_catalog().score_questions()
         since = Period.DAYS_7.since(NOW)
         summary = await reports.summary(Period.DAYS_7, since, scores)
         assert summary == await reports.summary(Period.DAYS_7, since, scores, from_totals=False)
-        assert (summary.started, summary.completed, summary.csat_count) == (2, 1, 2)
-        assert summary.cases is not None
-        assert summary.cases.opened == 2
+        assert (summary.started, summary.completed, summary.csat_count) == (1, 0, 1)
+        assert summary.cases is None  # no case was opened: the old alerts are not counted
     finally:
         await database.close()

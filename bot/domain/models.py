@@ -194,6 +194,8 @@ class CaseState:
     callback_phone: str | None = None
     """The number the patient shared, asking to be called."""
     conversation: tuple[CaseMessage, ...] = ()
+    is_case: bool = True
+    """`False` for an alert from before cases existed: shown as it was, with no buttons."""
 
     @property
     def resolved(self) -> bool:

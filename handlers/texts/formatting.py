@@ -135,6 +135,8 @@ CASE_MESSAGES_SHOWN = 6
 
 def _case_lines(case: CaseState, texts: Texts, now: datetime, quote_limit: int) -> list[str]:
     """Who has the case, the conversation with the patient, the resolution."""
+    if not case.is_case:
+        return []
     lines = []
     if case.reposted and case.claimed_by_name is None and not case.resolved:
         lines.append(texts.case_reposted_line)

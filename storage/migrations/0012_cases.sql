@@ -8,19 +8,22 @@ ALTER TABLE alerts ADD COLUMN first_reply_at TEXT;
 ALTER TABLE alerts ADD COLUMN resolved_by_name TEXT;
 ALTER TABLE alerts ADD COLUMN resolved_at TEXT;
 ALTER TABLE alerts ADD COLUMN resolution_note TEXT;
--- When a case nobody claimed was posted again. Alerts from before cases existed count as
--- posted again already: an upgrade must not flood the staff chat with old alerts.
+-- When the alert became a case. Alerts from before cases existed keep NULL: staff dealt
+-- with them as they could then, so they are not listed as open, counted in the summary's
+-- cases or posted again (an upgrade must not flood the staff chat with old alerts).
+ALTER TABLE alerts ADD COLUMN case_opened_at TEXT;
+-- When a case nobody claimed was posted again.
 ALTER TABLE alerts ADD COLUMN escalated_at TEXT;
-UPDATE alerts SET escalated_at = created_at;
 -- Set when a staff reply reaches the patient: their next message goes to staff, not to a
 -- survey question.
 ALTER TABLE alerts ADD COLUMN awaiting_patient INTEGER NOT NULL DEFAULT 0;
 -- A number the patient shared with Telegram's own "share my phone number" button, asking to
 -- be called; it goes with the alert (and so with /forget and retention).
 ALTER TABLE alerts ADD COLUMN callback_phone TEXT;
-CREATE INDEX alerts_open ON alerts (created_at) WHERE resolved_at IS NULL;
--- The summary's case figures read the alerts opened in a period.
-CREATE INDEX alerts_by_creation ON alerts (created_at);
+CREATE INDEX alerts_open ON alerts (case_opened_at)
+    WHERE resolved_at IS NULL AND case_opened_at IS NOT NULL;
+-- The summary's case figures read the cases opened in a period.
+CREATE INDEX alerts_by_case_opening ON alerts (case_opened_at) WHERE case_opened_at IS NOT NULL;
 
 -- A case's conversation, both ways. Replies to the patient are delivered from
 -- patient_notices (which points here); the patient's messages are posted to the staff chat
@@ -55,8 +58,6 @@ CREATE TABLE case_staff_messages (
     kind       TEXT    NOT NULL CHECK (kind IN ('alert', 'patient', 'prompt', 'note'))
 );
 CREATE INDEX case_staff_messages_alert ON case_staff_messages (alert_id);
-INSERT INTO case_staff_messages (message_id, alert_id, kind)
-    SELECT staff_message_id, id, 'alert' FROM alerts WHERE staff_message_id IS NOT NULL;
 
 -- What a staff member's next message in the staff chat is for, after they tapped Reply
 -- (the reply) or Resolve (the note).
