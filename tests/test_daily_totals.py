@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.domain.models import (
     Answer,
@@ -59,68 +63,67 @@ async def seed(responses: SqliteResponseStore, reports: SqliteReportStore) -> No
             await responses.abandon(response.id)
 
 
+@dataclass
+class Seeded:
+    database: Database
+    responses: SqliteResponseStore
+    reports: SqliteReportStore
+
+
+@pytest.fixture
+async def seeded(tmp_path: Path) -> AsyncIterator[Seeded]:
+    """A database with the seeded answers, its daily totals kept up to date as they came."""
+    database = await Database.open(tmp_path / "feedback.db")
+    responses, reports = SqliteResponseStore(database), SqliteReportStore(database)
+    await seed(responses, reports)
+    yield Seeded(database, responses, reports)
+    await database.close()
+
+
 async def test_summaries_from_daily_totals_equal_those_computed_from_the_answers(
-    tmp_path: Path,
+    seeded: Seeded,
 ) -> None:
-    database = await Database.open(tmp_path / "feedback.db")
-    try:
-        responses = SqliteResponseStore(database)
-        reports = SqliteReportStore(database)
-        await seed(responses, reports)
-        # Erasures change the totals of the days they touch.
-        await responses.forget_patient(3, NOW)
-        await responses.forget_patient(4, NOW)
-        await responses.purge_before(NOW - timedelta(days=100, hours=5), NOW)
-        sinces = [period.since(NOW) for period in Period]
-        sinces += [NOW - timedelta(days=days, minutes=17) for days in (1, 13, 45)]
-        for since in sinces:
-            from_totals = await reports.summary(Period.ALL, since, SCORES)
-            from_rows = await reports.summary(Period.ALL, since, SCORES, from_totals=False)
-            assert from_totals == from_rows
-        everything = await reports.summary(Period.ALL, None, SCORES)
-        assert everything.started > 60  # the comparison covered real data
-        assert everything.csat_count > 20
-        assert everything.breakdowns
-    finally:
-        await database.close()
+    responses, reports = seeded.responses, seeded.reports
+    # Erasures change the totals of the days they touch.
+    await responses.forget_patient(3, NOW)
+    await responses.forget_patient(4, NOW)
+    await responses.purge_before(NOW - timedelta(days=100, hours=5), NOW)
+    sinces = [period.since(NOW) for period in Period]
+    sinces += [NOW - timedelta(days=days, minutes=17) for days in (1, 13, 45)]
+    for since in sinces:
+        from_totals = await reports.summary(Period.ALL, since, SCORES)
+        from_rows = await reports.summary(Period.ALL, since, SCORES, from_totals=False)
+        assert from_totals == from_rows
+    everything = await reports.summary(Period.ALL, None, SCORES)
+    assert everything.started > 60  # the comparison covered real data
+    assert everything.csat_count > 20
+    assert everything.breakdowns
 
 
-async def test_moving_a_score_to_another_question_rebuilds_the_totals(tmp_path: Path) -> None:
-    database = await Database.open(tmp_path / "feedback.db")
-    try:
-        responses = SqliteResponseStore(database)
-        reports = SqliteReportStore(database)
-        await seed(responses, reports)
-        before = await reports.summary(Period.ALL, None, SCORES)
-        # A survey file that calls the 0-10 question the CSAT and has no NPS.
-        moved = ScoreQuestions(csat=("nps",), nps=())
-        after = await reports.summary(Period.ALL, None, moved)
-        assert after == await reports.summary(Period.ALL, None, moved, from_totals=False)
-        assert after.nps_count == 0
-        assert after.csat_count == before.nps_count
-    finally:
-        await database.close()
+async def test_moving_a_score_to_another_question_rebuilds_the_totals(seeded: Seeded) -> None:
+    reports = seeded.reports
+    before = await reports.summary(Period.ALL, None, SCORES)
+    # A survey file that calls the 0-10 question the CSAT and has no NPS.
+    moved = ScoreQuestions(csat=("nps",), nps=())
+    after = await reports.summary(Period.ALL, None, moved)
+    assert after == await reports.summary(Period.ALL, None, moved, from_totals=False)
+    assert after.nps_count == 0
+    assert after.csat_count == before.nps_count
 
 
 async def test_a_database_from_before_the_totals_gets_them_at_its_first_summary(
-    tmp_path: Path,
+    seeded: Seeded,
 ) -> None:
-    database = await Database.open(tmp_path / "feedback.db")
-    try:
-        responses = SqliteResponseStore(database)
-        reports = SqliteReportStore(database)
-        await seed(responses, reports)
-        async with database.transaction() as conn:  # as migration 0013 leaves an upgrade
-            await conn.execute("DELETE FROM daily_scores")
-            await conn.execute("DELETE FROM daily_groups")
-            await conn.execute("DELETE FROM report_basis")
-        since = Period.DAYS_30.since(NOW)
-        assert await reports.summary(Period.DAYS_30, since, SCORES) == await reports.summary(
-            Period.DAYS_30, since, SCORES, from_totals=False
-        )
-        async with database.connection.execute("SELECT count(*) FROM daily_scores") as cursor:
-            row = await cursor.fetchone()
-        assert row is not None
-        assert row[0] > 30
-    finally:
-        await database.close()
+    database, reports = seeded.database, seeded.reports
+    async with database.transaction() as conn:  # as migration 0013 leaves an upgrade
+        await conn.execute("DELETE FROM daily_scores")
+        await conn.execute("DELETE FROM daily_groups")
+        await conn.execute("DELETE FROM report_basis")
+    since = Period.DAYS_30.since(NOW)
+    assert await reports.summary(Period.DAYS_30, since, SCORES) == await reports.summary(
+        Period.DAYS_30, since, SCORES, from_totals=False
+    )
+    async with database.connection.execute("SELECT count(*) FROM daily_scores") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    assert row[0] > 30
