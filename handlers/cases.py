@@ -1,4 +1,4 @@
-"""The staff chat's side of cases: the alert's buttons, replies to patients, `/cases`.
+"""The staff chat's side of cases: the alert's buttons, and staff messages for patients.
 
 Only admins act; anyone else gets a pop-up (or a one-line answer) and nothing changes.
 What staff write to a patient is stored and delivered from the patient's outbox, so
@@ -48,7 +48,7 @@ class Toast:
 
 
 class CaseHandlers:
-    """Claim, Reply and Resolve on alerts; staff messages that answer patients; `/cases`."""
+    """Claim, Reply and Resolve on alerts; staff messages that answer patients."""
 
     def __init__(  # noqa: PLR0913 - its service, wording, who may act, and whom to wake
         self,
@@ -68,7 +68,7 @@ class CaseHandlers:
         self._deliver_to_patients = deliver_to_patients
 
     async def button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        """A tap on an alert's button, or on the bot's prompt about a case."""
+        """A tap on one of an alert's buttons (or on a patient's relayed message's Reply)."""
         query = update.callback_query
         if query is None:  # pragma: no cover - registered as a CallbackQueryHandler
             return
@@ -100,9 +100,10 @@ class CaseHandlers:
             case Prompting():
                 if asked.kind is IntentKind.NOTE:
                     self._changed()
-                if not await self._prompt(query, staff, button.alert_id, asked):
+                prompted = await self._prompt(query, staff, button.alert_id, asked)
+                if not prompted and asked.kind is IntentKind.REPLY:
                     return Toast(self._texts.case_prompt_failed, popup=True)
-                return None
+                return None  # resolved even if the note's prompt failed: the alert says so
             case Closed() | Gone():
                 return self._unavailable(asked)
             case _:

@@ -75,7 +75,8 @@ class SqliteCaseStore:
             cursor = await conn.execute(
                 "UPDATE alerts SET claimed_by = ?, claimed_by_name = ?, claimed_at = ?,"
                 " version = version + 1"
-                " WHERE id = ? AND claimed_by IS NULL AND resolved_at IS NULL",
+                " WHERE id = ? AND claimed_by IS NULL AND resolved_at IS NULL"
+                " AND case_opened_at IS NOT NULL",
                 (staff.user_id, staff.name, to_db_time(now), alert_id),
             )
             return cursor.rowcount > 0
@@ -146,7 +147,7 @@ class SqliteCaseStore:
                 " claimed_by = coalesce(claimed_by, ?),"
                 " claimed_by_name = coalesce(claimed_by_name, ?),"
                 " claimed_at = coalesce(claimed_at, ?), version = version + 1"
-                " WHERE id = ? AND resolved_at IS NULL",
+                " WHERE id = ? AND resolved_at IS NULL AND case_opened_at IS NOT NULL",
                 (moment, staff.user_id, staff.name, moment, alert_id),
             )
             if cursor.rowcount == 0:
@@ -176,7 +177,7 @@ class SqliteCaseStore:
             cursor = await conn.execute(
                 "UPDATE alerts SET resolved_by_name = ?, resolved_at = ?,"
                 " awaiting_patient = 0, version = version + 1"
-                " WHERE id = ? AND resolved_at IS NULL",
+                " WHERE id = ? AND resolved_at IS NULL AND case_opened_at IS NOT NULL",
                 (staff.name, to_db_time(now), alert_id),
             )
             # Nobody's next message is a reply to a closed case any more.
