@@ -311,7 +311,7 @@ async def _staff_chat_check(bot: Bot, chat_id: int) -> str:
         return f"{name}: the bot is not in “{title}” any more; add it to the group again"
     if isinstance(member, ChatMemberRestricted) and not member.can_send_messages:
         return f"{name}: the bot may not post in “{title}”; let it send messages"
-    return f"staff chat: “{title}”; the bot is a {member.status} and may post there"
+    return f"staff chat: “{title}”; the bot is in it ({member.status}) and may post there"
 
 
 def _role_warnings(catalog: SurveyCatalog | None) -> list[str]:

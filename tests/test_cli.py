@@ -274,7 +274,7 @@ async def test_check_config_online_asks_telegram_about_the_token_and_the_staff_c
     assert code == 0, err
     assert "configuration OK, and Telegram agrees" in out
     assert "the token is valid; the bot is @clinic_feedback_bot" in out
-    assert "staff chat: “Glow staff”; the bot is a administrator and may post there" in out
+    assert "staff chat: “Glow staff”; the bot is in it (administrator) and may post there" in out
     telegram.groups[-1002] = ("Old staff", "left")
     telegram.groups[-1003] = ("Read-only", "restricted")
     expected = {
