@@ -12,6 +12,7 @@ from bot.domain.models import (
     InvitationFunnel,
     NegativeComment,
     Response,
+    SentimentLabel,
     Summary,
 )
 from bot.domain.periods import Period
@@ -21,9 +22,10 @@ from storage.database import Database, from_db_time, to_db_time
 from storage.responses import RESPONSE_SELECT, row_to_answer, row_to_response
 from storage.totals import (
     END_OF_TIME,
+    SCORE_COLUMNS,
+    Figures,
     Tally,
     basis_of,
-    labels_of,
     next_day,
     rebuild,
     stored_basis,
@@ -63,9 +65,8 @@ class SqliteReportStore:
         after = _BEGINNING if since is None else to_db_time(since)
         tally = await self._tally(after, scores, from_totals=from_totals)
         per_survey = tally.survey_totals()
-        total = [sum(column) for column in zip(*per_survey.values(), strict=True)] or [0] * 12
-        started, completed, csat_count, csat_sum, csat_satisfied = total[:5]
-        promoters, passives, detractors = total[5:8]
+        total = {c: sum(f[c] for f in per_survey.values()) for c in SCORE_COLUMNS}
+        csat_count = total["csat_count"]
         conn = self._db.connection
         async with conn.execute(
             "SELECT p.pseudonym, a.question_id, a.value_text, a.polarity, a.answered_at"
@@ -86,26 +87,26 @@ class SqliteReportStore:
                 for row in await cursor.fetchall()
             )
         by_survey = tuple(
-            _breakdown(name, [f[0], f[3], f[2], f[5], f[7], f[5] + f[6] + f[7]])
-            for name, f in sorted(per_survey.items())
+            _breakdown(name, _survey_sums(figures)) for name, figures in sorted(per_survey.items())
         )
         breakdowns = {
-            by: _top({name: [f[0], f[2], f[1], f[4], f[5], f[3]] for name, f in groups.items()})
+            by: _top({name: _group_sums(figures) for name, figures in groups.items()})
             for by, groups in tally.group_totals().items()
         }
         invitations, invitations_by = await self._invitations(after)
         cases = await self._cases(after)
         return Summary(
             period=period,
-            started=started,
-            completed=completed,
+            started=total["started"],
+            completed=total["completed"],
             csat_count=csat_count,
-            csat_mean=csat_sum / csat_count if csat_count else None,
-            csat_satisfied=csat_satisfied,
-            nps_promoters=promoters,
-            nps_passives=passives,
-            nps_detractors=detractors,
-            sentiment_mix=labels_of(total),
+            csat_mean=total["csat_sum"] / csat_count if csat_count else None,
+            csat_satisfied=total["csat_satisfied"],
+            nps_promoters=total["nps_promoters"],
+            nps_passives=total["nps_passives"],
+            nps_detractors=total["nps_detractors"],
+            # The sentiment columns are named after the labels.
+            sentiment_mix={label: total[label.value] for label in SentimentLabel},
             negative_comments=negative,
             breakdowns=breakdowns,
             by_survey=by_survey,
@@ -267,6 +268,31 @@ def _add(groups: dict[str, list[int]], name: str, counts: list[int]) -> None:
     sums = groups.setdefault(name, [0] * len(counts))
     for index, count in enumerate(counts):
         sums[index] += count
+
+
+def _survey_sums(figures: Figures) -> list[int]:
+    """A survey's figures as `_breakdown` takes them."""
+    nps_count = figures["nps_promoters"] + figures["nps_passives"] + figures["nps_detractors"]
+    return [
+        figures["started"],
+        figures["csat_sum"],
+        figures["csat_count"],
+        figures["nps_promoters"],
+        figures["nps_detractors"],
+        nps_count,
+    ]
+
+
+def _group_sums(figures: Figures) -> list[int]:
+    """A treatment's, provider's or location's figures as `_breakdown` takes them."""
+    return [
+        figures["responses"],
+        figures["csat_sum"],
+        figures["csat_count"],
+        figures["nps_promoters"],
+        figures["nps_detractors"],
+        figures["nps_count"],
+    ]
 
 
 def _breakdown(name: str, sums: list[int]) -> Breakdown:

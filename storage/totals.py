@@ -17,8 +17,10 @@ from datetime import date, timedelta
 
 import aiosqlite
 
-from bot.domain.models import BreakdownBy, SentimentLabel
+from bot.domain.models import BreakdownBy
 from bot.domain.surveys import ScoreQuestions
+
+_Key = tuple[str, ...]
 
 # Later than any stored time or day: the end of "everything".
 END_OF_TIME = "9999"
@@ -58,8 +60,16 @@ _ANSWER_SHARE = (
     "coalesce(label = 'unknown', 0)",
 )
 _ANSWER_COLUMNS = (
-    "csat_count, csat_sum, csat_satisfied, nps_promoters, nps_passives, nps_detractors,"
-    " negative, neutral, positive, unknown"
+    "csat_count",
+    "csat_sum",
+    "csat_satisfied",
+    "nps_promoters",
+    "nps_passives",
+    "nps_detractors",
+    "negative",
+    "neutral",
+    "positive",
+    "unknown",
 )
 
 
@@ -95,7 +105,7 @@ _GROUP_SHARE = (
     "is_nps AND v >= 9",
     "is_nps AND v <= 6",
 )
-_GROUP_ANSWER_COLUMNS = "csat_count, csat_sum, nps_count, nps_promoters, nps_detractors"
+_GROUP_ANSWER_COLUMNS = ("csat_count", "csat_sum", "nps_count", "nps_promoters", "nps_detractors")
 
 
 def _group_answers(where: str) -> str:
@@ -108,39 +118,50 @@ def _group_answers(where: str) -> str:
     )
 
 
-_SCORE_COLUMNS = (
-    "started, completed, csat_count, csat_sum, csat_satisfied, nps_promoters, nps_passives,"
-    " nps_detractors, negative, neutral, positive, unknown"
-)
-_GROUP_COLUMNS = "responses, csat_count, csat_sum, nps_count, nps_promoters, nps_detractors"
-_LABELS = (
-    SentimentLabel.NEGATIVE,
-    SentimentLabel.NEUTRAL,
-    SentimentLabel.POSITIVE,
-    SentimentLabel.UNKNOWN,
-)
+SCORE_COLUMNS = ("started", "completed", *_ANSWER_COLUMNS)
+"""A day's figures per survey: responses started and completed, then the answers' shares.
+(The sentiment columns are named after the labels.)"""
+GROUP_COLUMNS = ("responses", *_GROUP_ANSWER_COLUMNS)
+"""A day's figures per treatment, provider or location."""
+
+Figures = dict[str, int]
+"""Figures by column name."""
+
+
+def _columns(columns: tuple[str, ...]) -> str:
+    return ", ".join(columns)
+
+
+def _added(columns: tuple[str, ...]) -> str:
+    """An upsert's SET clause that adds the new row's figures to the stored ones."""
+    return ", ".join(f"{c} = {c} + excluded.{c}" for c in columns)
+
+
+def _add(
+    rows: dict[_Key, list[int]], key: _Key, width: int, start: int, figures: tuple[int, ...]
+) -> None:
+    """Add figures to a row's columns from `start` on (a new row starts at zeros)."""
+    row = rows.setdefault(key, [0] * width)
+    for index, value in enumerate(figures, start):
+        row[index] += int(value or 0)
 
 
 @dataclass
 class Tally:
     """Figures of the responses started in some stretch of time, added up."""
 
-    scores: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    """(day, survey) -> the 12 figures of `_SCORE_COLUMNS`, in order."""
-    groups: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
-    """(day, dimension, name) -> the 6 figures of `_GROUP_COLUMNS`, in order."""
+    scores: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+    """(day, survey) -> the figures of `SCORE_COLUMNS`, in order."""
+    groups: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+    """(day, dimension, name) -> the figures of `GROUP_COLUMNS`, in order."""
 
-    def add_scores(self, key: tuple[str, str], start: int, figures: tuple[int, ...]) -> None:
-        """Add figures to the row's columns from `start` on."""
-        row = self.scores.setdefault(key, [0] * 12)
-        for index, value in enumerate(figures, start):
-            row[index] += int(value or 0)
+    def add_scores(self, key: tuple[str, ...], start: int, figures: tuple[int, ...]) -> None:
+        """Add figures to the survey's columns from `start` on."""
+        _add(self.scores, key, len(SCORE_COLUMNS), start, figures)
 
-    def add_group(self, key: tuple[str, str, str], start: int, figures: tuple[int, ...]) -> None:
+    def add_group(self, key: tuple[str, ...], start: int, figures: tuple[int, ...]) -> None:
         """Add figures to the group's columns from `start` on."""
-        row = self.groups.setdefault(key, [0] * 6)
-        for index, value in enumerate(figures, start):
-            row[index] += int(value or 0)
+        _add(self.groups, key, len(GROUP_COLUMNS), start, figures)
 
     def merge(self, other: Tally) -> None:
         """Add another stretch's figures to these."""
@@ -149,23 +170,22 @@ class Tally:
         for group, figures in other.groups.items():
             self.add_group(group, 0, tuple(figures))
 
-    def survey_totals(self) -> dict[str, list[int]]:
-        """The 12 figures per survey, every day added up."""
-        totals: dict[str, list[int]] = {}
+    def survey_totals(self) -> dict[str, Figures]:
+        """The figures per survey, every day added up."""
+        totals: dict[_Key, list[int]] = {}
         for (_, survey), figures in self.scores.items():
-            row = totals.setdefault(survey, [0] * 12)
-            for index, value in enumerate(figures):
-                row[index] += value
-        return totals
+            _add(totals, (survey,), len(SCORE_COLUMNS), 0, tuple(figures))
+        return {key[0]: dict(zip(SCORE_COLUMNS, row, strict=True)) for key, row in totals.items()}
 
-    def group_totals(self) -> dict[BreakdownBy, dict[str, list[int]]]:
-        """The 6 figures per treatment, provider and location, every day added up."""
-        totals: dict[BreakdownBy, dict[str, list[int]]] = {by: {} for by in BreakdownBy}
+    def group_totals(self) -> dict[BreakdownBy, dict[str, Figures]]:
+        """The figures per treatment, provider and location, every day added up."""
+        totals: dict[_Key, list[int]] = {}
         for (_, dimension, name), figures in self.groups.items():
-            row = totals[BreakdownBy(dimension)].setdefault(name, [0] * 6)
-            for index, value in enumerate(figures):
-                row[index] += value
-        return totals
+            _add(totals, (dimension, name), len(GROUP_COLUMNS), 0, tuple(figures))
+        named: dict[BreakdownBy, dict[str, Figures]] = {by: {} for by in BreakdownBy}
+        for (dimension, name), row in totals.items():
+            named[BreakdownBy(dimension)][name] = dict(zip(GROUP_COLUMNS, row, strict=True))
+        return named
 
 
 def basis_of(scores: ScoreQuestions) -> tuple[str, str]:
@@ -207,14 +227,14 @@ async def tally_days(conn: aiosqlite.Connection, first_day: str) -> Tally:
     Added up in SQL: years of days are a few thousand rows, fewer to carry into Python.
     """
     tally = Tally()
-    sums = ", ".join(f"sum({column})" for column in _SCORE_COLUMNS.split(", "))
+    sums = ", ".join(f"sum({column})" for column in SCORE_COLUMNS)
     async with conn.execute(
         f"SELECT survey_id, {sums} FROM daily_scores WHERE day >= ? GROUP BY 1",  # noqa: S608 - constants only
         (first_day,),
     ) as cursor:
         async for row in cursor:
             tally.add_scores((first_day, row[0]), 0, tuple(row[1:]))
-    sums = ", ".join(f"sum({column})" for column in _GROUP_COLUMNS.split(", "))
+    sums = ", ".join(f"sum({column})" for column in GROUP_COLUMNS)
     async with conn.execute(
         f"SELECT dimension, name, {sums} FROM daily_groups WHERE day >= ? GROUP BY 1, 2",  # noqa: S608 - constants only
         (first_day,),
@@ -226,13 +246,13 @@ async def tally_days(conn: aiosqlite.Connection, first_day: str) -> Tally:
 
 async def _store(conn: aiosqlite.Connection, tally: Tally) -> None:
     await conn.executemany(
-        f"INSERT INTO daily_scores (day, survey_id, {_SCORE_COLUMNS})"  # noqa: S608 - constant columns
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO daily_scores (day, survey_id, {_columns(SCORE_COLUMNS)})"  # noqa: S608 - constant columns
+        f" VALUES (?, ?, {', '.join('?' * len(SCORE_COLUMNS))})",
         [(*key, *figures) for key, figures in tally.scores.items()],
     )
     await conn.executemany(
-        f"INSERT INTO daily_groups (day, dimension, name, {_GROUP_COLUMNS})"  # noqa: S608 - constant columns
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO daily_groups (day, dimension, name, {_columns(GROUP_COLUMNS)})"  # noqa: S608 - constant columns
+        f" VALUES (?, ?, ?, {', '.join('?' * len(GROUP_COLUMNS))})",
         [(*key, *figures) for key, figures in tally.groups.items()],
     )
 
@@ -252,7 +272,8 @@ async def refresh_days(conn: aiosqlite.Connection, first_day: str, end_day: str)
 
 async def count_response(conn: aiosqlite.Connection, response_id: str) -> None:
     """A response started: add it to its day's totals (inside the caller's transaction)."""
-    if await stored_basis(conn) is None:
+    basis = await stored_basis(conn)
+    if basis is None:
         return
     await conn.execute(
         "INSERT INTO daily_scores (day, survey_id, started) SELECT substr(started_at, 1, 10),"
@@ -260,24 +281,29 @@ async def count_response(conn: aiosqlite.Connection, response_id: str) -> None:
         " DO UPDATE SET started = started + 1",
         (response_id,),
     )
-    await count_visit(conn, response_id)
+    await _count_visit(conn, response_id, basis)
 
 
 async def count_visit(conn: aiosqlite.Connection, response_id: str) -> None:
     """The response's visit is known: add the response to the visit's groups."""
     basis = await stored_basis(conn)
-    if basis is None:
-        return
+    if basis is not None:
+        await _count_visit(conn, response_id, basis)
+
+
+async def _count_visit(
+    conn: aiosqlite.Connection, response_id: str, basis: tuple[str, str]
+) -> None:
     await conn.execute(
         f"INSERT INTO daily_groups (day, dimension, name, responses)"
         f" {_group_responses('r.id = ?')} ON CONFLICT (day, dimension, name)"
         " DO UPDATE SET responses = responses + excluded.responses",
         (response_id,),
     )
-    added = ", ".join(f"{c} = {c} + excluded.{c}" for c in _GROUP_ANSWER_COLUMNS.split(", "))
     await conn.execute(
-        f"INSERT INTO daily_groups (day, dimension, name, {_GROUP_ANSWER_COLUMNS})"
-        f" {_group_answers('r.id = ?')} ON CONFLICT (day, dimension, name) DO UPDATE SET {added}",
+        f"INSERT INTO daily_groups (day, dimension, name, {_columns(_GROUP_ANSWER_COLUMNS)})"
+        f" {_group_answers('r.id = ?')} ON CONFLICT (day, dimension, name)"
+        f" DO UPDATE SET {_added(_GROUP_ANSWER_COLUMNS)}",
         (*basis, response_id),
     )
 
@@ -290,19 +316,17 @@ async def count_answer(
     if basis is None:
         return
     where = "r.id = ? AND a.question_id = ?"
-    added = ", ".join(f"{c} = {c} + excluded.{c}" for c in _ANSWER_COLUMNS.split(", "))
     await conn.execute(
-        f"INSERT INTO daily_scores (day, survey_id, completed, {_ANSWER_COLUMNS})"  # noqa: S608 - constants only
+        f"INSERT INTO daily_scores (day, survey_id, completed, {_columns(_ANSWER_COLUMNS)})"  # noqa: S608 - constants only
         f" SELECT day, survey_id, ?, {', '.join(_ANSWER_SHARE)}"
-        f" FROM ({_marked_answers(where)}) WHERE true"
-        f" ON CONFLICT (day, survey_id) DO UPDATE SET completed = completed + excluded.completed,"
-        f" {added}",
+        f" FROM ({_marked_answers(where)}) WHERE true ON CONFLICT (day, survey_id)"
+        f" DO UPDATE SET {_added(('completed', *_ANSWER_COLUMNS))}",
         (int(completes), *basis, response_id, question_id),
     )
-    added = ", ".join(f"{c} = {c} + excluded.{c}" for c in _GROUP_ANSWER_COLUMNS.split(", "))
     await conn.execute(
-        f"INSERT INTO daily_groups (day, dimension, name, {_GROUP_ANSWER_COLUMNS})"
-        f" {_group_answers(where)} ON CONFLICT (day, dimension, name) DO UPDATE SET {added}",
+        f"INSERT INTO daily_groups (day, dimension, name, {_columns(_GROUP_ANSWER_COLUMNS)})"
+        f" {_group_answers(where)} ON CONFLICT (day, dimension, name)"
+        f" DO UPDATE SET {_added(_GROUP_ANSWER_COLUMNS)}",
         (*basis, response_id, question_id),
     )
 
@@ -333,8 +357,3 @@ async def rebuild(conn: aiosqlite.Connection, scores: ScoreQuestions) -> None:
 def next_day(day: str) -> str:
     """The day after `day` (YYYY-MM-DD)."""
     return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-
-
-def labels_of(figures: list[int]) -> dict[SentimentLabel, int]:
-    """The sentiment counts among a row's 12 figures."""
-    return dict(zip(_LABELS, figures[8:12], strict=True))
