@@ -9,6 +9,7 @@ import re
 import shlex
 import tempfile
 from datetime import date, datetime
+from typing import TypeVar
 
 from telegram import (
     Bot,
@@ -126,12 +127,8 @@ class StaffHandlers:
         message = await self._admin_message(update)
         if message is None:
             return
-        args = context.args or []
-        try:
-            period = TrendPeriod(args[0].lower()) if args else TrendPeriod.WEEKS_12
-        except ValueError:
-            period = None
-        if period is None or len(args) > 1:
+        period = _period(context.args or [], TrendPeriod.WEEKS_12)
+        if period is None:
             await message.reply_text(self._texts.trend_usage)
             return
         trend = await self._reports.trend(period)
@@ -351,14 +348,21 @@ class TelegramAlertSender:
         return Edited()
 
 
-def _period(args: list[str], default: Period) -> Period | None:
-    """The period a command names (`7d`, `30d`, `90d`, `all`), or `None` for anything else."""
+_Period = TypeVar("_Period", Period, TrendPeriod)
+
+
+def _period(args: list[str], default: _Period) -> _Period | None:
+    """The period a command names (`30d`, `all`, `12w`...), or `None` for anything else.
+
+    One of `default`'s kind: `/summary` and `/export` take a `Period`, `/trend` a
+    `TrendPeriod`.
+    """
     if not args:
         return default
     if len(args) > 1:
         return None
     try:
-        return Period(args[0].lower())
+        return type(default)(args[0].lower())
     except ValueError:
         return None
 
