@@ -86,7 +86,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def _refuse(reason: str) -> int:
-    """One line saying why the command did nothing (bad input, not bad configuration)."""
+    """One line saying why the command stopped or did nothing; the exit status for it.
+
+    For bad input and what went wrong on the way, not for bad configuration (`_fail`).
+    """
     print(f"feedback-bot: {reason}", file=sys.stderr)
     return EXIT_CONFIG
 
@@ -103,30 +106,24 @@ def _run_command(settings: Settings, _: argparse.Namespace) -> int:
     try:
         run(settings)
     except ListenError as exc:  # webhook mode: the address is taken, or not this machine's
-        return _stop(f"cannot listen on {ENV_PREFIX}WEBHOOK_LISTEN={exc.address} ({exc.reason})")
+        return _refuse(f"cannot listen on {ENV_PREFIX}WEBHOOK_LISTEN={exc.address} ({exc.reason})")
     except DatabaseUnavailableError as exc:
-        return _stop(f"{exc}; check {ENV_PREFIX}DB")
+        return _refuse(f"{exc}; check {ENV_PREFIX}DB")
     except BadRequest as exc:  # at start-up, only setWebhook sends what Telegram may refuse
-        return _stop(f"Telegram refused the webhook URL: {exc.message}")
+        return _refuse(f"Telegram refused the webhook URL: {exc.message}")
     except InvalidToken:
-        return _stop(
+        return _refuse(
             f"Telegram rejected the bot token; check {ENV_PREFIX}BOT_TOKEN (from @BotFather)"
         )
     except NetworkError as exc:  # after FEEDBACK_STARTUP_WAIT_SECONDS of trying
-        return _stop(
+        return _refuse(
             f"cannot reach Telegram at {ENV_PREFIX}API_URL ({network_problem(exc)}) after "
             f"{settings.startup_wait_seconds:.0f} s of trying; check the network, then start "
             "the bot again"
         )
     except TelegramError as exc:
-        return _stop(f"Telegram refused to start the bot ({type(exc).__name__})")
+        return _refuse(f"Telegram refused to start the bot ({type(exc).__name__})")
     return 0
-
-
-def _stop(reason: str) -> int:
-    """Say in one line why the bot stopped; the exit status for it."""
-    print(f"feedback-bot: {reason}", file=sys.stderr)
-    return EXIT_CONFIG
 
 
 def _sentiment_command(settings: Settings, args: argparse.Namespace) -> int:
