@@ -27,6 +27,13 @@ _OPEN_CASE = (
     " WHERE a.resolved_at IS NULL AND a.case_opened_at IS NOT NULL"
 )
 
+# The patient's case awaiting their answer to a staff reply, if any (the latest).
+_AWAITING = (
+    "SELECT a.id FROM alerts a JOIN responses r ON r.id = a.response_id"
+    " JOIN patients p ON p.id = r.patient_id"
+    " WHERE p.external_id = ? AND a.awaiting_patient = 1 ORDER BY a.id DESC LIMIT 1"
+)
+
 
 def _open_case(row: aiosqlite.Row) -> OpenCase:
     return OpenCase(
@@ -199,15 +206,18 @@ class SqliteCaseStore:
     async def relay_from_patient(
         self, external_id: int, body: str, now: datetime, dedup_key: int | None
     ) -> bool:
-        """Pass the patient's message to the case awaiting it; whether one was."""
+        """Pass the patient's message to the case awaiting it; whether one was.
+
+        Every typed message asks, so the usual answer (none awaits) is a read, without the
+        write lock; a case found is looked up again inside the transaction, where staff
+        cannot resolve it in between.
+        """
+        async with self._db.connection.execute(_AWAITING, (external_id,)) as cursor:
+            if await cursor.fetchone() is None:
+                return False
         moment = to_db_time(now)
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT a.id FROM alerts a JOIN responses r ON r.id = a.response_id"
-                " JOIN patients p ON p.id = r.patient_id"
-                " WHERE p.external_id = ? AND a.awaiting_patient = 1 ORDER BY a.id DESC LIMIT 1",
-                (external_id,),
-            ) as cursor:
+            async with conn.execute(_AWAITING, (external_id,)) as cursor:
                 row = await cursor.fetchone()
             if row is None:
                 return False
