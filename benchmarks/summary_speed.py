@@ -9,6 +9,11 @@ answer, and the full JSONL export. Prints figures; asserts only that both ways a
 (timings belong in benchmarks, not tests).
 
     python benchmarks/summary_speed.py [--answers 1000000] [--repeat 5]
+        [--postgresql postgresql://postgres@127.0.0.1:5432/test]
+
+With `--postgresql` (a server the benchmark may create a database on), the seeded file is
+moved into a new PostgreSQL database with `copy-db`'s code, timed, and the same figures
+are taken there; the database is dropped at the end.
 
 The seeding writes rows with plain SQL in one transaction: going through the bot's stores
 would take an fsync per answer and measure the wrong thing.
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sqlite3
 import statistics
@@ -35,6 +41,7 @@ from bot.domain.trend import TrendPeriod
 from bot.services.staff import ReportService
 from handlers.charts import trend_png
 from handlers.texts import CATALOGUES
+from storage.copy import copy_database
 from storage.database import Database, to_db_time
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
@@ -105,7 +112,7 @@ async def create_schema(path: Path) -> None:
     await database.close()
 
 
-async def measure(path: Path, repeat: int) -> None:
+async def measure(path: Path | str, repeat: int) -> None:
     """Build the daily totals; time the summaries both ways, an answer's write, an export."""
     database = await Database.open(path)
     store = SqliteReportStore(database)
@@ -196,11 +203,38 @@ async def time_answers(database: Database, answers: int = 300) -> None:
     )
 
 
+async def on_postgresql(path: Path, server: str, repeat: int) -> None:
+    """Copy the seeded file into a new PostgreSQL database and measure there."""
+    import asyncpg  # noqa: PLC0415 - only with --postgresql
+
+    name = f"feedback_bench_{os.getpid()}"
+    admin = await asyncpg.connect(server.replace("postgresql://", "postgres://", 1))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    address = f"{server.rsplit('/', 1)[0]}/{name}"
+    try:
+        target = await Database.open(address)
+        try:
+            start = time.perf_counter()
+            report = await copy_database(path, target)
+            print(
+                f"copy-db: {sum(report.rows.values()):,} rows into PostgreSQL in"
+                f" {time.perf_counter() - start:.1f} s"
+            )
+        finally:
+            await target.close()
+        print("on PostgreSQL:")
+        await measure(address, repeat)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 def main() -> None:
     """Seed a temporary database and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--answers", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--postgresql", help="also measure on a new database on this server")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
@@ -208,6 +242,9 @@ def main() -> None:
         start = time.perf_counter()
         seed(path, args.answers)
         print(f"seeded {args.answers:,} answers in {time.perf_counter() - start:.1f} s")
+        if args.postgresql:  # first: measuring adds answers to the file
+            asyncio.run(on_postgresql(path, args.postgresql, args.repeat))
+        print("on SQLite:")
         asyncio.run(measure(path, args.repeat))
 
 

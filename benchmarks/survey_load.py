@@ -14,6 +14,12 @@ database, and all of them tap their answer at once; it prints how long the bot t
 answer them all and its peak resident memory (Linux's VmHWM).
 
     python benchmarks/survey_load.py [--patients 100] [--delay 0.05] [--mid-survey 10000]
+        [--postgresql postgresql://postgres@127.0.0.1:5432/test]
+
+With `--postgresql` (a server the benchmark may create databases on), the same patients then
+answer the bot on PostgreSQL in webhook mode: one worker, then three behind the fake's
+round-robin load balancer, each on a new database, side by side with the SQLite bot's
+figures from the same run. CPU is the workers' together.
 """
 
 from __future__ import annotations
@@ -191,6 +197,72 @@ async def mid_survey(patients: int, delay: float, workdir: Path) -> tuple[float,
     return seconds, rss
 
 
+WEBHOOK_SECRET = "the-benchmarks-webhook-secret-0123456789"  # noqa: S105 - the fake's, not a secret
+
+
+async def measure_workers(
+    workers: int, patients: int, delay: float, workdir: Path, server: str
+) -> Result:
+    """The patients against `workers` webhook workers sharing a new PostgreSQL database."""
+    import asyncpg  # noqa: PLC0415 - only with --postgresql
+
+    name = f"feedback_load_{os.getpid()}_{workers}"
+    admin = await asyncpg.connect(server.replace("postgresql://", "postgres://", 1))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    address = f"{server.rsplit('/', 1)[0]}/{name}"
+    telegram = FakeTelegram(call_delay=delay)
+    await telegram.start()
+    listens = [f"127.0.0.1:{processes.free_port()}" for _ in range(workers)]
+    telegram.webhook_workers = tuple(listens)
+    started_processes = []
+    try:
+        for number, listen in enumerate(listens):
+            started_processes.append(
+                await processes.start_bot(
+                    telegram,
+                    workdir / f"pg{workers}-{number}.db",
+                    workdir / f"pg{workers}-{number}.log",
+                    db=address,
+                    webhook_url="https://feedback.example-clinic.org/telegram",
+                    webhook_secret=WEBHOOK_SECRET,
+                    webhook_listen=listen,
+                )
+            )
+        await walk(telegram.patient(FIRST_PATIENT - 1), [])  # started and warm
+        calls_before = len(telegram.calls)
+        cpu_before = sum(processes.cpu_seconds(p.pid) for p in started_processes)
+        latencies: list[float] = []
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(walk(telegram.patient(FIRST_PATIENT + n), latencies) for n in range(patients))
+        )
+        seconds = time.perf_counter() - started
+        rss = max(processes.peak_rss_mb(p.pid) for p in started_processes)
+        cpu = sum(processes.cpu_seconds(p.pid) for p in started_processes) - cpu_before
+        calls = len(telegram.calls) - calls_before
+    finally:
+        for process in started_processes:
+            await stop(process)
+        await telegram.stop()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    return Result(len(latencies), seconds, latencies, calls, rss, cpu)
+
+
+def report_workers(sqlite: Result, one: Result, three: Result) -> None:
+    """SQLite's bot, then PostgreSQL with one and three workers, side by side."""
+    print(f"{'':<34}{'SQLite, 1':>12}{'PG, 1':>12}{'PG, 3':>12}")
+    results = (sqlite, one, three)
+    rows = [
+        ("steps a second", [f"{r.per_second:.1f}" for r in results]),
+        ("tap to answer, median (s)", [f"{r.percentile(0.5):.2f}" for r in results]),
+        ("tap to answer, 95th pct (s)", [f"{r.percentile(0.95):.2f}" for r in results]),
+        ("workers' CPU a step (ms)", [f"{r.cpu_ms:.1f}" for r in results]),
+    ]
+    for label, figures in rows:
+        print(f"{label:<34}" + "".join(f"{figure:>12}" for figure in figures))
+
+
 def report(bot: Result, bare: Result) -> None:
     """The two side by side, with the targets."""
     print(f"{'':<34}{'feedback-bot':>14}{'bare PTB bot':>14}")
@@ -220,6 +292,7 @@ async def main() -> None:
     parser.add_argument("--patients", type=int, default=100)
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--mid-survey", type=int, default=10_000)
+    parser.add_argument("--postgresql", help="also measure 1 and 3 workers on this server")
     args = parser.parse_args()
     os.environ["PTB_TIMEDELTA"] = "true"
     with tempfile.TemporaryDirectory() as tmp:
@@ -228,6 +301,10 @@ async def main() -> None:
         bot = await measure(False, args.patients, args.delay, workdir)  # noqa: FBT003
         bare = await measure(True, args.patients, args.delay, workdir)  # noqa: FBT003
         report(bot, bare)
+        if args.postgresql:
+            one = await measure_workers(1, args.patients, args.delay, workdir, args.postgresql)
+            three = await measure_workers(3, args.patients, args.delay, workdir, args.postgresql)
+            report_workers(bot, one, three)
         if args.mid_survey:
             seconds, rss = await mid_survey(args.mid_survey, args.delay, workdir)
             print(

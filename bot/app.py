@@ -40,7 +40,7 @@ from handlers.texts import CATALOGUES, Texts
 from handlers.webhook import WebhookConfig, WebhookReceiver
 from storage.alerts import SqliteAlertStore
 from storage.cases import SqliteCaseStore
-from storage.database import Database
+from storage.database import Database, shown
 from storage.followups import SqliteFollowupStore
 from storage.inbox import SqliteInbox
 from storage.reports import SqliteReportStore
@@ -52,6 +52,10 @@ logger = logging.getLogger(__name__)
 # is enough to recognise any redelivery.
 HANDLED_EVENTS_KEPT = timedelta(days=2)
 HOUSEKEEPING_INTERVAL = timedelta(days=1)
+# How often a worker on PostgreSQL checks whether it is (or may become) the one that sends.
+ELECTION_CHECK = timedelta(seconds=2)
+# An update stored this long ago and not handled was left by a worker that stopped.
+ORPHAN_AGE = timedelta(seconds=10)
 FOLLOWUPS_KEY = "followups"
 INBOX_KEY = "inbox"
 DATABASE_KEY = "database"
@@ -90,12 +94,15 @@ class Lifecycle:
         self._texts = texts
         self._retention = retention
         self._tasks: list[asyncio.Task[None]] = []
+        self._dispatching: list[asyncio.Task[None]] = []
 
     async def post_init(self, application: FeedbackApplication) -> None:
         """Open the database and do what is owed before taking updates."""
         await self.database.initialize()
-        # Purge before anything else: the consent message promises the retention period.
-        await self._housekeep()
+        leading = await self.database.dispatcher.leading()
+        if leading:
+            # Purge before anything else: the consent message promises the retention period.
+            await self._housekeep()
         if self.reports is not None:
             # After an upgrade (or a survey file that moved a score), years of answers take
             # seconds to add up: here, rather than in the first /summary.
@@ -110,27 +117,56 @@ class Lifecycle:
             )
         except TelegramError:
             logger.warning("could not set the command menu", exc_info=True)
+        if leading:
+            await self._dispatch(application)
+        if self.database.postgresql:
+            self._tasks.append(asyncio.create_task(self._follow_election(application)))
+
+    async def _dispatch(self, application: FeedbackApplication) -> None:
+        """Start what one worker does for all: sending, retrying and tidying up."""
         if self.alerts is not None:
             # The outbox's sender: at once for what was owed before a crash or an outage,
             # then whenever an answer raises an alert, and at every check for retries.
-            self._tasks.append(asyncio.create_task(self.alerts.run()))
-        self._tasks.append(asyncio.create_task(self._daily()))
+            self._dispatching.append(asyncio.create_task(self.alerts.run()))
+        self._dispatching.append(asyncio.create_task(self._daily()))
         if self.patients is not None:
-            self._tasks.append(asyncio.create_task(self._send_owed(self.patients, application)))
+            self._dispatching.append(
+                asyncio.create_task(self._send_owed(self.patients, application))
+            )
         if self.followups is not None:
             recovered = await self.followups.recover()
             if recovered:
                 logger.warning(
                     "%d follow-ups were being sent at a crash; counted as sent", recovered
                 )
-            self._tasks.append(asyncio.create_task(self._send_followups(self.followups)))
+            self._dispatching.append(asyncio.create_task(self._send_followups(self.followups)))
+
+    async def _follow_election(self, application: FeedbackApplication) -> None:
+        # Several workers share PostgreSQL: the one holding the dispatcher's lock sends. If it
+        # stops, another takes over here within ELECTION_CHECK.
+        while True:
+            await asyncio.sleep(ELECTION_CHECK.total_seconds())
+            try:
+                leading = await self.database.dispatcher.leading()
+            except Exception:  # the database is away: do not send meanwhile
+                logger.warning("cannot reach the database to see who sends", exc_info=True)
+                leading = False
+            try:
+                if leading and not self._dispatching:
+                    logger.info("this worker now sends follow-ups, alerts and owed messages")
+                    await self._housekeep()
+                    await self._dispatch(application)
+                elif not leading and self._dispatching:
+                    logger.warning("another worker sends now; this one stops sending")
+                    await _cancel(self._dispatching)
+            except Exception:  # try again at the next check rather than stop for good
+                logger.exception("taking over the sending failed")
 
     async def post_stop(self, _: FeedbackApplication) -> None:
         """Stop the background work (a follow-up cut off mid-send counts as sent)."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await _cancel(self._tasks)
+        await _cancel(self._dispatching)
+        await self.database.dispatcher.resign()
 
     async def post_shutdown(self, _: FeedbackApplication) -> None:
         """Close the database (every write has already committed)."""
@@ -186,6 +222,13 @@ class Lifecycle:
                 logger.exception("housekeeping failed")
 
 
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    tasks.clear()
+
+
 def build_application(
     settings: Settings,
     *,
@@ -214,7 +257,7 @@ def build_application(
     )
     # Staff messages and the command menu speak the clinic's language.
     texts = CATALOGUES[feedback.default_language]
-    lanes = Lanes()
+    lanes = Lanes(database.person_lock)
     lifecycle = Lifecycle(
         database=database,
         responses=responses,
@@ -368,16 +411,42 @@ async def webhook(
             raise TypeError("the application was not built by build_application")
         receiver = WebhookReceiver(application.bot, intake, config, database.answers)
         await receiver.start()
+        orphans = (
+            asyncio.create_task(_adopt_orphans(intake, database)) if database.postgresql else None
+        )
         try:
-            await application.bot.set_webhook(
-                config.url,
-                secret_token=config.secret,
-                allowed_updates=ALLOWED_UPDATES,
-                drop_pending_updates=False,
-            )
+            # Several workers behind one address: the one that sends tells Telegram, once.
+            if await database.dispatcher.leading():
+                await register_webhook(application, config)
             yield application
         finally:
+            if orphans is not None:
+                await _cancel([orphans])
             await receiver.stop()
+
+
+async def _adopt_orphans(intake: Intake, database: Database) -> None:
+    # Updates another worker stored (and Telegram was told had arrived) but never handled:
+    # it died meanwhile. The worker that sends handles them, once they are clearly orphans.
+    while True:
+        await asyncio.sleep(ORPHAN_AGE.total_seconds() / 2)
+        try:
+            if await database.dispatcher.leading():
+                adopted = await intake.replay(received_before=intake.now() - ORPHAN_AGE)
+                if adopted:
+                    logger.warning("handled %d updates a stopped worker had received", adopted)
+        except Exception:  # try again at the next round rather than stop for good
+            logger.exception("handling updates a stopped worker had received failed")
+
+
+async def register_webhook(application: FeedbackApplication, config: WebhookConfig) -> None:
+    """Tell Telegram where to deliver updates (`feedback-bot set-webhook` calls it too)."""
+    await application.bot.set_webhook(
+        config.url,
+        secret_token=config.secret,
+        allowed_updates=ALLOWED_UPDATES,
+        drop_pending_updates=False,
+    )
 
 
 @asynccontextmanager
@@ -474,7 +543,7 @@ def run(settings: Settings) -> None:
             config,
             timedelta(seconds=settings.startup_wait_seconds),
             StartupFacts(
-                database=str(settings.db),
+                database=shown(settings.db),
                 staff_chat=settings.staff_chat is not None,
                 surveys=str(settings.surveys) if settings.surveys else "built-in",
                 mode="long polling" if config is None else f"webhook {config.url}",

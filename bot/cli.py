@@ -57,6 +57,19 @@ def _parser() -> argparse.ArgumentParser:
         "backup", help="copy the live database to FILE, safely, while the bot runs"
     )
     backup.add_argument("file", type=Path, metavar="FILE", help="the new backup (must not exist)")
+    copy_db = commands.add_parser(
+        "copy-db",
+        help="copy the SQLite database into an empty PostgreSQL database",
+        description="Moves a clinic from its SQLite file (FEEDBACK_DB) to PostgreSQL: every "
+        "row, in one transaction, with the row counts checked. Stop the bot first.",
+    )
+    copy_db.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://user@host/database (empty)"
+    )
+    commands.add_parser(
+        "set-webhook",
+        help="tell Telegram the webhook address (FEEDBACK_WEBHOOK_URL) once, for every worker",
+    )
     invite = commands.add_parser(
         "invite",
         help="create single-use visit links (and QR codes)",

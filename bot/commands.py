@@ -20,7 +20,14 @@ from telegram import Bot, ChatMemberRestricted
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
-from bot.app import invitation_service, network_problem, run
+from bot.app import (
+    build_application,
+    invitation_service,
+    network_problem,
+    register_webhook,
+    run,
+    webhook_config,
+)
 from bot.demo import run_demo
 from bot.domain.models import FollowupStatus, Visit
 from bot.domain.periods import Period
@@ -42,8 +49,9 @@ from bot.settings import (
 from handlers.charts import trend_png
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
-from handlers.webhook import ListenError
-from storage.database import Database, DatabaseUnavailableError, backup
+from handlers.webhook import ListenError, WebhookConfig
+from storage.copy import CopyMismatchError, CopyReport, TargetNotEmptyError, copy_database
+from storage.database import Database, DatabaseUnavailableError, backup, is_postgresql, shown
 from storage.followups import SqliteFollowupStore
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
@@ -69,6 +77,8 @@ def dispatch(args: argparse.Namespace) -> int:
         "sentiment": _sentiment_command,
         "demo": _demo_command,
         "backup": _backup_command,
+        "copy-db": _copy_db_command,
+        "set-webhook": _set_webhook_command,
     }[args.command]
     try:
         return command(settings, args)
@@ -151,7 +161,8 @@ def _sentiment_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _has_database(settings: Settings) -> bool:
-    if settings.db.exists():
+    # A PostgreSQL database is the server's to have; opening it says if it is not there.
+    if not isinstance(settings.db, Path) or settings.db.exists():
         return True
     _fail([f"{ENV_PREFIX}DB: no database at {settings.db} (the bot creates it on first run)"])
     return False
@@ -195,6 +206,8 @@ def _export_command(settings: Settings, args: argparse.Namespace) -> int:
 def _backup_command(settings: Settings, args: argparse.Namespace) -> int:
     if not _has_database(settings):
         return EXIT_CONFIG
+    if not isinstance(settings.db, Path):
+        return _refuse("backup copies a SQLite file; back up PostgreSQL with pg_dump (README)")
     try:
         copy = backup(settings.db, args.file)
     except FileExistsError:
@@ -206,6 +219,54 @@ def _backup_command(settings: Settings, args: argparse.Namespace) -> int:
         f"{copy.size / 1_000_000:.1f} MB, integrity ok"
     )
     return 0
+
+
+def _copy_db_command(settings: Settings, args: argparse.Namespace) -> int:
+    if not is_postgresql(args.to):
+        return _refuse("--to must be a postgresql://user@host/database address")
+    if not isinstance(settings.db, Path):
+        return _refuse(f"{ENV_PREFIX}DB must be the SQLite file to copy from")
+    if not _has_database(settings):
+        return EXIT_CONFIG
+    try:
+        report = asyncio.run(_copy_db(settings.db, args.to))
+    except TargetNotEmptyError as exc:
+        return _refuse(f"{exc}; copy into a new, empty database (nothing was copied)")
+    except CopyMismatchError as exc:
+        return _refuse(f"{exc} (nothing was kept)")
+    except DatabaseUnavailableError as exc:
+        return _refuse(f"{exc}; check --to")
+    rows = ", ".join(f"{count} {table}" for table, count in report.rows.items() if count)
+    print(f"copied {settings.db} to {shown(args.to)}: {rows or 'no rows'}; row counts match")
+    print(f"now set {ENV_PREFIX}DB={shown(args.to)} (with its password) and start the bot")
+    return 0
+
+
+async def _copy_db(source: Path, target: str) -> CopyReport:
+    # Open (and so migrate) the source first: both schemas are then the newest.
+    database = await Database.open(source)
+    await database.close()
+    postgresql = await Database.open(target)
+    try:
+        return await copy_database(source, postgresql)
+    finally:
+        await postgresql.close()
+
+
+def _set_webhook_command(settings: Settings, _: argparse.Namespace) -> int:
+    config = webhook_config(settings)
+    if config is None:
+        _fail([f"{ENV_PREFIX}WEBHOOK_URL and {ENV_PREFIX}WEBHOOK_SECRET must both be set"])
+        return EXIT_CONFIG
+    asyncio.run(_set_webhook(settings, config))
+    print(f"Telegram now delivers updates to {config.url}")
+    return 0
+
+
+async def _set_webhook(settings: Settings, config: WebhookConfig) -> None:
+    application = build_application(settings)
+    async with application.bot:
+        await register_webhook(application, config)
 
 
 def _fail(problems: list[str]) -> None:
@@ -232,9 +293,10 @@ def _check_config_command(settings: Settings, args: argparse.Namespace) -> int:
         notes.append(f"sentiment lexicons: {', '.join(read)}")
     except LexiconError as exc:
         problems.append(f"sentiment lexicon: {exc}")
-    folder = settings.db.resolve().parent
-    if not folder.is_dir():
-        problems.append(f"{ENV_PREFIX}DB: folder {folder} does not exist")
+    if isinstance(settings.db, Path):
+        folder = settings.db.resolve().parent
+        if not folder.is_dir():
+            problems.append(f"{ENV_PREFIX}DB: folder {folder} does not exist")
     if settings.staff_chat is None:
         notes.append(f"{ENV_PREFIX}STAFF_CHAT is not set: staff alerts are off")
     if not settings.admins:

@@ -80,7 +80,9 @@ async def run_demo(  # noqa: PLR0913 - what to try, and where to read and write
             await server.stop()
 
 
-def _banner(catalog: SurveyCatalog, survey_id: str | None, db: Path, *, throwaway: bool) -> str:
+def _banner(
+    catalog: SurveyCatalog, survey_id: str | None, db: Path | str, *, throwaway: bool
+) -> str:
     survey = survey_id or catalog.default.id
     where = "a throwaway database" if throwaway else str(db)
     return (

@@ -151,6 +151,10 @@ class FakeTelegram:
     call_delay: float = 0.0
     webhook_listen: str = "127.0.0.1:8080"
     """Where the bot listens in webhook mode: the fake posts there, as a proxy would pass on."""
+    webhook_workers: tuple[str, ...] = ()
+    """Several workers' addresses instead: each update goes to the next, round-robin, as a
+    load balancer passes them on; one that does not answer 200 gets the next update's turn
+    skipped to the following worker, as a health-checking balancer would."""
     """Seconds every Bot API call but getUpdates takes, as the network to Telegram does."""
     groups: dict[int, tuple[str, str]] = field(default_factory=dict)
     """Group chats the bot knows: id -> (title, the bot's membership: member, administrator,
@@ -411,9 +415,12 @@ class FakeTelegram:
 
     async def _deliver_to_webhook(self) -> None:
         """Like Telegram: POST pending updates in order; keep each until it gets a 200."""
-        listen = self.webhook_listen
+        turn = 0
         async with ClientSession() as session:
             while True:
+                workers = self.webhook_workers or (self.webhook_listen,)
+                listen = workers[turn % len(workers)]
+                turn += 1
                 async with self._changed:
                     await self._changed.wait_for(
                         lambda: bool(self._redeliver or self._updates) or self._closing

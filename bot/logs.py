@@ -38,6 +38,10 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     # whatever FEEDBACK_LOG_LEVEL says. The bot's own DEBUG lines carry no patient data.
     for chatty in LIBRARIES_WITH_PATIENT_DATA_AT_DEBUG:
         logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))
+    # SQLAlchemy logs every statement with its values (patient text) at INFO already.
+    for chatty in LIBRARIES_WITH_PATIENT_DATA_AT_INFO:
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
 
-LIBRARIES_WITH_PATIENT_DATA_AT_DEBUG = ("telegram", "aiosqlite")
+LIBRARIES_WITH_PATIENT_DATA_AT_DEBUG = ("telegram", "aiosqlite", "asyncpg")
+LIBRARIES_WITH_PATIENT_DATA_AT_INFO = ("sqlalchemy",)

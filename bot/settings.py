@@ -37,7 +37,8 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = None
     api_url: HttpUrl = HttpUrl("https://api.telegram.org/bot")
-    db: Path = Path("feedback.db")
+    db: Path | str = Path("feedback.db")
+    """A SQLite file (a `Path`), or a PostgreSQL address (`postgresql://...`, a `str`)."""
     admins: Annotated[frozenset[int], NoDecode] = frozenset()
     staff_chat: int | None = None
     surveys: Path | None = None
@@ -131,19 +132,22 @@ class Settings(BaseSettings):
     @field_validator("db", mode="before")
     @classmethod
     def _database_location(cls, value: object) -> object:
-        # A path, or a URL: only SQLite's today. A PostgreSQL URL must not become a SQLite
-        # file named "postgresql:", which would look like it worked.
-        if not isinstance(value, str) or "://" not in value:
+        # A path or a sqlite:/// URL is a SQLite file, a postgresql:// URL a PostgreSQL
+        # database; anything else must not become a SQLite file named after it.
+        if not isinstance(value, str):
             return value
+        if "://" not in value:
+            return Path(value)
         scheme, _, rest = value.partition("://")
         if scheme == "sqlite" and rest.startswith("/") and len(rest) > 1:
-            return rest[1:] if rest.startswith("//") else rest.removeprefix("/")
-        if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
-            raise ValueError(
-                "PostgreSQL is not supported by this release; give a SQLite file path "
-                "(or sqlite:///path/to/feedback.db)"
-            )
-        raise ValueError("must be a file path or sqlite:///path/to/feedback.db")
+            return Path(rest[1:] if rest.startswith("//") else rest.removeprefix("/"))
+        if scheme in ("postgresql", "postgres"):
+            if not rest.strip("/"):
+                raise ValueError("give the server and database: postgresql://user@host/name")
+            return value
+        raise ValueError(
+            "must be a file path, sqlite:///path/to/feedback.db or postgresql://user@host/name"
+        )
 
     @field_validator("send_hours")
     @classmethod

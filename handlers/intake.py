@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from datetime import datetime
 
 from telegram import Bot, Update
 
@@ -91,10 +92,16 @@ class Intake:
         self._rate = PerUserRate()
         self.queue = queue
 
-    async def replay(self) -> None:
-        """Queue the updates stored before a restart and never handled."""
+    async def replay(self, received_before: datetime | None = None) -> int:
+        """Queue the updates stored before a restart and never handled; how many.
+
+        `received_before`: only those older than that. With several workers, one that died
+        after storing an update (and telling Telegram it arrived) leaves it to the others;
+        handling one twice is harmless, since a person's updates are decided one at a time
+        and a handled update is skipped.
+        """
         await self._inbox.forget_handled()
-        replayed = await self._inbox.unhandled()
+        replayed = await self._inbox.unhandled(received_before)
         if replayed:
             logger.warning("handling %d updates received before a restart", len(replayed))
         for body in replayed:
@@ -104,6 +111,11 @@ class Intake:
                 logger.warning("an update stored before a restart could not be read")
                 continue
             await self.queue.put(update)
+        return len(replayed)
+
+    def now(self) -> datetime:
+        """The intake's clock."""
+        return self._clock.now()
 
     async def last_update_id(self) -> int | None:
         """The newest update stored, if any."""

@@ -5,13 +5,16 @@ store it, ask the next), so two updates from the same person must never run at o
 different people share nothing but the database, whose writes are serialised on their own,
 so they need not wait for each other. A slow send to one patient (Telegram's flood control,
 a hanging connection) then holds up that patient only.
+
+With several workers sharing PostgreSQL, a person's lane also holds a lock in the database
+(`across_workers`), so that two workers never decide for the same person at once either.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from telegram import Update
@@ -28,8 +31,12 @@ class Lanes:
     updates run in the order they were queued.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        across_workers: Callable[[int], AbstractAsyncContextManager[None]] | None = None,
+    ) -> None:
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # key -> (lock, holders+waiters)
+        self._across_workers = across_workers
 
     @asynccontextmanager
     async def hold(self, key: int) -> AsyncIterator[None]:
@@ -39,7 +46,7 @@ class Lanes:
             lock = asyncio.Lock()
         self._locks[key] = (lock, users + 1)
         try:
-            async with lock:
+            async with lock, self._shared(key):
                 yield
         finally:
             _, users = self._locks[key]
@@ -47,6 +54,12 @@ class Lanes:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
+
+    def _shared(self, key: int) -> AbstractAsyncContextManager[None]:
+        # Taken once this process's lane is ours: waiting here holds no database connection.
+        if self._across_workers is None:
+            return nullcontext()
+        return self._across_workers(key)
 
     def __len__(self) -> int:
         """How many lanes are busy."""

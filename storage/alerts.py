@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.models import (
     AlertReason,
     CaseDelivery,
@@ -18,6 +16,7 @@ from bot.domain.models import (
 )
 from storage.database import Database, from_db_time, to_db_time
 from storage.responses import SqliteResponseStore
+from storage.sql import Record
 
 
 class SqliteAlertStore:
@@ -37,7 +36,7 @@ class SqliteAlertStore:
         async with self._db.connection.execute(
             "SELECT * FROM alerts"
             " WHERE version > delivered_version AND id > ?"
-            " AND (? IS NULL OR next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            " AND (CAST(? AS TEXT) IS NULL OR next_attempt_at IS NULL OR next_attempt_at <= ?)"
             " ORDER BY id LIMIT ?",
             (after_id, *(due_by and to_db_time(due_by),) * 2, -1 if limit is None else limit),
         ) as cursor:
@@ -62,7 +61,7 @@ class SqliteAlertStore:
             )
         return pending
 
-    async def _case(self, row: aiosqlite.Row) -> CaseState:
+    async def _case(self, row: Record) -> CaseState:
         async with self._db.connection.execute(
             "SELECT direction, body, author_name, created_at, delivered_at, failed"
             " FROM case_messages WHERE alert_id = ? ORDER BY id",
@@ -104,7 +103,7 @@ class SqliteAlertStore:
             " a.staff_message_id FROM case_messages m JOIN alerts a ON a.id = m.alert_id"
             " JOIN responses r ON r.id = a.response_id JOIN patients p ON p.id = r.patient_id"
             " WHERE m.direction = 'from_patient' AND m.delivered_at IS NULL"
-            " AND (? IS NULL OR m.next_attempt_at <= ?) ORDER BY m.id",
+            " AND (CAST(? AS TEXT) IS NULL OR m.next_attempt_at <= ?) ORDER BY m.id",
             (due_by and to_db_time(due_by),) * 2,
         ) as cursor:
             rows = await cursor.fetchall()
@@ -130,8 +129,9 @@ class SqliteAlertStore:
                 (message_id, relay_id),
             )
             await conn.execute(
-                "INSERT OR IGNORE INTO case_staff_messages (message_id, alert_id, kind)"
-                " SELECT ?, alert_id, 'patient' FROM case_messages WHERE id = ?",
+                "INSERT INTO case_staff_messages (message_id, alert_id, kind)"
+                " SELECT CAST(? AS BIGINT), alert_id, 'patient' FROM case_messages WHERE id = ?"
+                " ON CONFLICT DO NOTHING",
                 (message_id, relay_id),
             )
 
@@ -155,14 +155,15 @@ class SqliteAlertStore:
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE alerts SET staff_message_id = ?,"
-                " delivered_version = max(delivered_version, ?), maybe_sent = ?,"
-                " failed_attempts = 0, next_attempt_at = NULL WHERE id = ?",
-                (staff_message_id, version, int(maybe_repeat), alert_id),
+                " delivered_version = CASE WHEN delivered_version > ? THEN delivered_version"
+                " ELSE ? END, maybe_sent = ?, failed_attempts = 0, next_attempt_at = NULL"
+                " WHERE id = ?",
+                (staff_message_id, version, version, int(maybe_repeat), alert_id),
             )
             # A staff reply to it is about this case, and it is blanked with the patient.
             await conn.execute(
-                "INSERT OR IGNORE INTO case_staff_messages (message_id, alert_id, kind)"
-                " VALUES (?, ?, 'alert')",
+                "INSERT INTO case_staff_messages (message_id, alert_id, kind)"
+                " VALUES (?, ?, 'alert') ON CONFLICT DO NOTHING",
                 (staff_message_id, alert_id),
             )
 
@@ -181,7 +182,8 @@ class SqliteAlertStore:
         """Staff messages to blank, due by `due_by` (all if `None`), oldest first."""
         async with self._db.connection.execute(
             "SELECT message_id, failed_attempts FROM staff_redactions"
-            " WHERE ? IS NULL OR next_attempt_at <= ? ORDER BY created_at, message_id",
+            " WHERE CAST(? AS TEXT) IS NULL OR next_attempt_at <= ?"
+            " ORDER BY created_at, message_id",
             (due_by and to_db_time(due_by),) * 2,
         ) as cursor:
             rows = await cursor.fetchall()

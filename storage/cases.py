@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.models import (
     AlertReason,
     CaseIntent,
@@ -19,6 +17,7 @@ from bot.domain.models import (
     StaffMember,
 )
 from storage.database import Database, from_db_time, to_db_time
+from storage.sql import Record
 
 _OPEN_CASE = (
     "SELECT a.id, p.pseudonym, a.reasons, a.case_opened_at, a.claimed_by_name,"
@@ -35,7 +34,7 @@ _AWAITING = (
 )
 
 
-def _open_case(row: aiosqlite.Row) -> OpenCase:
+def _open_case(row: Record) -> OpenCase:
     return OpenCase(
         alert_id=row["id"],
         pseudonym=row["pseudonym"],
@@ -130,8 +129,9 @@ class SqliteCaseStore:
         kind = "note" if intent.kind is IntentKind.NOTE else "prompt"
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT OR IGNORE INTO case_staff_messages (message_id, alert_id, kind)"
-                " SELECT ?, id, ? FROM alerts WHERE id = ?",
+                "INSERT INTO case_staff_messages (message_id, alert_id, kind)"
+                " SELECT CAST(? AS BIGINT), id, CAST(? AS TEXT) FROM alerts WHERE id = ?"
+                " ON CONFLICT DO NOTHING",
                 (message_id, kind, intent.alert_id),
             )
 
@@ -159,21 +159,26 @@ class SqliteCaseStore:
             )
             if cursor.rowcount == 0:
                 return False
-            cursor = await conn.execute(
+            async with conn.execute(
                 "INSERT INTO case_messages (alert_id, direction, body, author_name, created_at)"
-                " VALUES (?, 'to_patient', ?, ?, ?)",
+                " VALUES (?, 'to_patient', ?, ?, ?) RETURNING id",
                 (alert_id, body, staff.name, moment),
-            )
+            ) as cursor:
+                message = await cursor.fetchone()
+            if message is None:  # pragma: no cover - RETURNING gives the row just inserted
+                raise RuntimeError("case message vanished after insert")
             await conn.execute(
                 "INSERT INTO patient_notices"
                 " (response_id, kind, created_at, next_attempt_at, case_message_id)"
-                " SELECT response_id, 'staff_reply', ?, ?, ? FROM alerts WHERE id = ?",
-                (moment, moment, cursor.lastrowid, alert_id),
+                " SELECT response_id, 'staff_reply', ?, ?, CAST(? AS BIGINT) FROM alerts"
+                " WHERE id = ?",
+                (moment, moment, message["id"], alert_id),
             )
             await conn.execute("DELETE FROM staff_intents WHERE user_id = ?", (staff.user_id,))
             if dedup_key is not None:
                 await conn.execute(
-                    "INSERT OR IGNORE INTO handled_events (event_key, handled_at) VALUES (?, ?)",
+                    "INSERT INTO handled_events (event_key, handled_at) VALUES (?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     (dedup_key, moment),
                 )
         return True
@@ -233,7 +238,8 @@ class SqliteCaseStore:
             )
             if dedup_key is not None:
                 await conn.execute(
-                    "INSERT OR IGNORE INTO handled_events (event_key, handled_at) VALUES (?, ?)",
+                    "INSERT INTO handled_events (event_key, handled_at) VALUES (?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     (dedup_key, moment),
                 )
         return True

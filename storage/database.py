@@ -1,4 +1,4 @@
-"""The one SQLite connection: pragmas, migrations and serialised write transactions."""
+"""The database: a SQLite file or PostgreSQL, its migrations and its transactions."""
 
 from __future__ import annotations
 
@@ -7,15 +7,23 @@ import errno
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager, closing, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Self
+from typing import Any, Self, TypeVar
 
-import aiosqlite
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection as SyncConnection
+from sqlalchemy import NullPool, TextClause, event, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from storage.sql import Connection, Cursor
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # SQLite gives the -wal and -shm files the database file's permissions.
@@ -60,7 +68,7 @@ def from_db_time(text: str) -> datetime:
 
 
 class DatabaseUnavailableError(Exception):
-    """The database file cannot be opened or used."""
+    """The database cannot be opened or used."""
 
     def __init__(self, path: Path | str, reason: str) -> None:
         super().__init__(f"cannot open the database {path}: {reason}")
@@ -88,146 +96,448 @@ def _reason(error: OSError | sqlite3.DatabaseError) -> str:
     return text
 
 
+def is_postgresql(location: Path | str) -> bool:
+    """Whether `FEEDBACK_DB` names a PostgreSQL database rather than a SQLite file."""
+    return isinstance(location, str) and location.split(":", 1)[0].split("+", 1)[0] in (
+        "postgresql",
+        "postgres",
+    )
+
+
+def postgresql_url(location: str) -> str:
+    """A `postgresql://` address as SQLAlchemy's asyncpg URL."""
+    _, rest = location.split("://", 1)
+    return f"postgresql+asyncpg://{rest}"
+
+
+def shown(location: Path | str) -> str:
+    """The database's address without a password, for messages and logs."""
+    if not is_postgresql(location):
+        return str(location)
+    return make_url(str(location)).render_as_string(hide_password=True)
+
+
+_T = TypeVar("_T")
+
+# Keys for PostgreSQL's advisory locks: migrations, and the one worker that sends.
+_MIGRATION_LOCK = 7_240_001
+_DISPATCHER_LOCK = 7_240_002
+# Connections that hold a patient's lock while their update is handled, per worker: updates
+# beyond this wait for one to come free.
+PERSON_LOCKS = 32
+
+
+async def _finished(step: Awaitable[_T]) -> _T:
+    """Await a statement to its end even if the caller is cancelled meanwhile.
+
+    SQLAlchemy invalidates a connection whose statement is interrupted (its state is then
+    unknown): SQLite's one shared connection would be lost to every store. A statement takes
+    milliseconds, so the cancellation is delivered once it is done.
+    """
+    running = asyncio.ensure_future(step)
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with suppress(Exception):
+            await running
+        raise
+
+
+class _SqliteRunner:
+    """Statements on the one SQLite connection."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def run(
+        self, clause: TextClause, values: dict[str, object] | list[dict[str, object]]
+    ) -> Cursor:
+        result = await _finished(self._connection.execute(clause, values))
+        return Cursor(result, plain_numbers=False)
+
+    async def plain(self, sql: str) -> None:
+        """A statement of SQLite's own (BEGIN, COMMIT, PRAGMA), without values."""
+        await _finished(self._connection.exec_driver_sql(sql))
+
+    async def rollback(self) -> None:
+        """Undo the transaction, if one is open (a failed BEGIN or COMMIT may leave none)."""
+        with suppress(OperationalError):
+            await self.plain("ROLLBACK")
+
+
+class _PooledRunner:
+    """Reads on PostgreSQL: each statement on a connection from the pool, in autocommit."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def run(
+        self, clause: TextClause, values: dict[str, object] | list[dict[str, object]]
+    ) -> Cursor:
+        async with self._engine.connect() as connection:
+            return Cursor(await _finished(connection.execute(clause, values)), plain_numbers=True)
+
+
+class _TransactionRunner:
+    """Statements inside one PostgreSQL transaction."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def run(
+        self, clause: TextClause, values: dict[str, object] | list[dict[str, object]]
+    ) -> Cursor:
+        result = await _finished(self._connection.execute(clause, values))
+        return Cursor(result, plain_numbers=True)
+
+
 class Database:
-    """Owns the single aiosqlite connection shared by every store.
+    """The bot's database: a SQLite file (the default) or PostgreSQL, through SQLAlchemy.
 
     Created closed, so that the bot can be wired synchronously and opened in `post_init`.
 
-    Patients are handled concurrently and share the connection, so write transactions are
-    serialised by a lock: without it two handlers could interleave statements inside one
-    transaction. Reads share it too, so a handler always reads what it has just written (a
-    second connection's snapshot can be older while another read is in progress).
+    SQLite: one connection shared by every store. Patients are handled concurrently, so
+    write transactions are serialised by a lock: without it two handlers could interleave
+    statements inside one transaction. Reads share it too, so a handler always reads what it
+    has just written (a second connection's snapshot can be older while another read is in
+    progress).
+
+    PostgreSQL: a pool of connections; each transaction has its own, and PostgreSQL keeps
+    them apart, across this process and every other worker. What must happen once across
+    workers (one patient's updates, sending) is arranged with advisory locks (`person_lock`,
+    `Dispatcher`).
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = path
-        self._connection: aiosqlite.Connection | None = None
+    def __init__(self, location: Path | str) -> None:
+        self.location = location
+        self.dialect = "postgresql" if is_postgresql(location) else "sqlite"
+        self.path = location  # as given; for messages
+        self._engine: AsyncEngine | None = None
+        self._locks_engine: AsyncEngine | None = None
+        self._sqlite: AsyncConnection | None = None
+        self._sqlite_runner: _SqliteRunner | None = None
+        self._reader: Connection | None = None
         self._write_lock = asyncio.Lock()
+        self.dispatcher = Dispatcher(self)
+        """Whether this worker is the one that sends (always, on SQLite)."""
 
     @classmethod
-    async def open(cls, path: Path | str) -> Self:
+    async def open(cls, location: Path | str) -> Self:
         """A database that is already initialised."""
-        database = cls(path)
+        database = cls(location)
         await database.initialize()
         return database
 
     @property
-    def connection(self) -> aiosqlite.Connection:
-        """The open connection; stores use it for reads."""
-        if self._connection is None:
+    def postgresql(self) -> bool:
+        """Whether this is a shared PostgreSQL database (several workers may use it)."""
+        return self.dialect == "postgresql"
+
+    def insertion_order(self, alias: str) -> str:
+        """The column that orders a table's rows as they were stored (responses only)."""
+        return f"{alias}.seq" if self.postgresql else f"{alias}.rowid"
+
+    @property
+    def connection(self) -> Connection:
+        """Where stores read."""
+        if self._reader is None:
             raise RuntimeError("the database is not open; call initialize() first")
-        return self._connection
+        return self._reader
 
     async def initialize(self) -> None:
-        """Open (creating if needed) the database file and bring its schema up to date.
+        """Open (creating if needed) the database and bring its schema up to date.
 
-        Raises `DatabaseUnavailableError` (saying why, in a line) if the file cannot be
-        opened or is not a database.
+        Raises `DatabaseUnavailableError` (saying why, in a line) if it cannot be opened or
+        is not a database.
         """
+        if self.postgresql:
+            try:
+                await self._connect_postgresql()
+            except (OSError, SQLAlchemyError) as exc:
+                await self.close()
+                raise DatabaseUnavailableError(shown(self.location), _pg_reason(exc)) from exc
+            return
         try:
-            _owner_only(self.path)
-            await self._connect()
-        except (OSError, sqlite3.DatabaseError) as exc:
-            raise DatabaseUnavailableError(self.path, _reason(exc)) from exc
+            _owner_only(self.location)
+            await asyncio.to_thread(_migrate_legacy, str(self.location))
+            await self._connect_sqlite()
+        except (OSError, sqlite3.DatabaseError, DBAPIError) as exc:
+            reason = exc.orig if isinstance(exc, DBAPIError) else exc
+            if not isinstance(reason, OSError | sqlite3.DatabaseError):
+                raise
+            raise DatabaseUnavailableError(self.location, _reason(reason)) from exc
 
-    async def _connect(self) -> None:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves instead of sqlite3 guessing.
-        connection = await aiosqlite.connect(self.path, isolation_level=None)
+    async def _connect_sqlite(self) -> None:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{self.location}", poolclass=NullPool)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # AUTOCOMMIT: we issue BEGIN IMMEDIATE and COMMIT ourselves (see `transaction`).
+        connection = await engine.execution_options(isolation_level="AUTOCOMMIT").connect()
+        self._engine = engine
+        self._sqlite = connection
+        self._sqlite_runner = _SqliteRunner(connection)
         try:
-            connection.row_factory = aiosqlite.Row
-            # Deleted rows (a patient's /forget, retention) are overwritten, not just unlinked.
-            await connection.execute("PRAGMA secure_delete = ON")
-            await connection.execute("PRAGMA journal_mode = WAL")
-            # FULL makes each commit durable on power loss too, not only on a process crash.
-            await connection.execute("PRAGMA synchronous = FULL")
-            await connection.execute("PRAGMA busy_timeout = 5000")
-            await connection.execute("PRAGMA foreign_keys = ON")
-            self._connection = connection
+            self._reader = Connection(self._sqlite_runner)
             await self.migrate()
         except BaseException:
-            self._connection = None
-            await connection.close()
+            await self.close()
             raise
 
-    async def schema_version(self) -> int:
-        """The number of the last migration applied."""
-        async with self.connection.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+    async def _connect_postgresql(self) -> None:
+        url = postgresql_url(str(self.location))
+        self._engine = create_async_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+        # Held for as long as a patient's update is handled, so apart from the statements'.
+        self._locks_engine = create_async_engine(
+            url, pool_size=PERSON_LOCKS, max_overflow=0, pool_timeout=3600
+        )
+        self._reader = Connection(
+            _PooledRunner(self._engine.execution_options(isolation_level="AUTOCOMMIT"))
+        )
+        await self.migrate()
 
-    async def migrate(self) -> list[str]:
-        """Apply every migration newer than the database; returns the names applied."""
-        applied = []
-        async with self._write_lock:
-            current = await self.schema_version()
-            for number, name, sql in migrations():
-                if number <= current:
-                    continue
-                # One script per migration so that its statements and the version bump commit
-                # together or not at all.
+    async def schema_version(self) -> str | None:
+        """The Alembic revision the database is at (None before the first)."""
+        try:
+            async with self.connection.execute("SELECT version_num FROM alembic_version") as cur:
+                row = await cur.fetchone()
+        except (ProgrammingError, OperationalError):
+            return None
+        return str(row[0]) if row else None
+
+    async def migrate(self) -> None:
+        """Bring the schema up to date with Alembic (one worker at a time on PostgreSQL)."""
+        if self._sqlite is not None and self._sqlite_runner is not None:
+            async with self._write_lock:
                 try:
-                    await self.connection.executescript(
-                        f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
-                    )
-                except Exception:
-                    if self.connection.in_transaction:
-                        await self.connection.rollback()
+                    await self._sqlite_runner.plain("BEGIN IMMEDIATE")
+                    await _finished(self._sqlite.run_sync(upgrade_schema))
+                    await self._sqlite_runner.plain("COMMIT")
+                except BaseException:
+                    await self._sqlite_runner.rollback()
                     raise
-                applied.append(name)
-        return applied
+            return
+        async with self._require_engine().begin() as connection:
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
+            await connection.run_sync(upgrade_schema)
+
+    def _require_engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("the database is not open; call initialize() first")
+        return self._engine
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction, committed on success and rolled back on any error."""
+        runner = self._sqlite_runner
+        if runner is None:
+            async with self._require_engine().begin() as connection:
+                yield Connection(_TransactionRunner(connection))
+            return
         async with self._write_lock:
-            await self.connection.execute("BEGIN IMMEDIATE")
             try:
+                await runner.plain("BEGIN IMMEDIATE")
                 yield self.connection
+                await runner.plain("COMMIT")
             except BaseException:
-                await self.connection.rollback()
+                await runner.rollback()
                 raise
-            await self.connection.commit()
+
+    @asynccontextmanager
+    async def person_lock(self, key: int) -> AsyncIterator[None]:
+        """Hold `key`'s lock across every worker while the block runs (PostgreSQL).
+
+        On SQLite one process has the file, and its own per-person lanes suffice.
+        """
+        if self._locks_engine is None:
+            yield
+            return
+        async with self._locks_engine.connect() as connection:
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            await connection.commit()
+            try:
+                yield
+            finally:
+                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                await connection.commit()
+
+    @property
+    def locks_engine(self) -> AsyncEngine | None:
+        """Connections that hold advisory locks (PostgreSQL only)."""
+        return self._locks_engine
 
     async def answers(self) -> bool:
         """Whether the database is open and answers a query (for health checks)."""
-        if self._connection is None:
+        if self._reader is None:
             return False
         try:
-            async with self._connection.execute("SELECT 1") as cursor:
+            async with self.connection.execute("SELECT 1") as cursor:
                 await cursor.fetchone()
-        except (sqlite3.Error, ValueError):
+        except (SQLAlchemyError, OSError, ValueError):
             return False
         return True
 
     async def last_ids(self) -> tuple[int, int]:
         """The highest Telegram update id and patient-chat message id stored (0 if none)."""
         async with self.connection.execute(
-            "SELECT max(coalesce((SELECT max(event_key) FROM handled_events), 0),"
-            " coalesce((SELECT max(update_id) FROM inbox), 0)),"
+            "SELECT coalesce((SELECT max(event_key) FROM handled_events), 0),"
+            " coalesce((SELECT max(update_id) FROM inbox), 0),"
             " coalesce((SELECT max(asked_message_id) FROM responses), 0)"
         ) as cursor:
             row = await cursor.fetchone()
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        return (max(int(row[0]), int(row[1])), int(row[2])) if row else (0, 0)
 
     async def integrity_check(self) -> str:
-        """SQLite's own check of the file: "ok", or what is wrong."""
+        """SQLite's own check of the file: "ok", or what is wrong ("ok" on PostgreSQL)."""
+        if self.postgresql:
+            return "ok"
         async with self.connection.execute("PRAGMA integrity_check") as cursor:
             rows = await cursor.fetchall()
         return "; ".join(str(row[0]) for row in rows)
 
     async def checkpoint(self) -> None:
-        """Copy the write-ahead log into the database and empty it.
+        """Copy SQLite's write-ahead log into the database and empty it.
 
         After a deletion, so that no copy of the deleted rows stays behind in the WAL file.
+        (PostgreSQL's own WAL is the server's to recycle.)
         """
+        if self._sqlite_runner is None:
+            return
         async with self._write_lock:
-            await self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._sqlite_runner.plain("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
-        """Close the connection (every write has already committed)."""
-        if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
+        """Close every connection (every write has already committed)."""
+        await self.dispatcher.resign()
+        if self._sqlite is not None:
+            await self._sqlite.close()
+            self._sqlite = self._sqlite_runner = None
+        for engine in (self._engine, self._locks_engine):
+            if engine is not None:
+                await engine.dispose()
+        self._engine = self._locks_engine = None
+        self._reader = None
+
+
+class Dispatcher:
+    """Which worker sends follow-ups, alerts and owed messages, and tidies up: one at a time.
+
+    On PostgreSQL the worker holding an advisory lock, on a connection of its own, is the
+    one; if it dies its connection closes, the lock is released, and another worker takes
+    over at its next check. On SQLite there is one process, and it always is.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._held: AsyncConnection | None = None
+
+    async def leading(self) -> bool:
+        """Whether this worker is the one; takes the lock if nobody holds it."""
+        engine = self._database.locks_engine
+        if engine is None:
+            return True
+        if self._held is not None:
+            try:
+                await self._held.execute(text("SELECT 1"))
+                await self._held.commit()
+            except (SQLAlchemyError, OSError):
+                await self._drop()
+            else:
+                return True
+        connection = await engine.connect()
+        try:
+            result = await connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": _DISPATCHER_LOCK}
+            )
+            won = bool(result.scalar())
+            await connection.commit()
+        except BaseException:
+            await connection.close()
+            raise
+        if not won:
+            await connection.close()
+            return False
+        self._held = connection
+        return True
+
+    async def _drop(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            with suppress(SQLAlchemyError, OSError):
+                await held.invalidate()
+
+    async def resign(self) -> None:
+        """Let another worker take over (at shutdown)."""
+        held, self._held = self._held, None
+        if held is not None:
+            with suppress(SQLAlchemyError, OSError):
+                await held.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _DISPATCHER_LOCK}
+                )
+                await held.close()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: object) -> None:  # noqa: ANN401 - the driver's
+    cursor = dbapi_connection.cursor()
+    # Deleted rows (a patient's /forget, retention) are overwritten, not just unlinked.
+    cursor.execute("PRAGMA secure_delete = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    # FULL makes each commit durable on power loss too, not only on a process crash.
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.execute("PRAGMA busy_timeout = 5000")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _migrate_legacy(path: str) -> None:
+    """Apply the SQLite migrations from before Alembic (1 to 13) that the file lacks.
+
+    They are the schema's history on SQLite, kept as they shipped; Alembic's revisions take
+    over from the schema they leave (see `storage/revisions`).
+    """
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        connection.execute("PRAGMA busy_timeout = 5000")
+        current = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        for number, _, sql in migrations():
+            if number <= current:
+                continue
+            # One script per migration so that its statements and the version bump commit
+            # together or not at all.
+            try:
+                connection.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
+                )
+            except BaseException:
+                if connection.in_transaction:
+                    connection.rollback()
+                raise
+
+
+def newest_revision() -> str:
+    """The Alembic revision this release's schema is at."""
+    config = Config()
+    config.set_main_option("script_location", "storage:revisions")
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:  # pragma: no cover - the revisions ship with the package
+        raise RuntimeError("no schema revisions found")
+    return head
+
+
+def upgrade_schema(connection: SyncConnection) -> None:
+    """Run Alembic's revisions up to the newest, on this connection and in its transaction."""
+    config = Config()
+    config.set_main_option("script_location", "storage:revisions")
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _pg_reason(error: OSError | SQLAlchemyError) -> str:
+    """Why PostgreSQL could not be used, in a line."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    text_ = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    if isinstance(cause, ConnectionRefusedError) or "Connect call failed" in text_:
+        return "nothing answers at that address (is PostgreSQL running?)"
+    return text_
 
 
 @dataclass(frozen=True, slots=True)

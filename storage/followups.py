@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.models import Followup, FollowupStatus
 from storage.database import Database, from_db_time, to_db_time
 from storage.responses import row_to_visit
+from storage.sql import Record
 from storage.totals import count_response, next_day, refresh_days
 
 # Every query here is built from these fixed fragments and bound parameters only.
@@ -34,7 +33,7 @@ _SENDABLE_PATIENT = """
 """
 
 
-def _row_to_followup(row: aiosqlite.Row) -> Followup:
+def _row_to_followup(row: Record) -> Followup:
     def moment(column: str) -> datetime | None:
         return from_db_time(row[column]) if row[column] else None
 

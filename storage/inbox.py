@@ -17,7 +17,8 @@ class SqliteInbox:
         """Store a batch of updates (id, JSON body) in one transaction."""
         async with self._db.transaction() as conn:
             await conn.executemany(
-                "INSERT OR IGNORE INTO inbox (update_id, received_at, body) VALUES (?, ?, ?)",
+                "INSERT INTO inbox (update_id, received_at, body) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 [(update_id, to_db_time(now), body) for update_id, body in updates],
             )
 
@@ -28,11 +29,14 @@ class SqliteInbox:
                 "DELETE FROM inbox WHERE update_id IN (SELECT event_key FROM handled_events)"
             )
 
-    async def unhandled(self) -> list[str]:
-        """Bodies of stored updates not yet handled, oldest first."""
+    async def unhandled(self, received_before: datetime | None = None) -> list[str]:
+        """Bodies of stored updates not yet handled (received before a time), oldest first."""
+        before = None if received_before is None else to_db_time(received_before)
         async with self._db.connection.execute(
             "SELECT body FROM inbox WHERE update_id NOT IN"
-            " (SELECT event_key FROM handled_events) ORDER BY update_id"
+            " (SELECT event_key FROM handled_events)"
+            " AND (CAST(? AS TEXT) IS NULL OR received_at < ?) ORDER BY update_id",
+            (before, before),
         ) as cursor:
             return [row["body"] for row in await cursor.fetchall()]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta
+from statistics import median
 
 from bot.domain.models import (
     Breakdown,
@@ -23,6 +24,7 @@ from storage.responses import RESPONSE_SELECT, row_to_answer, row_to_response
 from storage.totals import (
     END_OF_TIME,
     SCORE_COLUMNS,
+    Basis,
     Figures,
     Tally,
     basis_of,
@@ -135,19 +137,18 @@ class SqliteReportStore:
         """The median time from an alert to `column`, over alerts created since `after`."""
         if column not in ("first_reply_at", "resolved_at"):  # pragma: no cover - a bug
             raise ValueError(column)
-        # The middle value, or the mean of the two middle ones; SQLite has no median().
-        chosen = f"FROM alerts WHERE case_opened_at >= ? AND {column} IS NOT NULL"
+        # In Python: the backends share no median() nor a way to subtract text times; a
+        # period's cases are a few thousand at most.
         async with self._db.connection.execute(
-            "SELECT avg(seconds) FROM (SELECT"  # noqa: S608 - `column` is one of two names
-            f" (julianday({column}) - julianday(case_opened_at)) * 86400 AS seconds {chosen}"
-            f" ORDER BY seconds LIMIT 2 - (SELECT count(*) {chosen}) % 2"
-            f" OFFSET (SELECT (count(*) - 1) / 2 {chosen}))",
-            (after,) * 3,
+            f"SELECT case_opened_at, {column} FROM alerts"  # noqa: S608 - one of two names
+            f" WHERE case_opened_at >= ? AND {column} IS NOT NULL",
+            (after,),
         ) as cursor:
-            row = await cursor.fetchone()
-        if row is None or row[0] is None:
+            rows = await cursor.fetchall()
+        if not rows:
             return None
-        return timedelta(seconds=round(float(row[0])))
+        seconds = [(from_db_time(row[1]) - from_db_time(row[0])).total_seconds() for row in rows]
+        return timedelta(seconds=round(median(seconds)))
 
     async def _invitations(
         self, after: str
@@ -193,10 +194,10 @@ class SqliteReportStore:
         tally.merge(await tally_days(conn, following))
         return tally
 
-    async def _totals_for(self, scores: ScoreQuestions) -> tuple[str, str]:
+    async def _totals_for(self, scores: ScoreQuestions) -> Basis:
         """The daily totals' basis, (re)building them first if they count other questions."""
         await self.prepare(scores)
-        return basis_of(scores)
+        return Basis(basis_of(scores))
 
     async def prepare(self, scores: ScoreQuestions) -> bool:
         """Build the daily totals if they need it; whether they did.
@@ -205,10 +206,10 @@ class SqliteReportStore:
         or NPS: the bot calls this at start-up rather than leave it to the first summary.
         """
         basis = basis_of(scores)
-        if await stored_basis(self._db.connection) == basis:
+        if _counts(await stored_basis(self._db.connection), basis):
             return False
         async with self._db.transaction() as conn:
-            if await stored_basis(conn) == basis:  # rebuilt while this waited
+            if _counts(await stored_basis(conn), basis):  # rebuilt while this waited
                 return False
             await rebuild(conn, scores)
         return True
@@ -229,7 +230,8 @@ class SqliteReportStore:
     async def answered_questions(self) -> dict[str, bool]:
         """Every question id with an answer, mapped to whether any answer has a sentiment."""
         async with self._db.connection.execute(
-            "SELECT question_id, max(sentiment_label IS NOT NULL) FROM answers"
+            "SELECT question_id,"
+            " max(CASE WHEN sentiment_label IS NOT NULL THEN 1 ELSE 0 END) FROM answers"
             " GROUP BY question_id ORDER BY question_id"
         ) as cursor:
             return {row[0]: bool(row[1]) for row in await cursor.fetchall()}
@@ -237,7 +239,8 @@ class SqliteReportStore:
     async def iter_responses(self, since: datetime | None) -> AsyncGenerator[Response, None]:
         """Every response started since `since`, oldest first, in one streaming query.
 
-        rowid breaks ties between responses started in the same microsecond.
+        The order they were stored in breaks ties between responses started in the same
+        microsecond.
         """
         after = _BEGINNING if since is None else to_db_time(since)
         # The response's columns come first, as RESPONSE_SELECT has them; answers follow.
@@ -248,7 +251,8 @@ class SqliteReportStore:
         )
         async with self._db.connection.execute(
             f"{select} LEFT JOIN answers a ON a.response_id = r.id"
-            " WHERE r.started_at >= ? ORDER BY r.started_at, r.rowid, a.answered_at",
+            f" WHERE r.started_at >= ? ORDER BY r.started_at, {self._db.insertion_order('r')},"
+            " a.answered_at",
             (after,),
         ) as cursor:
             current = None
@@ -316,3 +320,8 @@ def _largest(groups: dict[str, list[int]]) -> list[tuple[str, list[int]]]:
 def _top(groups: dict[str, list[int]]) -> tuple[Breakdown, ...]:
     """The largest groups as breakdowns."""
     return tuple(_breakdown(name, sums) for name, sums in _largest(groups))
+
+
+def _counts(stored: Basis | None, basis: tuple[str, str]) -> bool:
+    """Whether the stored totals count these score questions."""
+    return stored is not None and stored.stored == basis

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from collections.abc import Iterable
 from datetime import date, datetime
-
-import aiosqlite
 
 from bot.domain.models import (
     Answer,
@@ -25,6 +22,7 @@ from bot.domain.models import (
 )
 from bot.domain.surveys import AnswerValue
 from storage.database import Database, from_db_time, to_db_time
+from storage.sql import Connection, Record
 from storage.totals import (
     count_answer,
     count_response,
@@ -75,7 +73,7 @@ def decode_value(kind: str, number: int | None, text: str | None) -> AnswerValue
     return None
 
 
-def row_to_answer(row: aiosqlite.Row) -> Answer:
+def row_to_answer(row: Record) -> Answer:
     """An `answers` row as a domain `Answer`."""
     sentiment = None
     if row["sentiment_label"] is not None:
@@ -92,7 +90,7 @@ def row_to_answer(row: aiosqlite.Row) -> Answer:
     )
 
 
-def row_to_visit(row: aiosqlite.Row) -> Visit | None:
+def row_to_visit(row: Record) -> Visit | None:
     """The visit columns of a row, if any is set."""
     fields = (row["treatment"], row["provider"], row["location"], row["visit_date"])
     if all(value is None for value in fields):
@@ -101,7 +99,7 @@ def row_to_visit(row: aiosqlite.Row) -> Visit | None:
     return Visit(row["treatment"], row["provider"], row["location"], visit_date)
 
 
-def row_to_response(row: aiosqlite.Row, answers: Iterable[Answer]) -> Response:
+def row_to_response(row: Record, answers: Iterable[Answer]) -> Response:
     """A row selected with `RESPONSE_SELECT` as a domain `Response`."""
     return Response(
         id=row["id"],
@@ -119,7 +117,7 @@ def row_to_response(row: aiosqlite.Row, answers: Iterable[Answer]) -> Response:
     )
 
 
-async def load_answers(connection: aiosqlite.Connection, response_id: str) -> list[Answer]:
+async def load_answers(connection: Connection, response_id: str) -> list[Answer]:
     """The answers of one response, in the order they were given."""
     async with connection.execute(
         "SELECT * FROM answers WHERE response_id = ? ORDER BY answered_at, question_id",
@@ -131,7 +129,7 @@ async def load_answers(connection: aiosqlite.Connection, response_id: str) -> li
 # The staff messages of alerts about to be deleted, to be edited so that they show nothing.
 # The patient's messages relayed to staff, and a case's earlier copies, go the same way.
 _REDACT_ALERTS = (
-    "INSERT OR IGNORE INTO staff_redactions (message_id, created_at, next_attempt_at)"
+    "INSERT INTO staff_redactions (message_id, created_at, next_attempt_at)"
     " SELECT shown.message_id, ?, ? FROM ("
     "SELECT alert_id, message_id FROM case_staff_messages WHERE kind IN ('alert', 'patient')"
     " UNION SELECT id, staff_message_id FROM alerts WHERE staff_message_id IS NOT NULL"
@@ -147,7 +145,7 @@ class SqliteResponseStore:
         self._db = database
 
     @property
-    def _conn(self) -> aiosqlite.Connection:
+    def _conn(self) -> Connection:
         return self._db.connection
 
     async def get_patient(self, external_id: int) -> Patient | None:
@@ -198,7 +196,7 @@ class SqliteResponseStore:
         async with self._db.transaction() as conn:
             days = await days_of_patient(conn, external_id)
             await conn.execute(
-                _REDACT_ALERTS + " WHERE p.external_id = ?",
+                _REDACT_ALERTS + " WHERE p.external_id = ? ON CONFLICT DO NOTHING",
                 (to_db_time(now),) * 2 + (external_id,),
             )
             await conn.execute(
@@ -271,9 +269,9 @@ class SqliteResponseStore:
                 row = await cursor.fetchone()
             if row is None or row["visit_id"] is not None:
                 return False
-            cursor = await conn.execute(
+            async with conn.execute(
                 "INSERT INTO visits (survey_id, treatment, provider, location, visit_date,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     row["survey_id"],
                     visit.treatment,
@@ -282,12 +280,15 @@ class SqliteResponseStore:
                     visit.date.isoformat() if visit.date else None,
                     to_db_time(now),
                 ),
-            )
+            ) as cursor:
+                visit_row = await cursor.fetchone()
+            if visit_row is None:  # pragma: no cover - RETURNING gives the row just inserted
+                raise RuntimeError("visit vanished after insert")
             await conn.execute(
                 # ... and the first question is owed now (see `patients_owed_a_question`).
                 "UPDATE responses SET visit_id = ?, asked_question = NULL, asked_message_id = NULL"
                 " WHERE id = ?",
-                (cursor.lastrowid, response_id),
+                (visit_row["id"], response_id),
             )
             await count_visit(conn, response_id)
         return True
@@ -341,25 +342,25 @@ class SqliteResponseStore:
                 row = await cursor.fetchone()
             if row is None or row["status"] != ResponseStatus.IN_PROGRESS:
                 return False
-            try:
-                await conn.execute(
-                    "INSERT INTO answers (response_id, question_id, value_kind, value_int,"
-                    " value_text, answered_at, polarity, sentiment_label, topics, reasons)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        commit.response_id,
-                        answer.question_id,
-                        kind,
-                        number,
-                        text,
-                        now,
-                        sentiment.polarity if sentiment else None,
-                        sentiment.label.value if sentiment else None,
-                        ",".join(sentiment.topics) if sentiment else None,
-                        json.dumps(list(sentiment.reasons)) if sentiment else None,
-                    ),
-                )
-            except sqlite3.IntegrityError:
+            # A second answer to the same question (a redelivered update) stores nothing.
+            stored = await conn.execute(
+                "INSERT INTO answers (response_id, question_id, value_kind, value_int,"
+                " value_text, answered_at, polarity, sentiment_label, topics, reasons)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (
+                    commit.response_id,
+                    answer.question_id,
+                    kind,
+                    number,
+                    text,
+                    now,
+                    sentiment.polarity if sentiment else None,
+                    sentiment.label.value if sentiment else None,
+                    ",".join(sentiment.topics) if sentiment else None,
+                    json.dumps(list(sentiment.reasons)) if sentiment else None,
+                ),
+            )
+            if stored.rowcount == 0:
                 return False
             if not commit.completes:
                 # The next question is owed until it is delivered (see `patients_owed_a_question`).
@@ -387,12 +388,13 @@ class SqliteResponseStore:
                 )
                 # ... and schedules the next ones (stopped at once if the patient said /stop).
                 await conn.executemany(
-                    "INSERT OR IGNORE INTO followups (patient_id, source_response_id, survey_id,"
+                    "INSERT INTO followups (patient_id, source_response_id, survey_id,"
                     " visit_id, due_at, expires_at, status)"
                     " SELECT r.patient_id, r.id, ?, r.visit_id, ?, ?,"
                     " CASE WHEN p.followups_stopped_at IS NULL AND p.blocked_at IS NULL"
                     " THEN 'scheduled' ELSE 'stopped' END"
-                    " FROM responses r JOIN patients p ON p.id = r.patient_id WHERE r.id = ?",
+                    " FROM responses r JOIN patients p ON p.id = r.patient_id WHERE r.id = ?"
+                    " ON CONFLICT DO NOTHING",
                     [
                         (
                             f.survey_id,
@@ -412,12 +414,13 @@ class SqliteResponseStore:
                 await conn.execute(
                     "INSERT INTO alerts (response_id, reasons, created_at, case_opened_at)"
                     " VALUES (?, ?, ?, ?) ON CONFLICT (response_id) DO UPDATE"
-                    " SET reasons = excluded.reasons, version = version + 1",
+                    " SET reasons = excluded.reasons, version = alerts.version + 1",
                     (commit.response_id, ",".join(commit.alert_reasons), now, now),
                 )
             if commit.dedup_key is not None:
                 await conn.execute(
-                    "INSERT OR IGNORE INTO handled_events (event_key, handled_at) VALUES (?, ?)",
+                    "INSERT INTO handled_events (event_key, handled_at) VALUES (?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     (commit.dedup_key, now),
                 )
             await count_answer(
@@ -457,7 +460,8 @@ class SqliteResponseStore:
             " m.body FROM patient_notices n JOIN responses r ON r.id = n.response_id"
             " JOIN patients p ON p.id = r.patient_id"
             " LEFT JOIN case_messages m ON m.id = n.case_message_id"
-            " WHERE n.next_attempt_at <= ? AND (? IS NULL OR p.external_id = ?) ORDER BY n.id",
+            " WHERE n.next_attempt_at <= ?"
+            " AND (CAST(? AS BIGINT) IS NULL OR p.external_id = ?) ORDER BY n.id",
             (to_db_time(due_by), external_id, external_id),
         ) as cursor:
             rows = await cursor.fetchall()
@@ -489,10 +493,9 @@ class SqliteResponseStore:
                     (notice_id,),
                 )
             cursor = await conn.execute(
-                "UPDATE case_messages SET delivered_at = CASE WHEN ? THEN ? END,"
-                " failed = NOT ? WHERE id ="
+                "UPDATE case_messages SET delivered_at = ?, failed = ? WHERE id ="
                 " (SELECT case_message_id FROM patient_notices WHERE id = ?)",
-                (arrived, to_db_time(now), arrived, notice_id),
+                (to_db_time(now) if arrived else None, int(not arrived), notice_id),
             )
             if cursor.rowcount:
                 # Staff see on the alert whether their reply arrived.
@@ -539,7 +542,8 @@ class SqliteResponseStore:
         """Remember that an event with this key was handled; its stored copy goes."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT OR IGNORE INTO handled_events (event_key, handled_at) VALUES (?, ?)",
+                "INSERT INTO handled_events (event_key, handled_at) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (dedup_key, to_db_time(now)),
             )
             await conn.execute("DELETE FROM inbox WHERE update_id = ?", (dedup_key,))
@@ -555,7 +559,8 @@ class SqliteResponseStore:
         moment = to_db_time(cutoff)
         async with self._db.transaction() as conn:
             await conn.execute(
-                _REDACT_ALERTS + " WHERE r.started_at < ?", (to_db_time(now),) * 2 + (moment,)
+                _REDACT_ALERTS + " WHERE r.started_at < ? ON CONFLICT DO NOTHING",
+                (to_db_time(now),) * 2 + (moment,),
             )
             cursor = await conn.execute("DELETE FROM responses WHERE started_at < ?", (moment,))
             deleted = cursor.rowcount

@@ -15,10 +15,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import aiosqlite
-
 from bot.domain.models import BreakdownBy
 from bot.domain.surveys import ScoreQuestions
+from storage.sql import Connection, placeholders
 
 _Key = tuple[str, ...]
 
@@ -28,19 +27,51 @@ END_OF_TIME = "9999"
 _IN_RANGE = "r.started_at >= ? AND r.started_at < ?"
 
 
+def _one_if(condition: str) -> str:
+    """1 where the condition holds, else 0: both backends add these up (not booleans)."""
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+
+
+_COMPLETED = _one_if("r.status = 'completed'")
+
+
 def _response_figures(where: str) -> str:
     return (
         "SELECT substr(r.started_at, 1, 10), r.survey_id, count(*),"  # noqa: S608 - constants only
-        f" coalesce(sum(r.status = 'completed'), 0) FROM responses r WHERE {where} GROUP BY 1, 2"
+        f" coalesce(sum({_COMPLETED}), 0) FROM responses r"
+        f" WHERE {where} GROUP BY 1, 2"
     )
 
 
-def _marked_answers(where: str) -> str:
-    """Each answer once, marked as a CSAT or NPS score by the basis' question ids."""
-    score = "a.value_int IS NOT NULL AND a.question_id IN (SELECT value FROM json_each(?))"
+class Basis:
+    """The score questions the totals count: their stored form and the ids to bind."""
+
+    def __init__(self, stored: tuple[str, str]) -> None:
+        self.stored = stored
+        self.csat: list[str] = json.loads(stored[0])
+        self.nps: list[str] = json.loads(stored[1])
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The values `_marked_answers` binds, in order."""
+        return (*self.csat, *self.nps)
+
+
+def _is_one_of(ids: list[str]) -> str:
+    if not ids:
+        return "1 = 0"
+    return f"a.value_int IS NOT NULL AND a.question_id IN ({placeholders(len(ids))})"
+
+
+def _marked_answers(where: str, basis: Basis) -> str:
+    """Each answer once, marked (1 or 0) as a CSAT or NPS score by the basis' question ids.
+
+    Binds `basis.ids`, then what `where` binds.
+    """
     return (
         "SELECT substr(r.started_at, 1, 10) AS day, r.survey_id, r.visit_id,"  # noqa: S608 - constants only
-        f" a.value_int AS v, a.sentiment_label AS label, {score} AS is_csat, {score} AS is_nps"
+        f" a.value_int AS v, a.sentiment_label AS label, {_one_if(_is_one_of(basis.csat))}"
+        f" AS is_csat, {_one_if(_is_one_of(basis.nps))} AS is_nps"
         f" FROM answers a JOIN responses r ON r.id = a.response_id WHERE {where}"
     )
 
@@ -49,15 +80,15 @@ def _marked_answers(where: str) -> str:
 # detractors; negative, neutral, positive and other-language comments.
 _ANSWER_SHARE = (
     "is_csat",
-    "CASE WHEN is_csat THEN v ELSE 0 END",
-    "is_csat AND v >= 4",
-    "is_nps AND v >= 9",
-    "is_nps AND v BETWEEN 7 AND 8",
-    "is_nps AND v <= 6",
-    "coalesce(label = 'negative', 0)",
-    "coalesce(label = 'neutral', 0)",
-    "coalesce(label = 'positive', 0)",
-    "coalesce(label = 'unknown', 0)",
+    "CASE WHEN is_csat = 1 THEN v ELSE 0 END",
+    _one_if("is_csat = 1 AND v >= 4"),
+    _one_if("is_nps = 1 AND v >= 9"),
+    _one_if("is_nps = 1 AND v BETWEEN 7 AND 8"),
+    _one_if("is_nps = 1 AND v <= 6"),
+    _one_if("label = 'negative'"),
+    _one_if("label = 'neutral'"),
+    _one_if("label = 'positive'"),
+    _one_if("label = 'unknown'"),
 )
 _ANSWER_COLUMNS = (
     "csat_count",
@@ -73,9 +104,12 @@ _ANSWER_COLUMNS = (
 )
 
 
-def _answer_figures(where: str) -> str:
+def _answer_figures(where: str, basis: Basis) -> str:
     sums = ", ".join(f"sum({share})" for share in _ANSWER_SHARE)
-    return f"SELECT day, survey_id, {sums} FROM ({_marked_answers(where)}) GROUP BY 1, 2"  # noqa: S608 - constants only
+    return (
+        f"SELECT day, survey_id, {sums}"  # noqa: S608 - constants only
+        f" FROM ({_marked_answers(where, basis)}) marked GROUP BY 1, 2"
+    )
 
 
 # A response's visit, once per field (treatment, provider, location) that it names.
@@ -93,28 +127,29 @@ def _group_responses(where: str) -> str:
     return (
         "SELECT day, dimension, name, count(*) FROM (SELECT substr(r.started_at, 1, 10) AS day,"  # noqa: S608 - constants only
         f" d.dimension, {_NAME} AS name FROM responses r JOIN visits v ON v.id = r.visit_id"
-        f"{_DIMENSIONS} WHERE {where}) WHERE name IS NOT NULL GROUP BY 1, 2, 3"
+        f"{_DIMENSIONS} WHERE {where}) named WHERE name IS NOT NULL GROUP BY 1, 2, 3"
     )
 
 
 # An answer's share of a group's figures: csat count and sum; nps count, promoters, detractors.
 _GROUP_SHARE = (
     "is_csat",
-    "CASE WHEN is_csat THEN v ELSE 0 END",
+    "CASE WHEN is_csat = 1 THEN v ELSE 0 END",
     "is_nps",
-    "is_nps AND v >= 9",
-    "is_nps AND v <= 6",
+    _one_if("is_nps = 1 AND v >= 9"),
+    _one_if("is_nps = 1 AND v <= 6"),
 )
 _GROUP_ANSWER_COLUMNS = ("csat_count", "csat_sum", "nps_count", "nps_promoters", "nps_detractors")
 
 
-def _group_answers(where: str) -> str:
+def _group_answers(where: str, basis: Basis) -> str:
     sums = ", ".join(f"sum({share})" for share in _GROUP_SHARE)
     return (
         f"SELECT day, dimension, name, {sums}"  # noqa: S608 - constants only
         f" FROM (SELECT m.day, d.dimension, {_NAME} AS name, m.v, m.is_csat, m.is_nps"
-        f" FROM ({_marked_answers(where)}) m JOIN visits v ON v.id = m.visit_id{_DIMENSIONS})"
-        " WHERE name IS NOT NULL AND (is_csat OR is_nps) GROUP BY 1, 2, 3"
+        f" FROM ({_marked_answers(where, basis)}) m JOIN visits v ON v.id = m.visit_id"
+        f"{_DIMENSIONS}) named WHERE name IS NOT NULL AND (is_csat = 1 OR is_nps = 1)"
+        " GROUP BY 1, 2, 3"
     )
 
 
@@ -132,9 +167,9 @@ def _columns(columns: tuple[str, ...]) -> str:
     return ", ".join(columns)
 
 
-def _added(columns: tuple[str, ...]) -> str:
+def _added(table: str, columns: tuple[str, ...]) -> str:
     """An upsert's SET clause that adds the new row's figures to the stored ones."""
-    return ", ".join(f"{c} = {c} + excluded.{c}" for c in columns)
+    return ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
 
 
 def _add(
@@ -193,35 +228,36 @@ def basis_of(scores: ScoreQuestions) -> tuple[str, str]:
     return json.dumps(sorted(scores.csat)), json.dumps(sorted(scores.nps))
 
 
-async def stored_basis(conn: aiosqlite.Connection) -> tuple[str, str] | None:
+async def stored_basis(conn: Connection) -> Basis | None:
     """The score questions the totals were built with, if they were built."""
     async with conn.execute("SELECT csat, nps FROM report_basis WHERE id = 1") as cursor:
         row = await cursor.fetchone()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else Basis((row[0], row[1]))
 
 
-async def tally_rows(
-    conn: aiosqlite.Connection, after: str, before: str, basis: tuple[str, str]
-) -> Tally:
+async def tally_rows(conn: Connection, after: str, before: str, basis: Basis) -> Tally:
     """The figures of responses started from `after` to before `before`, straight from rows."""
-    csat, nps = basis
     tally = Tally()
     async with conn.execute(_response_figures(_IN_RANGE), (after, before)) as cursor:
         async for row in cursor:
             tally.add_scores((row[0], row[1]), 0, tuple(row[2:4]))
-    async with conn.execute(_answer_figures(_IN_RANGE), (csat, nps, after, before)) as cursor:
+    async with conn.execute(
+        _answer_figures(_IN_RANGE, basis), (*basis.ids, after, before)
+    ) as cursor:
         async for row in cursor:
             tally.add_scores((row[0], row[1]), 2, tuple(row[2:12]))
     async with conn.execute(_group_responses(_IN_RANGE), (after, before)) as cursor:
         async for row in cursor:
             tally.add_group((row[0], row[1], row[2]), 0, (row[3],))
-    async with conn.execute(_group_answers(_IN_RANGE), (csat, nps, after, before)) as cursor:
+    async with conn.execute(
+        _group_answers(_IN_RANGE, basis), (*basis.ids, after, before)
+    ) as cursor:
         async for row in cursor:
             tally.add_group((row[0], row[1], row[2]), 1, tuple(row[3:8]))
     return tally
 
 
-async def tally_days(conn: aiosqlite.Connection, first_day: str) -> Tally:
+async def tally_days(conn: Connection, first_day: str) -> Tally:
     """The stored totals of every day from `first_day` on, added up per survey and group.
 
     Added up in SQL: years of days are a few thousand rows, fewer to carry into Python.
@@ -244,7 +280,7 @@ async def tally_days(conn: aiosqlite.Connection, first_day: str) -> Tally:
     return tally
 
 
-async def _store(conn: aiosqlite.Connection, tally: Tally) -> None:
+async def _store(conn: Connection, tally: Tally) -> None:
     await conn.executemany(
         f"INSERT INTO daily_scores (day, survey_id, {_columns(SCORE_COLUMNS)})"  # noqa: S608 - constant columns
         f" VALUES (?, ?, {', '.join('?' * len(SCORE_COLUMNS))})",
@@ -257,7 +293,7 @@ async def _store(conn: aiosqlite.Connection, tally: Tally) -> None:
     )
 
 
-async def refresh_days(conn: aiosqlite.Connection, first_day: str, end_day: str) -> None:
+async def refresh_days(conn: Connection, first_day: str, end_day: str) -> None:
     """Compute the totals of the days from `first_day` to before `end_day` again.
 
     Inside the caller's transaction. Nothing to do before the totals were first built.
@@ -270,7 +306,7 @@ async def refresh_days(conn: aiosqlite.Connection, first_day: str, end_day: str)
     await _store(conn, await tally_rows(conn, first_day, end_day, basis))
 
 
-async def count_response(conn: aiosqlite.Connection, response_id: str) -> None:
+async def count_response(conn: Connection, response_id: str) -> None:
     """A response started: add it to its day's totals (inside the caller's transaction)."""
     basis = await stored_basis(conn)
     if basis is None:
@@ -278,38 +314,36 @@ async def count_response(conn: aiosqlite.Connection, response_id: str) -> None:
     await conn.execute(
         "INSERT INTO daily_scores (day, survey_id, started) SELECT substr(started_at, 1, 10),"
         " survey_id, 1 FROM responses WHERE id = ? ON CONFLICT (day, survey_id)"
-        " DO UPDATE SET started = started + 1",
+        " DO UPDATE SET started = daily_scores.started + 1",
         (response_id,),
     )
     await _count_visit(conn, response_id, basis)
 
 
-async def count_visit(conn: aiosqlite.Connection, response_id: str) -> None:
+async def count_visit(conn: Connection, response_id: str) -> None:
     """The response's visit is known: add the response to the visit's groups."""
     basis = await stored_basis(conn)
     if basis is not None:
         await _count_visit(conn, response_id, basis)
 
 
-async def _count_visit(
-    conn: aiosqlite.Connection, response_id: str, basis: tuple[str, str]
-) -> None:
+async def _count_visit(conn: Connection, response_id: str, basis: Basis) -> None:
     await conn.execute(
         f"INSERT INTO daily_groups (day, dimension, name, responses)"
         f" {_group_responses('r.id = ?')} ON CONFLICT (day, dimension, name)"
-        " DO UPDATE SET responses = responses + excluded.responses",
+        " DO UPDATE SET responses = daily_groups.responses + excluded.responses",
         (response_id,),
     )
     await conn.execute(
         f"INSERT INTO daily_groups (day, dimension, name, {_columns(_GROUP_ANSWER_COLUMNS)})"
-        f" {_group_answers('r.id = ?')} ON CONFLICT (day, dimension, name)"
-        f" DO UPDATE SET {_added(_GROUP_ANSWER_COLUMNS)}",
-        (*basis, response_id),
+        f" {_group_answers('r.id = ?', basis)} ON CONFLICT (day, dimension, name)"
+        f" DO UPDATE SET {_added('daily_groups', _GROUP_ANSWER_COLUMNS)}",
+        (*basis.ids, response_id),
     )
 
 
 async def count_answer(
-    conn: aiosqlite.Connection, response_id: str, question_id: str, *, completes: bool
+    conn: Connection, response_id: str, question_id: str, *, completes: bool
 ) -> None:
     """An answer was stored (completing its response, or not): add it to the totals."""
     basis = await stored_basis(conn)
@@ -318,20 +352,20 @@ async def count_answer(
     where = "r.id = ? AND a.question_id = ?"
     await conn.execute(
         f"INSERT INTO daily_scores (day, survey_id, completed, {_columns(_ANSWER_COLUMNS)})"  # noqa: S608 - constants only
-        f" SELECT day, survey_id, ?, {', '.join(_ANSWER_SHARE)}"
-        f" FROM ({_marked_answers(where)}) WHERE true ON CONFLICT (day, survey_id)"
-        f" DO UPDATE SET {_added(('completed', *_ANSWER_COLUMNS))}",
-        (int(completes), *basis, response_id, question_id),
+        f" SELECT day, survey_id, CAST(? AS BIGINT), {', '.join(_ANSWER_SHARE)}"
+        f" FROM ({_marked_answers(where, basis)}) marked WHERE true ON CONFLICT (day, survey_id)"
+        f" DO UPDATE SET {_added('daily_scores', ('completed', *_ANSWER_COLUMNS))}",
+        (int(completes), *basis.ids, response_id, question_id),
     )
     await conn.execute(
         f"INSERT INTO daily_groups (day, dimension, name, {_columns(_GROUP_ANSWER_COLUMNS)})"
-        f" {_group_answers(where)} ON CONFLICT (day, dimension, name)"
-        f" DO UPDATE SET {_added(_GROUP_ANSWER_COLUMNS)}",
-        (*basis, response_id, question_id),
+        f" {_group_answers(where, basis)} ON CONFLICT (day, dimension, name)"
+        f" DO UPDATE SET {_added('daily_groups', _GROUP_ANSWER_COLUMNS)}",
+        (*basis.ids, response_id, question_id),
     )
 
 
-async def days_of_patient(conn: aiosqlite.Connection, external_id: int) -> list[str]:
+async def days_of_patient(conn: Connection, external_id: int) -> list[str]:
     """The days this patient's responses started (their totals change when they go)."""
     async with conn.execute(
         "SELECT DISTINCT substr(r.started_at, 1, 10) FROM responses r"
@@ -341,16 +375,16 @@ async def days_of_patient(conn: aiosqlite.Connection, external_id: int) -> list[
         return [row[0] for row in await cursor.fetchall()]
 
 
-async def rebuild(conn: aiosqlite.Connection, scores: ScoreQuestions) -> None:
+async def rebuild(conn: Connection, scores: ScoreQuestions) -> None:
     """Build every day's totals from the answers, for these score questions."""
-    basis = basis_of(scores)
+    basis = Basis(basis_of(scores))
     await conn.execute("DELETE FROM daily_scores")
     await conn.execute("DELETE FROM daily_groups")
     await _store(conn, await tally_rows(conn, "", END_OF_TIME, basis))
     await conn.execute(
         "INSERT INTO report_basis (id, csat, nps) VALUES (1, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET csat = excluded.csat, nps = excluded.nps",
-        basis,
+        basis.stored,
     )
 
 

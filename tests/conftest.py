@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from bot.settings import Settings
 # As the `feedback-bot` command does: PTB 22 would otherwise warn (an error here) on 429s.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 from handlers.registry import FeedbackApplication
+from tests.databases import drop, drop_template, fresh_postgresql
 from tests.harness import FakeClock, make_settings, running_bot
 
 
@@ -28,9 +29,24 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """Where the bot under test keeps its data: each test runs on both backends."""
+    if request.param == "sqlite":
+        yield tmp_path / "feedback.db"
+        return
+    address = fresh_postgresql()
+    yield address
+    drop(address)
+
+
+def pytest_sessionfinish() -> None:
+    drop_template()
+
+
 @pytest.fixture
-def settings(telegram: FakeTelegram, tmp_path: Path) -> Settings:
-    return make_settings(telegram, tmp_path / "feedback.db")
+def settings(telegram: FakeTelegram, database_location: Path | str) -> Settings:
+    return make_settings(telegram, database_location)
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ class FakeClock:
         self.current += timedelta(**delta)
 
 
-def make_settings(server: FakeTelegram, db: Path, **overrides: Any) -> Settings:
+def make_settings(server: FakeTelegram, db: Path | str, **overrides: Any) -> Settings:
     """Settings for a bot talking to `server`; the environment and .env are ignored."""
     values: dict[str, Any] = {
         "bot_token": server.token,

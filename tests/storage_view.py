@@ -10,7 +10,7 @@ from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
 
-async def stored_responses(db: Path) -> list[Response]:
+async def stored_responses(db: Path | str) -> list[Response]:
     """Every response in the database, oldest first, read over a second connection."""
     database = await Database.open(db)
     try:
@@ -19,7 +19,7 @@ async def stored_responses(db: Path) -> list[Response]:
         await database.close()
 
 
-async def is_patient(db: Path, external_id: int) -> bool:
+async def is_patient(db: Path | str, external_id: int) -> bool:
     """Whether the database has a patient for this Telegram user."""
     database = await Database.open(db)
     try:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import aiosqlite
 import pytest
 
 from bot.domain.schedule import SendHours
 from bot.fake_telegram import FakeTelegram, Fault, Person, SentMessage
 from bot.settings import Settings
 from handlers.texts import CATALOGUES
+from storage.database import Database
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.test_patient_flow import answer_all
 
@@ -58,11 +59,14 @@ def labels(message: SentMessage) -> list[str]:
 
 
 async def case_messages(settings: Settings) -> list[tuple[str, str, str | None]]:
-    async with aiosqlite.connect(settings.db) as db:
-        cursor = await db.execute(
+    db = await Database.open(settings.db)
+    try:
+        async with db.connection.execute(
             "SELECT direction, body, author_name FROM case_messages ORDER BY id"
-        )
-        return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+        ) as cursor:
+            return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+    finally:
+        await db.close()
 
 
 @pytest.mark.usefixtures("bot")
@@ -222,7 +226,15 @@ async def test_a_staff_reply_telegram_refuses_arrives_later_and_the_alert_says_s
         telegram.fail_next("sendMessage", Fault(502, "Bad Gateway", chat_id=507))
         await staff(telegram).send("We're here for you.", reply_to=alert)
         await alert_when(telegram, lambda text: "on its way" in text)
-        clock.advance(seconds=10)  # past the back-off
+        await telegram.wait_for(lambda: any(c.status == 502 for c in telegram.calls))
+
+        async def time_passes() -> None:
+            # Past the back-off, counted from when the failure was stored (just after the 502).
+            while not patient.unread():
+                clock.advance(seconds=10)
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(time_passes(), 10)
         assert (await patient.next_message()).text.startswith("We're here for you.")
         await alert_when(telegram, lambda text: "delivered ✓" in text)
 
@@ -352,9 +364,14 @@ async def test_a_patient_who_asks_to_be_called_shares_their_number_and_staff_see
     await patient.next_message()
     await patient.tap("Yes, erase everything")
     await alert_when(telegram, lambda text: text == EN.alert_erased)
-    async with aiosqlite.connect(settings.db) as db:
-        cursor = await db.execute("SELECT count(*) FROM alerts WHERE callback_phone IS NOT NULL")
-        assert await cursor.fetchone() == (0,)
+    db = await Database.open(settings.db)
+    try:
+        async with db.connection.execute(
+            "SELECT count(*) FROM alerts WHERE callback_phone IS NOT NULL"
+        ) as cursor:
+            assert tuple(await cursor.fetchone() or ()) == (0,)
+    finally:
+        await db.close()
 
 
 @pytest.mark.usefixtures("bot")

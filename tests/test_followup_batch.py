@@ -38,7 +38,7 @@ class VirtualTime:
         await asyncio.sleep(0)
 
 
-async def schedule_followups(db: Path, clock: FakeClock) -> None:
+async def schedule_followups(db: Path | str, clock: FakeClock) -> None:
     """1,000 patients whose visit survey completed 14 days ago, each with one follow-up."""
     database = await Database.open(db)
     store = SqliteResponseStore(database)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from bot.app import FOLLOWUPS_KEY
 from bot.domain.models import FollowupStatus, ResponseStatus
@@ -304,13 +305,15 @@ async def test_admins_see_visit_day_and_follow_up_scores_side_by_side(
 
 
 async def test_the_command_line_lists_follow_ups(
-    telegram: FakeTelegram, settings: Settings, clock: FakeClock
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock, tmp_path: Path
 ) -> None:
     async with running_bot(settings, clock) as application:
         await visit(telegram.patient(530), "Laser or light treatment")
         clock.advance(days=28)
         assert (await dispatch(application)).sent == 1
-    result = run_cli(settings.db.parent, "followups", FEEDBACK_TIMEZONE="Europe/Madrid")
+    result = run_cli(
+        tmp_path, "followups", FEEDBACK_DB=str(settings.db), FEEDBACK_TIMEZONE="Europe/Madrid"
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == (

@@ -38,7 +38,7 @@ async def open_link(patient: Person, code: str) -> None:
 
 @pytest.mark.usefixtures("bot")
 async def test_an_invitation_ties_the_answers_to_the_visit(
-    telegram: FakeTelegram, settings: Settings
+    telegram: FakeTelegram, settings: Settings, tmp_path: Path
 ) -> None:
     code = await invite(telegram, "neuromodulator", '"Dr Ana Ruiz"', "Downtown", "2026-11-02")
     patient = telegram.patient(401)
@@ -59,7 +59,7 @@ async def test_an_invitation_ties_the_answers_to_the_visit(
     alert = telegram.messages_to(STAFF_CHAT)[0]
     assert "Visit: Botox / neuromodulator · Dr Ana Ruiz · Downtown · 2026-11-02" in alert.text
 
-    result = run_cli(settings.db.parent, "export", "--format", "jsonl")
+    result = run_cli(tmp_path, "export", "--format", "jsonl", FEEDBACK_DB=str(settings.db))
     [record] = [json.loads(line) for line in result.stdout.splitlines()]
     assert record["visit"] == {
         "treatment": "neuromodulator",
@@ -273,7 +273,7 @@ async def test_a_second_link_for_an_identical_visit_starts_its_own_survey(
 
 @pytest.mark.usefixtures("bot")
 async def test_the_summary_shows_how_many_visit_links_were_opened_and_completed(
-    telegram: FakeTelegram, settings: Settings
+    telegram: FakeTelegram, settings: Settings, tmp_path: Path
 ) -> None:
     links = [
         await invite(telegram, "filler", "Dr_Li", "Downtown"),
@@ -303,7 +303,7 @@ async def test_the_summary_shows_how_many_visit_links_were_opened_and_completed(
         "• Dr_Kim: 2 created · 0 opened · 0 completed (0%)",
         "• Dr_Li: 2 created · 2 opened · 1 completed (50%)",
     ]
-    cli = run_cli(settings.db.parent, "summary", FEEDBACK_DB=str(settings.db))
+    cli = run_cli(tmp_path, "summary", FEEDBACK_DB=str(settings.db))
     assert "Visit links: 4 created · 2 opened (50%) · 1 completed (25%)" in cli.stdout
     assert "Visit links by location" in cli.stdout
 

@@ -11,6 +11,7 @@ from bot.domain.models import ResponseStatus
 from bot.fake_telegram import FakeTelegram, Fault, Person
 from bot.settings import Settings
 from handlers.registry import FeedbackApplication
+from tests.databases import sqlite_file
 from tests.harness import FakeClock, running_bot
 from tests.storage_view import is_patient, stored_responses
 
@@ -467,7 +468,9 @@ async def test_while_another_program_holds_the_database_taps_wait_and_none_is_lo
     await patient.tap("4")
     assert (await patient.next_message()).text.startswith("Question 2 of 3")
     # A backup tool, say, holds the database longer than the bot's five-second busy wait.
-    blocker = sqlite3.connect(settings.db, isolation_level=None, check_same_thread=False)
+    blocker = sqlite3.connect(
+        sqlite_file(settings.db), isolation_level=None, check_same_thread=False
+    )
     # In a thread: the bot may be finishing a write, which needs the event loop.
     await asyncio.to_thread(blocker.execute, "BEGIN EXCLUSIVE")
     try:

@@ -170,12 +170,22 @@ def test_the_database_is_a_path_or_a_sqlite_url(
     assert load_settings().db == Path(path)
 
 
-def test_a_postgresql_url_is_refused_rather_than_taken_for_a_file_name(
+def test_a_postgresql_url_names_a_postgresql_database_not_a_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("FEEDBACK_DB", "postgresql://clinic@db.internal/feedback")
+    assert load_settings().db == "postgresql://clinic@db.internal/feedback"
+    assert list(tmp_path.iterdir()) == []  # no file called "postgresql:" was made
+
+
+@pytest.mark.parametrize("given", ["mysql://clinic@db/feedback", "postgresql://"])
+def test_another_database_address_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, given: str
+) -> None:
+    monkeypatch.setenv("FEEDBACK_DB", given)
     with pytest.raises(SettingsError) as error:
         load_settings()
     [problem] = error.value.problems
-    assert problem.startswith("FEEDBACK_DB: PostgreSQL is not supported by this release")
-    assert list(tmp_path.iterdir()) == []  # no file called "postgresql:" was made
+    assert problem.startswith("FEEDBACK_DB: ")
+    assert "postgresql://user@host/name" in problem
+    assert list(tmp_path.iterdir()) == []

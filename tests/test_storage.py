@@ -19,7 +19,7 @@ from bot.domain.models import (
 from bot.domain.periods import Period
 from bot.domain.surveys import AnswerValue, ScoreQuestions
 from storage.alerts import SqliteAlertStore
-from storage.database import Database, migrations
+from storage.database import Database, migrations, newest_revision
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
@@ -37,15 +37,22 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 async def test_migrations_apply_once_and_set_the_version(tmp_path: Path) -> None:
     path = tmp_path / "feedback.db"
     database = await Database.open(path)
-    assert await database.schema_version() == len(migrations())
-    async with database.connection.execute("PRAGMA journal_mode") as cursor:
-        assert tuple(await cursor.fetchone() or ()) == ("wal",)
-    async with database.connection.execute("PRAGMA foreign_keys") as cursor:
-        assert tuple(await cursor.fetchone() or ()) == (1,)
-    await database.close()
+    try:
+        assert await database.schema_version() == newest_revision()
+        async with database.connection.execute("PRAGMA user_version") as cursor:
+            assert tuple(await cursor.fetchone() or ()) == (len(migrations()),)
+        async with database.connection.execute("PRAGMA journal_mode") as cursor:
+            assert tuple(await cursor.fetchone() or ()) == ("wal",)
+        async with database.connection.execute("PRAGMA foreign_keys") as cursor:
+            assert tuple(await cursor.fetchone() or ()) == (1,)
+    finally:
+        await database.close()
     again = await Database.open(path)
-    assert await again.migrate() == []
-    await again.close()
+    try:
+        await again.migrate()
+        assert await again.schema_version() == newest_revision()
+    finally:
+        await again.close()
 
 
 def test_migration_files_are_numbered_without_gaps() -> None:

@@ -11,8 +11,11 @@ from aiohttp import ClientSession
 
 from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
+from storage.database import Database
+from storage.inbox import SqliteInbox
 from tests.harness import FakeClock, free_port, make_settings, webhook_bot
 from tests.storage_view import stored_responses
+from tests.test_cli import run_cli, run_cli_async
 from tests.test_patient_flow import agree
 
 SECRET = "s3cret-for-the-webhook-0123456789"
@@ -100,6 +103,7 @@ async def test_an_update_that_cannot_be_stored_gets_no_200_and_is_handled_on_the
         patient = telegram.patient(9102)
         await agree(patient)
         assert (await patient.next_message()).text.startswith("Question 1 of 3")
+        await handled_everything(hook_settings.db)  # the lock below is for the next update
         blocker = sqlite3.connect(hook_settings.db, isolation_level=None, check_same_thread=False)
         await asyncio.to_thread(blocker.execute, "BEGIN EXCLUSIVE")
         try:
@@ -112,3 +116,46 @@ async def test_an_update_that_cannot_be_stored_gets_no_200_and_is_handled_on_the
         assert (await patient.next_message(timeout=20)).text.startswith("Question 2 of 3")
     [response] = await stored_responses(hook_settings.db)
     assert response.values == {"csat": 5}
+
+
+async def handled_everything(db: Path | str) -> None:
+    """Wait until every update stored has been handled (its copy leaves the inbox)."""
+    database = await Database.open(db)
+    try:
+        inbox = SqliteInbox(database)
+        for _ in range(200):
+            if not await inbox.unhandled():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("updates stayed unhandled")
+    finally:
+        await database.close()
+
+
+async def test_set_webhook_tells_telegram_the_address_once_for_every_worker(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    code, out, err = await run_cli_async(
+        tmp_path,
+        "set-webhook",
+        FEEDBACK_BOT_TOKEN=telegram.token,
+        FEEDBACK_API_URL=telegram.api_url,
+        FEEDBACK_WEBHOOK_URL="https://feedback.example-clinic.org/telegram/updates",
+        FEEDBACK_WEBHOOK_SECRET=SECRET,
+    )
+    assert code == 0, err
+    assert (
+        out
+        == "Telegram now delivers updates to https://feedback.example-clinic.org/telegram/updates\n"
+    )
+    assert telegram.webhook is not None
+    assert telegram.webhook["url"] == "https://feedback.example-clinic.org/telegram/updates"
+    assert telegram.webhook["secret_token"] == SECRET
+    assert telegram.token not in out + err
+
+
+def test_set_webhook_without_an_address_says_which_settings_to_give(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "set-webhook", FEEDBACK_BOT_TOKEN="123456:placeholder-token")
+    assert result.returncode != 0
+    assert "FEEDBACK_WEBHOOK_URL and FEEDBACK_WEBHOOK_SECRET must both be set" in result.stderr
+    assert "Traceback" not in result.stderr

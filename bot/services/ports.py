@@ -299,8 +299,8 @@ class Inbox(Protocol):
         """Drop stored copies of updates that were handled (a crash can leave some)."""
         ...
 
-    async def unhandled(self) -> list[str]:
-        """Bodies of stored updates not yet handled, oldest first."""
+    async def unhandled(self, received_before: datetime | None = None) -> list[str]:
+        """Bodies of stored updates not yet handled (received before a time), oldest first."""
         ...
 
     async def last_update_id(self) -> int | None:

@@ -1,0 +1,1 @@
+"""Alembic revisions of the schema, for SQLite and PostgreSQL alike."""
