@@ -18,7 +18,7 @@ def feedback_bot() -> str:
     return str(found) if found.exists() else (shutil.which("feedback-bot") or "feedback-bot")
 
 
-def bot_environment(telegram: FakeTelegram, db: Path, **settings: str) -> dict[str, str]:
+def bot_environment(telegram: FakeTelegram, db: Path | str, **settings: str) -> dict[str, str]:
     """This process's environment without FEEDBACK_* settings, then the bot's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")}
     env |= {
@@ -30,7 +30,7 @@ def bot_environment(telegram: FakeTelegram, db: Path, **settings: str) -> dict[s
 
 
 async def start_bot(
-    telegram: FakeTelegram, db: Path, log: Path, **settings: str
+    telegram: FakeTelegram, db: Path | str, log: Path, **settings: str
 ) -> asyncio.subprocess.Process:
     """`feedback-bot run` against the fake server, its output appended to `log`."""
     with log.open("ab") as out:
@@ -38,7 +38,7 @@ async def start_bot(
             feedback_bot(),
             "run",
             env=bot_environment(telegram, db, **settings),
-            cwd=db.parent,
+            cwd=log.parent,
             stdout=out,
             stderr=out,
         )

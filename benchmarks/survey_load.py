@@ -220,9 +220,8 @@ async def measure_workers(
             started_processes.append(
                 await processes.start_bot(
                     telegram,
-                    workdir / f"pg{workers}-{number}.db",
+                    address,
                     workdir / f"pg{workers}-{number}.log",
-                    db=address,
                     webhook_url="https://feedback.example-clinic.org/telegram",
                     webhook_secret=WEBHOOK_SECRET,
                     webhook_listen=listen,

@@ -11,7 +11,7 @@ from pathlib import Path
 from storage.database import Database
 from storage.sql import Connection, placeholders
 
-# Every table, parents before the tables that refer to them. `test_copy` checks that no
+# Every table, parents before the tables that refer to them. A test checks that no
 # table of the schema is missing, so a new one cannot be left behind by a copy.
 TABLES = (
     "patients",

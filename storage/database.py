@@ -23,7 +23,7 @@ from sqlalchemy import NullPool, TextClause, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from storage.sql import Connection, Cursor
+from storage.sql import Connection, Cursor, Params, Record, Values, bind, statement
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # SQLite gives the -wal and -shm files the database file's permissions.
@@ -119,12 +119,16 @@ def shown(location: Path | str) -> str:
 
 _T = TypeVar("_T")
 
-# Keys for PostgreSQL's advisory locks: migrations, and the one worker that sends.
-_MIGRATION_LOCK = 7_240_001
-_DISPATCHER_LOCK = 7_240_002
+# PostgreSQL's advisory locks for migrations and for the one worker that sends. Two-number
+# keys: their space is apart from the one-number keys, which are people's Telegram ids.
+_MIGRATION_LOCK = {"area": 7240, "key": 1}
+_DISPATCHER_LOCK = {"area": 7240, "key": 2}
+_ALONE_LOCK = {"area": 7240, "key": 3}
 # Connections that hold a patient's lock while their update is handled, per worker: updates
 # beyond this wait for one to come free.
 PERSON_LOCKS = 32
+# Rows a streamed query holds in memory at a time.
+STREAM_BATCH = 1000
 
 
 async def _finished(step: Awaitable[_T]) -> _T:
@@ -143,17 +147,16 @@ async def _finished(step: Awaitable[_T]) -> _T:
         raise
 
 
-class _SqliteRunner:
-    """Statements on the one SQLite connection."""
+class _OnConnection:
+    """Statements on one connection: SQLite's shared one, or a PostgreSQL transaction's."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, *, plain_numbers: bool) -> None:
         self._connection = connection
+        self._plain_numbers = plain_numbers
 
-    async def run(
-        self, clause: TextClause, values: dict[str, object] | list[dict[str, object]]
-    ) -> Cursor:
+    async def run(self, clause: TextClause, values: Values) -> Cursor:
         result = await _finished(self._connection.execute(clause, values))
-        return Cursor(result, plain_numbers=False)
+        return Cursor.of(result, plain_numbers=self._plain_numbers)
 
     async def plain(self, sql: str) -> None:
         """A statement of SQLite's own (BEGIN, COMMIT, PRAGMA), without values."""
@@ -171,24 +174,10 @@ class _PooledRunner:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def run(
-        self, clause: TextClause, values: dict[str, object] | list[dict[str, object]]
-    ) -> Cursor:
+    async def run(self, clause: TextClause, values: Values) -> Cursor:
         async with self._engine.connect() as connection:
-            return Cursor(await _finished(connection.execute(clause, values)), plain_numbers=True)
-
-
-class _TransactionRunner:
-    """Statements inside one PostgreSQL transaction."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
-    async def run(
-        self, clause: TextClause, values: dict[str, object] | list[dict[str, object]]
-    ) -> Cursor:
-        result = await _finished(self._connection.execute(clause, values))
-        return Cursor(result, plain_numbers=True)
+            result = await _finished(connection.execute(clause, values))
+            return Cursor.of(result, plain_numbers=True)
 
 
 class Database:
@@ -211,11 +200,10 @@ class Database:
     def __init__(self, location: Path | str) -> None:
         self.location = location
         self.dialect = "postgresql" if is_postgresql(location) else "sqlite"
-        self.path = location  # as given; for messages
         self._engine: AsyncEngine | None = None
         self._locks_engine: AsyncEngine | None = None
         self._sqlite: AsyncConnection | None = None
-        self._sqlite_runner: _SqliteRunner | None = None
+        self._sqlite_runner: _OnConnection | None = None
         self._reader: Connection | None = None
         self._write_lock = asyncio.Lock()
         self.dispatcher = Dispatcher(self)
@@ -274,7 +262,7 @@ class Database:
         connection = await engine.execution_options(isolation_level="AUTOCOMMIT").connect()
         self._engine = engine
         self._sqlite = connection
-        self._sqlite_runner = _SqliteRunner(connection)
+        self._sqlite_runner = _OnConnection(connection, plain_numbers=False)
         try:
             self._reader = Connection(self._sqlite_runner)
             await self.migrate()
@@ -317,7 +305,7 @@ class Database:
             return
         async with self._require_engine().begin() as connection:
             await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                text("SELECT pg_advisory_xact_lock(:area, :key)"), _MIGRATION_LOCK
             )
             await connection.run_sync(upgrade_schema)
 
@@ -327,12 +315,20 @@ class Database:
         return self._engine
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        """A write transaction, committed on success and rolled back on any error."""
+    async def transaction(self, *, alone: bool = False) -> AsyncIterator[Connection]:
+        """A write transaction, committed on success and rolled back on any error.
+
+        `alone`: no other such transaction runs meanwhile in any worker (rebuilding the
+        daily totals). SQLite's write transactions are one at a time anyway.
+        """
         runner = self._sqlite_runner
         if runner is None:
             async with self._require_engine().begin() as connection:
-                yield Connection(_TransactionRunner(connection))
+                if alone:
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:area, :key)"), _ALONE_LOCK
+                    )
+                yield Connection(_OnConnection(connection, plain_numbers=True))
             return
         async with self._write_lock:
             try:
@@ -342,6 +338,20 @@ class Database:
             except BaseException:
                 await runner.rollback()
                 raise
+
+    async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[Record]:
+        """A long query's rows a batch at a time (an export), on a connection of its own.
+
+        Its own: on SQLite a read snapshot beside the shared connection (WAL lets the bot
+        keep writing), so that stopping half-way harms nothing else.
+        """
+        clause, count = statement(sql)
+        async with self._require_engine().connect() as connection:
+            result = await connection.stream(clause, bind(count, params))
+            index = {key: number for number, key in enumerate(result.keys())}
+            async for batch in result.partitions(STREAM_BATCH):
+                for row in batch:
+                    yield Record(tuple(row), index)
 
     @asynccontextmanager
     async def person_lock(self, key: int) -> AsyncIterator[None]:
@@ -447,7 +457,7 @@ class Dispatcher:
         connection = await engine.connect()
         try:
             result = await connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": _DISPATCHER_LOCK}
+                text("SELECT pg_try_advisory_lock(:area, :key)"), _DISPATCHER_LOCK
             )
             won = bool(result.scalar())
             await connection.commit()
@@ -472,7 +482,7 @@ class Dispatcher:
         if held is not None:
             with suppress(SQLAlchemyError, OSError):
                 await held.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": _DISPATCHER_LOCK}
+                    text("SELECT pg_advisory_unlock(:area, :key)"), _DISPATCHER_LOCK
                 )
                 await held.close()
 

@@ -208,7 +208,8 @@ class SqliteReportStore:
         basis = basis_of(scores)
         if _counts(await stored_basis(self._db.connection), basis):
             return False
-        async with self._db.transaction() as conn:
+        # Alone: two workers starting together would otherwise both build them.
+        async with self._db.transaction(alone=True) as conn:
             if _counts(await stored_basis(conn), basis):  # rebuilt while this waited
                 return False
             await rebuild(conn, scores)
@@ -249,23 +250,23 @@ class SqliteReportStore:
             ", a.question_id, a.value_kind, a.value_int, a.value_text, a.answered_at,"
             " a.polarity, a.sentiment_label, a.topics, a.reasons FROM responses r",
         )
-        async with self._db.connection.execute(
+        rows = self._db.stream(
             f"{select} LEFT JOIN answers a ON a.response_id = r.id"
             f" WHERE r.started_at >= ? ORDER BY r.started_at, {self._db.insertion_order('r')},"
             " a.answered_at",
             (after,),
-        ) as cursor:
-            current = None
-            answers = []
-            async for row in cursor:
-                if current is not None and current["id"] != row["id"]:
-                    yield row_to_response(current, answers)
-                    answers = []
-                current = row
-                if row["question_id"] is not None:
-                    answers.append(row_to_answer(row))
-            if current is not None:
+        )
+        current = None
+        answers = []
+        async for row in rows:
+            if current is not None and current["id"] != row["id"]:
                 yield row_to_response(current, answers)
+                answers = []
+            current = row
+            if row["question_id"] is not None:
+                answers.append(row_to_answer(row))
+        if current is not None:
+            yield row_to_response(current, answers)
 
 
 def _add(groups: dict[str, list[int]], name: str, counts: list[int]) -> None:

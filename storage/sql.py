@@ -11,12 +11,15 @@ import re
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.engine import CursorResult
 
 Params = Sequence[object]
+"""A statement's values, one for each `?`."""
+Values = dict[str, object] | list[dict[str, object]]
+"""The same, as SQLAlchemy takes them: named, once or for each run of an executemany."""
 
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -85,18 +88,22 @@ def _plain(value: object) -> object:
 class Cursor:
     """A statement's outcome: its rows (all read already) and how many rows it changed."""
 
-    def __init__(self, result: CursorResult[Any], *, plain_numbers: bool) -> None:
-        self.rowcount: int = result.rowcount
-        if result.returns_rows:
-            index = {key: number for number, key in enumerate(result.keys())}
-            rows = result.all()
-            if plain_numbers:
-                self._rows = [Record(tuple(_plain(v) for v in row), index) for row in rows]
-            else:
-                self._rows = [Record(tuple(row), index) for row in rows]
-        else:
-            self._rows = []
+    def __init__(self, rows: list[Record], rowcount: int) -> None:
+        self.rowcount = rowcount
+        self._rows = rows
         self._next = 0
+
+    @classmethod
+    def of(cls, result: CursorResult[Any], *, plain_numbers: bool) -> Cursor:
+        """Read a SQLAlchemy result (PostgreSQL's NUMERIC sums as int or float, if asked)."""
+        if not result.returns_rows:
+            return cls([], result.rowcount)
+        index = {key: number for number, key in enumerate(result.keys())}
+        if plain_numbers:
+            rows = [Record(tuple(_plain(v) for v in row), index) for row in result.all()]
+        else:
+            rows = [Record(tuple(row), index) for row in result.all()]
+        return cls(rows, result.rowcount)
 
     async def fetchone(self) -> Record | None:
         """The next row, if any."""
@@ -122,34 +129,29 @@ class Cursor:
 class Runner(Protocol):
     """Runs one statement (with values, or with many sets of values) and reads its outcome."""
 
-    async def run(
-        self, clause: TextClause, values: dict[str, object] | list[dict[str, object]]
-    ) -> Cursor:
+    async def run(self, clause: TextClause, values: Values) -> Cursor:
         """The statement's outcome."""
 
 
 class Execution:
     """`await conn.execute(...)` or `async with conn.execute(...) as cursor`."""
 
-    def __init__(self, runner: Runner, sql: str, params: Params | Sequence[Params]) -> None:
+    def __init__(
+        self, runner: Runner, sql: str, params: Params, many: Sequence[Params] | None = None
+    ) -> None:
         self._runner = runner
         self._sql = sql
         self._params = params
-        self._many = False
-
-    def many(self) -> Self:
-        """Run once per set of values."""
-        self._many = True
-        return self
+        self._many = many
 
     async def _cursor(self) -> Cursor:
         clause, count = statement(self._sql)
-        if self._many:
-            sets = [bind(count, values) for values in self._params]  # type: ignore[arg-type]
-            if not sets:
-                return _EMPTY
-            return await self._runner.run(clause, sets)
-        return await self._runner.run(clause, bind(count, self._params))
+        if self._many is None:
+            return await self._runner.run(clause, bind(count, self._params))
+        sets = [bind(count, values) for values in self._many]
+        if not sets:  # SQLAlchemy would run it once without values
+            return Cursor([], 0)
+        return await self._runner.run(clause, sets)
 
     def __await__(self) -> Generator[Any, None, Cursor]:
         return self._cursor().__await__()
@@ -159,12 +161,6 @@ class Execution:
 
     async def __aexit__(self, *_: object) -> None:
         return None
-
-
-_EMPTY: Cursor = Cursor.__new__(Cursor)
-_EMPTY.rowcount = 0
-_EMPTY._rows = []  # noqa: SLF001 - building the one empty outcome
-_EMPTY._next = 0  # noqa: SLF001 - building the one empty outcome
 
 
 class Connection:
@@ -179,4 +175,4 @@ class Connection:
 
     def executemany(self, sql: str, params: Sequence[Params]) -> Execution:
         """Run one statement once for each set of values."""
-        return Execution(self._runner, sql, params).many()
+        return Execution(self._runner, sql, (), many=params)

@@ -86,3 +86,28 @@ async def test_a_previous_release_database_migrates_in_place_and_keeps_everythin
         assert summary.cases is None  # no case was opened: the old alerts are not counted
     finally:
         await database.close()
+
+
+async def test_a_database_of_the_release_before_postgresql_migrates_in_place(
+    tmp_path: Path,
+) -> None:
+    # The schema of migration 13, as that release left it: no Alembic table yet.
+    path = tmp_path / "feedback.db"
+    with sqlite3.connect(path) as connection:
+        for _, _, sql in migrations():
+            connection.executescript(sql)
+        connection.execute(f"PRAGMA user_version = {len(migrations())}")
+        connection.execute(
+            "INSERT INTO patients (id, external_id, pseudonym, consented_at)"
+            " VALUES (1, 501, 'P-OLDONE01', ?)",
+            (to_db_time(NOW),),
+        )
+    database = await Database.open(path)
+    try:
+        assert await database.schema_version() == newest_revision()
+        assert await database.integrity_check() == "ok"
+        patient = await SqliteResponseStore(database).get_patient(501)
+        assert patient is not None
+        assert patient.pseudonym == "P-OLDONE01"
+    finally:
+        await database.close()
