@@ -102,7 +102,7 @@ class Intake:
         """
         await self._inbox.forget_handled()
         replayed = await self._inbox.unhandled(received_before)
-        if replayed:
+        if replayed and received_before is None:  # else the caller says whose they were
             logger.warning("handling %d updates received before a restart", len(replayed))
         for body in replayed:
             try:

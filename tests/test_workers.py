@@ -114,13 +114,18 @@ async def test_three_workers_lose_no_answer_when_one_is_killed_and_send_each_fol
     log = tmp_path / "workers.log"
     try:
         async with AsyncExitStack() as stack:
-            processes = [
+            # The first worker up is the one that sends (and sets the webhook): the one killed
+            # below, so that another must take its place.
+            first = await stack.enter_async_context(
+                worker(telegram, tmp_path, postgresql, addresses[0], log)
+            )
+            await telegram.wait_for(lambda: telegram.webhook is not None, timeout=60)
+            processes = [first] + [
                 await stack.enter_async_context(
                     worker(telegram, tmp_path, postgresql, address, log)
                 )
-                for address in addresses
+                for address in addresses[1:]
             ]
-            await telegram.wait_for(lambda: telegram.webhook is not None, timeout=60)
             patients = [telegram.patient(20_000 + n) for n in range(PATIENTS)]
             answers = {
                 p.chat_id: (1 + n % 5, n % 11, f"Comment {n}") for n, p in enumerate(patients)
@@ -189,4 +194,5 @@ async def test_three_workers_lose_no_answer_when_one_is_killed_and_send_each_fol
         await telegram.stop()
     output = log.read_text()
     assert output.count("Application started") >= WORKERS
+    assert "this worker now sends" in output  # another took over from the killed one
     assert "Comment 1" not in output
