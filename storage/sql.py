@@ -29,6 +29,7 @@ def statement(sql: str) -> tuple[TextClause, int]:
     """The SQLAlchemy clause for SQL written with `?` placeholders, and how many it has.
 
     A colon in the SQL is escaped first, so that only our placeholders become parameters.
+    Every `?` is one, even inside a quoted literal: the stores' SQL has none there.
     """
     escaped = sql.replace(":", r"\:")
     count = 0

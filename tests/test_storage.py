@@ -246,3 +246,12 @@ async def test_pending_alerts_come_a_page_at_a_time_oldest_first(database: Datab
     everything = await alerts.pending_alerts(NOW)
     assert [a.id for a in first + rest] == [a.id for a in everything]
     assert (len(first), len(rest)) == (2, 3)
+
+
+async def test_a_colon_in_the_sql_is_text_and_each_question_mark_one_value(
+    database: Database,
+) -> None:
+    async with database.connection.execute("SELECT '09:00' || ?", ("-20:00",)) as cursor:
+        assert tuple(await cursor.fetchone() or ()) == ("09:00-20:00",)
+    with pytest.raises(ValueError, match="takes 1 values, 2 given"):
+        await database.connection.execute("SELECT ?", (1, 2))
