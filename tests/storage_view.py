@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from bot.domain.models import Response
 from storage.database import Database
+from storage.inbox import SqliteInbox
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
@@ -24,5 +26,19 @@ async def is_patient(db: Path | str, external_id: int) -> bool:
     database = await Database.open(db)
     try:
         return await SqliteResponseStore(database).get_patient(external_id) is not None
+    finally:
+        await database.close()
+
+
+async def handled_everything(db: Path | str) -> None:
+    """Wait until every update stored has been handled (its copy leaves the inbox)."""
+    database = await Database.open(db)
+    try:
+        inbox = SqliteInbox(database)
+        for _ in range(200):
+            if not await inbox.unhandled():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("updates stayed unhandled")
     finally:
         await database.close()

@@ -11,10 +11,8 @@ from aiohttp import ClientSession
 
 from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
-from storage.database import Database
-from storage.inbox import SqliteInbox
 from tests.harness import FakeClock, free_port, make_settings, webhook_bot
-from tests.storage_view import stored_responses
+from tests.storage_view import handled_everything, stored_responses
 from tests.test_cli import run_cli, run_cli_async
 from tests.test_patient_flow import agree
 
@@ -116,20 +114,6 @@ async def test_an_update_that_cannot_be_stored_gets_no_200_and_is_handled_on_the
         assert (await patient.next_message(timeout=20)).text.startswith("Question 2 of 3")
     [response] = await stored_responses(hook_settings.db)
     assert response.values == {"csat": 5}
-
-
-async def handled_everything(db: Path | str) -> None:
-    """Wait until every update stored has been handled (its copy leaves the inbox)."""
-    database = await Database.open(db)
-    try:
-        inbox = SqliteInbox(database)
-        for _ in range(200):
-            if not await inbox.unhandled():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError("updates stayed unhandled")
-    finally:
-        await database.close()
 
 
 async def test_set_webhook_tells_telegram_the_address_once_for_every_worker(
