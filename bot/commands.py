@@ -234,8 +234,9 @@ def _copy_db_command(settings: Settings, args: argparse.Namespace) -> int:
         return _refuse(f"{exc}; copy into a new, empty database (nothing was copied)")
     except CopyMismatchError as exc:
         return _refuse(f"{exc} (nothing was kept)")
-    except DatabaseUnavailableError as exc:
-        return _refuse(f"{exc}; check --to")
+    except DatabaseUnavailableError as exc:  # the file to copy, or the target
+        where = "--to" if is_postgresql(str(exc.path)) else f"{ENV_PREFIX}DB"
+        return _refuse(f"{exc}; check {where}")
     rows = ", ".join(f"{count} {table}" for table, count in report.rows.items() if count)
     print(f"copied {settings.db} to {shown(args.to)}: {rows or 'no rows'}; row counts match")
     print(f"now set {ENV_PREFIX}DB={shown(args.to)} (with its password) and start the bot")

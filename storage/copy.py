@@ -61,9 +61,13 @@ class CopyReport:
 
 async def row_counts(database: Database) -> dict[str, int]:
     """Rows per table."""
+    return await _counted(database.connection)
+
+
+async def _counted(conn: Connection) -> dict[str, int]:
     counts = {}
     for table in TABLES:
-        async with database.connection.execute(f"SELECT count(*) FROM {table}") as cursor:  # noqa: S608 - names from TABLES
+        async with conn.execute(f"SELECT count(*) FROM {table}") as cursor:  # noqa: S608 - names from TABLES
             row = await cursor.fetchone()
         counts[table] = int(row[0]) if row else 0
     return counts
@@ -96,11 +100,7 @@ async def copy_database(source: Path, target: Database) -> CopyReport:
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"  # noqa: S608 - names from _NUMBERED
                         f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
                     )
-            copied = {}
-            for table in TABLES:
-                async with conn.execute(f"SELECT count(*) FROM {table}") as cursor:  # noqa: S608 - names from TABLES
-                    row = await cursor.fetchone()
-                copied[table] = int(row[0]) if row else 0
+            copied = await _counted(conn)
             if copied != expected:
                 differ = [
                     f"{t} {expected[t]} -> {copied[t]}" for t in TABLES if copied[t] != expected[t]

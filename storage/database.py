@@ -23,7 +23,7 @@ from sqlalchemy import NullPool, TextClause, event, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from storage.sql import Connection, Cursor, Params, Record, Values, bind, statement
+from storage.sql import Connection, Cursor, Params, Record, Values, bind, records, statement
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # SQLite gives the -wal and -shm files the database file's permissions.
@@ -348,10 +348,10 @@ class Database:
         clause, count = statement(sql)
         async with self._require_engine().connect() as connection:
             result = await connection.stream(clause, bind(count, params))
-            index = {key: number for number, key in enumerate(result.keys())}
+            keys = list(result.keys())
             async for batch in result.partitions(STREAM_BATCH):
-                for row in batch:
-                    yield Record(tuple(row), index)
+                for row in records(keys, batch, plain_numbers=self.postgresql):
+                    yield row
 
     @asynccontextmanager
     async def person_lock(self, key: int) -> AsyncIterator[None]:

@@ -8,7 +8,7 @@ own style (aiosqlite's `?`, asyncpg's `$1`), so no value is ever spliced into th
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
@@ -86,6 +86,16 @@ def _plain(value: object) -> object:
     return value
 
 
+def records(
+    keys: Iterable[str], rows: Iterable[Sequence[Any]], *, plain_numbers: bool
+) -> list[Record]:
+    """Rows as `Record`s (PostgreSQL's NUMERIC sums as int or float, if asked)."""
+    index = {key: number for number, key in enumerate(keys)}
+    if plain_numbers:
+        return [Record(tuple(_plain(v) for v in row), index) for row in rows]
+    return [Record(tuple(row), index) for row in rows]
+
+
 class Cursor:
     """A statement's outcome: its rows (all read already) and how many rows it changed."""
 
@@ -99,12 +109,9 @@ class Cursor:
         """Read a SQLAlchemy result (PostgreSQL's NUMERIC sums as int or float, if asked)."""
         if not result.returns_rows:
             return cls([], result.rowcount)
-        index = {key: number for number, key in enumerate(result.keys())}
-        if plain_numbers:
-            rows = [Record(tuple(_plain(v) for v in row), index) for row in result.all()]
-        else:
-            rows = [Record(tuple(row), index) for row in result.all()]
-        return cls(rows, result.rowcount)
+        return cls(
+            records(result.keys(), result.all(), plain_numbers=plain_numbers), result.rowcount
+        )
 
     async def fetchone(self) -> Record | None:
         """The next row, if any."""

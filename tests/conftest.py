@@ -40,6 +40,14 @@ def database_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
     drop(address)
 
 
+@pytest.fixture
+def postgresql() -> Iterator[str]:
+    """A new, empty, migrated PostgreSQL database (for tests about PostgreSQL alone)."""
+    address = fresh_postgresql()
+    yield address
+    drop(address)
+
+
 def pytest_sessionfinish() -> None:
     drop_template()
 

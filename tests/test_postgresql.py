@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bot.fake_telegram import FakeTelegram
 from storage.copy import TABLES, row_counts
 from storage.database import Database
-from tests.databases import drop, fresh_postgresql
 from tests.harness import STAFF_CHAT, FakeClock, make_settings, running_bot
 from tests.test_cli import run_cli
 from tests.test_patient_flow import answer_all
-
-
-@pytest.fixture
-def postgresql() -> Iterator[str]:
-    address = fresh_postgresql()
-    yield address
-    drop(address)
 
 
 async def _columns(database: Database) -> dict[str, set[tuple[str, bool]]]:
@@ -164,3 +153,14 @@ async def test_one_worker_sends_and_another_takes_over_when_it_stops(postgresql:
     finally:
         await first.close()
         await second.close()
+
+
+def test_copy_db_from_a_file_that_is_not_a_database_points_at_feedback_db(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "feedback.db").write_text("my notes, not a database\n" * 100)
+    result = run_cli(tmp_path, "copy-db", "--to", "postgresql://clinic@127.0.0.1:5999/feedback")
+    assert result.returncode != 0
+    [line] = result.stderr.splitlines()
+    assert line.startswith("feedback-bot: cannot open the database ")
+    assert line.endswith("; check FEEDBACK_DB")

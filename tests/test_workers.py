@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +14,6 @@ import pytest
 
 from bot.domain.models import ResponseStatus
 from bot.fake_telegram import FakeTelegram, Person
-from tests.databases import drop, fresh_postgresql
 from tests.harness import FakeClock, free_port
 from tests.storage_view import stored_responses
 from tests.test_followup_batch import schedule_followups
@@ -27,13 +26,6 @@ PATIENTS = 50
 FOLLOWUPS = 1000
 TELEGRAM_LIMIT = 30  # messages a second, for the bot as a whole
 SECRET = "the-load-balancers-secret-0123456789"
-
-
-@pytest.fixture
-def postgresql() -> Iterator[str]:
-    address = fresh_postgresql()
-    yield address
-    drop(address)
 
 
 @asynccontextmanager
