@@ -7,6 +7,8 @@ import os
 import shutil
 import socket
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.fake_telegram import FakeTelegram
@@ -42,6 +44,22 @@ async def start_bot(
             stdout=out,
             stderr=out,
         )
+
+
+@asynccontextmanager
+async def new_postgresql_database(server: str, name: str) -> AsyncIterator[str]:
+    """A new database `name` on the server of `server` (an address); dropped at the end."""
+    import asyncpg  # noqa: PLC0415 - only the PostgreSQL benchmarks need it
+
+    admin = await asyncpg.connect(server.replace("postgresql://", "postgres://", 1))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{server.rsplit('/', 1)[0]}/{name}"
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 def free_port() -> int:

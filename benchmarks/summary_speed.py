@@ -33,6 +33,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import processes
+
 from bot.domain.export import response_record
 from bot.domain.models import Answer, AnswerCommit
 from bot.domain.periods import Period
@@ -205,13 +207,8 @@ async def time_answers(database: Database, answers: int = 300) -> None:
 
 async def on_postgresql(path: Path, server: str, repeat: int) -> None:
     """Copy the seeded file into a new PostgreSQL database and measure there."""
-    import asyncpg  # noqa: PLC0415 - only with --postgresql
-
     name = f"feedback_bench_{os.getpid()}"
-    admin = await asyncpg.connect(server.replace("postgresql://", "postgres://", 1))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    address = f"{server.rsplit('/', 1)[0]}/{name}"
-    try:
+    async with processes.new_postgresql_database(server, name) as address:
         target = await Database.open(address)
         try:
             start = time.perf_counter()
@@ -224,9 +221,6 @@ async def on_postgresql(path: Path, server: str, repeat: int) -> None:
             await target.close()
         print("on PostgreSQL:")
         await measure(address, repeat)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def main() -> None:

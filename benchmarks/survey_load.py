@@ -204,12 +204,14 @@ async def measure_workers(
     workers: int, patients: int, delay: float, workdir: Path, server: str
 ) -> Result:
     """The patients against `workers` webhook workers sharing a new PostgreSQL database."""
-    import asyncpg  # noqa: PLC0415 - only with --postgresql
-
     name = f"feedback_load_{os.getpid()}_{workers}"
-    admin = await asyncpg.connect(server.replace("postgresql://", "postgres://", 1))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    address = f"{server.rsplit('/', 1)[0]}/{name}"
+    async with processes.new_postgresql_database(server, name) as address:
+        return await _measure_workers(workers, patients, delay, workdir, address)
+
+
+async def _measure_workers(
+    workers: int, patients: int, delay: float, workdir: Path, address: str
+) -> Result:
     telegram = FakeTelegram(call_delay=delay)
     await telegram.start()
     listens = [f"127.0.0.1:{processes.free_port()}" for _ in range(workers)]
@@ -243,8 +245,6 @@ async def measure_workers(
         for process in started_processes:
             await stop(process)
         await telegram.stop()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
     return Result(len(latencies), seconds, latencies, calls, rss, cpu)
 
 
