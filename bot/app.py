@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, Update
@@ -24,7 +27,7 @@ from bot.services.cases import CaseService
 from bot.services.feedback import FeedbackService
 from bot.services.followups import FollowupService
 from bot.services.invitations import InvitationService
-from bot.services.ports import Clock, SystemClock
+from bot.services.ports import Clock, ShiftedClock, SystemClock
 from bot.services.staff import AlertService, ReportService
 from bot.settings import Settings
 from handlers.cases import CaseHandlers
@@ -103,9 +106,10 @@ class Lifecycle:
         if leading:
             # Purge before anything else: the consent message promises the retention period.
             await self._housekeep()
-        if self.reports is not None:
+        if self.reports is not None and await self.reports.totals_due():
             # After an upgrade (or a survey file that moved a score), years of answers take
             # seconds to add up: here, rather than in the first /summary.
+            logger.info("building the daily totals for summaries (a stop now is safe)")
             started = time.monotonic()
             if await self.reports.prepare():
                 logger.info(
@@ -365,6 +369,11 @@ def build_application(
     return application
 
 
+def clock_for(settings: Settings) -> Clock:
+    """The real clock, or for tests the one `FEEDBACK_TEST_NOW` starts."""
+    return SystemClock() if settings.test_now is None else ShiftedClock(settings.test_now)
+
+
 def invitation_service(
     settings: Settings, store: SqliteResponseStore, surveys: SurveyCatalog, clock: Clock
 ) -> InvitationService:
@@ -458,8 +467,8 @@ async def _running(
     `startup_wait`: how long to keep trying to reach Telegram at start (the network may
     come up after the bot, as at boot).
     """
-    await _reach_telegram(application, startup_wait)
     try:
+        await _reach_telegram(application, startup_wait)
         if application.post_init is not None:
             await application.post_init(application)
         inbox = application.bot_data.get(INBOX_KEY)
@@ -533,14 +542,20 @@ def network_problem(error: NetworkError) -> str:
     return "network error"
 
 
-def run(settings: Settings) -> None:
-    """Run the bot until SIGINT or SIGTERM: webhook mode if a URL is set, else polling."""
+def run(settings: Settings) -> Stopped:
+    """Run the bot until SIGINT or SIGTERM: webhook mode if a URL is set, else polling.
+
+    A signal during start-up (waiting for Telegram, migrating, building the daily totals,
+    replaying the inbox) stops it within `STARTUP_STOP_DEADLINE`, too.
+    """
     config = webhook_config(settings)
-    application = build_application(settings)
-    asyncio.run(
+    clock = clock_for(settings)
+    application = build_application(settings, clock=clock)
+    return asyncio.run(
         _serve(
             application,
             config,
+            clock,
             timedelta(seconds=settings.startup_wait_seconds),
             StartupFacts(
                 database=shown(settings.db),
@@ -550,6 +565,24 @@ def run(settings: Settings) -> None:
             ),
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    """How `run` ended: the signal that stopped it, and whether start-up had finished."""
+
+    by: signal.Signals
+    started: bool
+
+    def line(self) -> str:
+        """What the operator reads as the bot's last word."""
+        when = "" if self.started else " before start-up finished"
+        return f"stopped by {self.by.name}{when}"
+
+    @property
+    def exit_status(self) -> int:
+        """0 for a requested stop (SIGTERM), 130 for Ctrl-C, as shells expect."""
+        return 130 if self.by is signal.SIGINT else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,19 +620,65 @@ def webhook_config(settings: Settings) -> WebhookConfig | None:
 async def _serve(
     application: FeedbackApplication,
     config: WebhookConfig | None,
+    clock: Clock,
     startup_wait: timedelta,
     facts: StartupFacts,
-) -> None:
-    stopping = asyncio.Event()
+) -> Stopped:
     loop = asyncio.get_running_loop()
+    signalled: asyncio.Future[signal.Signals] = loop.create_future()
+
+    def on_signal(received: signal.Signals) -> None:
+        if not signalled.done():
+            signalled.set_result(received)
+            # Updates queued and not yet started (a long replay after an outage, say) stay
+            # in the inbox for the next start rather than hold up the stop.
+            _processor(application).leave_waiting()
+
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(stop_signal, stopping.set)
+        loop.add_signal_handler(stop_signal, on_signal, stop_signal)
     receiving = (
-        polling(application, startup_wait=startup_wait)
+        polling(application, clock=clock, startup_wait=startup_wait)
         if config is None
-        else webhook(application, config, startup_wait=startup_wait)
+        else webhook(application, config, clock=clock, startup_wait=startup_wait)
     )
-    async with receiving:
+    async with AsyncExitStack() as running:
+        starting = asyncio.ensure_future(running.enter_async_context(receiving))
+        first: list[asyncio.Future[Any]] = [starting, signalled]
+        await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            return await _abandon_start(starting, Stopped(signalled.result(), started=False))
+        starting.result()  # start-up's own errors (a rejected token...) end the run here
         logger.info("%s", facts.line(application.bot.username))
-        await stopping.wait()
-        logger.info("stopping: finishing the updates already received")
+        by = await signalled
+        logger.info(
+            "stopping: finishing the updates being handled; the rest wait in the inbox for "
+            "the next start"
+        )
+    return Stopped(by, started=True)
+
+
+# From a signal during start-up to the process's end, at the most (systemd and Docker wait
+# longer, but an operator pressing Ctrl-C should not think it hung).
+STARTUP_STOP_DEADLINE = timedelta(seconds=1.5)
+
+
+async def _abandon_start(starting: asyncio.Future[Any], stopped: Stopped) -> Stopped:
+    """Cancel start-up; if a database statement holds it past the deadline, exit anyway.
+
+    Exiting mid-statement is what a crash does, and the database is built for that: an
+    unfinished migration or totals build is one transaction, rolled back at the next open.
+    """
+    starting.cancel()
+    done, _ = await asyncio.wait([starting], timeout=STARTUP_STOP_DEADLINE.total_seconds())
+    if not done:
+        sys.stderr.write(f"feedback-bot: {stopped.line()}\n")
+        sys.stderr.flush()
+        os._exit(stopped.exit_status)
+    return stopped
+
+
+def _processor(application: FeedbackApplication) -> PerPersonUpdateProcessor:
+    processor = application.update_processor
+    if not isinstance(processor, PerPersonUpdateProcessor):  # pragma: no cover
+        raise TypeError("the application was not built by build_application")
+    return processor

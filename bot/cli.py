@@ -150,6 +150,10 @@ def _since(text: str) -> datetime:
     return parsed
 
 
+# 128 + SIGPIPE: what a shell reports for `cat` when the reader closed the pipe.
+EXIT_PIPE_CLOSED = 141
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `feedback-bot` console command."""
     # PTB 22 warns on every 429 (even inside its own RetryAfter) unless time periods are
@@ -163,11 +167,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return dispatch(args)
     except BrokenPipeError:
-        # The reader went away (`feedback-bot export | head`): say so once, and keep Python
-        # from printing a traceback when it flushes standard output at exit.
+        # The reader went away (`feedback-bot export | head`): end quietly, as `cat` does,
+        # with the status a process ended by SIGPIPE has, so `set -o pipefail` still sees
+        # that the output was cut short. Standard output goes to /dev/null first, or Python
+        # would print a traceback when it flushes it at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.stderr.write("feedback-bot: the output was closed before the end\n")
-        return 1
+        return EXIT_PIPE_CLOSED
     except KeyboardInterrupt:
         sys.stderr.write("feedback-bot: interrupted\n")
         return 130

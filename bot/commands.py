@@ -22,6 +22,7 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from bot.app import (
     build_application,
+    clock_for,
     invitation_service,
     network_problem,
     register_webhook,
@@ -38,7 +39,6 @@ from bot.logs import configure_logging
 from bot.qr import write_qr
 from bot.sentiment import ClinicScorer, LexiconError, lexicons
 from bot.services.invitations import UnknownSurveyError, UnknownTreatmentError, invitation_link
-from bot.services.ports import SystemClock
 from bot.services.staff import ReportService
 from bot.settings import (
     PLACEHOLDER_TOKEN,
@@ -114,7 +114,7 @@ def _run_command(settings: Settings, _: argparse.Namespace) -> int:
         return EXIT_CONFIG
     configure_logging(settings.log_level, [token])
     try:
-        run(settings)
+        stopped = run(settings)
     except ListenError as exc:  # webhook mode: the address is taken, or not this machine's
         return _refuse(f"cannot listen on {ENV_PREFIX}WEBHOOK_LISTEN={exc.address} ({exc.reason})")
     except DatabaseUnavailableError as exc:
@@ -133,7 +133,8 @@ def _run_command(settings: Settings, _: argparse.Namespace) -> int:
         )
     except TelegramError as exc:
         return _refuse(f"Telegram refused to start the bot ({type(exc).__name__})")
-    return 0
+    print(f"feedback-bot: {stopped.line()}", file=sys.stderr)
+    return stopped.exit_status
 
 
 def _sentiment_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -395,7 +396,7 @@ async def _reports(settings: Settings) -> tuple[Database, ReportService]:
     store = SqliteReportStore(database)
     scores = catalog.score_questions()
     zone = ZoneInfo(settings.timezone)
-    service = ReportService(store, SystemClock(), scores, catalog.followup_survey_ids, zone)
+    service = ReportService(store, clock_for(settings), scores, catalog.followup_survey_ids, zone)
     return database, service
 
 
@@ -567,7 +568,9 @@ async def _invite(
 ) -> int:
     username = await _bot_username(settings)
     database = await Database.open(settings.db)
-    service = invitation_service(settings, SqliteResponseStore(database), catalog, SystemClock())
+    service = invitation_service(
+        settings, SqliteResponseStore(database), catalog, clock_for(settings)
+    )
     try:
         # Check every row first, so a bad row creates nothing.
         for row in rows:

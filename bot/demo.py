@@ -20,12 +20,11 @@ from typing import TextIO
 
 from pydantic import SecretStr
 
-from bot.app import build_application, polling
+from bot.app import build_application, clock_for, polling
 from bot.domain.models import Visit
 from bot.domain.surveys import SurveyCatalog
 from bot.fake_telegram import FakeTelegram, Person, SentMessage
 from bot.services.invitations import InvitationService
-from bot.services.ports import SystemClock
 from bot.settings import Settings
 from storage.database import Database
 from storage.responses import SqliteResponseStore
@@ -63,9 +62,10 @@ async def run_demo(  # noqa: PLR0913 - what to try, and where to read and write
                 "staff_chat": DEMO_STAFF_CHAT,
             }
         )
-        application = build_application(demo_settings, surveys=catalog)
+        clock = clock_for(demo_settings)
+        application = build_application(demo_settings, clock=clock, surveys=catalog)
         try:
-            async with polling(application, poll_timeout=timedelta(seconds=1)):
+            async with polling(application, poll_timeout=timedelta(seconds=1), clock=clock):
                 patient = server.patient(DEMO_PATIENT, "Demo", language=language)
                 first = "/start"
                 if survey_id is not None:
@@ -105,7 +105,7 @@ async def _invitation(settings: Settings, catalog: SurveyCatalog, survey_id: str
     database = await Database.open(settings.db)
     try:
         service = InvitationService(
-            SqliteResponseStore(database), catalog, SystemClock(), timedelta(days=1)
+            SqliteResponseStore(database), catalog, clock_for(settings), timedelta(days=1)
         )
         treatment = catalog.treatments[0].id if catalog.treatments else "demo"
         invitation = await service.create(Visit(treatment, "Demo provider"), survey_id)

@@ -9,6 +9,7 @@ from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AwareDatetime,
     Field,
     HttpUrl,
     SecretStr,
@@ -65,6 +66,10 @@ class Settings(BaseSettings):
     webhook_url: HttpUrl | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8080"
+    test_now: AwareDatetime | None = None
+    """For tests only: the time the bot and the command line start from (ISO-8601, with an
+    offset), so a process runs on the same calendar as the fake clock of the test that
+    started it. Unset, the real clock."""
 
     @field_validator("admins", mode="before")
     @classmethod

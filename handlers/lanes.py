@@ -13,7 +13,7 @@ With several workers sharing PostgreSQL, a person's lane also holds a lock in th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
@@ -87,15 +87,30 @@ class PerPersonUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, lanes: Lanes, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
         super().__init__(max_concurrent_updates)
         self._lanes = lanes
+        self._leaving = False
+
+    def leave_waiting(self) -> None:
+        """From now on, updates not yet started are not handled: the bot is stopping.
+
+        Each is in the inbox, not marked handled, so the next start handles it.
+        """
+        self._leaving = True
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the sender's lane, then handle the update."""
         key = lane_of(update)
         if key is None:
-            await coroutine
+            await self._start(coroutine)
             return
         async with self._lanes.hold(key):
-            await coroutine
+            await self._start(coroutine)
+
+    async def _start(self, coroutine: Awaitable[Any]) -> None:
+        if self._leaving:
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()  # never started: nothing to undo, no "never awaited" warning
+            return
+        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""

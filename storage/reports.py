@@ -199,15 +199,19 @@ class SqliteReportStore:
         await self.prepare(scores)
         return Basis(basis_of(scores))
 
+    async def totals_due(self, scores: ScoreQuestions) -> bool:
+        """Whether the daily totals count other questions (or none yet) and need a build."""
+        return not _counts(await stored_basis(self._db.connection), basis_of(scores))
+
     async def prepare(self, scores: ScoreQuestions) -> bool:
         """Build the daily totals if they need it; whether they did.
 
         They need it after the upgrade that adds them, or when the survey file moved a CSAT
         or NPS: the bot calls this at start-up rather than leave it to the first summary.
         """
-        basis = basis_of(scores)
-        if _counts(await stored_basis(self._db.connection), basis):
+        if not await self.totals_due(scores):
             return False
+        basis = basis_of(scores)
         # Alone: two workers starting together would otherwise both build them.
         async with self._db.transaction(alone=True) as conn:
             if _counts(await stored_basis(conn), basis):  # rebuilt while this waited

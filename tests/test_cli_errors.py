@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -161,7 +162,7 @@ async def many_responses(db: Path, count: int) -> None:
         )
 
 
-def test_an_export_cut_short_by_head_ends_with_one_line(tmp_path: Path) -> None:
+def test_an_export_cut_short_by_head_ends_quietly_as_cat_does(tmp_path: Path) -> None:
     asyncio.run(many_responses(tmp_path / "feedback.db", 5000))  # more than a pipe holds
     result = subprocess.run(
         ["bash", "-c", f"set -o pipefail; '{feedback_bot()}' export --format jsonl | head -n 1"],
@@ -173,8 +174,30 @@ def test_an_export_cut_short_by_head_ends_with_one_line(tmp_path: Path) -> None:
         check=False,
     )
     assert result.stdout.count("\n") == 1
-    assert result.returncode == 1
-    assert result.stderr.strip() == "feedback-bot: the output was closed before the end"
+    assert result.returncode == 141  # as `cat` under pipefail: the output was cut short
+    assert result.stderr == ""
+
+
+def test_sentiment_read_by_head_ends_as_quietly_as_cat(tmp_path: Path) -> None:
+    texts = tmp_path / "big.txt"
+    texts.write_text("Lovely staff, but my lips are still lumpy\n" * 3000, "utf-8")
+    bot = f"'{feedback_bot()}' sentiment --file '{texts}'"
+    results = {
+        command: subprocess.run(
+            ["bash", "-c", f"set -o pipefail; {command} | head -n 1"],
+            env={"PATH": "/usr/bin:/bin"},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        for command in (bot, f"cat '{texts}'")
+    }
+    ours, cat = results[bot], results[f"cat '{texts}'"]
+    assert cat.returncode == 141  # the reference: the pipe closed, nothing said
+    assert json.loads(ours.stdout)["text"] == "Lovely staff, but my lips are still lumpy"
+    assert (ours.returncode, ours.stderr) == (cat.returncode, cat.stderr) == (141, "")
 
 
 def test_a_booking_file_from_excel_semicolons_and_windows_1252_is_read(tmp_path: Path) -> None:

@@ -273,7 +273,7 @@ async def test_a_second_link_for_an_identical_visit_starts_its_own_survey(
 
 @pytest.mark.usefixtures("bot")
 async def test_the_summary_shows_how_many_visit_links_were_opened_and_completed(
-    telegram: FakeTelegram, settings: Settings, tmp_path: Path
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock, tmp_path: Path
 ) -> None:
     links = [
         await invite(telegram, "filler", "Dr_Li", "Downtown"),
@@ -303,7 +303,13 @@ async def test_the_summary_shows_how_many_visit_links_were_opened_and_completed(
         "• Dr_Kim: 2 created · 0 opened · 0 completed (0%)",
         "• Dr_Li: 2 created · 2 opened · 1 completed (50%)",
     ]
-    cli = run_cli(tmp_path, "summary", FEEDBACK_DB=str(settings.db))
+    # The command line on the bot's calendar, not today's: the last 30 days are the bot's.
+    cli = run_cli(
+        tmp_path,
+        "summary",
+        FEEDBACK_DB=str(settings.db),
+        FEEDBACK_TEST_NOW=clock.now().isoformat(),
+    )
     assert "Visit links: 4 created · 2 opened (50%) · 1 completed (25%)" in cli.stdout
     assert "Visit links by location" in cli.stdout
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from bot.domain.models import (
@@ -43,6 +44,22 @@ class SystemClock:
     def now(self) -> datetime:
         """The current time in UTC."""
         return datetime.now(UTC)
+
+
+class ShiftedClock:
+    """The real clock's pace from a chosen start (`FEEDBACK_TEST_NOW`, for tests only).
+
+    A test that runs the bot on a fake clock runs the command line on the same calendar
+    with it, so that neither side ages with the real date.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start.astimezone(UTC)
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        """`start`, plus the real time gone by since this clock was made."""
+        return self._start + timedelta(seconds=time.monotonic() - self._started)
 
 
 class SentimentScorer(Protocol):
@@ -319,6 +336,10 @@ class ReportStore(Protocol):
 
     async def daily_figures(self, first_day: date, scores: ScoreQuestions) -> list[DayFigures]:
         """Each survey's figures per day, from `first_day` on, from the daily totals."""
+        ...
+
+    async def totals_due(self, scores: ScoreQuestions) -> bool:
+        """Whether the daily totals count other questions (or none yet) and need a build."""
         ...
 
     async def prepare(self, scores: ScoreQuestions) -> bool:

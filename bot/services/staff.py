@@ -247,6 +247,10 @@ class ReportService:
         self._followup_surveys = followup_surveys
         self._zone = zone
 
+    async def totals_due(self) -> bool:
+        """Whether `prepare` has the daily totals to build (a while, on years of answers)."""
+        return await self._store.totals_due(self._scores)
+
     async def prepare(self) -> bool:
         """Build the daily totals if they need it (after an upgrade, or a moved score)."""
         return await self._store.prepare(self._scores)
