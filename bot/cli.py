@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     trend.add_argument(
         "--period", choices=[p.value for p in TrendPeriod], default=TrendPeriod.WEEKS_12.value
     )
-    trend.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    trend.add_argument("--out", type=_png_file, required=True, help="PNG file to write")
     export = commands.add_parser("export", help="write all responses as CSV or JSON lines")
     export.add_argument("--format", choices=["csv", "jsonl"], required=True)
     export.add_argument(
@@ -64,7 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         "row, in one transaction, with the row counts checked. Stop the bot first.",
     )
     copy_db.add_argument(
-        "--to", required=True, metavar="URL", help="postgresql://user@host/database (empty)"
+        "--to",
+        required=True,
+        metavar="URL",
+        help="the new, empty PostgreSQL database: postgresql://user:password@host/name",
     )
     commands.add_parser(
         "set-webhook",
@@ -127,6 +130,13 @@ def _qr_file(text: str) -> Path:
     path = Path(text)
     if path.suffix.lower() not in (".png", ".svg"):
         raise argparse.ArgumentTypeError(f"{text!r}: a QR code is written as .png or .svg")
+    return path
+
+
+def _png_file(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"{text!r}: the chart is a PNG image; name it .png")
     return path
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import csv
 import io
 import json
@@ -38,10 +39,16 @@ from bot.env import ENV_PREFIX
 from bot.logs import configure_logging
 from bot.qr import write_qr
 from bot.sentiment import ClinicScorer, LexiconError, lexicons
-from bot.services.invitations import UnknownSurveyError, UnknownTreatmentError, invitation_link
+from bot.services.invitations import (
+    InvitationService,
+    UnknownSurveyError,
+    UnknownTreatmentError,
+    invitation_link,
+)
 from bot.services.staff import ReportService
 from bot.settings import (
-    PLACEHOLDER_TOKEN,
+    DEFAULT_API_URL,
+    PLACEHOLDER_TOKENS,
     Settings,
     SettingsError,
     load_settings,
@@ -51,12 +58,24 @@ from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
 from handlers.webhook import ListenError, WebhookConfig
 from storage.copy import CopyMismatchError, CopyReport, TargetNotEmptyError, copy_database
-from storage.database import Database, DatabaseUnavailableError, backup, is_postgresql, shown
+from storage.database import (
+    POSTGRESQL_DRIVER_MISSING,
+    Database,
+    DatabaseUnavailableError,
+    backup,
+    is_postgresql,
+    postgresql_driver_installed,
+    shown,
+)
 from storage.followups import SqliteFollowupStore
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
 EXIT_CONFIG = 1
+# `feedback-bot run` when only a change of configuration can help (settings, the survey
+# file, a token or webhook URL Telegram refuses): sysexits' EX_CONFIG, for systemd's
+# RestartPreventExitStatus= (restarting would fail the same way every few seconds).
+EXIT_FIX_CONFIG = 78
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -65,7 +84,7 @@ def dispatch(args: argparse.Namespace) -> int:
         settings = load_settings()
     except SettingsError as exc:
         _fail(exc.problems)
-        return EXIT_CONFIG
+        return EXIT_FIX_CONFIG if args.command == "run" else EXIT_CONFIG
     command: Callable[[Settings, argparse.Namespace], int] = {
         "run": _run_command,
         "check-config": _check_config_command,
@@ -111,7 +130,7 @@ def _run_command(settings: Settings, _: argparse.Namespace) -> int:
         lexicons()
     except (SettingsError, SurveyFileError, LexiconError) as exc:
         _fail(exc.problems if isinstance(exc, SettingsError) else [str(exc)])
-        return EXIT_CONFIG
+        return EXIT_FIX_CONFIG
     configure_logging(settings.log_level, [token])
     try:
         stopped = run(settings)
@@ -120,11 +139,11 @@ def _run_command(settings: Settings, _: argparse.Namespace) -> int:
     except DatabaseUnavailableError as exc:
         return _refuse(f"{exc}; check {ENV_PREFIX}DB")
     except BadRequest as exc:  # at start-up, only setWebhook sends what Telegram may refuse
-        return _refuse(f"Telegram refused the webhook URL: {exc.message}")
+        _refuse(f"Telegram refused the webhook URL: {exc.message}")
+        return EXIT_FIX_CONFIG
     except InvalidToken:
-        return _refuse(
-            f"Telegram rejected the bot token; check {ENV_PREFIX}BOT_TOKEN (from @BotFather)"
-        )
+        _refuse(f"Telegram rejected the bot token; check {ENV_PREFIX}BOT_TOKEN (from @BotFather)")
+        return EXIT_FIX_CONFIG
     except NetworkError as exc:  # after FEEDBACK_STARTUP_WAIT_SECONDS of trying
         return _refuse(
             f"cannot reach Telegram at {ENV_PREFIX}API_URL ({network_problem(exc)}) after "
@@ -165,7 +184,13 @@ def _has_database(settings: Settings) -> bool:
     # A PostgreSQL database is the server's to have; opening it says if it is not there.
     if not isinstance(settings.db, Path) or settings.db.exists():
         return True
-    _fail([f"{ENV_PREFIX}DB: no database at {settings.db} (the bot creates it on first run)"])
+    # Never create an empty one: a command run in the wrong folder would work on it unseen.
+    missing = (
+        f"{ENV_PREFIX}DB: no database at {settings.db.resolve()}; run this in the bot's "
+        f"folder (where its .env is, as its user), or set {ENV_PREFIX}DB (the bot creates "
+        "the database when it first runs)"
+    )
+    _fail([missing])
     return False
 
 
@@ -209,6 +234,9 @@ def _backup_command(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if not isinstance(settings.db, Path):
         return _refuse("backup copies a SQLite file; back up PostgreSQL with pg_dump (README)")
+    # A dated file in a backups/ folder is the usual cron line: a first run makes the folder
+    # (its owner's alone, like the backups) rather than fail unseen.
+    args.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         copy = backup(settings.db, args.file)
     except FileExistsError:
@@ -295,15 +323,19 @@ def _check_config_command(settings: Settings, args: argparse.Namespace) -> int:
         notes.append(f"sentiment lexicons: {', '.join(read)}")
     except LexiconError as exc:
         problems.append(f"sentiment lexicon: {exc}")
-    if isinstance(settings.db, Path):
-        folder = settings.db.resolve().parent
-        if not folder.is_dir():
-            problems.append(f"{ENV_PREFIX}DB: folder {folder} does not exist")
+    problems += _database_problems(settings)
+    problems += _webhook_port_problems(settings)
+    if settings.clinic_name is None:
+        notes.append(
+            f"{ENV_PREFIX}CLINIC_NAME is not set: patients read “our clinic” (“nuestra "
+            "clínica” in Spanish) where your clinic's name would be"
+        )
     if settings.staff_chat is None:
         notes.append(f"{ENV_PREFIX}STAFF_CHAT is not set: staff alerts are off")
     if not settings.admins:
         notes.append(f"{ENV_PREFIX}ADMINS is empty: nobody can use staff commands")
-    notes += _role_warnings(catalog)
+    if settings.surveys is not None:  # the built-in pre-visit survey has no score on purpose
+        notes += _role_warnings(catalog)
     notes.append(_update_mode(settings))
     if not problems and args.online:
         checked, refused = asyncio.run(_online_checks(settings))
@@ -321,12 +353,37 @@ def _check_config_command(settings: Settings, args: argparse.Namespace) -> int:
 def _token_problems(settings: Settings) -> list[str]:
     if settings.bot_token is None:
         return [f"{ENV_PREFIX}BOT_TOKEN: required to run the bot"]
-    if settings.bot_token.get_secret_value() == PLACEHOLDER_TOKEN:
+    if settings.bot_token.get_secret_value() in PLACEHOLDER_TOKENS:
         placeholder = (
-            f"{ENV_PREFIX}BOT_TOKEN: still the placeholder from .env.example; put the token "
+            f"{ENV_PREFIX}BOT_TOKEN: still the placeholder from the documentation; put the token "
             "@BotFather gave you"
         )
         return [placeholder]
+    return []
+
+
+# The only ports Telegram delivers webhooks to (its setWebhook documentation).
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+
+
+def _webhook_port_problems(settings: Settings) -> list[str]:
+    url = settings.webhook_url
+    if url is None or url.port in WEBHOOK_PORTS:
+        return []
+    ports = ", ".join(str(port) for port in WEBHOOK_PORTS)
+    problem = (
+        f"{ENV_PREFIX}WEBHOOK_URL: port {url.port}; Telegram calls webhooks only on {ports} "
+        f"(your proxy may pass them on to {ENV_PREFIX}WEBHOOK_LISTEN)"
+    )
+    return [problem]
+
+
+def _database_problems(settings: Settings) -> list[str]:
+    if isinstance(settings.db, Path):
+        folder = settings.db.resolve().parent
+        return [] if folder.is_dir() else [f"{ENV_PREFIX}DB: folder {folder} does not exist"]
+    if not postgresql_driver_installed():
+        return [f"{ENV_PREFIX}DB: {POSTGRESQL_DRIVER_MISSING}"]
     return []
 
 
@@ -352,7 +409,10 @@ async def _online_checks(settings: Settings) -> tuple[list[str], list[str]]:
     except InvalidToken:
         return checked, [f"{ENV_PREFIX}BOT_TOKEN: Telegram rejected it (check it in @BotFather)"]
     except NetworkError as exc:
-        return checked, [f"{ENV_PREFIX}API_URL: cannot reach Telegram ({network_problem(exc)})"]
+        problem = f"cannot reach Telegram ({network_problem(exc)})"
+        if str(settings.api_url) == DEFAULT_API_URL:
+            return checked, [f"{problem}: check this machine's network, DNS or firewall"]
+        return checked, [f"{ENV_PREFIX}API_URL: {problem}; check the address and the network"]
     return ([*checked, staff], []) if staff.startswith("staff chat:") else (checked, [staff])
 
 
@@ -466,6 +526,26 @@ class _VisitRow:
     visit: Visit
     survey: str | None
     fields: dict[str, str]
+    line: int | None = None
+    """The row's line in the booking file (None for a visit given by options)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _VisitsFile:
+    """A booking system's visits, and how the file was written (the links CSV matches it)."""
+
+    rows: list[_VisitRow]
+    delimiter: str
+    from_excel: bool
+    """Windows-1252 or a BOM: Excel's; the links file then gets a BOM, so Excel reads it right."""
+
+
+class _BookingRowsError(ValueError):
+    """Every problem of a booking file, a line each, naming its row."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 def _catalog(settings: Settings) -> SurveyCatalog | None:
@@ -481,21 +561,15 @@ def _invite_command(settings: Settings, args: argparse.Namespace) -> int:
     catalog = _catalog(settings)
     if catalog is None:
         return EXIT_CONFIG
-    if args.csv is not None:
-        try:
-            rows = _read_visits(args.csv)
-        except OSError as exc:
-            return _refuse(f"cannot read {args.csv}: {exc.strerror}")
-        except (ValueError, csv.Error) as exc:
-            return _refuse(f"{args.csv}: {exc}")
-    elif args.treatment and args.provider:
-        visit = Visit(args.treatment, args.provider, args.location, args.date)
-        rows = [_VisitRow(visit, args.survey, {})]
-    else:
-        print("feedback-bot invite: give --treatment and --provider, or --csv", file=sys.stderr)
-        return 2
+    visits = _visits_to_invite(args)
+    if isinstance(visits, int):
+        return visits
+    if not _has_database(settings):
+        return EXIT_CONFIG
     try:
-        return asyncio.run(_invite(settings, catalog, rows, args))
+        return asyncio.run(_invite(settings, catalog, visits, args))
+    except _BookingRowsError as exc:
+        return _refuse_rows(args.csv, exc.problems)
     except (UnknownSurveyError, UnknownTreatmentError) as exc:
         return _refuse(str(exc))
     except SettingsError as exc:
@@ -508,45 +582,81 @@ def _invite_command(settings: Settings, args: argparse.Namespace) -> int:
         )
 
 
-def _read_visits(path: Path) -> list[_VisitRow]:
+def _visits_to_invite(args: argparse.Namespace) -> _VisitsFile | int:
+    """The visits the arguments name, or the exit status after saying what is wrong."""
+    if args.csv is not None:
+        try:
+            return _read_visits(args.csv)
+        except OSError as exc:
+            return _refuse(f"cannot read {args.csv}: {exc.strerror}")
+        except _BookingRowsError as exc:
+            return _refuse_rows(args.csv, exc.problems)
+        except (ValueError, csv.Error) as exc:
+            return _refuse(f"{args.csv}: {exc}")
+    if args.treatment and args.provider:
+        visit = Visit(args.treatment, args.provider, args.location, args.date)
+        return _VisitsFile([_VisitRow(visit, args.survey, {})], ",", from_excel=False)
+    print("feedback-bot invite: give --treatment and --provider, or --csv", file=sys.stderr)
+    return 2
+
+
+def _refuse_rows(path: Path | None, problems: list[str]) -> int:
+    """Every problem of a booking file (or the one visit), a line each; nothing was created."""
+    if path is None:
+        return _refuse("; ".join(problems))
+    print(f"feedback-bot: {path}: nothing was created; fix these rows:", file=sys.stderr)
+    for problem in problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _read_visits(path: Path) -> _VisitsFile:
     """Every row of a visits CSV, checked before any invitation is created.
 
     As booking systems and spreadsheets write them: comma, semicolon or tab between fields;
     UTF-8 (with or without a BOM) or Windows-1252; headers in any case.
     """
-    text = _decode(path.read_bytes())
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    text, from_excel = _decode(path.read_bytes())
+    delimiter = _delimiter(text)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     headers = {(name or "").strip().casefold(): name for name in reader.fieldnames or []}
     missing = {"treatment", "provider"} - set(headers)
     if missing:
         raise ValueError(f"missing column(s): {', '.join(sorted(missing))}")
-    rows = []
+    rows, problems = [], []
     for number, row in enumerate(reader, start=2):
         cells = {key: (value or "").strip() for key, value in row.items() if key}
         fields = {
             canonical: cells.get(original or "", "") for canonical, original in headers.items()
         }
         if not fields["treatment"] or not fields["provider"]:
-            raise ValueError(f"row {number}: treatment and provider are required")
+            problems.append(f"row {number}: treatment and provider are required")
+            continue
         try:
             visit_date = date.fromisoformat(fields["date"]) if fields.get("date") else None
         except ValueError:
-            raise ValueError(f"row {number}: {fields['date']!r} is not YYYY-MM-DD") from None
+            problems.append(f"row {number}: {fields['date']!r} is not a date; use YYYY-MM-DD")
+            continue
         visit = Visit(
             fields["treatment"], fields["provider"], fields.get("location") or None, visit_date
         )
-        rows.append(_VisitRow(visit, fields.get("survey") or None, cells))
+        rows.append(_VisitRow(visit, fields.get("survey") or None, cells, number))
+    if problems:
+        raise _BookingRowsError(problems)
     if not rows:
         raise ValueError("no visits in the file")
-    return rows
+    return _VisitsFile(rows, delimiter, from_excel=from_excel)
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 (a BOM or not), else Windows-1252: what Excel saves as "CSV" on Windows."""
+def _decode(data: bytes) -> tuple[str, bool]:
+    """UTF-8 (a BOM or not), else Windows-1252: what Excel saves as "CSV" on Windows.
+
+    Also whether the file came from Excel (a BOM, or Windows-1252).
+    """
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), data.startswith(codecs.BOM_UTF8)
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return data.decode("cp1252", errors="replace"), True
 
 
 def _delimiter(text: str) -> str:
@@ -563,9 +673,27 @@ async def _bot_username(settings: Settings) -> str:
         return bot.username
 
 
+def _row_problems(
+    rows: list[_VisitRow], catalog: SurveyCatalog, service: InvitationService
+) -> list[str]:
+    """What would stop each row's invitation, naming the row (all rows, not the first)."""
+    problems = []
+    for row in rows:
+        where = f"row {row.line}: " if row.line is not None else ""
+        if row.survey and catalog.get(row.survey) is None:
+            known = ", ".join(survey.id for survey in catalog.surveys)
+            problems.append(f"{where}unknown survey {row.survey!r} (the surveys: {known})")
+        try:
+            service.treatment_id(row.visit.treatment or "")
+        except UnknownTreatmentError as exc:
+            problems.append(f"{where}{exc}")
+    return problems
+
+
 async def _invite(
-    settings: Settings, catalog: SurveyCatalog, rows: list[_VisitRow], args: argparse.Namespace
+    settings: Settings, catalog: SurveyCatalog, visits: _VisitsFile, args: argparse.Namespace
 ) -> int:
+    rows = visits.rows
     username = await _bot_username(settings)
     database = await Database.open(settings.db)
     service = invitation_service(
@@ -573,10 +701,9 @@ async def _invite(
     )
     try:
         # Check every row first, so a bad row creates nothing.
-        for row in rows:
-            if row.survey and catalog.get(row.survey) is None:
-                raise UnknownSurveyError(f"unknown survey {row.survey!r}")
-            service.treatment_id(row.visit.treatment or "")
+        problems = _row_problems(rows, catalog, service)
+        if problems:
+            raise _BookingRowsError(problems)
         created = [(row, await service.create(row.visit, row.survey)) for row in rows]
     finally:
         await database.close()
@@ -591,10 +718,14 @@ async def _invite(
         return 0
     if args.qr_dir is not None:
         args.qr_dir.mkdir(parents=True, exist_ok=True)
-    out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
+    # The links file as the booking file was written: Excel's gets its separator and a BOM.
+    encoding = "utf-8-sig" if visits.from_excel else "utf-8"
+    out = args.out.open("w", encoding=encoding, newline="") if args.out else sys.stdout
     try:
         columns = [*rows[0].fields, "link", "expires_at", "qr_file"]
-        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer = csv.DictWriter(
+            out, fieldnames=columns, extrasaction="ignore", delimiter=visits.delimiter
+        )
         writer.writeheader()
         for number, (row, invitation) in enumerate(created, start=1):
             link = invitation_link(username, invitation.code)
@@ -624,6 +755,9 @@ def _demo_command(settings: Settings, args: argparse.Namespace) -> int:
     if args.survey is not None and catalog.get(args.survey) is None:
         ids = ", ".join(survey.id for survey in catalog.surveys)
         return _refuse(f"--survey: no survey {args.survey!r}; the file has {ids}")
+    if args.lang not in CATALOGUES:
+        languages = ", ".join(CATALOGUES)
+        return _refuse(f"--lang: the bot speaks {languages}, not {args.lang!r}")
     # The demo's own bot logs would drown the conversation; only problems are shown.
     configure_logging("WARNING", [])
     asyncio.run(run_demo(settings, catalog, language=args.lang, survey_id=args.survey, db=args.db))

@@ -181,10 +181,23 @@ def _choices(labels: list[str]) -> dict[str, str]:
     return {label: str(number) for number, label in enumerate(labels, start=1)}
 
 
+# The number the demo patient shares when they tap "Please call me" (a fictional one).
+DEMO_PHONE = "+1 555 0100"
+
+
 async def _reply(
     patient: Person, keyboard: SentMessage | None, line: str, out: TextIO
 ) -> SentMessage | None:
     """Tap the button the line names, or send the line as text; returns a tapped message."""
+    typed_reply = _typed_reply_button(keyboard, line)
+    if typed_reply is not None:
+        label, shares_contact = typed_reply
+        if shares_contact:  # Telegram sends the patient's own contact card, nothing typed
+            contact = {"phone_number": DEMO_PHONE, "first_name": "Demo"}
+            await patient.send_content(contact=contact | {"user_id": patient.chat_id})
+        else:
+            await patient.send(label)
+        return None
     labels = _tappable(keyboard)
     typed = {value: label for label, value in _choices(labels).items()}
     if keyboard is not None and line.casefold() in (label.casefold() for label in labels):
@@ -199,6 +212,26 @@ async def _reply(
     if toast:
         print(f"  (pop-up) {toast}", file=out)
     return keyboard
+
+
+def _reply_buttons(message: SentMessage | None) -> list[tuple[str, bool]]:
+    """A reply keyboard's buttons (under the typing field), and if each shares the number."""
+    if message is None or not message.reply_markup:
+        return []
+    return [
+        (button["text"], bool(button.get("request_contact")))
+        for row in message.reply_markup.get("keyboard", [])
+        for button in row
+    ]
+
+
+def _typed_reply_button(message: SentMessage | None, line: str) -> tuple[str, bool] | None:
+    """The reply-keyboard button a typed line names (its number, or its label), if any."""
+    buttons = _reply_buttons(message)
+    for number, (label, shares) in enumerate(buttons, start=1):
+        if line in (str(number), label) or line.casefold() == label.casefold():
+            return label, shares
+    return None
 
 
 def _tappable(message: SentMessage | None) -> list[str]:
@@ -225,8 +258,16 @@ async def _settle(server: FakeTelegram, patient: Person, *, wait_for_reply: bool
 
 
 def _latest_keyboard(server: FakeTelegram, patient: Person) -> SentMessage | None:
-    with_buttons = [m for m in server.messages_to(patient.chat_id) if m.buttons()]
-    return with_buttons[-1] if with_buttons else None
+    """The bot's newest message, if it has buttons.
+
+    Older keyboards are not the question now: typing 1 under "Please call me" must not
+    press an old Skip.
+    """
+    messages = server.messages_to(patient.chat_id)
+    if not messages:
+        return None
+    newest = messages[-1]
+    return newest if newest.buttons() or _reply_buttons(newest) else None
 
 
 def _show(messages: list[SentMessage], out: TextIO, who: str) -> SentMessage | None:
@@ -246,5 +287,8 @@ def _show(messages: list[SentMessage], out: TextIO, who: str) -> SentMessage | N
                 print(f"     or type: {label}", file=out)
         for url in message.url_buttons():
             print(f"     (link) {url}", file=out)
+        for number, (label, shares) in enumerate(_reply_buttons(message), start=1):
+            shared = f" (shares the demo number {DEMO_PHONE})" if shares else ""
+            print(f"     [{number}] {label}{shared}", file=out)
     out.flush()
     return messages[-1] if messages else None

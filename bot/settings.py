@@ -24,6 +24,9 @@ from bot.env import ENV_PREFIX
 
 # The token .env.example ships with: the right shape, and never a real bot's.
 PLACEHOLDER_TOKEN = "123456789:replace-with-your-token"  # noqa: S105 - a known non-secret
+# ...and every other placeholder the documentation shows (the README's quick start).
+PLACEHOLDER_TOKENS = frozenset({PLACEHOLDER_TOKEN, "123456789:your-token"})
+DEFAULT_API_URL = "https://api.telegram.org/bot"
 
 
 class Settings(BaseSettings):
@@ -37,14 +40,14 @@ class Settings(BaseSettings):
     )
 
     bot_token: SecretStr | None = None
-    api_url: HttpUrl = HttpUrl("https://api.telegram.org/bot")
+    api_url: HttpUrl = HttpUrl(DEFAULT_API_URL)
     db: Path | str = Path("feedback.db")
     """A SQLite file (a `Path`), or a PostgreSQL address (`postgresql://...`, a `str`)."""
     admins: Annotated[frozenset[int], NoDecode] = frozenset()
     staff_chat: int | None = None
     surveys: Path | None = None
     review_url: HttpUrl | None = None
-    clinic_name: str = Field(default="our clinic", min_length=1, max_length=100)
+    clinic_name: str | None = Field(default=None, min_length=1, max_length=100)
     alert_csat_at_most: int = Field(default=2, ge=0, le=5)
     alert_nps_at_most: int = Field(default=6, ge=-1, le=10)
     sentiment_negative_below: float = Field(default=-0.05, ge=-1, le=1)
@@ -94,6 +97,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "staff_chat",
+        "clinic_name",
         "surveys",
         "review_url",
         "bot_username",

@@ -56,7 +56,7 @@ class CaseHandlers:
         texts: Texts,
         *,
         admins: frozenset[int],
-        clinic_name: str,
+        clinic_name: str | None,
         alerts: AlertService | None,
         deliver_to_patients: Callable[[], None],
     ) -> None:
@@ -145,7 +145,9 @@ class CaseHandlers:
                 self._changed()
                 self._deliver_to_patients()
                 await message.reply_text(
-                    self._texts.case_reply_queued.format(patient=pseudonym, clinic=self._clinic)
+                    self._texts.case_reply_queued.format(
+                        patient=pseudonym, clinic=self._texts.clinic(self._clinic)
+                    )
                 )
             case Noted(pseudonym):
                 self._changed()
@@ -187,7 +189,7 @@ class CaseHandlers:
         text = template.format(
             staff=staff.mention_html(),
             patient=html.escape(asked.pseudonym),
-            clinic=html.escape(self._clinic),
+            clinic=html.escape(self._texts.clinic(self._clinic)),
         )
         try:
             sent = await query.get_bot().send_message(

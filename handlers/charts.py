@@ -23,7 +23,7 @@ def _series(values: list[float | None]) -> list[float]:
     return [math.nan if value is None else value for value in values]
 
 
-def trend_png(trend: Trend, texts: Texts, clinic: str) -> bytes:
+def trend_png(trend: Trend, texts: Texts, clinic: str | None) -> bytes:
     """The trend as a PNG: CSAT and NPS (in all, at the visit, weeks later) and responses."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - see above
     from matplotlib.figure import Figure  # noqa: PLC0415 - see above
@@ -40,7 +40,9 @@ def trend_png(trend: Trend, texts: Texts, clinic: str) -> bytes:
     labels = [f"{p.start:%d %b}" if weekly else f"{p.start:%b %Y}" for p in points]
     x = list(range(len(points)))
     title = texts.trend_title_weeks if weekly else texts.trend_title_months
-    figure.suptitle(title.format(clinic=clinic), fontsize=13)
+    heading = title.format(clinic=texts.clinic(clinic))
+    # A title starts with a capital, whatever the clinic's name (or "our clinic") begins with.
+    figure.suptitle(heading[:1].upper() + heading[1:], fontsize=13)
     csat = (
         [p.csat for p in points],
         [p.csat_visit_day for p in points],

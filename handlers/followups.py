@@ -41,7 +41,9 @@ def retry_seconds(error: RetryAfter) -> float:
 class TelegramFollowupSender:
     """Sends a follow-up as one message (intro and first question), paced and retried."""
 
-    def __init__(self, bot: Bot, surveys: SurveyCatalog, pacer: Pacer, clinic_name: str) -> None:
+    def __init__(
+        self, bot: Bot, surveys: SurveyCatalog, pacer: Pacer, clinic_name: str | None
+    ) -> None:
         self._bot = bot
         self._surveys = surveys
         self._pacer = pacer
@@ -59,7 +61,7 @@ class TelegramFollowupSender:
             treatment = describe_visit(Visit(followup.visit.treatment), self._surveys, language)
         opening = texts.followup_reminder if reminder else texts.followup_intro
         text = (
-            opening.format(clinic=self._clinic, treatment=treatment)
+            opening.format(clinic=texts.clinic(self._clinic), treatment=treatment)
             + "\n\n"
             + texts.format_progress(step.number, step.total, step.text)
         )

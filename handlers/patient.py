@@ -127,7 +127,8 @@ class CaughtUp:
 class ClinicProfile:
     """What the patient conversation needs to know about the clinic."""
 
-    name: str
+    name: str | None
+    """FEEDBACK_CLINIC_NAME; unset, each language says "our clinic" its own way."""
     review_url: str | None
     admins: frozenset[int]
     retention_days: int
@@ -248,7 +249,9 @@ class PatientHandlers:
         ):
             if self._alerts is not None:
                 self._alerts.wake()
-            await message.reply_text(texts.message_passed_on.format(clinic=self._clinic.name))
+            await message.reply_text(
+                texts.message_passed_on.format(clinic=texts.clinic(self._clinic.name))
+            )
             return
         outcome = await self._feedback.answer_text(
             user.id,
@@ -346,7 +349,7 @@ class PatientHandlers:
         message, user = _message_and_user(update)
         language = await self._language(user)
         texts = CATALOGUES[language]
-        text = texts.help.format(clinic=self._clinic.name)
+        text = texts.help.format(clinic=texts.clinic(self._clinic.name))
         if user.id in self._clinic.admins:
             text += texts.help_staff
         await message.reply_text(text)
@@ -394,6 +397,8 @@ class PatientHandlers:
                 await _edit_text(query, texts.forget_kept)
                 return
             erased = await self._feedback.forget(user.id)
+            if erased and self._alerts is not None:
+                self._alerts.wake()  # blank their alerts in the staff chat now, not at a check
             await _edit_text(query, texts.forgotten if erased else texts.nothing_to_forget)
         finally:
             await query.answer()
@@ -421,7 +426,8 @@ class PatientHandlers:
         if isinstance(outcome, NeedsConsent):
             await message.chat.send_message(
                 texts.consent.format(
-                    clinic=self._clinic.name, retention_days=self._clinic.retention_days
+                    clinic=texts.clinic(self._clinic.name),
+                    retention_days=self._clinic.retention_days,
                 ),
                 reply_markup=consent_keyboard(texts, language, outcome.invitation_code),
             )
@@ -521,19 +527,21 @@ class PatientHandlers:
                 # No medical advice: who will call, and when not to wait for that call.
                 return texts.safety_advice, None
             case Notice.THANKS:
-                return texts.thanks.format(clinic=self._clinic.name), None
+                return texts.thanks.format(clinic=texts.clinic(self._clinic.name)), None
             case Notice.REVIEW_INVITATION:
                 if not self._clinic.review_url:  # the clinic removed its link since
                     return None
                 return texts.review_invitation, review_keyboard(self._clinic.review_url, texts)
             case Notice.CALL_OFFER:
-                return texts.call_offer.format(clinic=self._clinic.name), call_keyboard(texts)
+                return texts.call_offer.format(
+                    clinic=texts.clinic(self._clinic.name)
+                ), call_keyboard(texts)
             case Notice.STAFF_REPLY:
                 if due.notice.body is None:  # pragma: no cover - stored with its case message
                     return None
                 # Plain text, signed by the clinic: staff write as the clinic, not as themselves.
                 return texts.staff_reply.format(
-                    body=due.notice.body, clinic=self._clinic.name
+                    body=due.notice.body, clinic=texts.clinic(self._clinic.name)
                 ), None
             case _:
                 assert_never(due.notice.kind)

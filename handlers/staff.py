@@ -73,7 +73,7 @@ class StaffHandlers:
         cases: CaseService,
         admins: frozenset[int],
         staff_chat: int | None,
-        clinic_name: str = "",
+        clinic_name: str | None = None,
     ) -> None:
         self._cases = cases
         self._clinic = clinic_name

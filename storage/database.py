@@ -96,6 +96,21 @@ def _reason(error: OSError | sqlite3.DatabaseError) -> str:
     return text
 
 
+POSTGRESQL_DRIVER_MISSING = (
+    "a PostgreSQL database needs its driver, which is not installed: "
+    "pip install '/path/to/medspa-feedback-bot[postgres]' (the folder you installed from)"
+)
+
+
+def postgresql_driver_installed() -> bool:
+    """Whether asyncpg, the PostgreSQL driver (an optional extra), can be imported."""
+    try:
+        import asyncpg  # noqa: F401, PLC0415 - an optional extra, only for PostgreSQL
+    except ImportError:
+        return False
+    return True
+
+
 def is_postgresql(location: Path | str) -> bool:
     """Whether `FEEDBACK_DB` names a PostgreSQL database rather than a SQLite file."""
     return isinstance(location, str) and location.split(":", 1)[0].split("+", 1)[0] in (
@@ -239,6 +254,8 @@ class Database:
         is not a database.
         """
         if self.postgresql:
+            if not postgresql_driver_installed():
+                raise DatabaseUnavailableError(shown(self.location), POSTGRESQL_DRIVER_MISSING)
             try:
                 await self._connect_postgresql()
             except (OSError, SQLAlchemyError) as exc:

@@ -38,7 +38,8 @@ _PSEUDONYM_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 RESPONSE_SELECT = """
     SELECT r.id, r.patient_id, p.pseudonym, r.survey_id, r.status, r.started_at,
            r.completed_at, v.treatment, v.provider, v.location, v.visit_date,
-           v.code AS invitation_code, r.asked_question, r.asked_message_id
+           v.code AS invitation_code, r.asked_question, r.asked_message_id,
+           p.language AS patient_language
     FROM responses r
     JOIN patients p ON p.id = r.patient_id
     LEFT JOIN visits v ON v.id = r.visit_id
@@ -114,6 +115,7 @@ def row_to_response(row: Record, answers: Iterable[Answer]) -> Response:
         invitation_code=row["invitation_code"],
         asked_question=row["asked_question"],
         asked_message_id=row["asked_message_id"],
+        patient_language=row["patient_language"],
     )
 
 

@@ -39,6 +39,16 @@ def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
     )
 
 
+def made_by_the_bot(db: Path) -> None:
+    """The database as the bot leaves it when it first runs: migrated, empty."""
+
+    async def create() -> None:
+        database = await Database.open(db)
+        await database.close()
+
+    asyncio.run(create())
+
+
 async def populate(db: Path) -> None:
     database = await Database.open(db)
     store = SqliteResponseStore(database)
@@ -104,9 +114,19 @@ def test_check_config_passes_a_good_configuration(tmp_path: Path) -> None:
     assert "FEEDBACK_STAFF_CHAT is not set" in result.stdout
     assert "sentiment lexicons: en, es" in result.stdout
     assert "updates: long polling" in result.stdout
-    # The built-in pre-visit survey asks for hopes and worries, no scores: said, not refused.
+    assert "FEEDBACK_CLINIC_NAME is not set: patients read “our clinic”" in result.stdout
+    # The built-in pre-visit survey asks for hopes and worries, no scores, on purpose: a
+    # fresh install has nothing to fix, so nothing to warn about...
+    assert "no CSAT or NPS question" not in result.stdout
+    # ...but the same survey in a clinic's own file may be a mistake: said, not refused.
+    own = tmp_path / "surveys.toml"
+    own.write_bytes((Path(__file__).parent.parent / "bot/surveys/default.toml").read_bytes())
+    named = {"FEEDBACK_SURVEYS": str(own), "FEEDBACK_CLINIC_NAME": "Glow Aesthetics"}
+    result = run_cli(tmp_path, "check-config", FEEDBACK_BOT_TOKEN=TOKEN, **named)
+    assert result.returncode == 0, result.stderr
     assert "warning: survey pre_visit has no CSAT or NPS question" in result.stdout
     assert "warning: survey post_visit" not in result.stdout
+    assert "FEEDBACK_CLINIC_NAME" not in result.stdout
 
 
 def test_check_config_validates_webhook_mode_and_says_where_it_listens(tmp_path: Path) -> None:
@@ -128,7 +148,7 @@ def test_check_config_validates_webhook_mode_and_says_where_it_listens(tmp_path:
 
 def test_run_without_a_token_says_so(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "run")
-    assert result.returncode == 1
+    assert result.returncode == 78  # fix the configuration: systemd does not restart it
     assert "FEEDBACK_BOT_TOKEN: required to run the bot" in result.stderr
 
 
@@ -259,7 +279,7 @@ async def run_cli_async(tmp_path: Path, *args: str, **env: str) -> tuple[int, st
 def test_check_config_calls_the_example_token_a_placeholder(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "check-config", FEEDBACK_BOT_TOKEN=PLACEHOLDER_TOKEN)
     assert result.returncode == 1
-    assert "FEEDBACK_BOT_TOKEN: still the placeholder from .env.example" in result.stderr
+    assert "FEEDBACK_BOT_TOKEN: still the placeholder from the documentation" in result.stderr
     assert PLACEHOLDER_TOKEN in (Path(__file__).parent.parent / ".env.example").read_text()
 
 

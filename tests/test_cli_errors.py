@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from storage.database import Database, to_db_time
-from tests.test_cli import NOW, populate, run_cli
+from tests.test_cli import NOW, made_by_the_bot, populate, run_cli
 from tests.test_process import feedback_bot
 
 USERNAME = {"FEEDBACK_BOT_USERNAME": "glow_feedback_bot"}
@@ -94,11 +94,11 @@ BAD_INPUT = [
         id="texts to score that are not there",
     ),
     pytest.param(
-        ["backup", "missing/copy.db"],
+        ["backup", "/proc/feedback-copy.db"],
         {},
         1,
         "feedback-bot: cannot use",
-        id="a backup into a missing folder",
+        id="a backup where nothing may be written",
     ),
     pytest.param(
         ["demo", "--survey", "nope"],
@@ -206,11 +206,13 @@ def test_a_booking_file_from_excel_semicolons_and_windows_1252_is_read(tmp_path:
         "Treatment;Provider;Location;Notes\r\nJuvéderm;Dra. Núñez;Centro;café\r\n"
         "Botox;Dr Li;Centro;\r\n".encode("cp1252")
     )
+    made_by_the_bot(tmp_path / "feedback.db")
     result = run_cli(tmp_path, "invite", "--csv", str(visits), **USERNAME)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert lines[0] == "Treatment,Provider,Location,Notes,link,expires_at,qr_file"
-    assert lines[1].startswith("Juvéderm,Dra. Núñez,Centro,café,https://t.me/glow_feedback_bot")
+    # The links come back as the file came: semicolons, for Excel where a comma is decimal.
+    assert lines[0] == "Treatment;Provider;Location;Notes;link;expires_at;qr_file"
+    assert lines[1].startswith("Juvéderm;Dra. Núñez;Centro;café;https://t.me/glow_feedback_bot")
     assert invitations(tmp_path / "feedback.db") == 2
     tabbed = tmp_path / "tabbed.csv"
     tabbed.write_text("\ufefftreatment\tprovider\nfiller\tDr Li\n", "utf-8")

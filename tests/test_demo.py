@@ -133,3 +133,40 @@ def test_the_demo_can_be_run_again_on_the_same_database(tmp_path: Path) -> None:
                 terminal.process.kill()
     responses = asyncio.run(stored_responses(db))
     assert [r.values.get("comment") for r in responses] == ["Visit number 1", "Visit number 2"]
+
+
+def test_the_call_offer_shows_its_buttons_and_an_erasure_reaches_staff_at_once(
+    tmp_path: Path,
+) -> None:
+    terminal = Terminal("demo", cwd=tmp_path)
+    try:
+        terminal.expect("[1] I agree")
+        terminal.type("1")
+        terminal.expect("Which treatment did you have?")
+        terminal.type("2")
+        terminal.expect("[1] Very poor")
+        terminal.type("1")
+        terminal.expect("(type the number)")
+        terminal.type("2")
+        terminal.expect("[1] Skip")
+        mark = len(terminal.screen)
+        terminal.type("1")  # skip the comment: its Skip button is the last one shown
+        terminal.expect("Would you like someone from our clinic to call you?", since=mark)
+        screen = terminal.expect("[2] No, thank you", since=mark)
+        assert "[1] 📞 Please call me (shares the demo number +1 555 0100)" in screen[mark:]
+        mark = len(terminal.screen)
+        terminal.type("1")  # the call button, not the old Skip
+        terminal.expect("the team will call you at +1 555 0100", since=mark)
+        terminal.expect("Asks to be called: +1 555 0100", since=mark)
+        terminal.type("/forget")
+        terminal.expect("[1] Yes, erase everything")
+        mark = len(terminal.screen)
+        os.write(terminal.master, b"1\n")
+        # The staff chat's notice is shown with the erasure, before the next prompt.
+        screen = terminal.expect("everything you told us has been erased", since=mark)
+        assert "staff chat (updated): This alert was removed" in screen[mark:]
+        os.write(terminal.master, b"/quit\n")
+        assert terminal.close() == 0
+    finally:
+        if terminal.process.poll() is None:
+            terminal.process.kill()

@@ -13,7 +13,7 @@ from bot.fake_telegram import FakeTelegram, Person
 from bot.settings import Settings
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.storage_view import stored_responses
-from tests.test_cli import run_cli
+from tests.test_cli import made_by_the_bot, run_cli
 
 LINK = re.compile(r"https://t\.me/clinic_feedback_bot\?start=([A-Za-z0-9_-]+)")
 
@@ -138,6 +138,7 @@ async def test_invite_checks_its_words_and_is_for_staff_only(telegram: FakeTeleg
 
 
 def test_the_command_line_makes_a_link_and_a_qr_code(tmp_path: Path) -> None:
+    made_by_the_bot(tmp_path / "feedback.db")
     result = run_cli(
         tmp_path,
         "invite",
@@ -155,6 +156,7 @@ def test_the_command_line_makes_a_link_and_a_qr_code(tmp_path: Path) -> None:
 
 
 def test_a_days_visits_from_a_booking_csv(tmp_path: Path) -> None:
+    made_by_the_bot(tmp_path / "feedback.db")
     visits = tmp_path / "visits.csv"
     visits.write_text(
         "patient_name,treatment,provider,location,date\n"
@@ -186,6 +188,7 @@ def test_a_days_visits_from_a_booking_csv(tmp_path: Path) -> None:
 
 
 def test_a_bad_booking_row_creates_nothing(tmp_path: Path) -> None:
+    made_by_the_bot(tmp_path / "feedback.db")
     visits = tmp_path / "visits.csv"
     visits.write_text("treatment,provider\nfiller,Dr Li\nlaser,\n", "utf-8")
     result = run_cli(

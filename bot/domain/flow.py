@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from bot.domain.surveys import (
     NUMERIC_TYPES,
     AnswerValue,
+    LocalizedText,
     Question,
     QuestionType,
     Survey,
+    name_key,
 )
 
 SKIP = "skip"
@@ -113,7 +115,9 @@ def _multiple(question: Question, selected: list[str]) -> AnswerValue:
 def parse_typed(question: Question, text: str) -> tuple[AnswerValue, bool]:
     """Turn typed text into an answer; the flag says whether the text was cut to fit.
 
-    Patients often type "4" instead of tapping, or the label of a choice, so both count.
+    Patients often type "4" instead of tapping, or a button's words ("Poor", "mala",
+    "Dermal filler"), in any of the survey's languages, so all of these count; case,
+    accents, spaces and punctuation do not matter.
     """
     cleaned = text.strip()
     if question.type is QuestionType.TEXT:
@@ -123,16 +127,31 @@ def parse_typed(question: Question, text: str) -> tuple[AnswerValue, bool]:
             return cleaned[: question.max_length], True
         return cleaned, False
     if question.type in NUMERIC_TYPES:
-        return _in_scale(question, cleaned), False
+        return _in_scale_or_labelled(question, cleaned), False
     wanted = cleaned.casefold()
     if question.type is QuestionType.YES_NO and wanted in _TYPED_YES | _TYPED_NO:
         return wanted in _TYPED_YES, False
     if question.type is QuestionType.CHOICE:
         for option in question.options:
-            labels = [option.label] if isinstance(option.label, str) else option.label.values()
-            if wanted == option.id or wanted in {label.casefold() for label in labels}:
+            if name_key(cleaned) in {name_key(option.id), *_keys(option.label)}:
                 return option.id, False
     raise InvalidAnswerError("not one of the options")
+
+
+def _keys(text: LocalizedText) -> set[str]:
+    """A button's words in each language, as `name_key` matches them."""
+    return {name_key(words) for words in ([text] if isinstance(text, str) else text.values())}
+
+
+def _in_scale_or_labelled(question: Question, raw: str) -> int:
+    try:
+        return _in_scale(question, raw)
+    except InvalidAnswerError:
+        wanted = name_key(raw)
+        for value, label in zip(question.scale, question.labels, strict=False):
+            if wanted and wanted in _keys(label):
+                return value
+        raise
 
 
 def selection_from_mask(question: Question, mask: str) -> list[str]:

@@ -127,6 +127,8 @@ class Response:
     """The question last delivered to the patient, if any was."""
     asked_message_id: int | None = None
     """The Telegram message that asked it, if known."""
+    patient_language: str | None = None
+    """The language the patient reads the bot in (what staff call back in)."""
 
     @property
     def values(self) -> dict[str, AnswerValue]:

@@ -323,8 +323,10 @@ class FeedbackService:
             and message_id < response.asked_message_id
         ):
             return NotAsked(response.id, step, arrived_since=True)
+        named = self._surveys.treatment_named(text) if step.about_visit else None
         try:
-            value, truncated = parse_typed(step.question, text)
+            # The treatment by any name the clinic knows it by ("Botox", "lip filler").
+            value, truncated = (named.id, False) if named else parse_typed(step.question, text)
         except InvalidAnswerError:
             return Rejected(response.id, step)
         return await self._commit(

@@ -22,6 +22,10 @@ class Texts:
     """The catalogue of one language."""
 
     language_name: str
+    unnamed_clinic: str
+    language_names: dict[str, str]
+    """Every language the bot speaks, named in this one (for staff)."""
+    """Said for the clinic when FEEDBACK_CLINIC_NAME is not set (mid-sentence)."""
     # The patient's conversation (plain text, never markup).
     consent: str
     consent_agree: str
@@ -102,6 +106,7 @@ class Texts:
     alert_reasons: dict[AlertReason, str]
     alert_survey: str
     alert_visit: str
+    alert_language: str
     alert_status: str
     alert_maybe_repeat: str
     alert_erased: str
@@ -178,6 +183,10 @@ class Texts:
     trend_caption: str
     trend_week: str
     trend_month: str
+
+    def clinic(self, name: str | None) -> str:
+        """The clinic's name, or this language's words for it when none is set."""
+        return name or self.unnamed_clinic
 
     def format_progress(self, number: int, total: int, text: str) -> str:
         """A question with its place in the survey."""

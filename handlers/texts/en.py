@@ -13,8 +13,11 @@ from handlers.texts.catalogue import Texts
 
 ENGLISH = Texts(
     language_name="English",
+    unnamed_clinic="our clinic",
+    language_names={"en": "English", "es": "Spanish"},
     consent=(
-        "Hello! {clinic} would like to hear about your visit. It takes under a minute.\n\n"
+        "Hello! We would love to hear how your visit to {clinic} went. It takes under a "
+        "minute.\n\n"
         "If you agree, we store your answers under a random code (not your name, and no "
         "phone number unless you choose to share it to be called back) so the clinic can "
         "improve its care, and delete them automatically after "
@@ -191,6 +194,7 @@ ENGLISH = Texts(
     },
     alert_survey="Survey: {title} · started {ago}",
     alert_visit="Visit: {visit}",
+    alert_language="🗣 The patient reads the bot in {language}: call back in {language}.",
     alert_status="Status: {status}",
     alert_maybe_repeat=(
         "<i>Sent again: an earlier attempt may have reached this chat too (Telegram did not "

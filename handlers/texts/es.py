@@ -13,6 +13,8 @@ from handlers.texts.catalogue import Texts
 
 SPANISH = Texts(
     language_name="Español",
+    unnamed_clinic="nuestra clínica",
+    language_names={"en": "inglés", "es": "español"},
     consent=(
         "¡Hola! En {clinic} nos gustaría saber cómo fue su visita. Le llevará menos de un "
         "minuto.\n\n"
@@ -195,6 +197,7 @@ SPANISH = Texts(
     },
     alert_survey="Encuesta: {title} · empezada {ago}",
     alert_visit="Visita: {visit}",
+    alert_language="🗣 El paciente usa el bot en {language}: llame en {language}.",
     alert_status="Estado: {status}",
     alert_maybe_repeat=(
         "<i>Enviado de nuevo: un intento anterior puede haber llegado también a este chat "

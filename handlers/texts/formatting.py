@@ -109,6 +109,11 @@ def format_alert(alert: PendingAlert, surveys: SurveyCatalog, texts: Texts, now:
     if response.visit is not None:
         visit = describe_visit(response.visit, surveys, language)
         lines.append(texts.alert_visit.format(visit=html.escape(visit)))
+    patient_language = response.patient_language
+    if patient_language is not None and patient_language != language:
+        # Whoever calls back needs to know before they dial.
+        name = texts.language_names.get(patient_language, patient_language)
+        lines.append(texts.alert_language.format(language=html.escape(name)))
     lines.append("")
     footer = ["", texts.alert_status.format(status=texts.statuses[response.status])]
     if alert.maybe_sent:
