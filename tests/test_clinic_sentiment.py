@@ -65,7 +65,7 @@ def test_plain_facts_are_neutral(text: str) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known miss: praise before 'but' outweighs results fading (README, Sentiment)",
+    reason="known miss: praise before 'but' outweighs results fading (docs/sentiment.md)",
 )
 def test_fading_results_after_praise_are_negative() -> None:
     text = "Great staff but the results disappeared after 6 weeks"

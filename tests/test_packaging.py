@@ -1,4 +1,4 @@
-"""`pip install` of the source folder, as the README's service install does it.
+"""`pip install` of the source folder, as the service install does it (docs/operator/service.md).
 
 The tests run from the source tree (an editable install), which would hide a data file
 left out of the wheel, or a build that writes into the folder it installs from. Here an

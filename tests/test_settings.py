@@ -123,7 +123,7 @@ def test_the_example_env_file_works_as_shipped_and_documents_every_setting() -> 
         for line in example.read_text("utf-8").splitlines()
         if line.startswith(ENV_PREFIX)
     }
-    # FEEDBACK_TEST_NOW is for tests only: the README's Development section has it.
+    # FEEDBACK_TEST_NOW is for tests only: docs/development.md has it.
     assert documented == set(Settings.model_fields) - {"test_now"}
 
 
