@@ -233,7 +233,10 @@ def _backup_command(settings: Settings, args: argparse.Namespace) -> int:
     if not _has_database(settings):
         return EXIT_CONFIG
     if not isinstance(settings.db, Path):
-        return _refuse("backup copies a SQLite file; back up PostgreSQL with pg_dump (docs/operator/postgresql.md)")
+        return _refuse(
+            "backup copies a SQLite file; back up PostgreSQL with pg_dump "
+            "(docs/operator/postgresql.md)"
+        )
     # A dated file in a backups/ folder is the usual cron line: a first run makes the folder
     # (its owner's alone, like the backups) rather than fail unseen.
     args.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
