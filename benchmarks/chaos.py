@@ -37,11 +37,11 @@ import processes
 from bot.domain.alerts import alert_reasons
 from bot.domain.models import AlertThresholds
 from bot.domain.surveys import load_catalog
-from bot.fake_telegram import FakeTelegram, Person, SentMessage
 from handlers.texts import CATALOGUES
 from storage.alerts import SqliteAlertStore
 from storage.database import Database
 from storage.reports import SqliteReportStore
+from tests.fake_telegram import FakeTelegram, Person, SentMessage
 
 STAFF_CHAT = -100_555
 REPLY_WAIT = 15.0  # seconds a patient waits for the bot before trying again

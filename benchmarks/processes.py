@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.fake_telegram import FakeTelegram
+from tests.fake_telegram import FakeTelegram
 
 
 def feedback_bot() -> str:

@@ -39,9 +39,9 @@ from typing import Any
 
 import processes
 
-from bot.fake_telegram import FakeTelegram, Person, SentMessage
 from storage.database import Database
 from storage.responses import SqliteResponseStore
+from tests.fake_telegram import FakeTelegram, Person, SentMessage
 
 COMMENT = "Lovely staff, everything was explained well"
 REPLY_TIMEOUT = 600.0  # seconds: far beyond any answer; a timeout means a lost step

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from bot.app import build_application, clock_for, polling
 from bot.domain.models import Visit
 from bot.domain.surveys import SurveyCatalog
-from bot.fake_telegram import FakeTelegram, Person, SentMessage
+from bot.local_telegram import LocalTelegram, Person, SentMessage
 from bot.services.invitations import InvitationService
 from bot.settings import Settings
 from storage.database import Database
@@ -50,7 +50,7 @@ async def run_demo(  # noqa: PLR0913 - what to try, and where to read and write
     """Run the bot against a fake Telegram and chat with it from the terminal."""
     with tempfile.TemporaryDirectory(prefix="feedback-demo-") as folder:
         update_id, message_id = await _ids_used(db) if db is not None else (0, 0)
-        server = FakeTelegram(
+        server = LocalTelegram(
             first_update_id=max(1000, update_id + 1), first_message_id=message_id + 1
         )
         await server.start()
@@ -115,7 +115,7 @@ async def _invitation(settings: Settings, catalog: SurveyCatalog, survey_id: str
 
 
 async def _converse(
-    server: FakeTelegram, patient: Person, first: str, read: InputFunction, out: TextIO
+    server: LocalTelegram, patient: Person, first: str, read: InputFunction, out: TextIO
 ) -> None:
     staff = StaffView(server)
     await patient.send(first)
@@ -143,7 +143,7 @@ async def _converse(
 class StaffView:
     """The staff chat as the demo prints it: alerts as plain text, and again when edited."""
 
-    def __init__(self, server: FakeTelegram) -> None:
+    def __init__(self, server: LocalTelegram) -> None:
         self._server = server
         self._shown: dict[int, int] = {}  # message id -> edits shown
 
@@ -240,7 +240,7 @@ def _tappable(message: SentMessage | None) -> list[str]:
     return [label for label, data in message.buttons() if data is not None]
 
 
-async def _settle(server: FakeTelegram, patient: Person, *, wait_for_reply: bool) -> None:
+async def _settle(server: LocalTelegram, patient: Person, *, wait_for_reply: bool) -> None:
     """Wait until the bot has replied and gone quiet.
 
     A tap is answered after the bot has done its part, so only typed messages need to wait
@@ -257,7 +257,7 @@ async def _settle(server: FakeTelegram, patient: Person, *, wait_for_reply: bool
         await asyncio.sleep(QUIET)
 
 
-def _latest_keyboard(server: FakeTelegram, patient: Person) -> SentMessage | None:
+def _latest_keyboard(server: LocalTelegram, patient: Person) -> SentMessage | None:
     """The bot's newest message, if it has buttons.
 
     Older keyboards are not the question now: typing 1 under "Please call me" must not

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
+from tests.fake_telegram import FakeTelegram
 
 # As the `feedback-bot` command does: PTB 22 would otherwise warn (an error here) on 429s.
 os.environ.setdefault("PTB_TIMEDELTA", "true")

@@ -12,10 +12,10 @@ from typing import Any
 
 from bot.app import build_application, polling, webhook, webhook_config
 from bot.domain.surveys import SurveyCatalog
-from bot.fake_telegram import FakeTelegram
 from bot.pacing import Pacer
 from bot.settings import Settings
 from handlers.registry import FeedbackApplication
+from tests.fake_telegram import FakeTelegram
 
 ADMIN_ID = 777
 STAFF_CHAT = -100_555

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram, Fault
 from bot.settings import Settings
 from handlers.texts import CATALOGUES
+from tests.fake_telegram import FakeTelegram, Fault
 from tests.harness import STAFF_CHAT, FakeClock, running_bot
 from tests.test_patient_flow import agree, answer_all
 from tests.test_staff import alert_showing, staff_messages

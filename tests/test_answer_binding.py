@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram, Fault, SentMessage
 from bot.settings import Settings
 from handlers.texts import CATALOGUES
+from tests.fake_telegram import FakeTelegram, Fault, SentMessage
 from tests.harness import STAFF_CHAT, FakeClock
 from tests.storage_view import stored_responses
 from tests.test_patient_flow import agree

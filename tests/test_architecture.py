@@ -61,8 +61,9 @@ LAYERS = {
     "bot/qr.py": LEAF,
     "bot/__init__.py": LEAF,
     "bot/surveys/__init__.py": LEAF,  # a data package: the survey and alias files
-    # The fake Bot API server (the demo and the tests): Telegram's shapes, nothing of ours.
-    "bot/fake_telegram.py": Layer("fake Telegram", (), ("aiosqlite", "sqlite3", "textblob")),
+    # The demo's local Bot API (the tests' fake builds on it): Telegram's shapes, nothing of
+    # ours.
+    "bot/local_telegram.py": Layer("local Telegram", (), ("aiosqlite", "sqlite3", "textblob")),
     "bot/cli.py": COMMAND_LINE,
     "bot/app.py": EVERYTHING,
     "bot/commands.py": EVERYTHING,

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.schedule import SendHours
-from bot.fake_telegram import FakeTelegram, Fault, Person, SentMessage
 from bot.settings import Settings
 from handlers.texts import CATALOGUES
 from storage.database import Database
+from tests.fake_telegram import FakeTelegram, Fault, Person, SentMessage
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.test_patient_flow import answer_all
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from bot.domain.models import Answer, AnswerCommit, Sentiment, SentimentLabel
-from bot.fake_telegram import FakeTelegram
 from bot.settings import PLACEHOLDER_TOKEN
 from storage.database import Database
 from storage.responses import SqliteResponseStore
+from tests.fake_telegram import FakeTelegram
 from tests.test_process import feedback_bot
 from tests.test_trend import png_size
 

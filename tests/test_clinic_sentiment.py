@@ -9,9 +9,9 @@ import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.domain.models import SentimentLabel
-from bot.fake_telegram import FakeTelegram
 from bot.sentiment import AESTHETIC_LEXICON, ClinicScorer, clinic_vader
 from bot.sentiment.baseline import TextBlobScorer
+from tests.fake_telegram import FakeTelegram
 from tests.harness import STAFF_CHAT
 from tests.test_cli import run_cli
 from tests.test_patient_flow import answer_all

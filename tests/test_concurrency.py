@@ -8,11 +8,11 @@ from dataclasses import replace
 import pytest
 
 from bot.domain.models import ResponseStatus
-from bot.fake_telegram import FakeTelegram, Fault
 from bot.settings import Settings
 from handlers.texts import CATALOGUES
 from storage.database import Database
 from storage.responses import SqliteResponseStore
+from tests.fake_telegram import FakeTelegram, Fault
 from tests.harness import FakeClock, running_bot
 from tests.storage_view import stored_responses
 from tests.test_patient_flow import agree, answer_all

@@ -11,13 +11,13 @@ from telegram import Bot
 from bot.domain.models import Answer, AnswerCommit, FollowupStatus, ScheduledFollowup
 from bot.domain.schedule import FollowupPolicy, SendHours
 from bot.domain.surveys import load_catalog
-from bot.fake_telegram import FakeTelegram
 from bot.pacing import Pacer
 from bot.services.followups import FollowupService
 from handlers.followups import TelegramFollowupSender
 from storage.database import Database
 from storage.followups import SqliteFollowupStore
 from storage.responses import SqliteResponseStore
+from tests.fake_telegram import FakeTelegram
 from tests.harness import FakeClock
 
 PATIENTS = 1000

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from bot.app import FOLLOWUPS_KEY
 from bot.domain.models import FollowupStatus, ResponseStatus
-from bot.fake_telegram import FakeTelegram, Fault, Person
 from bot.services.followups import DispatchReport, FollowupService
 from bot.settings import Settings
 from handlers.registry import FeedbackApplication
+from tests.fake_telegram import FakeTelegram, Fault, Person
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.storage_view import stored_responses
 from tests.test_cli import run_cli

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.domain.surveys import SurveyFileError, load_catalog
-from bot.fake_telegram import FakeTelegram, Person
 from bot.settings import Settings
+from tests.fake_telegram import FakeTelegram, Person
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.storage_view import stored_responses
 from tests.test_cli import made_by_the_bot, run_cli

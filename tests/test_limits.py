@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
 from handlers.texts import CATALOGUES
+from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN_ID
 from tests.storage_view import is_patient, stored_responses
 from tests.test_patient_flow import agree

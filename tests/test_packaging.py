@@ -152,5 +152,8 @@ def test_another_user_installs_from_a_read_only_source_folder_and_gets_every_dat
     ]
     assert missing == []
     assert not (site / "tests").exists()
+    # The demo's local Bot API ships; the tests' fault injection does not.
+    assert "def fail_next" not in (site / "bot" / "local_telegram.py").read_text()
+    assert not (site / "bot" / "fake_telegram.py").exists()
     entry_points = next(site.glob("medspa_feedback_bot-*.dist-info")) / "entry_points.txt"
     assert "feedback-bot = bot.cli:main" in entry_points.read_text()

@@ -8,10 +8,10 @@ import sqlite3
 import pytest
 
 from bot.domain.models import ResponseStatus
-from bot.fake_telegram import FakeTelegram, Fault, Person
 from bot.settings import Settings
 from handlers.registry import FeedbackApplication
 from tests.databases import sqlite_file
+from tests.fake_telegram import FakeTelegram, Fault, Person
 from tests.harness import FakeClock, running_bot
 from tests.storage_view import handled_everything, is_patient, stored_responses
 

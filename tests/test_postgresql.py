@@ -6,9 +6,9 @@ import asyncio
 import json
 from pathlib import Path
 
-from bot.fake_telegram import FakeTelegram
 from storage.copy import TABLES, row_counts
 from storage.database import Database
+from tests.fake_telegram import FakeTelegram
 from tests.harness import STAFF_CHAT, FakeClock, make_settings, running_bot
 from tests.test_cli import run_cli
 from tests.test_patient_flow import answer_all

@@ -18,11 +18,11 @@ from bot.domain.models import (
     SentimentLabel,
 )
 from bot.domain.surveys import load_catalog
-from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_alert
 from tests.databases import sqlite_file
+from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.test_cli import run_cli
 from tests.test_invitations import invite, open_link

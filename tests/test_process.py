@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from bot.domain.models import ResponseStatus
-from bot.fake_telegram import FakeTelegram
 from storage.database import Database
 from storage.responses import SqliteResponseStore
+from tests.fake_telegram import FakeTelegram
 from tests.harness import STAFF_CHAT, free_port
 from tests.storage_view import stored_responses
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.domain.models import SentimentLabel
-from bot.fake_telegram import FakeTelegram
 from bot.sentiment import ClinicScorer
 from bot.sentiment.lexicon import Lexicon, LexiconError, lexicon
 from handlers.texts import CATALOGUES
+from tests.fake_telegram import FakeTelegram
 from tests.harness import STAFF_CHAT
 from tests.test_cli import run_cli
 from tests.test_patient_flow import answer_all

@@ -8,8 +8,8 @@ import io
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram, Fault, Person, SentMessage
 from bot.settings import Settings
+from tests.fake_telegram import FakeTelegram, Fault, Person, SentMessage
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.test_patient_flow import agree, answer_all
 

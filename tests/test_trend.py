@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from bot.domain.trend import DayFigures, TrendPeriod, build_trend
-from bot.fake_telegram import FakeTelegram
 from handlers.texts import CATALOGUES
+from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN_ID, STAFF_CHAT
 from tests.test_patient_flow import answer_all
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.fake_telegram import FakeTelegram, Person
 from bot.settings import Settings
 from handlers.texts.en import ENGLISH as EN
+from tests.fake_telegram import FakeTelegram, Person
 from tests.harness import STAFF_CHAT, FakeClock, make_settings, running_bot
 from tests.storage_view import stored_responses
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
-from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
+from tests.fake_telegram import FakeTelegram
 from tests.harness import FakeClock, free_port, make_settings, webhook_bot
 from tests.storage_view import handled_everything, stored_responses
 from tests.test_cli import run_cli, run_cli_async

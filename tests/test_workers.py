@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.models import ResponseStatus
-from bot.fake_telegram import FakeTelegram, Person
+from tests.fake_telegram import FakeTelegram, Person
 from tests.harness import FakeClock, free_port
 from tests.storage_view import stored_responses
 from tests.test_followup_batch import schedule_followups

@@ -1,12 +1,11 @@
-"""A fake Telegram Bot API server on loopback, and the people who talk to the bot through it.
+"""A small Telegram Bot API on loopback, and the people who talk to the bot through it.
 
-Used by the test suite and by `feedback-bot demo`, which lets a clinic try its surveys in
-a terminal without Telegram.
-
-The bot under test talks real HTTP to this server exactly as it would to api.telegram.org:
-getUpdates long polling with offsets, sendMessage, edits, callback answers. Tests act as
-patients and staff by queueing updates, and read what the bot sent back. Faults (429, 403,
-redelivered updates) can be injected.
+`feedback-bot demo` runs the real bot against it, so a clinic can try its surveys in a
+terminal without Telegram: the bot talks real HTTP to it exactly as it would to
+api.telegram.org (getUpdates long polling with offsets, sendMessage, photos, edits,
+callback answers), the demo types and taps as the patient, and reads what the bot sent.
+The test suite's fake (`tests/fake_telegram.py`) builds on it, adding what only tests
+need: faults, flood control, slow answers, webhook delivery, group chats.
 """
 
 from __future__ import annotations
@@ -19,12 +18,9 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from inspect import signature
 from typing import Any
 
-from aiohttp import ClientError, ClientSession, web
-from telegram import ChatMemberAdministrator, ChatMemberRestricted
+from aiohttp import web
 
 TOKEN = "123456:TEST-token_for-the-fake-server"
 BOT_USER = {
@@ -117,54 +113,22 @@ class Call:
 
 
 @dataclass
-class Fault:
-    """An error the server answers instead of the real result."""
-
-    status: int
-    description: str
-    retry_after: int | None = None
-    chat_id: int | None = None  # only calls to this chat fail; None: any call
-    after_seconds: float = 0
-    """With status 200: carry the call out, but answer only this much later (a bot whose
-    timeout is shorter sees a timeout, though the message arrived)."""
-    before_seconds: float = 0
-    """With status 200: carry the call out only this much later (Telegram is slow)."""
-
-
-@dataclass
-class FakeTelegram:
+class LocalTelegram:
     """The server. Start it with `await start()`; `api_url` goes into FEEDBACK_API_URL."""
 
     token: str = TOKEN
     calls: list[Call] = field(default_factory=list)
     messages: list[SentMessage] = field(default_factory=list)
     callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    faults: dict[str, list[Fault]] = field(default_factory=dict)
     commands: list[dict[str, Any]] = field(default_factory=list)
     time_source: Callable[[], float] = time.monotonic
     """Stamps requests; tests pass a virtual clock so that pacing needs no real waiting."""
-    max_sends_per_second: float | None = None
-    """Like Telegram: more sendMessage calls than this in a second get 429."""
-    flood_every: int | None = None
-    """Also refuse every Nth sendMessage with 429, as Telegram sometimes does."""
-    flood_retry_after: int = 2
     call_delay: float = 0.0
-    webhook_listen: str = "127.0.0.1:8080"
-    """Where the bot listens in webhook mode: the fake posts there, as a proxy would pass on."""
-    webhook_workers: tuple[str, ...] = ()
-    """Several workers' addresses instead: each update goes to the next, round-robin, as a
-    load balancer passes them on; one that does not answer 200 gets the next update's turn
-    skipped to the following worker, as a health-checking balancer would."""
     """Seconds every Bot API call but getUpdates takes, as the network to Telegram does."""
-    groups: dict[int, tuple[str, str]] = field(default_factory=dict)
-    """Group chats the bot knows: id -> (title, the bot's membership: member, administrator,
-    restricted (may not post), left or kicked). getChat of any other chat is "not found"."""
     first_update_id: int = 1000
     first_message_id: int = 1
     """Where update and message ids start: above those a database already saw (the demo's
     --db), or its answers would be taken for redeliveries of old ones."""
-    retry_windows: list[tuple[float, float]] = field(default_factory=list)
-    """Every 429 given, as (from, until) in the time source's seconds."""
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -175,16 +139,11 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
-        self._recent_sends: list[float] = []
         self._by_chat: dict[int, list[SentMessage]] = {}
         self._chat_changed: dict[int, asyncio.Condition] = {}
-        self._sends = 0
         self.port = 0
         self.webhook: dict[str, Any] | None = None
         """What setWebhook was given (url, secret_token...), while a webhook is set."""
-        self.webhook_statuses: list[int] = []
-        """The HTTP status of every webhook delivery, in order."""
-        self._delivering: asyncio.Task[None] | None = None
 
     @property
     def api_url(self) -> str:
@@ -221,10 +180,6 @@ class FakeTelegram:
         chat = {"id": user_id, "type": "private", "first_name": first_name}
         return Person(self, user, chat)
 
-    def in_group(self, person: Person, chat_id: int, title: str = "Clinic staff") -> Person:
-        """The same person, writing in a group chat."""
-        return Person(self, person.user, {"id": chat_id, "type": "supergroup", "title": title})
-
     async def push(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Queue an update of `kind` (message, callback_query, ...) for the bot."""
         update = {"update_id": next(self._update_ids), kind: payload}
@@ -233,40 +188,6 @@ class FakeTelegram:
             self.pushed.append(update)
             self._changed.notify_all()
         return update
-
-    async def redeliver(self, update: dict[str, Any]) -> None:
-        """Deliver an update again, as Telegram may after a restart or a network error."""
-        async with self._changed:
-            self._redeliver.append(update)
-            self._changed.notify_all()
-
-    def confirmed(self, update: dict[str, Any]) -> bool:
-        """Whether the bot has told Telegram it received this update (a later offset)."""
-        pending = self._updates + self._redeliver
-        return all(u["update_id"] != update["update_id"] for u in pending)
-
-    def fail_next(self, method: str, fault: Fault, times: int = 1) -> None:
-        """Answer the next `times` calls of `method` with `fault`."""
-        self.faults.setdefault(method, []).extend([fault] * times)
-
-    def answer_late(self, method: str, seconds: float, chat_id: int | None = None) -> None:
-        """Carry out the next call of `method` (to `chat_id`), but answer it `seconds` late."""
-        self.fail_next(method, Fault(200, "OK", chat_id=chat_id, after_seconds=seconds))
-
-    def carry_out_late(self, method: str, seconds: float, chat_id: int | None = None) -> None:
-        """Carry out the next call of `method` (to `chat_id`) only `seconds` after it came."""
-        self.fail_next(method, Fault(200, "OK", chat_id=chat_id, before_seconds=seconds))
-
-    async def delete_message(self, chat_id: int, message_id: int) -> None:
-        """Delete a message, as a member of the chat may."""
-        async with self._changed:
-            self.messages = [
-                m for m in self.messages if (m.chat_id, m.message_id) != (chat_id, message_id)
-            ]
-            self._by_chat[chat_id] = [
-                m for m in self._by_chat.get(chat_id, []) if m.message_id != message_id
-            ]
-            self._changed.notify_all()
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """Everything the bot sent to a chat, oldest first."""
@@ -301,7 +222,7 @@ class FakeTelegram:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return _error(401, "Unauthorized")
+            return error_response(401, "Unauthorized")
         method = request.match_info["method"]
         params = _params(await request.post())
         call = Call(method, params, at=self.time_source())
@@ -310,17 +231,12 @@ class FakeTelegram:
             async with self._changed:
                 self.calls.append(call)
                 self._changed.notify_all()
-        fault = self._take_fault(method, params) or self._flood(method, call.at)
-        late = 0.0
-        if fault is not None and fault.status == 200:  # HTTP OK, carried out or answered late
-            late = fault.after_seconds
-            await asyncio.sleep(fault.before_seconds)
-        elif fault is not None:
-            call.status = fault.status
-            return _error(fault.status, fault.description, fault.retry_after)
+        refused, late = await self._intercept(method, params, call)
+        if refused is not None:
+            return refused
         handler = getattr(self, "_api_" + method, None)
         if handler is None:
-            return _error(404, "Not Found: method not found")
+            return error_response(404, "Not Found: method not found")
         result = await handler(params)
         if late:
             await asyncio.sleep(late)
@@ -328,135 +244,26 @@ class FakeTelegram:
             return result
         return web.json_response({"ok": True, "result": result})
 
-    def _flood(self, method: str, now: float) -> Fault | None:
-        """Telegram's flood control, as far as the tests need it."""
-        if method != "sendMessage":
-            return None
-        self._sends += 1
-        self._recent_sends = [at for at in self._recent_sends if at > now - 1]
-        over_limit = (
-            self.max_sends_per_second is not None
-            and len(self._recent_sends) >= self.max_sends_per_second
-        )
-        unlucky = self.flood_every is not None and self._sends % self.flood_every == 0
-        if not (over_limit or unlucky):
-            self._recent_sends.append(now)
-            return None
-        self.retry_windows.append((now, now + self.flood_retry_after))
-        description = f"Too Many Requests: retry after {self.flood_retry_after}"
-        return Fault(429, description, self.flood_retry_after)
+    async def _intercept(
+        self, method: str, params: dict[str, Any], call: Call
+    ) -> tuple[web.Response | None, float]:
+        """Before a call is carried out: an error to answer instead, and how late to answer.
 
-    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
-        queued = self.faults.get(method, [])
-        for index, fault in enumerate(queued):
-            if fault.chat_id is None or fault.chat_id == params.get("chat_id"):
-                return queued.pop(index)
-        return None
+        Telegram as it should be: neither (the tests' fake injects faults here).
+        """
+        del method, params, call
+        return None, 0.0
+
+    async def _stop_delivering(self) -> None:
+        """Stop posting updates to a webhook: none here (the tests' fake delivers them)."""
 
     async def _api_getMe(self, _: dict[str, Any]) -> Any:
         return BOT_USER
-
-    async def _api_getChat(self, params: dict[str, Any]) -> Any:
-        chat_id = int(params["chat_id"])
-        if chat_id not in self.groups:
-            return _error(400, "Bad Request: chat not found")
-        title, _ = self.groups[chat_id]
-        return {
-            "id": chat_id,
-            "type": "supergroup",
-            "title": title,
-            "accent_color_id": 0,
-            "max_reaction_count": 11,
-        }
-
-    async def _api_getChatMember(self, params: dict[str, Any]) -> Any:
-        chat_id = int(params["chat_id"])
-        if chat_id not in self.groups:
-            return _error(400, "Bad Request: chat not found")
-        _, status = self.groups[chat_id]
-        member: dict[str, Any] = {"status": status, "user": BOT_USER}
-        if status == "administrator":
-            granted = signature(ChatMemberAdministrator).parameters
-            flags = [name for name in granted if name.startswith("can_") or name == "is_anonymous"]
-            member |= dict.fromkeys(flags, False)
-        if status == "restricted":
-            # Every permission the Bot API lists (as this python-telegram-bot knows them),
-            # none granted: the bot may not post.
-            rights = [
-                name
-                for name in signature(ChatMemberRestricted).parameters
-                if name.startswith("can_")
-            ]
-            member |= {"is_member": True, "until_date": 0, **dict.fromkeys(rights, False)}
-        if status == "kicked":
-            member["until_date"] = 0
-        return member
 
     async def _api_deleteWebhook(self, _: dict[str, Any]) -> Any:
         await self._stop_delivering()
         self.webhook = None
         return True
-
-    async def _api_setWebhook(self, params: dict[str, Any]) -> Any:
-        url = str(params.get("url", ""))
-        if not url.startswith("https://"):
-            return _error(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
-        await self._stop_delivering()
-        self.webhook = params
-        self._delivering = asyncio.create_task(self._deliver_to_webhook())
-        return True
-
-    def webhook_target(self, listen: str) -> str:
-        """Where to POST: the webhook's path on the bot's own listener (the proxy's job)."""
-        if self.webhook is None:
-            raise AssertionError("no webhook is set")
-        path = "/" + str(self.webhook["url"]).split("://", 1)[1].partition("/")[2]
-        return f"http://{listen}{path}"
-
-    async def _deliver_to_webhook(self) -> None:
-        """Like Telegram: POST pending updates in order; keep each until it gets a 200."""
-        turn = 0
-        async with ClientSession() as session:
-            while True:
-                workers = self.webhook_workers or (self.webhook_listen,)
-                listen = workers[turn % len(workers)]
-                turn += 1
-                async with self._changed:
-                    await self._changed.wait_for(
-                        lambda: bool(self._redeliver or self._updates) or self._closing
-                    )
-                    if self._closing:
-                        return
-                    update = (self._redeliver + self._updates)[0]
-                headers = {"X-Telegram-Bot-Api-Secret-Token": str(self.webhook_secret)}
-                try:
-                    async with session.post(
-                        self.webhook_target(listen), json=update, headers=headers
-                    ) as response:
-                        status = response.status
-                except ClientError:
-                    status = 0  # nobody listening: the bot is down
-                self.webhook_statuses.append(status)
-                if status != HTTPStatus.OK:
-                    await asyncio.sleep(0.05)
-                    continue
-                async with self._changed:
-                    if update in self._redeliver:
-                        self._redeliver.remove(update)
-                    elif update in self._updates:
-                        self._updates.remove(update)
-                    self._changed.notify_all()
-
-    @property
-    def webhook_secret(self) -> str | None:
-        """The secret setWebhook was given."""
-        return None if self.webhook is None else self.webhook.get("secret_token")
-
-    async def _stop_delivering(self) -> None:
-        if self._delivering is not None:
-            self._delivering.cancel()
-            await asyncio.gather(self._delivering, return_exceptions=True)
-            self._delivering = None
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
         self.commands = params.get("commands", [])
@@ -464,7 +271,7 @@ class FakeTelegram:
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
         if self.webhook is not None:
-            return _error(
+            return error_response(
                 409,
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
@@ -495,9 +302,9 @@ class FakeTelegram:
     async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
         text = str(params.get("text", ""))
         if not text.strip():
-            return _error(400, "Bad Request: message text is empty")
+            return error_response(400, "Bad Request: message text is empty")
         if len(text) > 4096:
-            return _error(400, "Bad Request: message is too long")
+            return error_response(400, "Bad Request: message is too long")
         chat_id = int(params["chat_id"])
         reply = params.get("reply_parameters") or {}
         message = SentMessage(
@@ -516,7 +323,7 @@ class FakeTelegram:
     async def _api_sendPhoto(self, params: dict[str, Any]) -> Any:
         photo = params.get("photo")
         if not isinstance(photo, bytes) or not photo.startswith(b"\x89PNG"):
-            return _error(400, "Bad Request: photo must be an uploaded PNG in this fake")
+            return error_response(400, "Bad Request: photo must be an uploaded PNG in this fake")
         sent = await self._send_with_caption(params, photo=photo)
         if isinstance(sent, dict):
             sent["photo"] = [
@@ -527,9 +334,11 @@ class FakeTelegram:
     async def _api_sendDocument(self, params: dict[str, Any]) -> Any:
         document = params.get("document")
         if not isinstance(document, bytes):
-            return _error(400, "Bad Request: document must be an uploaded file in this fake")
+            return error_response(
+                400, "Bad Request: document must be an uploaded file in this fake"
+            )
         if len(document) > 50 * 1000 * 1000:
-            return _error(413, "Request Entity Too Large")
+            return error_response(413, "Request Entity Too Large")
         sent = await self._send_with_caption(
             params, document=document, filename=params.get("document_filename")
         )
@@ -542,7 +351,7 @@ class FakeTelegram:
     ) -> dict[str, Any] | web.Response:
         """A message carrying a file and a caption, as sendPhoto and sendDocument post it."""
         if len(str(params.get("caption", ""))) > 1024:
-            return _error(400, "Bad Request: message caption is too long")
+            return error_response(400, "Bad Request: message caption is too long")
         message = SentMessage(
             message_id=next(self._message_ids),
             chat_id=int(params["chat_id"]),
@@ -559,11 +368,11 @@ class FakeTelegram:
     async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
         message = self._find(params)
         if message is None:
-            return _error(400, "Bad Request: message to edit not found")
+            return error_response(400, "Bad Request: message to edit not found")
         text = str(params.get("text", ""))
         markup = params.get("reply_markup")
         if text == message.text and markup == message.reply_markup:
-            return _error(400, "Bad Request: message is not modified")
+            return error_response(400, "Bad Request: message is not modified")
         if params.get("parse_mode") == "HTML":
             _check_html(text)
         async with self._changed:
@@ -576,10 +385,10 @@ class FakeTelegram:
     async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:
         message = self._find(params)
         if message is None:
-            return _error(400, "Bad Request: message to edit not found")
+            return error_response(400, "Bad Request: message to edit not found")
         markup = params.get("reply_markup")
         if markup == message.reply_markup or (not markup and not message.reply_markup):
-            return _error(400, "Bad Request: message is not modified")
+            return error_response(400, "Bad Request: message is not modified")
         async with self._changed:
             message.reply_markup = markup
             message.edits += 1
@@ -642,7 +451,8 @@ def _params(form: Mapping[str, str | bytes | bytearray | web.FileField]) -> dict
     return params
 
 
-def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+def error_response(status: int, description: str, retry_after: int | None = None) -> web.Response:
+    """A Bot API error, as Telegram answers it (with `retry_after` for a 429)."""
     body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
     if retry_after is not None:
         body["parameters"] = {"retry_after": retry_after}
@@ -662,7 +472,7 @@ def _check_html(text: str) -> None:
 class Person:
     """A Telegram user in one chat, who sends messages and taps buttons."""
 
-    def __init__(self, server: FakeTelegram, user: dict[str, Any], chat: dict[str, Any]) -> None:
+    def __init__(self, server: LocalTelegram, user: dict[str, Any], chat: dict[str, Any]) -> None:
         self.server = server
         self.user = user
         self.chat = chat
