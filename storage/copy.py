@@ -9,32 +9,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.database import Database
+from storage.schema import metadata
 from storage.sql import Connection, placeholders
 
-# Every table, parents before the tables that refer to them. A test checks that no
-# table of the schema is missing, so a new one cannot be left behind by a copy.
-TABLES = (
-    "patients",
-    "visits",
-    "responses",
-    "answers",
-    "alerts",
-    "followups",
-    "case_messages",
-    "patient_notices",
-    "case_staff_messages",
-    "staff_intents",
-    "staff_redactions",
-    "handled_events",
-    "inbox",
-    "daily_scores",
-    "daily_groups",
-    "report_basis",
-)
+# Every table, parents before the tables that refer to them: from the schema, so a new
+# table cannot be left behind by a copy.
+TABLES = tuple(table.name for table in metadata.sorted_tables)
 # Tables whose integer ids the target numbers from: its counters start after the copied ids.
-_NUMBERED = ("patients", "visits", "alerts", "followups", "case_messages", "patient_notices")
+_NUMBERED = tuple(
+    table.name
+    for table in metadata.sorted_tables
+    if "id" in table.columns and table.columns["id"].identity is not None
+)
 # Tables with a rowid (not WITHOUT ROWID): read in the order they were written.
-_ROWID = frozenset(TABLES) - {"answers", "daily_scores", "daily_groups"}
+_ROWID = frozenset(
+    table.name
+    for table in metadata.sorted_tables
+    if table.dialect_options["sqlite"]["with_rowid"] is not False
+)
 # Rows read and written at a time: a large clinic's answers are not held in memory at once.
 BATCH = 5_000
 

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from bot.domain.models import BreakdownBy
 from bot.domain.surveys import ScoreQuestions
+from storage.schema import daily_groups, daily_scores, figure_columns
 from storage.sql import Connection, placeholders
 
 _Key = tuple[str, ...]
@@ -76,36 +77,38 @@ def _marked_answers(where: str, basis: Basis) -> str:
     )
 
 
-# An answer's share of the day's figures: csat count, sum and 4-5s; promoters, passives,
-# detractors; negative, neutral, positive and other-language comments.
-_ANSWER_SHARE = (
-    "is_csat",
-    "CASE WHEN is_csat = 1 THEN v ELSE 0 END",
-    _one_if("is_csat = 1 AND v >= 4"),
-    _one_if("is_nps = 1 AND v >= 9"),
-    _one_if("is_nps = 1 AND v BETWEEN 7 AND 8"),
-    _one_if("is_nps = 1 AND v <= 6"),
-    _one_if("label = 'negative'"),
-    _one_if("label = 'neutral'"),
-    _one_if("label = 'positive'"),
-    _one_if("label = 'unknown'"),
-)
-_ANSWER_COLUMNS = (
-    "csat_count",
-    "csat_sum",
-    "csat_satisfied",
-    "nps_promoters",
-    "nps_passives",
-    "nps_detractors",
-    "negative",
-    "neutral",
-    "positive",
-    "unknown",
-)
+SCORE_COLUMNS = figure_columns(daily_scores)
+"""A day's figures per survey (the schema's columns): responses started and completed, then
+the answers' shares. (The sentiment columns are named after the labels.)"""
+GROUP_COLUMNS = figure_columns(daily_groups)
+"""A day's figures per treatment, provider or location (the schema's columns)."""
+
+# An answer's share of each of the day's figures, by column: every figure column after
+# started and completed has one (a column added to the schema without one fails at import).
+_ANSWER_SHARE = {
+    "csat_count": "is_csat",
+    "csat_sum": "CASE WHEN is_csat = 1 THEN v ELSE 0 END",
+    "csat_satisfied": _one_if("is_csat = 1 AND v >= 4"),
+    "nps_promoters": _one_if("is_nps = 1 AND v >= 9"),
+    "nps_passives": _one_if("is_nps = 1 AND v BETWEEN 7 AND 8"),
+    "nps_detractors": _one_if("is_nps = 1 AND v <= 6"),
+    "negative": _one_if("label = 'negative'"),
+    "neutral": _one_if("label = 'neutral'"),
+    "positive": _one_if("label = 'positive'"),
+    "unknown": _one_if("label = 'unknown'"),
+}
+_ANSWER_COLUMNS = SCORE_COLUMNS[2:]
+if set(_ANSWER_COLUMNS) != set(_ANSWER_SHARE):  # pragma: no cover - a schema change's check
+    raise RuntimeError("daily_scores' columns and the answers' shares differ")
+
+
+def _shares(shares: dict[str, str], columns: tuple[str, ...]) -> str:
+    """The share expressions in the columns' order (SQL lists them by position)."""
+    return ", ".join(shares[column] for column in columns)
 
 
 def _answer_figures(where: str, basis: Basis) -> str:
-    sums = ", ".join(f"sum({share})" for share in _ANSWER_SHARE)
+    sums = ", ".join(f"sum({_ANSWER_SHARE[column]})" for column in _ANSWER_COLUMNS)
     return (
         f"SELECT day, survey_id, {sums}"  # noqa: S608 - constants only
         f" FROM ({_marked_answers(where, basis)}) marked GROUP BY 1, 2"
@@ -131,19 +134,21 @@ def _group_responses(where: str) -> str:
     )
 
 
-# An answer's share of a group's figures: csat count and sum; nps count, promoters, detractors.
-_GROUP_SHARE = (
-    "is_csat",
-    "CASE WHEN is_csat = 1 THEN v ELSE 0 END",
-    "is_nps",
-    _one_if("is_nps = 1 AND v >= 9"),
-    _one_if("is_nps = 1 AND v <= 6"),
-)
-_GROUP_ANSWER_COLUMNS = ("csat_count", "csat_sum", "nps_count", "nps_promoters", "nps_detractors")
+# An answer's share of each of a group's figures, by column (all but the responses count).
+_GROUP_SHARE = {
+    "csat_count": "is_csat",
+    "csat_sum": "CASE WHEN is_csat = 1 THEN v ELSE 0 END",
+    "nps_count": "is_nps",
+    "nps_promoters": _one_if("is_nps = 1 AND v >= 9"),
+    "nps_detractors": _one_if("is_nps = 1 AND v <= 6"),
+}
+_GROUP_ANSWER_COLUMNS = GROUP_COLUMNS[1:]
+if set(_GROUP_ANSWER_COLUMNS) != set(_GROUP_SHARE):  # pragma: no cover - a schema change's check
+    raise RuntimeError("daily_groups' columns and the answers' shares differ")
 
 
 def _group_answers(where: str, basis: Basis) -> str:
-    sums = ", ".join(f"sum({share})" for share in _GROUP_SHARE)
+    sums = ", ".join(f"sum({_GROUP_SHARE[column]})" for column in _GROUP_ANSWER_COLUMNS)
     return (
         f"SELECT day, dimension, name, {sums}"  # noqa: S608 - constants only
         f" FROM (SELECT m.day, d.dimension, {_NAME} AS name, m.v, m.is_csat, m.is_nps"
@@ -152,12 +157,6 @@ def _group_answers(where: str, basis: Basis) -> str:
         " GROUP BY 1, 2, 3"
     )
 
-
-SCORE_COLUMNS = ("started", "completed", *_ANSWER_COLUMNS)
-"""A day's figures per survey: responses started and completed, then the answers' shares.
-(The sentiment columns are named after the labels.)"""
-GROUP_COLUMNS = ("responses", *_GROUP_ANSWER_COLUMNS)
-"""A day's figures per treatment, provider or location."""
 
 Figures = dict[str, int]
 """Figures by column name."""
@@ -352,7 +351,7 @@ async def count_answer(
     where = "r.id = ? AND a.question_id = ?"
     await conn.execute(
         f"INSERT INTO daily_scores (day, survey_id, completed, {_columns(_ANSWER_COLUMNS)})"  # noqa: S608 - constants only
-        f" SELECT day, survey_id, CAST(? AS BIGINT), {', '.join(_ANSWER_SHARE)}"
+        f" SELECT day, survey_id, CAST(? AS BIGINT), {_shares(_ANSWER_SHARE, _ANSWER_COLUMNS)}"
         f" FROM ({_marked_answers(where, basis)}) marked WHERE true ON CONFLICT (day, survey_id)"
         f" DO UPDATE SET {_added('daily_scores', ('completed', *_ANSWER_COLUMNS))}",
         (int(completes), *basis.ids, response_id, question_id),

@@ -24,7 +24,7 @@ from handlers.texts.formatting import format_alert
 from tests.databases import sqlite_file
 from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
-from tests.test_cli import run_cli
+from tests.test_cli import made_by_the_bot, run_cli
 from tests.test_invitations import invite, open_link
 from tests.test_patient_flow import answer_all
 from tests.test_process import bot_process
@@ -93,6 +93,7 @@ async def test_a_database_made_world_readable_is_made_private_again_at_start(
 
 
 def test_exports_and_qr_codes_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    made_by_the_bot(tmp_path / "feedback.db")
     invite = run_cli(
         tmp_path,
         "invite",

@@ -1,0 +1,369 @@
+"""The schema, once: every table as SQLAlchemy Core metadata, for SQLite and PostgreSQL alike.
+
+What the migrations build (SQLite's 1 to 13, then Alembic's revisions for both) must equal
+this: `tests/test_schema.py` runs Alembic's `compare_metadata` against a freshly migrated
+SQLite file and PostgreSQL database. New revisions are written against it, and code that
+needs the list of tables or a table's columns (copy-db, the daily totals) reads it here.
+
+Times are UTC ISO-8601 text on both backends (the stores compare and slice them as text).
+Integers are BIGINT on PostgreSQL (Telegram's ids exceed 32 bits) and INTEGER on SQLite,
+where an `INTEGER PRIMARY KEY` is the rowid.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
+from sqlalchemy.dialects.sqlite import REAL
+
+metadata = MetaData()
+
+# BIGINT on PostgreSQL, INTEGER on SQLite (the rowid's type, 64 bits there anyway).
+Int = BigInteger().with_variant(Integer(), "sqlite")
+Real = Float().with_variant(DOUBLE_PRECISION(), "postgresql").with_variant(REAL(), "sqlite")
+POSTGRESQL_ONLY = "postgresql_only"
+"""`info` key of a column only PostgreSQL has (SQLite keeps the same fact another way)."""
+
+
+def _id() -> Column[int]:
+    """An integer key the database assigns: SQLite's rowid, PostgreSQL's identity column."""
+    return Column("id", Int, Identity(), primary_key=True)
+
+
+def _zero(name: str) -> Column[int]:
+    return Column(name, Int, nullable=False, server_default=text("0"))
+
+
+def _in(column: str, *values: str) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})")
+
+
+patients = Table(
+    "patients",
+    metadata,
+    _id(),
+    Column("external_id", Int, nullable=False, unique=True),
+    Column("pseudonym", Text, nullable=False, unique=True),
+    Column("consented_at", Text, nullable=False),
+    Column("language", Text),
+    Column("last_followup_at", Text),
+    Column("followups_stopped_at", Text),
+    Column("blocked_at", Text),
+)
+
+visits = Table(
+    "visits",
+    metadata,
+    _id(),
+    Column("code", Text, unique=True),
+    Column("survey_id", Text, nullable=False),
+    Column("treatment", Text),
+    Column("provider", Text),
+    Column("location", Text),
+    Column("visit_date", Text),
+    Column("created_at", Text, nullable=False),
+    Column("expires_at", Text),
+    Column("patient_id", Int, ForeignKey("patients.id", ondelete="SET NULL")),
+    Column("used_at", Text),
+    Index("visits_by_creation", "created_at"),
+    Index(
+        "visits_invitations_by_creation",
+        "created_at",
+        sqlite_where=text("code IS NOT NULL"),
+        postgresql_where=text("code IS NOT NULL"),
+    ),
+)
+
+_IN_PROGRESS = text("status = 'in_progress'")
+
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("patient_id", Int, ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
+    Column("survey_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("started_at", Text, nullable=False),
+    Column("completed_at", Text),
+    Column("visit_id", Int, ForeignKey("visits.id", ondelete="SET NULL")),
+    Column("asked_question", Text),
+    Column("asked_message_id", Int),
+    # The order responses were stored in: SQLite has it as the rowid.
+    Column("seq", BigInteger, Identity(), info={POSTGRESQL_ONLY: True}),
+    _in("status", "in_progress", "completed", "abandoned"),
+    Index(
+        "responses_one_open_per_patient",
+        "patient_id",
+        unique=True,
+        sqlite_where=_IN_PROGRESS,
+        postgresql_where=_IN_PROGRESS,
+    ),
+    Index("responses_by_start", "started_at", "status"),
+    Index("responses_by_visit", "visit_id"),
+    Index("responses_for_breakdowns", "started_at", "visit_id", "id"),
+)
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("response_id", Text, ForeignKey("responses.id", ondelete="CASCADE"), nullable=False),
+    Column("question_id", Text, nullable=False),
+    Column("value_kind", Text, nullable=False),
+    Column("value_int", Int),
+    Column("value_text", Text),
+    Column("answered_at", Text, nullable=False),
+    Column("polarity", Real),
+    Column("sentiment_label", Text),
+    Column("topics", Text),
+    Column("reasons", Text),
+    PrimaryKeyConstraint("response_id", "question_id"),
+    _in("value_kind", "int", "bool", "text", "skipped"),
+    _in("sentiment_label", "negative", "neutral", "positive", "unknown"),
+    Index("answers_scores", "question_id", "answered_at", "value_int"),
+    Index("answers_sentiment", "sentiment_label", "answered_at"),
+    sqlite_with_rowid=False,
+)
+
+_OPEN_CASE = text("case_opened_at IS NOT NULL")
+
+alerts = Table(
+    "alerts",
+    metadata,
+    _id(),
+    Column(
+        "response_id",
+        Text,
+        ForeignKey("responses.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("reasons", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("version", Int, nullable=False, server_default=text("1")),
+    _zero("delivered_version"),
+    Column("staff_message_id", Int),
+    Column("next_attempt_at", Text),
+    _zero("failed_attempts"),
+    _zero("maybe_sent"),
+    Column("claimed_by", Int),
+    Column("claimed_by_name", Text),
+    Column("claimed_at", Text),
+    Column("first_reply_at", Text),
+    Column("resolved_by_name", Text),
+    Column("resolved_at", Text),
+    Column("resolution_note", Text),
+    Column("case_opened_at", Text),
+    Column("escalated_at", Text),
+    _zero("awaiting_patient"),
+    Column("callback_phone", Text),
+    Index(
+        "alerts_pending",
+        "id",
+        sqlite_where=text("version > delivered_version"),
+        postgresql_where=text("version > delivered_version"),
+    ),
+    Index(
+        "alerts_open",
+        "case_opened_at",
+        sqlite_where=text("resolved_at IS NULL AND case_opened_at IS NOT NULL"),
+        postgresql_where=text("resolved_at IS NULL AND case_opened_at IS NOT NULL"),
+    ),
+    Index(
+        "alerts_by_case_opening",
+        "case_opened_at",
+        sqlite_where=_OPEN_CASE,
+        postgresql_where=_OPEN_CASE,
+    ),
+)
+
+handled_events = Table(
+    "handled_events",
+    metadata,
+    Column("event_key", Int, primary_key=True, autoincrement=False),
+    Column("handled_at", Text, nullable=False),
+)
+
+followups = Table(
+    "followups",
+    metadata,
+    _id(),
+    Column("patient_id", Int, ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
+    Column("source_response_id", Text, ForeignKey("responses.id", ondelete="SET NULL")),
+    Column("survey_id", Text, nullable=False),
+    Column("visit_id", Int, ForeignKey("visits.id", ondelete="SET NULL")),
+    Column("due_at", Text, nullable=False),
+    Column("expires_at", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("response_id", Text),
+    Column("sent_at", Text),
+    Column("reminded_at", Text),
+    _zero("attempts"),
+    Column("retry_at", Text),
+    UniqueConstraint("source_response_id", "survey_id"),
+    _in(
+        "status",
+        "scheduled",
+        "sending",
+        "sent",
+        "reminded",
+        "answered",
+        "expired",
+        "stopped",
+        "blocked",
+    ),
+    Index("followups_due", "status", "due_at"),
+    Index("followups_by_response", "response_id"),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("update_id", Int, primary_key=True, autoincrement=False),
+    Column("received_at", Text, nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+case_messages = Table(
+    "case_messages",
+    metadata,
+    _id(),
+    Column("alert_id", Int, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("direction", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("author_name", Text),
+    Column("created_at", Text, nullable=False),
+    Column("delivered_at", Text),
+    _zero("failed"),
+    Column("staff_message_id", Int),
+    Column("next_attempt_at", Text),
+    _zero("failed_attempts"),
+    _in("direction", "to_patient", "from_patient"),
+    Index("case_messages_alert", "alert_id"),
+    Index(
+        "case_messages_to_staff",
+        "id",
+        sqlite_where=text("direction = 'from_patient' AND delivered_at IS NULL"),
+        postgresql_where=text("direction = 'from_patient' AND delivered_at IS NULL"),
+    ),
+)
+
+patient_notices = Table(
+    "patient_notices",
+    metadata,
+    _id(),
+    Column("response_id", Text, ForeignKey("responses.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("next_attempt_at", Text, nullable=False),
+    _zero("failed_attempts"),
+    Column("case_message_id", Int, ForeignKey("case_messages.id", ondelete="CASCADE")),
+    Index("patient_notices_due", "next_attempt_at"),
+    Index("patient_notices_response", "response_id"),
+)
+
+staff_redactions = Table(
+    "staff_redactions",
+    metadata,
+    Column("message_id", Int, primary_key=True, autoincrement=False),
+    Column("created_at", Text, nullable=False),
+    Column("next_attempt_at", Text, nullable=False),
+    _zero("failed_attempts"),
+)
+
+case_staff_messages = Table(
+    "case_staff_messages",
+    metadata,
+    Column("message_id", Int, primary_key=True, autoincrement=False),
+    Column("alert_id", Int, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", Text, nullable=False),
+    _in("kind", "alert", "patient", "prompt", "note"),
+    Index("case_staff_messages_alert", "alert_id"),
+)
+
+staff_intents = Table(
+    "staff_intents",
+    metadata,
+    Column("user_id", Int, primary_key=True, autoincrement=False),
+    Column("alert_id", Int, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    _in("kind", "reply", "note"),
+)
+
+daily_scores = Table(
+    "daily_scores",
+    metadata,
+    Column("day", Text, nullable=False),
+    Column("survey_id", Text, nullable=False),
+    *(
+        _zero(name)
+        for name in (
+            "started",
+            "completed",
+            "csat_count",
+            "csat_sum",
+            "csat_satisfied",
+            "nps_promoters",
+            "nps_passives",
+            "nps_detractors",
+            "negative",
+            "neutral",
+            "positive",
+            "unknown",
+        )
+    ),
+    PrimaryKeyConstraint("day", "survey_id"),
+    sqlite_with_rowid=False,
+)
+
+daily_groups = Table(
+    "daily_groups",
+    metadata,
+    Column("day", Text, nullable=False),
+    Column("dimension", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    *(
+        _zero(name)
+        for name in (
+            "responses",
+            "csat_count",
+            "csat_sum",
+            "nps_count",
+            "nps_promoters",
+            "nps_detractors",
+        )
+    ),
+    PrimaryKeyConstraint("day", "dimension", "name"),
+    _in("dimension", "treatment", "provider", "location"),
+    sqlite_with_rowid=False,
+)
+
+report_basis = Table(
+    "report_basis",
+    metadata,
+    Column("id", Int, primary_key=True, autoincrement=False),
+    Column("csat", Text, nullable=False),
+    Column("nps", Text, nullable=False),
+    CheckConstraint("id = 1"),
+)
+
+
+def figure_columns(table: Table) -> tuple[str, ...]:
+    """A totals table's figures: every column but its key, in the table's order."""
+    return tuple(column.name for column in table.columns if not column.primary_key)
