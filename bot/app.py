@@ -26,8 +26,8 @@ from bot.sentiment import ClinicScorer
 from bot.services.cases import CaseService
 from bot.services.feedback import FeedbackService
 from bot.services.followups import FollowupService
-from bot.services.invitations import InvitationService
-from bot.services.ports import Clock, ShiftedClock, SystemClock
+from bot.services.invitations import InvitationService, InvitationStore
+from bot.services.ports import Clock, HandledEvents, ShiftedClock, SystemClock
 from bot.services.staff import AlertService, ReportService
 from bot.settings import Settings
 from handlers.cases import CaseHandlers
@@ -77,7 +77,7 @@ class Lifecycle:
         self,
         *,
         database: Database,
-        responses: SqliteResponseStore,
+        handled_events: HandledEvents,
         feedback: FeedbackService,
         clock: Clock,
         texts: Texts,
@@ -91,7 +91,7 @@ class Lifecycle:
         self.cases: CaseService | None = None
         self.reports: ReportService | None = None
         self.followup_interval = 60.0
-        self._responses = responses
+        self._handled_events = handled_events
         self._feedback = feedback
         self._clock = clock
         self._texts = texts
@@ -180,7 +180,7 @@ class Lifecycle:
         purged = await self._feedback.purge_expired(self._retention)
         if purged:
             logger.info("deleted %d responses older than %s", purged, self._retention)
-        await self._responses.forget_events_before(self._clock.now() - HANDLED_EVENTS_KEPT)
+        await self._handled_events.forget_events_before(self._clock.now() - HANDLED_EVENTS_KEPT)
 
     async def _send_followups(self, followups: FollowupService) -> None:
         # Right away first: follow-ups that fell due while the bot was down go out now.
@@ -264,7 +264,7 @@ def build_application(
     lanes = Lanes(database.person_lock)
     lifecycle = Lifecycle(
         database=database,
-        responses=responses,
+        handled_events=responses,
         feedback=feedback,
         clock=clock,
         texts=texts,
@@ -375,7 +375,7 @@ def clock_for(settings: Settings) -> Clock:
 
 
 def invitation_service(
-    settings: Settings, store: SqliteResponseStore, surveys: SurveyCatalog, clock: Clock
+    settings: Settings, store: InvitationStore, surveys: SurveyCatalog, clock: Clock
 ) -> InvitationService:
     """Invitations valid for `FEEDBACK_INVITATION_DAYS` (shared by the bot and the CLI)."""
     return InvitationService(store, surveys, clock, timedelta(days=settings.invitation_days))

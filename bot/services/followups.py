@@ -14,7 +14,7 @@ from bot.domain.flow import Step, next_step
 from bot.domain.models import Followup, FollowupStatus
 from bot.domain.schedule import FollowupPolicy
 from bot.domain.surveys import SurveyCatalog
-from bot.services.ports import Clock, ResponseStore
+from bot.services.ports import Clock, FollowupResponses
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class FollowupService:
     def __init__(  # noqa: PLR0913 - its collaborators and the clinic's rules, each named
         self,
         store: FollowupStore,
-        responses: ResponseStore,
+        responses: FollowupResponses,
         sender: FollowupSender,
         surveys: SurveyCatalog,
         clock: Clock,

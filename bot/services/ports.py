@@ -170,6 +170,26 @@ class ResponseStore(Protocol):
         ...
 
 
+class FollowupResponses(Protocol):
+    """What sending a follow-up needs of the responses: read one, record what it asked."""
+
+    async def get_response(self, response_id: str) -> Response | None:
+        """A response by id, with its answers."""
+        ...
+
+    async def mark_asked(self, response_id: str, question_id: str, message_id: int | None) -> None:
+        """Record that this question reached the patient, as this Telegram message."""
+        ...
+
+
+class HandledEvents(Protocol):
+    """The keys of updates already handled, kept while Telegram might redeliver them."""
+
+    async def forget_events_before(self, cutoff: datetime) -> int:
+        """Drop keys older than `cutoff`; how many went."""
+        ...
+
+
 class AlertStore(Protocol):
     """Staff alerts waiting to be shown or updated: an outbox."""
 
