@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -674,6 +674,10 @@ async def _abandon_start(starting: asyncio.Future[Any], stopped: Stopped) -> Sto
         sys.stderr.write(f"feedback-bot: {stopped.line()}\n")
         sys.stderr.flush()
         os._exit(stopped.exit_status)
+    # Cancelled, or failed meanwhile (an error the stop makes moot): retrieved either way,
+    # so that asyncio does not print it at exit.
+    with suppress(asyncio.CancelledError, Exception):
+        starting.result()
     return stopped
 
 

@@ -105,10 +105,11 @@ def test_another_user_installs_from_a_read_only_source_folder_and_gets_every_dat
     build_backend = shared_folder / "build-backend"
     copy_distributions(build_system["requires"], build_backend)
 
-    def as_unprivileged(*command: str) -> subprocess.CompletedProcess[str]:
-        # Debian's python3: this interpreter lives under /root, where nobody may look.
+    def as_unprivileged(*command: str | Path) -> subprocess.CompletedProcess[str]:
+        # Debian's python3 (this interpreter lives under /root, where nobody may look), in
+        # the read-only source folder, as pip builds there.
         return subprocess.run(
-            [SYSTEM_PYTHON, *command],
+            command,
             user=UNPRIVILEGED,
             cwd=source,
             env={"PATH": "/usr/bin:/bin", "HOME": str(home), "PIP_NO_INDEX": "1"},
@@ -122,6 +123,7 @@ def test_another_user_installs_from_a_read_only_source_folder_and_gets_every_dat
     # folder (offline: the backend from this environment), then the wheel's install.
     backend = build_system["build-backend"]
     built = as_unprivileged(
+        SYSTEM_PYTHON,
         "-c",
         f"import sys; sys.path.insert(0, {str(build_backend)!r}); import {backend} as backend; "
         f"print(backend.build_wheel({str(home / 'dist')!r}))",
@@ -129,17 +131,10 @@ def test_another_user_installs_from_a_read_only_source_folder_and_gets_every_dat
     assert built.returncode == 0, built.stderr
     [wheel] = (home / "dist").glob("medspa_feedback_bot-*.whl")
     venv = home / "venv"
-    made = as_unprivileged("-m", "venv", str(venv))
+    made = as_unprivileged(SYSTEM_PYTHON, "-m", "venv", venv)
     assert made.returncode == 0, made.stderr
-    installed = subprocess.run(
-        [venv / "bin" / "pip", "install", "--no-deps", "--no-cache-dir", str(wheel)],
-        user=UNPRIVILEGED,
-        cwd=home,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(home), "PIP_NO_INDEX": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    installed = as_unprivileged(
+        venv / "bin" / "pip", "install", "--no-deps", "--no-cache-dir", wheel
     )
     assert installed.returncode == 0, installed.stderr
     site = next(venv.glob("lib/python3*/site-packages"))
