@@ -41,7 +41,6 @@ from bot.qr import write_qr
 from bot.sentiment import ClinicScorer, LexiconError, lexicons
 from bot.services.invitations import (
     InvitationService,
-    UnknownSurveyError,
     UnknownTreatmentError,
     invitation_link,
 )
@@ -571,10 +570,8 @@ def _invite_command(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     try:
         return asyncio.run(_invite(settings, catalog, visits, args))
-    except _BookingRowsError as exc:
+    except _BookingRowsError as exc:  # every row is checked before any link is made
         return _refuse_rows(args.csv, exc.problems)
-    except (UnknownSurveyError, UnknownTreatmentError) as exc:
-        return _refuse(str(exc))
     except SettingsError as exc:
         _fail(exc.problems)
         return EXIT_CONFIG

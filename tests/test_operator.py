@@ -6,16 +6,15 @@ import csv
 import io
 import os
 import shutil
-import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.test_cli import TOKEN, made_by_the_bot, run_cli
+from tests.test_cli_errors import USERNAME, invitations
 from tests.test_process import feedback_bot
 
-USERNAME = {"FEEDBACK_BOT_USERNAME": "glow_feedback_bot"}
 # A folder on sys.path first, whose sitecustomize hides asyncpg: an install without the
 # `[postgres]` extra, in a process of its own.
 NO_DRIVER = "import sys\nsys.modules['asyncpg'] = None\n"
@@ -26,13 +25,6 @@ def without_postgresql_driver(tmp_path: Path) -> dict[str, str]:
     folder.mkdir()
     (folder / "sitecustomize.py").write_text(NO_DRIVER)
     return {"PYTHONPATH": str(folder)}
-
-
-def invitations(db: Path) -> int:
-    with sqlite3.connect(db) as connection:
-        count = connection.execute("SELECT count(*) FROM visits").fetchone()[0]
-    connection.close()
-    return int(count)
 
 
 def test_without_the_postgresql_driver_every_command_names_the_extra_to_install(

@@ -23,9 +23,9 @@ class Texts:
 
     language_name: str
     unnamed_clinic: str
+    """Said for the clinic when FEEDBACK_CLINIC_NAME is not set (mid-sentence)."""
     language_names: dict[str, str]
     """Every language the bot speaks, named in this one (for staff)."""
-    """Said for the clinic when FEEDBACK_CLINIC_NAME is not set (mid-sentence)."""
     # The patient's conversation (plain text, never markup).
     consent: str
     consent_agree: str
