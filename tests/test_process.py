@@ -70,6 +70,27 @@ async def bot_process(
             await process.wait()
 
 
+async def wait_for_log(process: asyncio.subprocess.Process, log: Path, text: str) -> None:
+    """Until the bot's log says `text` (the bot must still be running)."""
+    async with asyncio.timeout(60):
+        while text not in read_log(log):
+            assert process.returncode is None, read_log(log)
+            await asyncio.sleep(0.05)
+
+
+def read_log(log: Path) -> str:
+    """What the bot has written so far (nothing before it opened the file)."""
+    return log.read_text() if log.exists() else ""
+
+
+async def stop_timed(process: asyncio.subprocess.Process, stop_signal: signal.Signals) -> float:
+    """Send `stop_signal`; the seconds until the process has ended."""
+    sent = time.monotonic()
+    process.send_signal(stop_signal)
+    await asyncio.wait_for(process.wait(), 30)
+    return time.monotonic() - sent
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM])
 async def test_a_restart_mid_survey_loses_nothing(
     telegram: FakeTelegram, tmp_path: Path, stop_signal: signal.Signals
@@ -174,9 +195,7 @@ async def test_a_bot_started_before_the_network_waits_for_telegram_then_serves(
     port = free_port()
     later = {"FEEDBACK_API_URL": f"http://127.0.0.1:{port}/bot"}
     async with bot_process(telegram, tmp_path, log, **later) as process:
-        while "trying again" not in (log.read_text() if log.exists() else ""):
-            assert process.returncode is None
-            await asyncio.sleep(0.1)
+        await wait_for_log(process, log, "trying again")
         await telegram.start(port)  # the network is up
         try:
             patient = telegram.patient(4343)
@@ -210,9 +229,7 @@ async def test_the_start_up_line_says_who_the_bot_is_and_how_it_runs(
 ) -> None:
     log = tmp_path / "bot.log"
     async with bot_process(telegram, tmp_path, log) as process:
-        while "started as" not in (log.read_text() if log.exists() else ""):
-            assert process.returncode is None
-            await asyncio.sleep(0.1)
+        await wait_for_log(process, log, "started as")
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
     [line] = [line for line in log.read_text().splitlines() if "started as" in line]
@@ -323,27 +340,6 @@ async def test_a_webhook_address_already_taken_is_one_clear_line(
     output = log.read_text()
     assert f"feedback-bot: cannot listen on FEEDBACK_WEBHOOK_LISTEN={listen}" in output
     assert "Traceback" not in output
-
-
-async def wait_for_log(process: asyncio.subprocess.Process, log: Path, text: str) -> None:
-    """Until the bot's log says `text` (the bot must still be running)."""
-    async with asyncio.timeout(60):
-        while text not in read_log(log):
-            assert process.returncode is None, read_log(log)
-            await asyncio.sleep(0.05)
-
-
-def read_log(log: Path) -> str:
-    """What the bot has written so far (nothing before it opened the file)."""
-    return log.read_text() if log.exists() else ""
-
-
-async def stop_timed(process: asyncio.subprocess.Process, stop_signal: signal.Signals) -> float:
-    """Send `stop_signal`; the seconds until the process has ended."""
-    sent = time.monotonic()
-    process.send_signal(stop_signal)
-    await asyncio.wait_for(process.wait(), 30)
-    return time.monotonic() - sent
 
 
 @pytest.mark.parametrize(
