@@ -49,6 +49,12 @@ def _zero(name: str) -> Column[int]:
     return Column(name, Int, nullable=False, server_default=text("0"))
 
 
+def _partial(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index of the rows matching `where` only, on both backends."""
+    condition = text(where)
+    return Index(name, *columns, unique=unique, sqlite_where=condition, postgresql_where=condition)
+
+
 def _in(column: str, *values: str) -> CheckConstraint:
     listed = ", ".join(f"'{value}'" for value in values)
     return CheckConstraint(f"{column} IN ({listed})")
@@ -82,15 +88,8 @@ visits = Table(
     Column("patient_id", Int, ForeignKey("patients.id", ondelete="SET NULL")),
     Column("used_at", Text),
     Index("visits_by_creation", "created_at"),
-    Index(
-        "visits_invitations_by_creation",
-        "created_at",
-        sqlite_where=text("code IS NOT NULL"),
-        postgresql_where=text("code IS NOT NULL"),
-    ),
+    _partial("visits_invitations_by_creation", "created_at", where="code IS NOT NULL"),
 )
-
-_IN_PROGRESS = text("status = 'in_progress'")
 
 responses = Table(
     "responses",
@@ -107,12 +106,8 @@ responses = Table(
     # The order responses were stored in: SQLite has it as the rowid.
     Column("seq", BigInteger, Identity(), info={POSTGRESQL_ONLY: True}),
     _in("status", "in_progress", "completed", "abandoned"),
-    Index(
-        "responses_one_open_per_patient",
-        "patient_id",
-        unique=True,
-        sqlite_where=_IN_PROGRESS,
-        postgresql_where=_IN_PROGRESS,
+    _partial(
+        "responses_one_open_per_patient", "patient_id", where="status = 'in_progress'", unique=True
     ),
     Index("responses_by_start", "started_at", "status"),
     Index("responses_by_visit", "visit_id"),
@@ -139,8 +134,6 @@ answers = Table(
     Index("answers_sentiment", "sentiment_label", "answered_at"),
     sqlite_with_rowid=False,
 )
-
-_OPEN_CASE = text("case_opened_at IS NOT NULL")
 
 alerts = Table(
     "alerts",
@@ -172,24 +165,11 @@ alerts = Table(
     Column("escalated_at", Text),
     _zero("awaiting_patient"),
     Column("callback_phone", Text),
-    Index(
-        "alerts_pending",
-        "id",
-        sqlite_where=text("version > delivered_version"),
-        postgresql_where=text("version > delivered_version"),
+    _partial("alerts_pending", "id", where="version > delivered_version"),
+    _partial(
+        "alerts_open", "case_opened_at", where="resolved_at IS NULL AND case_opened_at IS NOT NULL"
     ),
-    Index(
-        "alerts_open",
-        "case_opened_at",
-        sqlite_where=text("resolved_at IS NULL AND case_opened_at IS NOT NULL"),
-        postgresql_where=text("resolved_at IS NULL AND case_opened_at IS NOT NULL"),
-    ),
-    Index(
-        "alerts_by_case_opening",
-        "case_opened_at",
-        sqlite_where=_OPEN_CASE,
-        postgresql_where=_OPEN_CASE,
-    ),
+    _partial("alerts_by_case_opening", "case_opened_at", where="case_opened_at IS NOT NULL"),
 )
 
 handled_events = Table(
@@ -255,11 +235,8 @@ case_messages = Table(
     _zero("failed_attempts"),
     _in("direction", "to_patient", "from_patient"),
     Index("case_messages_alert", "alert_id"),
-    Index(
-        "case_messages_to_staff",
-        "id",
-        sqlite_where=text("direction = 'from_patient' AND delivered_at IS NULL"),
-        postgresql_where=text("direction = 'from_patient' AND delivered_at IS NULL"),
+    _partial(
+        "case_messages_to_staff", "id", where="direction = 'from_patient' AND delivered_at IS NULL"
     ),
 )
 
