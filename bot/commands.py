@@ -238,7 +238,10 @@ def _backup_command(settings: Settings, args: argparse.Namespace) -> int:
         )
     # A dated file in a backups/ folder is the usual cron line: a first run makes the folder
     # (its owner's alone, like the backups) rather than fail unseen.
-    args.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = args.file.parent
+    if folder.exists() and not folder.is_dir():
+        return _refuse(f"{folder} is a file, not a folder; back up into a folder")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         copy = backup(settings.db, args.file)
     except FileExistsError:

@@ -101,6 +101,13 @@ BAD_INPUT = [
         id="a backup where nothing may be written",
     ),
     pytest.param(
+        ["backup", "feedback.db/copy.db"],
+        {},
+        1,
+        "feedback-bot: feedback.db is a file, not a folder; back up into a folder",
+        id="a backup into a path through a file",
+    ),
+    pytest.param(
         ["demo", "--survey", "nope"],
         {},
         1,
