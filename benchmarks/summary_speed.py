@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import processes
+from sqlalchemy import text
 
 from bot.domain.export import response_record
 from bot.domain.models import Answer, AnswerCommit
@@ -186,7 +187,7 @@ async def time_answers(database: Database, answers: int = 300) -> None:
     for label in ("with totals", "without"):
         if label == "without":
             async with database.transaction() as conn:  # refreshing a day is skipped then
-                await conn.execute("DELETE FROM report_basis")
+                await conn.run(text("DELETE FROM report_basis"))
         timings = []
         for n in range(answers):
             response = await responses.start_response(patient.id, "post_visit", NOW)

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import processes
+from sqlalchemy import text
 
 from storage.database import Database
 from storage.responses import SqliteResponseStore
@@ -166,7 +167,7 @@ async def mid_survey(patients: int, delay: float, workdir: Path) -> tuple[float,
     database = await Database.open(db)
     try:
         # Setting up only: the bot itself runs with full durability.
-        await database.connection.execute("PRAGMA synchronous = OFF")
+        await database.connection.run(text("PRAGMA synchronous = OFF"))
         store = SqliteResponseStore(database)
         now = datetime.now(UTC)
         responses = []

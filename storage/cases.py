@@ -7,6 +7,20 @@ show it: the change and the edit it owes are written in one transaction.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Text,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
 from bot.domain.models import (
     AlertReason,
@@ -17,32 +31,59 @@ from bot.domain.models import (
     StaffMember,
 )
 from storage.database import Database, from_db_time, to_db_time
-from storage.sql import Record
+from storage.responses import handled_event
+from storage.schema import (
+    alerts,
+    case_messages,
+    case_staff_messages,
+    patient_notices,
+    patients,
+    responses,
+    staff_intents,
+)
+from storage.sql import StoredRow
 
+_OF_PATIENT = alerts.join(responses, responses.c.id == alerts.c.response_id).join(
+    patients, patients.c.id == responses.c.patient_id
+)
+"""Alerts with their patient."""
+_OPEN = and_(alerts.c.resolved_at.is_(None), alerts.c.case_opened_at.is_not(None))
+"""A case that staff can still act on."""
 _OPEN_CASE = (
-    "SELECT a.id, p.pseudonym, a.reasons, a.case_opened_at, a.claimed_by_name,"
-    " a.first_reply_at, a.staff_message_id FROM alerts a JOIN responses r"
-    " ON r.id = a.response_id JOIN patients p ON p.id = r.patient_id"
-    " WHERE a.resolved_at IS NULL AND a.case_opened_at IS NOT NULL"
+    select(
+        alerts.c.id,
+        patients.c.pseudonym,
+        alerts.c.reasons,
+        alerts.c.case_opened_at,
+        alerts.c.claimed_by_name,
+        alerts.c.first_reply_at,
+        alerts.c.staff_message_id,
+    )
+    .select_from(_OF_PATIENT)
+    .where(_OPEN)
 )
 
-# The patient's case awaiting their answer to a staff reply, if any (the latest).
-_AWAITING = (
-    "SELECT a.id FROM alerts a JOIN responses r ON r.id = a.response_id"
-    " JOIN patients p ON p.id = r.patient_id"
-    " WHERE p.external_id = ? AND a.awaiting_patient = 1 ORDER BY a.id DESC LIMIT 1"
-)
+
+def _awaiting(external_id: int) -> Select[Any]:
+    """The patient's case awaiting their answer to a staff reply, if any (the latest)."""
+    return (
+        select(alerts.c.id)
+        .select_from(_OF_PATIENT)
+        .where(patients.c.external_id == external_id, alerts.c.awaiting_patient == 1)
+        .order_by(alerts.c.id.desc())
+        .limit(1)
+    )
 
 
-def _open_case(row: Record) -> OpenCase:
+def _open_case(row: StoredRow) -> OpenCase:
     return OpenCase(
-        alert_id=row["id"],
-        pseudonym=row["pseudonym"],
-        reasons=tuple(AlertReason(r) for r in row["reasons"].split(",") if r),
-        created_at=from_db_time(row["case_opened_at"]),
-        claimed_by_name=row["claimed_by_name"],
-        first_reply_at=from_db_time(row["first_reply_at"]) if row["first_reply_at"] else None,
-        staff_message_id=row["staff_message_id"],
+        alert_id=row.id,
+        pseudonym=row.pseudonym,
+        reasons=tuple(AlertReason(r) for r in row.reasons.split(",") if r),
+        created_at=from_db_time(row.case_opened_at),
+        claimed_by_name=row.claimed_by_name,
+        first_reply_at=from_db_time(row.first_reply_at) if row.first_reply_at else None,
+        staff_message_id=row.staff_message_id,
     )
 
 
@@ -57,82 +98,105 @@ class SqliteCaseStore:
 
         `None` once erased, and for an alert from before cases existed.
         """
-        async with self._db.connection.execute(
-            "SELECT a.id, p.pseudonym, a.claimed_by, a.claimed_by_name, a.resolved_at"
-            " FROM alerts a JOIN responses r ON r.id = a.response_id"
-            " JOIN patients p ON p.id = r.patient_id"
-            " WHERE a.id = ? AND a.case_opened_at IS NOT NULL",
-            (alert_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.connection.first(
+            select(
+                alerts.c.id,
+                patients.c.pseudonym,
+                alerts.c.claimed_by,
+                alerts.c.claimed_by_name,
+                alerts.c.resolved_at,
+            )
+            .select_from(_OF_PATIENT)
+            .where(alerts.c.id == alert_id, alerts.c.case_opened_at.is_not(None))
+        )
         if row is None:
             return None
         return CaseTarget(
-            alert_id=row["id"],
-            pseudonym=row["pseudonym"],
-            claimed_by=row["claimed_by"],
-            claimed_by_name=row["claimed_by_name"],
-            resolved=row["resolved_at"] is not None,
+            alert_id=row.id,
+            pseudonym=row.pseudonym,
+            claimed_by=row.claimed_by,
+            claimed_by_name=row.claimed_by_name,
+            resolved=row.resolved_at is not None,
         )
 
     async def claim(self, alert_id: int, staff: StaffMember, now: datetime) -> bool:
         """Give an open, unclaimed case to `staff`; whether it was theirs to take."""
         async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE alerts SET claimed_by = ?, claimed_by_name = ?, claimed_at = ?,"
-                " version = version + 1"
-                " WHERE id = ? AND claimed_by IS NULL AND resolved_at IS NULL"
-                " AND case_opened_at IS NOT NULL",
-                (staff.user_id, staff.name, to_db_time(now), alert_id),
+            claimed = await conn.run(
+                update(alerts)
+                .where(alerts.c.id == alert_id, alerts.c.claimed_by.is_(None), _OPEN)
+                .values(
+                    claimed_by=staff.user_id,
+                    claimed_by_name=staff.name,
+                    claimed_at=to_db_time(now),
+                    version=alerts.c.version + 1,
+                )
             )
-            return cursor.rowcount > 0
+            return claimed > 0
 
     async def set_intent(self, staff: StaffMember, intent: CaseIntent, now: datetime) -> None:
         """Remember what this staff member's next message is for (one intent each)."""
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO staff_intents (user_id, alert_id, kind, created_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
-                " alert_id = excluded.alert_id, kind = excluded.kind,"
-                " created_at = excluded.created_at",
-                (staff.user_id, intent.alert_id, intent.kind.value, to_db_time(now)),
+            chosen = conn.insert(staff_intents).values(
+                user_id=staff.user_id,
+                alert_id=intent.alert_id,
+                kind=intent.kind.value,
+                created_at=to_db_time(now),
+            )
+            await conn.run(
+                chosen.on_conflict_do_update(
+                    index_elements=[staff_intents.c.user_id],
+                    set_={
+                        "alert_id": chosen.excluded.alert_id,
+                        "kind": chosen.excluded.kind,
+                        "created_at": chosen.excluded.created_at,
+                    },
+                )
             )
 
     async def intent(self, user_id: int, since: datetime) -> CaseIntent | None:
         """This staff member's intent, if set since `since`."""
-        async with self._db.connection.execute(
-            "SELECT alert_id, kind FROM staff_intents WHERE user_id = ? AND created_at >= ?",
-            (user_id, to_db_time(since)),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else CaseIntent(row["alert_id"], IntentKind(row["kind"]))
+        row = await self._db.connection.first(
+            select(staff_intents.c.alert_id, staff_intents.c.kind).where(
+                staff_intents.c.user_id == user_id,
+                staff_intents.c.created_at >= to_db_time(since),
+            )
+        )
+        return None if row is None else CaseIntent(row.alert_id, IntentKind(row.kind))
 
     async def clear_intent(self, user_id: int) -> bool:
         """Forget this staff member's intent; whether there was one."""
         async with self._db.transaction() as conn:
-            cursor = await conn.execute("DELETE FROM staff_intents WHERE user_id = ?", (user_id,))
-            return cursor.rowcount > 0
+            cleared = await conn.run(
+                delete(staff_intents).where(staff_intents.c.user_id == user_id)
+            )
+            return cleared > 0
 
     async def case_of_message(self, message_id: int) -> CaseIntent | None:
         """What a reply to this staff-chat message is for, if it belongs to a case."""
-        async with self._db.connection.execute(
-            "SELECT alert_id, kind FROM case_staff_messages WHERE message_id = ?", (message_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.connection.first(
+            select(case_staff_messages.c.alert_id, case_staff_messages.c.kind).where(
+                case_staff_messages.c.message_id == message_id
+            )
+        )
         if row is None:
             return None
-        kind = IntentKind.NOTE if row["kind"] == "note" else IntentKind.REPLY
-        return CaseIntent(row["alert_id"], kind)
+        kind = IntentKind.NOTE if row.kind == "note" else IntentKind.REPLY
+        return CaseIntent(row.alert_id, kind)
 
     async def record_prompt(self, message_id: int, intent: CaseIntent) -> None:
         """The bot's prompt in the staff chat: a reply to it is what `intent` says."""
         kind = "note" if intent.kind is IntentKind.NOTE else "prompt"
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO case_staff_messages (message_id, alert_id, kind)"
-                " SELECT CAST(? AS BIGINT), id, CAST(? AS TEXT) FROM alerts WHERE id = ?"
-                " ON CONFLICT DO NOTHING",
-                (message_id, kind, intent.alert_id),
+            await conn.run(
+                conn.insert(case_staff_messages)
+                .from_select(
+                    ["message_id", "alert_id", "kind"],
+                    select(
+                        literal(message_id, BigInteger), alerts.c.id, literal(kind, Text)
+                    ).where(alerts.c.id == intent.alert_id),
+                )
+                .on_conflict_do_nothing()
             )
 
     async def add_staff_reply(
@@ -149,64 +213,79 @@ class SqliteCaseStore:
         """
         moment = to_db_time(now)
         async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE alerts SET first_reply_at = coalesce(first_reply_at, ?),"
-                " claimed_by = coalesce(claimed_by, ?),"
-                " claimed_by_name = coalesce(claimed_by_name, ?),"
-                " claimed_at = coalesce(claimed_at, ?), version = version + 1"
-                " WHERE id = ? AND resolved_at IS NULL AND case_opened_at IS NOT NULL",
-                (moment, staff.user_id, staff.name, moment, alert_id),
-            )
-            if cursor.rowcount == 0:
-                return False
-            async with conn.execute(
-                "INSERT INTO case_messages (alert_id, direction, body, author_name, created_at)"
-                " VALUES (?, 'to_patient', ?, ?, ?) RETURNING id",
-                (alert_id, body, staff.name, moment),
-            ) as cursor:
-                message = await cursor.fetchone()
-            if message is None:  # pragma: no cover - RETURNING gives the row just inserted
-                raise RuntimeError("case message vanished after insert")
-            await conn.execute(
-                "INSERT INTO patient_notices"
-                " (response_id, kind, created_at, next_attempt_at, case_message_id)"
-                " SELECT response_id, 'staff_reply', ?, ?, CAST(? AS BIGINT) FROM alerts"
-                " WHERE id = ?",
-                (moment, moment, message["id"], alert_id),
-            )
-            await conn.execute("DELETE FROM staff_intents WHERE user_id = ?", (staff.user_id,))
-            if dedup_key is not None:
-                await conn.execute(
-                    "INSERT INTO handled_events (event_key, handled_at) VALUES (?, ?)"
-                    " ON CONFLICT DO NOTHING",
-                    (dedup_key, moment),
+            taken = await conn.run(
+                update(alerts)
+                .where(alerts.c.id == alert_id, _OPEN)
+                .values(
+                    first_reply_at=func.coalesce(alerts.c.first_reply_at, moment),
+                    claimed_by=func.coalesce(alerts.c.claimed_by, staff.user_id),
+                    claimed_by_name=func.coalesce(alerts.c.claimed_by_name, staff.name),
+                    claimed_at=func.coalesce(alerts.c.claimed_at, moment),
+                    version=alerts.c.version + 1,
                 )
+            )
+            if taken == 0:
+                return False
+            message_id = await conn.scalar(
+                insert(case_messages)
+                .values(
+                    alert_id=alert_id,
+                    direction="to_patient",
+                    body=body,
+                    author_name=staff.name,
+                    created_at=moment,
+                )
+                .returning(case_messages.c.id)
+            )
+            if message_id is None:  # pragma: no cover - RETURNING gives the row just inserted
+                raise RuntimeError("case message vanished after insert")
+            await conn.run(
+                insert(patient_notices).from_select(
+                    ["response_id", "kind", "created_at", "next_attempt_at", "case_message_id"],
+                    select(
+                        alerts.c.response_id,
+                        literal("staff_reply"),
+                        literal(moment),
+                        literal(moment),
+                        literal(message_id, BigInteger),
+                    ).where(alerts.c.id == alert_id),
+                )
+            )
+            await conn.run(delete(staff_intents).where(staff_intents.c.user_id == staff.user_id))
+            if dedup_key is not None:
+                await conn.run(handled_event(conn, dedup_key, moment))
         return True
 
     async def resolve(self, alert_id: int, staff: StaffMember, now: datetime) -> bool:
         """Close the case; `False` if it was closed already."""
         async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE alerts SET resolved_by_name = ?, resolved_at = ?,"
-                " awaiting_patient = 0, version = version + 1"
-                " WHERE id = ? AND resolved_at IS NULL AND case_opened_at IS NOT NULL",
-                (staff.name, to_db_time(now), alert_id),
+            resolved = await conn.run(
+                update(alerts)
+                .where(alerts.c.id == alert_id, _OPEN)
+                .values(
+                    resolved_by_name=staff.name,
+                    resolved_at=to_db_time(now),
+                    awaiting_patient=0,
+                    version=alerts.c.version + 1,
+                )
             )
             # Nobody's next message is a reply to a closed case any more.
-            await conn.execute(
-                "DELETE FROM staff_intents WHERE alert_id = ? AND kind = 'reply'", (alert_id,)
+            await conn.run(
+                delete(staff_intents).where(
+                    staff_intents.c.alert_id == alert_id, staff_intents.c.kind == "reply"
+                )
             )
-            return cursor.rowcount > 0
+            return resolved > 0
 
     async def add_note(self, alert_id: int, note: str) -> bool:
         """The resolved case's note; `False` if the case is not resolved."""
         async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE alerts SET resolution_note = ?, version = version + 1"
-                " WHERE id = ? AND resolved_at IS NOT NULL",
-                (note, alert_id),
+            noted = await conn.run(
+                update(alerts)
+                .where(alerts.c.id == alert_id, alerts.c.resolved_at.is_not(None))
+                .values(resolution_note=note, version=alerts.c.version + 1)
             )
-            return cursor.rowcount > 0
+            return noted > 0
 
     async def relay_from_patient(
         self, external_id: int, body: str, now: datetime, dedup_key: int | None
@@ -217,47 +296,49 @@ class SqliteCaseStore:
         write lock; a case found is looked up again inside the transaction, where staff
         cannot resolve it in between.
         """
-        async with self._db.connection.execute(_AWAITING, (external_id,)) as cursor:
-            if await cursor.fetchone() is None:
-                return False
+        if await self._db.connection.first(_awaiting(external_id)) is None:
+            return False
         moment = to_db_time(now)
         async with self._db.transaction() as conn:
-            async with conn.execute(_AWAITING, (external_id,)) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
+            alert_id = await conn.scalar(_awaiting(external_id))
+            if alert_id is None:
                 return False
-            await conn.execute(
-                "INSERT INTO case_messages (alert_id, direction, body, created_at,"
-                " next_attempt_at) VALUES (?, 'from_patient', ?, ?, ?)",
-                (row["id"], body, moment, moment),
+            await conn.run(
+                insert(case_messages).values(
+                    alert_id=alert_id,
+                    direction="from_patient",
+                    body=body,
+                    created_at=moment,
+                    next_attempt_at=moment,
+                )
             )
             # Their next message only: after it, messages are survey answers again.
-            await conn.execute(
-                "UPDATE alerts SET awaiting_patient = 0, version = version + 1 WHERE id = ?",
-                (row["id"],),
+            await conn.run(
+                update(alerts)
+                .where(alerts.c.id == alert_id)
+                .values(awaiting_patient=0, version=alerts.c.version + 1)
             )
             if dedup_key is not None:
-                await conn.execute(
-                    "INSERT INTO handled_events (event_key, handled_at) VALUES (?, ?)"
-                    " ON CONFLICT DO NOTHING",
-                    (dedup_key, moment),
-                )
+                await conn.run(handled_event(conn, dedup_key, moment))
         return True
 
     async def open_cases(self) -> list[OpenCase]:
         """Cases not resolved yet, oldest first."""
-        async with self._db.connection.execute(
-            _OPEN_CASE + " ORDER BY a.case_opened_at, a.id"
-        ) as cursor:
-            return [_open_case(row) for row in await cursor.fetchall()]
+        rows = await self._db.connection.rows(
+            _OPEN_CASE.order_by(alerts.c.case_opened_at, alerts.c.id)
+        )
+        return [_open_case(row) for row in rows]
 
     async def unclaimed_posted(self) -> list[OpenCase]:
         """Posted cases nobody took and that were never posted again, oldest first."""
-        async with self._db.connection.execute(
-            _OPEN_CASE + " AND a.claimed_by IS NULL AND a.escalated_at IS NULL"
-            " AND a.staff_message_id IS NOT NULL ORDER BY a.case_opened_at, a.id"
-        ) as cursor:
-            return [_open_case(row) for row in await cursor.fetchall()]
+        rows = await self._db.connection.rows(
+            _OPEN_CASE.where(
+                alerts.c.claimed_by.is_(None),
+                alerts.c.escalated_at.is_(None),
+                alerts.c.staff_message_id.is_not(None),
+            ).order_by(alerts.c.case_opened_at, alerts.c.id)
+        )
+        return [_open_case(row) for row in rows]
 
     async def repost(self, alert_id: int, now: datetime) -> bool:
         """Post the case again as a new message; `False` if taken or closed since.
@@ -265,22 +346,41 @@ class SqliteCaseStore:
         The old message stays a message of the case: replies to it still reach the case.
         """
         async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE alerts SET escalated_at = ?, staff_message_id = NULL, maybe_sent = 0,"
-                " version = version + 1"
-                " WHERE id = ? AND claimed_by IS NULL AND resolved_at IS NULL",
-                (to_db_time(now), alert_id),
+            reposted = await conn.run(
+                update(alerts)
+                .where(
+                    alerts.c.id == alert_id,
+                    alerts.c.claimed_by.is_(None),
+                    alerts.c.resolved_at.is_(None),
+                )
+                .values(
+                    escalated_at=to_db_time(now),
+                    staff_message_id=None,
+                    maybe_sent=0,
+                    version=alerts.c.version + 1,
+                )
             )
-            return cursor.rowcount > 0
+            return reposted > 0
 
     async def callback_request(self, external_id: int, phone: str) -> bool:
         """Record the number the patient shared on their latest case; whether there was one."""
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE alerts SET callback_phone = ?, version = version + 1 WHERE id ="
-                " (SELECT a.id FROM alerts a JOIN responses r ON r.id = a.response_id"
-                " JOIN patients p ON p.id = r.patient_id WHERE p.external_id = ?"
-                " ORDER BY a.id DESC LIMIT 1)",
-                (phone, external_id),
+        latest = alerts.alias("latest")
+        latest_case = (
+            select(latest.c.id)
+            .select_from(
+                latest.join(responses, responses.c.id == latest.c.response_id).join(
+                    patients, patients.c.id == responses.c.patient_id
+                )
             )
-            return cursor.rowcount > 0
+            .where(patients.c.external_id == external_id)
+            .order_by(latest.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        async with self._db.transaction() as conn:
+            recorded = await conn.run(
+                update(alerts)
+                .where(alerts.c.id == latest_case)
+                .values(callback_phone=phone, version=alerts.c.version + 1)
+            )
+            return recorded > 0

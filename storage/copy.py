@@ -7,26 +7,25 @@ import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, Table, false, func, insert, literal_column, select, text
+from sqlalchemy.dialects import sqlite
 
 from storage.database import Database
 from storage.schema import metadata
-from storage.sql import Connection, placeholders
+from storage.sql import Connection
 
 # Every table, parents before the tables that refer to them: from the schema, so a new
 # table cannot be left behind by a copy.
 TABLES = tuple(table.name for table in metadata.sorted_tables)
 # Tables whose integer ids the target numbers from: its counters start after the copied ids.
 _NUMBERED = tuple(
-    table.name
+    table
     for table in metadata.sorted_tables
     if "id" in table.columns and table.columns["id"].identity is not None
 )
-# Tables with a rowid (not WITHOUT ROWID): read in the order they were written.
-_ROWID = frozenset(
-    table.name
-    for table in metadata.sorted_tables
-    if table.dialect_options["sqlite"]["with_rowid"] is not False
-)
+_SQLITE = sqlite.dialect()
 # Rows read and written at a time: a large clinic's answers are not held in memory at once.
 BATCH = 5_000
 
@@ -56,13 +55,19 @@ async def row_counts(database: Database) -> dict[str, int]:
     return await _counted(database.connection)
 
 
+def _count(table: Table) -> Select[int]:
+    return select(func.count()).select_from(table)
+
+
+def _source_sql(statement: Select[Any]) -> str:
+    """A statement without values as SQLite's text, for the source file's own connection."""
+    return str(statement.compile(dialect=_SQLITE))
+
+
 async def _counted(conn: Connection) -> dict[str, int]:
-    counts = {}
-    for table in TABLES:
-        async with conn.execute(f"SELECT count(*) FROM {table}") as cursor:  # noqa: S608 - names from TABLES
-            row = await cursor.fetchone()
-        counts[table] = int(row[0]) if row else 0
-    return counts
+    return {
+        table.name: int(await conn.scalar(_count(table)) or 0) for table in metadata.sorted_tables
+    }
 
 
 async def copy_database(source: Path, target: Database) -> CopyReport:
@@ -79,18 +84,24 @@ async def copy_database(source: Path, target: Database) -> CopyReport:
         # One read transaction: the bot may keep writing, the copy sees one moment.
         reader.execute("BEGIN")
         expected = {
-            table: int(reader.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 - names from TABLES
-            for table in TABLES
+            table.name: int(reader.execute(_source_sql(_count(table))).fetchone()[0])
+            for table in metadata.sorted_tables
         }
         async with target.transaction() as conn:
-            for table in TABLES:
+            for table in metadata.sorted_tables:
                 await _copy_table(reader, conn, table)
             if target.postgresql:
                 for table in _NUMBERED:
                     # Rows came with their ids: the next id must come after them.
-                    await conn.execute(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"  # noqa: S608 - names from _NUMBERED
-                        f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+                    last = select(func.max(table.c.id)).scalar_subquery()
+                    await conn.scalar(
+                        select(
+                            func.setval(
+                                func.pg_get_serial_sequence(table.name, "id"),
+                                func.coalesce(last, 0) + 1,
+                                false(),
+                            )
+                        )
                     )
             copied = await _counted(conn)
             if copied != expected:
@@ -101,18 +112,24 @@ async def copy_database(source: Path, target: Database) -> CopyReport:
     if target.postgresql:
         # Fresh statistics, so that the first summaries are planned for the data copied.
         async with target.transaction() as conn:
-            await conn.execute("ANALYZE")
+            await conn.run(text("ANALYZE"))
     return CopyReport(copied)
 
 
-async def _copy_table(reader: sqlite3.Connection, conn: Connection, table: str) -> None:
-    # In the order they were stored: PostgreSQL numbers responses in that order (`seq`).
-    order = " ORDER BY rowid" if table in _ROWID else ""
-    rows = reader.execute(f"SELECT * FROM {table}{order}")  # noqa: S608 - names from TABLES
+async def _copy_table(reader: sqlite3.Connection, conn: Connection, table: Table) -> None:
+    query = select(*(table.c[name] for name in _source_columns(reader, table)))
+    if table.dialect_options["sqlite"]["with_rowid"] is not False:
+        # In the order they were stored: PostgreSQL numbers responses in that order (`seq`).
+        query = query.order_by(literal_column("rowid"))
+    rows = reader.execute(_source_sql(query))
     columns = [description[0] for description in rows.description]
-    insert = (
-        f"INSERT INTO {table} ({', '.join(columns)})"  # noqa: S608 - names from the schema
-        f" VALUES ({placeholders(len(columns))})"
-    )
     while batch := await asyncio.to_thread(rows.fetchmany, BATCH):
-        await conn.executemany(insert, batch)
+        await conn.run(insert(table), [dict(zip(columns, row, strict=True)) for row in batch])
+
+
+def _source_columns(reader: sqlite3.Connection, table: Table) -> list[str]:
+    """The table's columns the SQLite file has (PostgreSQL numbers `responses.seq` itself)."""
+    present = {
+        row[1] for row in reader.execute("SELECT * FROM pragma_table_info(?)", (table.name,))
+    }
+    return [column.name for column in table.columns if column.name in present]

@@ -7,7 +7,7 @@ import errno
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, closing, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,12 +18,31 @@ from typing import Any, Self, TypeVar
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    Column,
+    Executable,
+    NullPool,
+    ScalarSelect,
+    column,
+    event,
+    func,
+    literal,
+    make_url,
+    select,
+    table,
+    text,
+)
 from sqlalchemy import Connection as SyncConnection
-from sqlalchemy import NullPool, TextClause, event, make_url, text
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from storage.sql import Connection, Cursor, Params, Record, Values, bind, records, statement
+from storage.schema import handled_events, inbox, responses
+from storage.sql import (
+    Connection,
+    StoredRow,
+    Values,
+)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # SQLite gives the -wal and -shm files the database file's permissions.
@@ -165,13 +184,16 @@ async def _finished(step: Awaitable[_T]) -> _T:
 class _OnConnection:
     """Statements on one connection: SQLite's shared one, or a PostgreSQL transaction's."""
 
-    def __init__(self, connection: AsyncConnection, *, plain_numbers: bool) -> None:
+    def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
-        self._plain_numbers = plain_numbers
 
-    async def run(self, clause: TextClause, values: Values) -> Cursor:
-        result = await _finished(self._connection.execute(clause, values))
-        return Cursor.of(result, plain_numbers=self._plain_numbers)
+    async def core(
+        self,
+        statement: Executable,
+        values: Values | None,
+        outcome: Callable[[CursorResult[Any]], _T],
+    ) -> _T:
+        return outcome(await _finished(self._connection.execute(statement, values)))
 
     async def plain(self, sql: str) -> None:
         """A statement of SQLite's own (BEGIN, COMMIT, PRAGMA), without values."""
@@ -189,10 +211,14 @@ class _PooledRunner:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def run(self, clause: TextClause, values: Values) -> Cursor:
+    async def core(
+        self,
+        statement: Executable,
+        values: Values | None,
+        outcome: Callable[[CursorResult[Any]], _T],
+    ) -> _T:
         async with self._engine.connect() as connection:
-            result = await _finished(connection.execute(clause, values))
-            return Cursor.of(result, plain_numbers=True)
+            return outcome(await _finished(connection.execute(statement, values)))
 
 
 class Database:
@@ -279,9 +305,9 @@ class Database:
         connection = await engine.execution_options(isolation_level="AUTOCOMMIT").connect()
         self._engine = engine
         self._sqlite = connection
-        self._sqlite_runner = _OnConnection(connection, plain_numbers=False)
+        self._sqlite_runner = _OnConnection(connection)
         try:
-            self._reader = Connection(self._sqlite_runner)
+            self._reader = Connection(self._sqlite_runner, "sqlite")
             await self.migrate()
         except BaseException:
             await self.close()
@@ -295,18 +321,20 @@ class Database:
             url, pool_size=PERSON_LOCKS, max_overflow=0, pool_timeout=3600
         )
         self._reader = Connection(
-            _PooledRunner(self._engine.execution_options(isolation_level="AUTOCOMMIT"))
+            _PooledRunner(self._engine.execution_options(isolation_level="AUTOCOMMIT")),
+            "postgresql",
         )
         await self.migrate()
 
     async def schema_version(self) -> str | None:
         """The Alembic revision the database is at (None before the first)."""
         try:
-            async with self.connection.execute("SELECT version_num FROM alembic_version") as cur:
-                row = await cur.fetchone()
+            version = await self.connection.scalar(
+                select(column("version_num")).select_from(table("alembic_version"))
+            )
         except (ProgrammingError, OperationalError):
             return None
-        return str(row[0]) if row else None
+        return None if version is None else str(version)
 
     async def migrate(self) -> None:
         """Bring the schema up to date with Alembic (one worker at a time on PostgreSQL)."""
@@ -345,7 +373,7 @@ class Database:
                     await connection.execute(
                         text("SELECT pg_advisory_xact_lock(:area, :key)"), _ALONE_LOCK
                     )
-                yield Connection(_OnConnection(connection, plain_numbers=True))
+                yield Connection(_OnConnection(connection), "postgresql")
             return
         async with self._write_lock:
             try:
@@ -356,18 +384,17 @@ class Database:
                 await runner.rollback()
                 raise
 
-    async def stream(self, sql: str, params: Params = ()) -> AsyncIterator[Record]:
+    async def stream(self, query: Executable) -> AsyncIterator[StoredRow]:
         """A long query's rows a batch at a time (an export), on a connection of its own.
 
         Its own: on SQLite a read snapshot beside the shared connection (WAL lets the bot
-        keep writing), so that stopping half-way harms nothing else.
+        keep writing), so that stopping half-way harms nothing else. PostgreSQL reads it
+        through a server-side cursor, so only a batch is ever in memory.
         """
-        clause, count = statement(sql)
         async with self._require_engine().connect() as connection:
-            result = await connection.stream(clause, bind(count, params))
-            keys = list(result.keys())
-            async for batch in result.partitions(STREAM_BATCH):
-                for row in records(keys, batch, plain_numbers=self.postgresql):
+            result = await connection.stream(query, execution_options={"yield_per": STREAM_BATCH})
+            async for batch in result.partitions():
+                for row in batch:
                     yield row
 
     @asynccontextmanager
@@ -398,28 +425,31 @@ class Database:
         if self._reader is None:
             return False
         try:
-            async with self.connection.execute("SELECT 1") as cursor:
-                await cursor.fetchone()
+            await self.connection.scalar(select(literal(1)))
         except (SQLAlchemyError, OSError, ValueError):
             return False
         return True
 
     async def last_ids(self) -> tuple[int, int]:
         """The highest Telegram update id and patient-chat message id stored (0 if none)."""
-        async with self.connection.execute(
-            "SELECT coalesce((SELECT max(event_key) FROM handled_events), 0),"
-            " coalesce((SELECT max(update_id) FROM inbox), 0),"
-            " coalesce((SELECT max(asked_message_id) FROM responses), 0)"
-        ) as cursor:
-            row = await cursor.fetchone()
+
+        def newest(column: Column[int]) -> ScalarSelect[int]:
+            return select(func.coalesce(func.max(column), 0)).scalar_subquery()
+
+        row = await self.connection.first(
+            select(
+                newest(handled_events.c.event_key),
+                newest(inbox.c.update_id),
+                newest(responses.c.asked_message_id),
+            )
+        )
         return (max(int(row[0]), int(row[1])), int(row[2])) if row else (0, 0)
 
     async def integrity_check(self) -> str:
         """SQLite's own check of the file: "ok", or what is wrong ("ok" on PostgreSQL)."""
         if self.postgresql:
             return "ok"
-        async with self.connection.execute("PRAGMA integrity_check") as cursor:
-            rows = await cursor.fetchall()
+        rows = await self.connection.rows(text("PRAGMA integrity_check"))
         return "; ".join(str(row[0]) for row in rows)
 
     async def checkpoint(self) -> None:

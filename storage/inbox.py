@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete, func, select
+
 from storage.database import Database, to_db_time
+from storage.schema import handled_events, inbox
 
 
 class SqliteInbox:
@@ -15,33 +18,35 @@ class SqliteInbox:
 
     async def keep(self, updates: list[tuple[int, str]], now: datetime) -> None:
         """Store a batch of updates (id, JSON body) in one transaction."""
+        received = to_db_time(now)
         async with self._db.transaction() as conn:
-            await conn.executemany(
-                "INSERT INTO inbox (update_id, received_at, body) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                [(update_id, to_db_time(now), body) for update_id, body in updates],
+            await conn.run(
+                conn.insert(inbox).on_conflict_do_nothing(),
+                [
+                    {"update_id": update_id, "received_at": received, "body": body}
+                    for update_id, body in updates
+                ],
             )
 
     async def forget_handled(self) -> None:
         """Drop stored copies of updates that were handled (a crash can leave some)."""
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM inbox WHERE update_id IN (SELECT event_key FROM handled_events)"
+            await conn.run(
+                delete(inbox).where(inbox.c.update_id.in_(select(handled_events.c.event_key)))
             )
 
     async def unhandled(self, received_before: datetime | None = None) -> list[str]:
         """Bodies of stored updates not yet handled (received before a time), oldest first."""
-        before = None if received_before is None else to_db_time(received_before)
-        async with self._db.connection.execute(
-            "SELECT body FROM inbox WHERE update_id NOT IN"
-            " (SELECT event_key FROM handled_events)"
-            " AND (CAST(? AS TEXT) IS NULL OR received_at < ?) ORDER BY update_id",
-            (before, before),
-        ) as cursor:
-            return [row["body"] for row in await cursor.fetchall()]
+        query = (
+            select(inbox.c.body)
+            .where(inbox.c.update_id.not_in(select(handled_events.c.event_key)))
+            .order_by(inbox.c.update_id)
+        )
+        if received_before is not None:
+            query = query.where(inbox.c.received_at < to_db_time(received_before))
+        return [row.body for row in await self._db.connection.rows(query)]
 
     async def last_update_id(self) -> int | None:
         """The newest update stored, if any."""
-        async with self._db.connection.execute("SELECT max(update_id) FROM inbox") as cursor:
-            row = await cursor.fetchone()
-        return None if row is None or row[0] is None else int(row[0])
+        newest = await self._db.connection.scalar(select(func.max(inbox.c.update_id)))
+        return None if newest is None else int(newest)

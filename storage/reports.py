@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta
 from statistics import median
+from typing import Any
+
+from sqlalchemy import Column, ColumnClause, case, func, literal_column, select
 
 from bot.domain.models import (
+    Answer,
     Breakdown,
     BreakdownBy,
     CaseFigures,
@@ -20,7 +24,13 @@ from bot.domain.periods import Period
 from bot.domain.surveys import ScoreQuestions
 from bot.domain.trend import DayFigures
 from storage.database import Database, from_db_time, to_db_time
-from storage.responses import RESPONSE_SELECT, row_to_answer, row_to_response
+from storage.responses import (
+    RESPONSE_COLUMNS,
+    RESPONSES_WITH_PATIENTS,
+    row_to_answer,
+    row_to_response,
+)
+from storage.schema import alerts, answers, daily_scores, patients, responses, visits
 from storage.totals import (
     END_OF_TIME,
     SCORE_COLUMNS,
@@ -69,25 +79,36 @@ class SqliteReportStore:
         per_survey = tally.survey_totals()
         total = {c: sum(f[c] for f in per_survey.values()) for c in SCORE_COLUMNS}
         csat_count = total["csat_count"]
-        conn = self._db.connection
-        async with conn.execute(
-            "SELECT p.pseudonym, a.question_id, a.value_text, a.polarity, a.answered_at"
-            " FROM answers a JOIN responses r ON r.id = a.response_id"
-            " JOIN patients p ON p.id = r.patient_id"
-            " WHERE a.sentiment_label = 'negative' AND a.answered_at >= ?"
-            " ORDER BY a.answered_at DESC LIMIT ?",
-            (after, LATEST_NEGATIVE_COMMENTS),
-        ) as cursor:
-            negative = tuple(
-                NegativeComment(
-                    patient_pseudonym=row["pseudonym"],
-                    question_id=row["question_id"],
-                    text=row["value_text"],
-                    polarity=row["polarity"],
-                    answered_at=from_db_time(row["answered_at"]),
-                )
-                for row in await cursor.fetchall()
+        latest_negative = (
+            select(
+                patients.c.pseudonym,
+                answers.c.question_id,
+                answers.c.value_text,
+                answers.c.polarity,
+                answers.c.answered_at,
             )
+            .select_from(
+                answers.join(responses, responses.c.id == answers.c.response_id).join(
+                    patients, patients.c.id == responses.c.patient_id
+                )
+            )
+            .where(
+                answers.c.sentiment_label == SentimentLabel.NEGATIVE.value,
+                answers.c.answered_at >= after,
+            )
+            .order_by(answers.c.answered_at.desc())
+            .limit(LATEST_NEGATIVE_COMMENTS)
+        )
+        negative = tuple(
+            NegativeComment(
+                patient_pseudonym=row.pseudonym,
+                question_id=row.question_id,
+                text=row.value_text,
+                polarity=row.polarity,
+                answered_at=from_db_time(row.answered_at),
+            )
+            for row in await self._db.connection.rows(latest_negative)
+        )
         by_survey = tuple(
             _breakdown(name, _survey_sums(figures)) for name, figures in sorted(per_survey.items())
         )
@@ -119,32 +140,30 @@ class SqliteReportStore:
 
     async def _cases(self, after: str) -> CaseFigures | None:
         """Cases opened since `after`: how many were resolved, and how fast."""
-        async with self._db.connection.execute(
-            "SELECT count(*), count(resolved_at) FROM alerts WHERE case_opened_at >= ?",
-            (after,),
-        ) as cursor:
-            opened, resolved = await cursor.fetchone() or (0, 0)
+        row = await self._db.connection.first(
+            select(func.count(), func.count(alerts.c.resolved_at)).where(
+                alerts.c.case_opened_at >= after
+            )
+        )
+        opened, resolved = (row[0], row[1]) if row else (0, 0)
         if not opened:
             return None
         return CaseFigures(
             opened=int(opened),
             resolved=int(resolved),
-            median_first_reply=await self._median_since_alert("first_reply_at", after),
-            median_resolution=await self._median_since_alert("resolved_at", after),
+            median_first_reply=await self._median_since_alert(alerts.c.first_reply_at, after),
+            median_resolution=await self._median_since_alert(alerts.c.resolved_at, after),
         )
 
-    async def _median_since_alert(self, column: str, after: str) -> timedelta | None:
-        """The median time from an alert to `column`, over alerts created since `after`."""
-        if column not in ("first_reply_at", "resolved_at"):  # pragma: no cover - a bug
-            raise ValueError(column)
+    async def _median_since_alert(self, reached: Column[str], after: str) -> timedelta | None:
+        """The median time from an alert to the time `reached`, over alerts since `after`."""
         # In Python: the backends share no median() nor a way to subtract text times; a
         # period's cases are a few thousand at most.
-        async with self._db.connection.execute(
-            f"SELECT case_opened_at, {column} FROM alerts"  # noqa: S608 - one of two names
-            f" WHERE case_opened_at >= ? AND {column} IS NOT NULL",
-            (after,),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._db.connection.rows(
+            select(alerts.c.case_opened_at, reached).where(
+                alerts.c.case_opened_at >= after, reached.is_not(None)
+            )
+        )
         if not rows:
             return None
         seconds = [(from_db_time(row[1]) - from_db_time(row[0])).total_seconds() for row in rows]
@@ -159,17 +178,23 @@ class SqliteReportStore:
             BreakdownBy.PROVIDER: {},
             BreakdownBy.LOCATION: {},
         }
-        async with self._db.connection.execute(
-            "SELECT provider, location, count(*), count(patient_id), count(used_at)"
-            " FROM visits WHERE code IS NOT NULL AND created_at >= ? GROUP BY 1, 2",
-            (after,),
-        ) as cursor:
-            async for row in cursor:
-                counts = [int(value) for value in row[2:5]]
-                _add(totals, "", counts)
-                for by, name in ((BreakdownBy.PROVIDER, row[0]), (BreakdownBy.LOCATION, row[1])):
-                    if name is not None:
-                        _add(groups[by], name, counts)
+        funnel = (
+            select(
+                visits.c.provider,
+                visits.c.location,
+                func.count(),
+                func.count(visits.c.patient_id),
+                func.count(visits.c.used_at),
+            )
+            .where(visits.c.code.is_not(None), visits.c.created_at >= after)
+            .group_by(visits.c.provider, visits.c.location)
+        )
+        for row in await self._db.connection.rows(funnel):
+            counts = [int(value) for value in row[2:5]]
+            _add(totals, "", counts)
+            for by, name in ((BreakdownBy.PROVIDER, row[0]), (BreakdownBy.LOCATION, row[1])):
+                if name is not None:
+                    _add(groups[by], name, counts)
         if not totals:
             return None, {}
         ranked = {
@@ -222,24 +247,36 @@ class SqliteReportStore:
     async def daily_figures(self, first_day: date, scores: ScoreQuestions) -> list[DayFigures]:
         """Each survey's figures per day, from `first_day` on, from the daily totals."""
         await self._totals_for(scores)
-        async with self._db.connection.execute(
-            "SELECT day, survey_id, started, csat_count, csat_sum, nps_promoters, nps_passives,"
-            " nps_detractors FROM daily_scores WHERE day >= ? ORDER BY day",
-            (first_day.isoformat(),),
-        ) as cursor:
-            return [
-                DayFigures(date.fromisoformat(row[0]), row[1], *row[2:])
-                for row in await cursor.fetchall()
-            ]
+        days = (
+            select(
+                daily_scores.c.day,
+                daily_scores.c.survey_id,
+                daily_scores.c.started,
+                daily_scores.c.csat_count,
+                daily_scores.c.csat_sum,
+                daily_scores.c.nps_promoters,
+                daily_scores.c.nps_passives,
+                daily_scores.c.nps_detractors,
+            )
+            .where(daily_scores.c.day >= first_day.isoformat())
+            .order_by(daily_scores.c.day)
+        )
+        return [
+            DayFigures(date.fromisoformat(row[0]), row[1], *row[2:])
+            for row in await self._db.connection.rows(days)
+        ]
 
     async def answered_questions(self) -> dict[str, bool]:
         """Every question id with an answer, mapped to whether any answer has a sentiment."""
-        async with self._db.connection.execute(
-            "SELECT question_id,"
-            " max(CASE WHEN sentiment_label IS NOT NULL THEN 1 ELSE 0 END) FROM answers"
-            " GROUP BY question_id ORDER BY question_id"
-        ) as cursor:
-            return {row[0]: bool(row[1]) for row in await cursor.fetchall()}
+        rows = await self._db.connection.rows(
+            select(
+                answers.c.question_id,
+                func.max(case((answers.c.sentiment_label.is_not(None), 1), else_=0)),
+            )
+            .group_by(answers.c.question_id)
+            .order_by(answers.c.question_id)
+        )
+        return {row[0]: bool(row[1]) for row in rows}
 
     async def iter_responses(self, since: datetime | None) -> AsyncGenerator[Response, None]:
         """Every response started since `since`, oldest first, in one streaming query.
@@ -248,29 +285,41 @@ class SqliteReportStore:
         microsecond.
         """
         after = _BEGINNING if since is None else to_db_time(since)
-        # The response's columns come first, as RESPONSE_SELECT has them; answers follow.
-        select = RESPONSE_SELECT.replace(
-            "FROM responses r",
-            ", a.question_id, a.value_kind, a.value_int, a.value_text, a.answered_at,"
-            " a.polarity, a.sentiment_label, a.topics, a.reasons FROM responses r",
+        stored_order: ColumnClause[Any] = literal_column(
+            "responses.seq" if self._db.postgresql else "responses.rowid"
         )
-        rows = self._db.stream(
-            f"{select} LEFT JOIN answers a ON a.response_id = r.id"
-            f" WHERE r.started_at >= ? ORDER BY r.started_at, {self._db.insertion_order('r')},"
-            " a.answered_at",
-            (after,),
+        # The response's columns come first, as RESPONSE_COLUMNS has them; answers follow.
+        query = (
+            select(
+                *RESPONSE_COLUMNS,
+                answers.c.question_id,
+                answers.c.value_kind,
+                answers.c.value_int,
+                answers.c.value_text,
+                answers.c.answered_at,
+                answers.c.polarity,
+                answers.c.sentiment_label,
+                answers.c.topics,
+                answers.c.reasons,
+            )
+            .select_from(
+                RESPONSES_WITH_PATIENTS.outerjoin(answers, answers.c.response_id == responses.c.id)
+            )
+            .where(responses.c.started_at >= after)
+            .order_by(responses.c.started_at, stored_order, answers.c.answered_at)
         )
+        rows = self._db.stream(query)
         current = None
-        answers = []
+        given: list[Answer] = []
         async for row in rows:
-            if current is not None and current["id"] != row["id"]:
-                yield row_to_response(current, answers)
-                answers = []
+            if current is not None and current.id != row.id:
+                yield row_to_response(current, given)
+                given = []
             current = row
-            if row["question_id"] is not None:
-                answers.append(row_to_answer(row))
+            if row.question_id is not None:
+                given.append(row_to_answer(row))
         if current is not None:
-            yield row_to_response(current, answers)
+            yield row_to_response(current, given)
 
 
 def _add(groups: dict[str, list[int]], name: str, counts: list[int]) -> None:

@@ -6,6 +6,24 @@ import json
 import secrets
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union,
+    update,
+)
 
 from bot.domain.models import (
     Answer,
@@ -16,13 +34,28 @@ from bot.domain.models import (
     Patient,
     Response,
     ResponseStatus,
+    ScheduledFollowup,
     Sentiment,
     SentimentLabel,
     Visit,
 )
 from bot.domain.surveys import AnswerValue
 from storage.database import Database, from_db_time, to_db_time
-from storage.sql import Connection, Record
+from storage.schema import (
+    alerts,
+    answers,
+    case_messages,
+    case_staff_messages,
+    followups,
+    handled_events,
+    inbox,
+    patient_notices,
+    patients,
+    responses,
+    staff_redactions,
+    visits,
+)
+from storage.sql import Connection, StoredRow
 from storage.totals import (
     count_answer,
     count_response,
@@ -35,16 +68,28 @@ from storage.totals import (
 # Crockford's alphabet: no I, L, O or U, so a pseudonym read out on the phone is unambiguous.
 _PSEUDONYM_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-RESPONSE_SELECT = """
-    SELECT r.id, r.patient_id, p.pseudonym, r.survey_id, r.status, r.started_at,
-           r.completed_at, v.treatment, v.provider, v.location, v.visit_date,
-           v.code AS invitation_code, r.asked_question, r.asked_message_id,
-           p.language AS patient_language
-    FROM responses r
-    JOIN patients p ON p.id = r.patient_id
-    LEFT JOIN visits v ON v.id = r.visit_id
-"""
-"""The columns `row_to_response` reads; callers add WHERE and ORDER BY."""
+RESPONSE_COLUMNS = (
+    responses.c.id,
+    responses.c.patient_id,
+    patients.c.pseudonym,
+    responses.c.survey_id,
+    responses.c.status,
+    responses.c.started_at,
+    responses.c.completed_at,
+    visits.c.treatment,
+    visits.c.provider,
+    visits.c.location,
+    visits.c.visit_date,
+    visits.c.code.label("invitation_code"),
+    responses.c.asked_question,
+    responses.c.asked_message_id,
+    patients.c.language.label("patient_language"),
+)
+"""The columns `row_to_response` reads."""
+RESPONSES_WITH_PATIENTS = responses.join(
+    patients, patients.c.id == responses.c.patient_id
+).outerjoin(visits, visits.c.id == responses.c.visit_id)
+"""Where they come from; callers add WHERE and ORDER BY."""
 
 
 def new_pseudonym() -> str:
@@ -74,69 +119,124 @@ def decode_value(kind: str, number: int | None, text: str | None) -> AnswerValue
     return None
 
 
-def row_to_answer(row: Record) -> Answer:
+def row_to_answer(row: StoredRow) -> Answer:
     """An `answers` row as a domain `Answer`."""
     sentiment = None
-    if row["sentiment_label"] is not None:
-        topics = tuple(t for t in (row["topics"] or "").split(",") if t)
-        reasons = tuple(json.loads(row["reasons"])) if row["reasons"] else ()
-        sentiment = Sentiment(
-            row["polarity"], SentimentLabel(row["sentiment_label"]), topics, reasons
-        )
+    if row.sentiment_label is not None:
+        topics = tuple(t for t in (row.topics or "").split(",") if t)
+        reasons = tuple(json.loads(row.reasons)) if row.reasons else ()
+        sentiment = Sentiment(row.polarity, SentimentLabel(row.sentiment_label), topics, reasons)
     return Answer(
-        question_id=row["question_id"],
-        value=decode_value(row["value_kind"], row["value_int"], row["value_text"]),
-        answered_at=from_db_time(row["answered_at"]),
+        question_id=row.question_id,
+        value=decode_value(row.value_kind, row.value_int, row.value_text),
+        answered_at=from_db_time(row.answered_at),
         sentiment=sentiment,
     )
 
 
-def row_to_visit(row: Record) -> Visit | None:
+def row_to_visit(row: StoredRow) -> Visit | None:
     """The visit columns of a row, if any is set."""
-    fields = (row["treatment"], row["provider"], row["location"], row["visit_date"])
+    fields = (row.treatment, row.provider, row.location, row.visit_date)
     if all(value is None for value in fields):
         return None
-    visit_date = date.fromisoformat(row["visit_date"]) if row["visit_date"] else None
-    return Visit(row["treatment"], row["provider"], row["location"], visit_date)
+    visit_date = date.fromisoformat(row.visit_date) if row.visit_date else None
+    return Visit(row.treatment, row.provider, row.location, visit_date)
 
 
-def row_to_response(row: Record, answers: Iterable[Answer]) -> Response:
-    """A row selected with `RESPONSE_SELECT` as a domain `Response`."""
+def row_to_response(row: StoredRow, answers: Iterable[Answer]) -> Response:
+    """A row of `RESPONSE_COLUMNS` as a domain `Response`."""
     return Response(
-        id=row["id"],
-        patient_id=row["patient_id"],
-        patient_pseudonym=row["pseudonym"],
-        survey_id=row["survey_id"],
-        status=ResponseStatus(row["status"]),
-        started_at=from_db_time(row["started_at"]),
-        completed_at=from_db_time(row["completed_at"]) if row["completed_at"] else None,
+        id=row.id,
+        patient_id=row.patient_id,
+        patient_pseudonym=row.pseudonym,
+        survey_id=row.survey_id,
+        status=ResponseStatus(row.status),
+        started_at=from_db_time(row.started_at),
+        completed_at=from_db_time(row.completed_at) if row.completed_at else None,
         answers=tuple(answers),
         visit=row_to_visit(row),
-        invitation_code=row["invitation_code"],
-        asked_question=row["asked_question"],
-        asked_message_id=row["asked_message_id"],
-        patient_language=row["patient_language"],
+        invitation_code=row.invitation_code,
+        asked_question=row.asked_question,
+        asked_message_id=row.asked_message_id,
+        patient_language=row.patient_language,
     )
+
+
+_ANSWERS_OF_RESPONSE = (
+    select(answers)
+    .where(answers.c.response_id == bindparam("response_id"))
+    .order_by(answers.c.answered_at, answers.c.question_id)
+)
 
 
 async def load_answers(connection: Connection, response_id: str) -> list[Answer]:
     """The answers of one response, in the order they were given."""
-    async with connection.execute(
-        "SELECT * FROM answers WHERE response_id = ? ORDER BY answered_at, question_id",
-        (response_id,),
-    ) as cursor:
-        return [row_to_answer(row) for row in await cursor.fetchall()]
+    rows = await connection.rows(_ANSWERS_OF_RESPONSE, {"response_id": response_id})
+    return [row_to_answer(row) for row in rows]
 
 
-# The staff messages of alerts about to be deleted, to be edited so that they show nothing.
-# The patient's messages relayed to staff, and a case's earlier copies, go the same way.
-_REDACT_ALERTS = (
-    "INSERT INTO staff_redactions (message_id, created_at, next_attempt_at)"
-    " SELECT shown.message_id, ?, ? FROM ("
-    "SELECT alert_id, message_id FROM case_staff_messages WHERE kind IN ('alert', 'patient')"
-    " UNION SELECT id, staff_message_id FROM alerts WHERE staff_message_id IS NOT NULL"
-    ") shown JOIN alerts a ON a.id = shown.alert_id JOIN responses r ON r.id = a.response_id"
-    " JOIN patients p ON p.id = r.patient_id"
+# The staff messages that showed a patient's words: alerts, their earlier copies and the
+# patient's messages relayed to staff.
+_SHOWN_TO_STAFF = union(
+    select(case_staff_messages.c.alert_id, case_staff_messages.c.message_id).where(
+        case_staff_messages.c.kind.in_(("alert", "patient"))
+    ),
+    select(alerts.c.id, alerts.c.staff_message_id).where(alerts.c.staff_message_id.is_not(None)),
+).subquery("shown")
+
+
+def _redact_alerts(conn: Connection, which: ColumnElement[bool], now: datetime) -> Executable:
+    """Queue the staff messages of the responses `which` selects to be blanked.
+
+    For alerts about to be deleted: edited, they show nothing.
+    """
+    moment = to_db_time(now)
+    shown = (
+        select(_SHOWN_TO_STAFF.c.message_id, literal(moment), literal(moment))
+        .select_from(
+            _SHOWN_TO_STAFF.join(alerts, alerts.c.id == _SHOWN_TO_STAFF.c.alert_id)
+            .join(responses, responses.c.id == alerts.c.response_id)
+            .join(patients, patients.c.id == responses.c.patient_id)
+        )
+        .where(which)
+    )
+    return (
+        conn.insert(staff_redactions)
+        .from_select(["message_id", "created_at", "next_attempt_at"], shown)
+        .on_conflict_do_nothing()
+    )
+
+
+_PATIENT_BY_CHAT = select(
+    patients.c.id, patients.c.pseudonym, patients.c.consented_at, patients.c.language
+).where(patients.c.external_id == bindparam("external_id"))
+_OPEN_RESPONSE = (
+    select(*RESPONSE_COLUMNS)
+    .select_from(RESPONSES_WITH_PATIENTS)
+    .where(responses.c.patient_id == bindparam("patient_id"), responses.c.status == "in_progress")
+)
+_RESPONSE_BY_ID = (
+    select(*RESPONSE_COLUMNS)
+    .select_from(RESPONSES_WITH_PATIENTS)
+    .where(responses.c.id == bindparam("response_id"))
+)
+_STATUS = select(responses.c.status).where(responses.c.id == bindparam("response_id"))
+_ASKED = (
+    update(responses)
+    .where(responses.c.id == bindparam("response_id"))
+    .values(asked_question=bindparam("question_id"), asked_message_id=bindparam("message_id"))
+)
+_NOTICE = insert(patient_notices)
+# The alert of the case whose staff reply a notice carries.
+_NOTICE_ALERT = (
+    select(case_messages.c.alert_id)
+    .select_from(
+        patient_notices.join(
+            case_messages, case_messages.c.id == patient_notices.c.case_message_id
+        )
+    )
+    .where(patient_notices.c.id == bindparam("notice_id"))
+    .scalar_subquery()
 )
 
 
@@ -152,26 +252,25 @@ class SqliteResponseStore:
 
     async def get_patient(self, external_id: int) -> Patient | None:
         """The consented patient with this chat identity, if any."""
-        async with self._conn.execute(
-            "SELECT id, pseudonym, consented_at, language FROM patients WHERE external_id = ?",
-            (external_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._conn.first(_PATIENT_BY_CHAT, {"external_id": external_id})
         if row is None:
             return None
-        return Patient(
-            row["id"], row["pseudonym"], from_db_time(row["consented_at"]), row["language"]
-        )
+        return Patient(row.id, row.pseudonym, from_db_time(row.consented_at), row.language)
 
     async def add_patient(
         self, external_id: int, now: datetime, language: str | None = None
     ) -> Patient:
         """Record consent, returning the existing patient if there is one."""
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO patients (external_id, pseudonym, consented_at, language)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (external_id) DO NOTHING",
-                (external_id, new_pseudonym(), to_db_time(now), language),
+            await conn.run(
+                conn.insert(patients)
+                .values(
+                    external_id=external_id,
+                    pseudonym=new_pseudonym(),
+                    consented_at=to_db_time(now),
+                    language=language,
+                )
+                .on_conflict_do_nothing(index_elements=[patients.c.external_id])
             )
         patient = await self.get_patient(external_id)
         if patient is None:  # pragma: no cover - inserted just above
@@ -181,10 +280,12 @@ class SqliteResponseStore:
     async def set_language(self, external_id: int, language: str) -> bool:
         """Remember the patient's language; `False` if there is no such patient."""
         async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE patients SET language = ? WHERE external_id = ?", (language, external_id)
+            changed = await conn.run(
+                update(patients)
+                .where(patients.c.external_id == external_id)
+                .values(language=language)
             )
-            return cursor.rowcount > 0
+            return changed > 0
 
     async def forget_patient(self, external_id: int, now: datetime) -> bool:
         """Erase the patient and everything tied to them, leaving no copy in the WAL file.
@@ -195,36 +296,35 @@ class SqliteResponseStore:
         their responses were about, and invitations they opened, are deleted first, so a
         spent code is unknown from then on.
         """
+        patient = select(patients.c.id).where(patients.c.external_id == external_id)
         async with self._db.transaction() as conn:
             days = await days_of_patient(conn, external_id)
-            await conn.execute(
-                _REDACT_ALERTS + " WHERE p.external_id = ? ON CONFLICT DO NOTHING",
-                (to_db_time(now),) * 2 + (external_id,),
+            await conn.run(_redact_alerts(conn, patients.c.external_id == external_id, now))
+            await conn.run(
+                delete(visits).where(
+                    or_(
+                        visits.c.patient_id == patient.scalar_subquery(),
+                        visits.c.id.in_(
+                            select(responses.c.visit_id).where(responses.c.patient_id.in_(patient))
+                        ),
+                    )
+                )
             )
-            await conn.execute(
-                "DELETE FROM visits WHERE patient_id = (SELECT id FROM patients"
-                " WHERE external_id = ?) OR id IN (SELECT r.visit_id FROM responses r"
-                " JOIN patients p ON p.id = r.patient_id WHERE p.external_id = ?)",
-                (external_id, external_id),
+            forgotten = await conn.run(
+                delete(patients).where(patients.c.external_id == external_id)
             )
-            cursor = await conn.execute(
-                "DELETE FROM patients WHERE external_id = ?", (external_id,)
-            )
-            forgotten = cursor.rowcount > 0
             for day in days:
                 await refresh_days(conn, day, next_day(day))
         await self._db.checkpoint()
-        return forgotten
+        return forgotten > 0
 
     async def open_response(self, patient_id: int) -> Response | None:
         """The patient's response in progress, if any."""
-        return await self._one_response(
-            "r.patient_id = ? AND r.status = 'in_progress'", (patient_id,)
-        )
+        return await self._one_response(_OPEN_RESPONSE, {"patient_id": patient_id})
 
     async def get_response(self, response_id: str) -> Response | None:
         """A response by id, with its answers."""
-        return await self._one_response("r.id = ?", (response_id,))
+        return await self._one_response(_RESPONSE_BY_ID, {"response_id": response_id})
 
     async def start_response(
         self,
@@ -238,21 +338,25 @@ class SqliteResponseStore:
         async with self._db.transaction() as conn:
             visit_id = None
             if invitation_code is not None:
-                async with conn.execute(
-                    "SELECT id FROM visits WHERE code = ?", (invitation_code,)
-                ) as cursor:
-                    row = await cursor.fetchone()
-                if row is None:
-                    raise LookupError("no such invitation")
-                visit_id = row["id"]
-                await conn.execute(
-                    "UPDATE visits SET patient_id = ? WHERE id = ? AND patient_id IS NULL",
-                    (patient_id, visit_id),
+                visit_id = await conn.scalar(
+                    select(visits.c.id).where(visits.c.code == invitation_code)
                 )
-            await conn.execute(
-                "INSERT INTO responses (id, patient_id, survey_id, status, started_at, visit_id)"
-                " VALUES (?, ?, ?, 'in_progress', ?, ?)",
-                (response_id, patient_id, survey_id, to_db_time(now), visit_id),
+                if visit_id is None:
+                    raise LookupError("no such invitation")
+                await conn.run(
+                    update(visits)
+                    .where(visits.c.id == visit_id, visits.c.patient_id.is_(None))
+                    .values(patient_id=patient_id)
+                )
+            await conn.run(
+                insert(responses).values(
+                    id=response_id,
+                    patient_id=patient_id,
+                    survey_id=survey_id,
+                    status="in_progress",
+                    started_at=to_db_time(now),
+                    visit_id=visit_id,
+                )
             )
             await count_response(conn, response_id)
         response = await self.get_response(response_id)
@@ -263,34 +367,32 @@ class SqliteResponseStore:
     async def attach_visit(self, response_id: str, visit: Visit, now: datetime) -> bool:
         """Record the visit a patient described (no invitation); `False` if it had one."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT survey_id, visit_id FROM responses"
-                " WHERE id = ? AND status = 'in_progress'",
-                (response_id,),
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None or row["visit_id"] is not None:
+            row = await conn.first(
+                select(responses.c.survey_id, responses.c.visit_id).where(
+                    responses.c.id == response_id, responses.c.status == "in_progress"
+                )
+            )
+            if row is None or row.visit_id is not None:
                 return False
-            async with conn.execute(
-                "INSERT INTO visits (survey_id, treatment, provider, location, visit_date,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                (
-                    row["survey_id"],
-                    visit.treatment,
-                    visit.provider,
-                    visit.location,
-                    visit.date.isoformat() if visit.date else None,
-                    to_db_time(now),
-                ),
-            ) as cursor:
-                visit_row = await cursor.fetchone()
-            if visit_row is None:  # pragma: no cover - RETURNING gives the row just inserted
+            visit_id = await conn.scalar(
+                insert(visits)
+                .values(
+                    survey_id=row.survey_id,
+                    treatment=visit.treatment,
+                    provider=visit.provider,
+                    location=visit.location,
+                    visit_date=visit.date.isoformat() if visit.date else None,
+                    created_at=to_db_time(now),
+                )
+                .returning(visits.c.id)
+            )
+            if visit_id is None:  # pragma: no cover - RETURNING gives the row just inserted
                 raise RuntimeError("visit vanished after insert")
-            await conn.execute(
+            await conn.run(
                 # ... and the first question is owed now (see `patients_owed_a_question`).
-                "UPDATE responses SET visit_id = ?, asked_question = NULL, asked_message_id = NULL"
-                " WHERE id = ?",
-                (visit_row["id"], response_id),
+                update(responses)
+                .where(responses.c.id == response_id)
+                .values(visit_id=visit_id, asked_question=None, asked_message_id=None)
             )
             await count_visit(conn, response_id)
         return True
@@ -299,36 +401,33 @@ class SqliteResponseStore:
         """Store a new invitation code."""
         visit = invitation.visit
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO visits (code, survey_id, treatment, provider, location, visit_date,"
-                " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    invitation.code,
-                    invitation.survey_id,
-                    visit.treatment,
-                    visit.provider,
-                    visit.location,
-                    visit.date.isoformat() if visit.date else None,
-                    to_db_time(invitation.created_at),
-                    to_db_time(invitation.expires_at),
-                ),
+            await conn.run(
+                insert(visits).values(
+                    code=invitation.code,
+                    survey_id=invitation.survey_id,
+                    treatment=visit.treatment,
+                    provider=visit.provider,
+                    location=visit.location,
+                    visit_date=visit.date.isoformat() if visit.date else None,
+                    created_at=to_db_time(invitation.created_at),
+                    expires_at=to_db_time(invitation.expires_at),
+                )
             )
 
     async def get_invitation(self, code: str) -> Invitation | None:
         """The invitation with this code, if there is one."""
-        async with self._conn.execute("SELECT * FROM visits WHERE code = ?", (code,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._conn.first(select(visits).where(visits.c.code == code))
         if row is None:
             return None
         visit = row_to_visit(row) or Visit(None)
         return Invitation(
-            code=row["code"],
-            survey_id=row["survey_id"],
+            code=row.code,
+            survey_id=row.survey_id,
             visit=visit,
-            created_at=from_db_time(row["created_at"]),
-            expires_at=from_db_time(row["expires_at"]),
-            patient_id=row["patient_id"],
-            used=row["used_at"] is not None,
+            created_at=from_db_time(row.created_at),
+            expires_at=from_db_time(row.expires_at),
+            patient_id=row.patient_id,
+            used=row.used_at is not None,
         )
 
     async def commit_answer(self, commit: AnswerCommit) -> bool:
@@ -337,97 +436,94 @@ class SqliteResponseStore:
         kind, number, text = encode_value(answer.value)
         sentiment = answer.sentiment
         now = to_db_time(answer.answered_at)
+        response_id = commit.response_id
+        this_response = responses.c.id == response_id
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT status FROM responses WHERE id = ?", (commit.response_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None or row["status"] != ResponseStatus.IN_PROGRESS:
+            status = await conn.scalar(_STATUS, {"response_id": response_id})
+            if status != ResponseStatus.IN_PROGRESS:
                 return False
             # A second answer to the same question (a redelivered update) stores nothing.
-            stored = await conn.execute(
-                "INSERT INTO answers (response_id, question_id, value_kind, value_int,"
-                " value_text, answered_at, polarity, sentiment_label, topics, reasons)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (
-                    commit.response_id,
-                    answer.question_id,
-                    kind,
-                    number,
-                    text,
-                    now,
-                    sentiment.polarity if sentiment else None,
-                    sentiment.label.value if sentiment else None,
-                    ",".join(sentiment.topics) if sentiment else None,
-                    json.dumps(list(sentiment.reasons)) if sentiment else None,
-                ),
+            stored = await conn.run(
+                conn.insert(answers)
+                .values(
+                    response_id=response_id,
+                    question_id=answer.question_id,
+                    value_kind=kind,
+                    value_int=number,
+                    value_text=text,
+                    answered_at=now,
+                    polarity=sentiment.polarity if sentiment else None,
+                    sentiment_label=sentiment.label.value if sentiment else None,
+                    topics=",".join(sentiment.topics) if sentiment else None,
+                    reasons=json.dumps(list(sentiment.reasons)) if sentiment else None,
+                )
+                .on_conflict_do_nothing()
             )
-            if stored.rowcount == 0:
+            if stored == 0:
                 return False
             if not commit.completes:
                 # The next question is owed until it is delivered (see `patients_owed_a_question`).
-                await conn.execute(
-                    "UPDATE responses SET asked_question = NULL, asked_message_id = NULL"
-                    " WHERE id = ?",
-                    (commit.response_id,),
+                await conn.run(
+                    update(responses)
+                    .where(this_response)
+                    .values(asked_question=None, asked_message_id=None)
                 )
             if commit.completes:
-                await conn.execute(
-                    "UPDATE responses SET status = 'completed', completed_at = ? WHERE id = ?",
-                    (now, commit.response_id),
+                await conn.run(
+                    update(responses)
+                    .where(this_response)
+                    .values(status="completed", completed_at=now)
                 )
                 # A completed response spends the invitation it came from.
-                await conn.execute(
-                    "UPDATE visits SET used_at = ? WHERE code IS NOT NULL AND id ="
-                    " (SELECT visit_id FROM responses WHERE id = ?)",
-                    (now, commit.response_id),
+                await conn.run(
+                    update(visits)
+                    .where(
+                        visits.c.code.is_not(None),
+                        visits.c.id
+                        == select(responses.c.visit_id).where(this_response).scalar_subquery(),
+                    )
+                    .values(used_at=now)
                 )
                 # ... answers the follow-up it was sent as, if it was one ...
-                await conn.execute(
-                    "UPDATE followups SET status = 'answered'"
-                    " WHERE response_id = ? AND status IN ('sent', 'reminded', 'sending')",
-                    (commit.response_id,),
+                await conn.run(
+                    update(followups)
+                    .where(
+                        followups.c.response_id == response_id,
+                        followups.c.status.in_(("sent", "reminded", "sending")),
+                    )
+                    .values(status="answered")
                 )
                 # ... and schedules the next ones (stopped at once if the patient said /stop).
-                await conn.executemany(
-                    "INSERT INTO followups (patient_id, source_response_id, survey_id,"
-                    " visit_id, due_at, expires_at, status)"
-                    " SELECT r.patient_id, r.id, ?, r.visit_id, ?, ?,"
-                    " CASE WHEN p.followups_stopped_at IS NULL AND p.blocked_at IS NULL"
-                    " THEN 'scheduled' ELSE 'stopped' END"
-                    " FROM responses r JOIN patients p ON p.id = r.patient_id WHERE r.id = ?"
-                    " ON CONFLICT DO NOTHING",
-                    [
-                        (
-                            f.survey_id,
-                            to_db_time(f.due_at),
-                            to_db_time(f.expires_at),
-                            commit.response_id,
-                        )
-                        for f in commit.followups
-                    ],
-                )
-            await conn.executemany(
-                "INSERT INTO patient_notices (response_id, kind, created_at, next_attempt_at)"
-                " VALUES (?, ?, ?, ?)",
-                [(commit.response_id, notice.value, now, now) for notice in commit.notices],
+                for followup in commit.followups:
+                    await conn.run(_schedule_followup(conn, response_id, followup))
+            await conn.run(
+                _NOTICE,
+                [
+                    {
+                        "response_id": response_id,
+                        "kind": notice.value,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    }
+                    for notice in commit.notices
+                ],
             )
             if commit.alert_reasons:
-                await conn.execute(
-                    "INSERT INTO alerts (response_id, reasons, created_at, case_opened_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (response_id) DO UPDATE"
-                    " SET reasons = excluded.reasons, version = alerts.version + 1",
-                    (commit.response_id, ",".join(commit.alert_reasons), now, now),
+                alert = conn.insert(alerts).values(
+                    response_id=response_id,
+                    reasons=",".join(commit.alert_reasons),
+                    created_at=now,
+                    case_opened_at=now,
+                )
+                await conn.run(
+                    alert.on_conflict_do_update(
+                        index_elements=[alerts.c.response_id],
+                        set_={"reasons": alert.excluded.reasons, "version": alerts.c.version + 1},
+                    )
                 )
             if commit.dedup_key is not None:
-                await conn.execute(
-                    "INSERT INTO handled_events (event_key, handled_at) VALUES (?, ?)"
-                    " ON CONFLICT DO NOTHING",
-                    (commit.dedup_key, now),
-                )
-            await count_answer(
-                conn, commit.response_id, answer.question_id, completes=commit.completes
-            )
+                await conn.run(handled_event(conn, commit.dedup_key, now))
+            await count_answer(conn, response_id, answer.question_id, completes=commit.completes)
         return True
 
     async def patients_owed_a_question(self, answered_since: datetime) -> list[int]:
@@ -435,49 +531,66 @@ class SqliteResponseStore:
 
         Only surveys in progress, last answered since `answered_since`.
         """
-        async with self._conn.execute(
-            "SELECT p.external_id FROM responses r"
-            " JOIN patients p ON p.id = r.patient_id"
-            " WHERE r.status = 'in_progress' AND r.asked_question IS NULL"
-            " AND p.blocked_at IS NULL"
-            " AND (SELECT max(a.answered_at) FROM answers a WHERE a.response_id = r.id) >= ?",
-            (to_db_time(answered_since),),
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        last_answered = (
+            select(func.max(answers.c.answered_at))
+            .where(answers.c.response_id == responses.c.id)
+            .scalar_subquery()
+        )
+        rows = await self._conn.rows(
+            select(patients.c.external_id)
+            .select_from(responses.join(patients, patients.c.id == responses.c.patient_id))
+            .where(
+                responses.c.status == "in_progress",
+                responses.c.asked_question.is_(None),
+                patients.c.blocked_at.is_(None),
+                last_answered >= to_db_time(answered_since),
+            )
+        )
+        return [row.external_id for row in rows]
 
     async def mark_asked(self, response_id: str, question_id: str, message_id: int | None) -> None:
         """Record that this question reached the patient, as this Telegram message."""
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE responses SET asked_question = ?, asked_message_id = ? WHERE id = ?",
-                (question_id, message_id, response_id),
+            await conn.run(
+                _ASKED,
+                {"response_id": response_id, "question_id": question_id, "message_id": message_id},
             )
 
     async def owed_notices(
         self, *, due_by: datetime, external_id: int | None = None
     ) -> list[OwedNotice]:
         """Notices due by `due_by` (for one patient, or everyone), oldest first."""
-        async with self._conn.execute(
-            "SELECT n.id, n.kind, n.created_at, n.failed_attempts, p.external_id, p.language,"
-            " m.body FROM patient_notices n JOIN responses r ON r.id = n.response_id"
-            " JOIN patients p ON p.id = r.patient_id"
-            " LEFT JOIN case_messages m ON m.id = n.case_message_id"
-            " WHERE n.next_attempt_at <= ?"
-            " AND (CAST(? AS BIGINT) IS NULL OR p.external_id = ?) ORDER BY n.id",
-            (to_db_time(due_by), external_id, external_id),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        query = (
+            select(
+                patient_notices.c.id,
+                patient_notices.c.kind,
+                patient_notices.c.created_at,
+                patient_notices.c.failed_attempts,
+                patients.c.external_id,
+                patients.c.language,
+                case_messages.c.body,
+            )
+            .select_from(
+                patient_notices.join(responses, responses.c.id == patient_notices.c.response_id)
+                .join(patients, patients.c.id == responses.c.patient_id)
+                .outerjoin(case_messages, case_messages.c.id == patient_notices.c.case_message_id)
+            )
+            .where(patient_notices.c.next_attempt_at <= to_db_time(due_by))
+            .order_by(patient_notices.c.id)
+        )
+        if external_id is not None:
+            query = query.where(patients.c.external_id == external_id)
         return [
             OwedNotice(
-                id=row["id"],
-                external_id=row["external_id"],
-                chosen_language=row["language"],
-                kind=Notice(row["kind"]),
-                created_at=from_db_time(row["created_at"]),
-                failed_attempts=row["failed_attempts"],
-                body=row["body"],
+                id=row.id,
+                external_id=row.external_id,
+                chosen_language=row.language,
+                kind=Notice(row.kind),
+                created_at=from_db_time(row.created_at),
+                failed_attempts=row.failed_attempts,
+                body=row.body,
             )
-            for row in rows
+            for row in await self._conn.rows(query)
         ]
 
     async def notice_done(self, notice_id: int, now: datetime, *, arrived: bool) -> None:
@@ -486,35 +599,42 @@ class SqliteResponseStore:
         A staff reply's case records which, in the same transaction; once one arrives, the
         patient's next message is for staff.
         """
+        ids = {"notice_id": notice_id}
         async with self._db.transaction() as conn:
             if arrived:
-                await conn.execute(
-                    "UPDATE alerts SET awaiting_patient = 1 WHERE resolved_at IS NULL AND id ="
-                    " (SELECT m.alert_id FROM patient_notices n"
-                    " JOIN case_messages m ON m.id = n.case_message_id WHERE n.id = ?)",
-                    (notice_id,),
+                await conn.run(
+                    update(alerts)
+                    .where(alerts.c.resolved_at.is_(None), alerts.c.id == _NOTICE_ALERT)
+                    .values(awaiting_patient=1),
+                    ids,
                 )
-            cursor = await conn.execute(
-                "UPDATE case_messages SET delivered_at = ?, failed = ? WHERE id ="
-                " (SELECT case_message_id FROM patient_notices WHERE id = ?)",
-                (to_db_time(now) if arrived else None, int(not arrived), notice_id),
+            recorded = await conn.run(
+                update(case_messages)
+                .where(
+                    case_messages.c.id
+                    == select(patient_notices.c.case_message_id)
+                    .where(patient_notices.c.id == notice_id)
+                    .scalar_subquery()
+                )
+                .values(delivered_at=to_db_time(now) if arrived else None, failed=int(not arrived))
             )
-            if cursor.rowcount:
+            if recorded:
                 # Staff see on the alert whether their reply arrived.
-                await conn.execute(
-                    "UPDATE alerts SET version = version + 1 WHERE id ="
-                    " (SELECT m.alert_id FROM patient_notices n"
-                    " JOIN case_messages m ON m.id = n.case_message_id WHERE n.id = ?)",
-                    (notice_id,),
+                await conn.run(
+                    update(alerts)
+                    .where(alerts.c.id == _NOTICE_ALERT)
+                    .values(version=alerts.c.version + 1),
+                    ids,
                 )
-            await conn.execute("DELETE FROM patient_notices WHERE id = ?", (notice_id,))
+            await conn.run(delete(patient_notices).where(patient_notices.c.id == notice_id))
 
     async def postpone_notice(self, notice_id: int, until: datetime, failed_attempts: int) -> None:
         """Try the notice again at `until`, after this many failures in a row."""
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE patient_notices SET next_attempt_at = ?, failed_attempts = ? WHERE id = ?",
-                (to_db_time(until), failed_attempts, notice_id),
+            await conn.run(
+                update(patient_notices)
+                .where(patient_notices.c.id == notice_id)
+                .values(next_attempt_at=to_db_time(until), failed_attempts=failed_attempts)
             )
 
     async def abandon(self, response_id: str) -> bool:
@@ -523,32 +643,30 @@ class SqliteResponseStore:
         Returns whether the response had an alert, which now needs updating for staff.
         """
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE responses SET status = 'abandoned'"
-                " WHERE id = ? AND status = 'in_progress'",
-                (response_id,),
+            await conn.run(
+                update(responses)
+                .where(responses.c.id == response_id, responses.c.status == "in_progress")
+                .values(status="abandoned")
             )
-            cursor = await conn.execute(
-                "UPDATE alerts SET version = version + 1 WHERE response_id = ?", (response_id,)
+            changed = await conn.run(
+                update(alerts)
+                .where(alerts.c.response_id == response_id)
+                .values(version=alerts.c.version + 1)
             )
-            return cursor.rowcount > 0
+            return changed > 0
 
     async def seen(self, dedup_key: int) -> bool:
         """Whether an event with this key was already handled."""
-        async with self._conn.execute(
-            "SELECT 1 FROM handled_events WHERE event_key = ?", (dedup_key,)
-        ) as cursor:
-            return await cursor.fetchone() is not None
+        row = await self._conn.first(
+            select(literal(1)).where(handled_events.c.event_key == dedup_key)
+        )
+        return row is not None
 
     async def mark_seen(self, dedup_key: int, now: datetime) -> None:
         """Remember that an event with this key was handled; its stored copy goes."""
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO handled_events (event_key, handled_at) VALUES (?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (dedup_key, to_db_time(now)),
-            )
-            await conn.execute("DELETE FROM inbox WHERE update_id = ?", (dedup_key,))
+            await conn.run(handled_event(conn, dedup_key, to_db_time(now)))
+            await conn.run(delete(inbox).where(inbox.c.update_id == dedup_key))
 
     async def purge_before(self, cutoff: datetime, now: datetime) -> int:
         """Delete responses started before `cutoff`, and patients left with nothing.
@@ -560,46 +678,88 @@ class SqliteResponseStore:
         """
         moment = to_db_time(cutoff)
         async with self._db.transaction() as conn:
-            await conn.execute(
-                _REDACT_ALERTS + " WHERE r.started_at < ? ON CONFLICT DO NOTHING",
-                (to_db_time(now),) * 2 + (moment,),
-            )
-            cursor = await conn.execute("DELETE FROM responses WHERE started_at < ?", (moment,))
-            deleted = cursor.rowcount
+            await conn.run(_redact_alerts(conn, responses.c.started_at < moment, now))
+            deleted = await conn.run(delete(responses).where(responses.c.started_at < moment))
             # Every day before the cutoff's goes; the cutoff's own day keeps what is left.
             await refresh_days(conn, "", next_day(moment[:10]))
-            await conn.execute(
-                "DELETE FROM patients WHERE consented_at < ?"
-                " AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.patient_id = patients.id)",
-                (moment,),
+            await conn.run(
+                delete(patients).where(
+                    patients.c.consented_at < moment,
+                    ~exists().where(responses.c.patient_id == patients.c.id),
+                )
             )
             # Visits go when no response refers to them any more and, for invitations, once
             # they could no longer be used anyway.
-            await conn.execute(
-                "DELETE FROM visits WHERE created_at < ?"
-                " AND (code IS NULL OR expires_at < ?)"
-                " AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.visit_id = visits.id)",
-                (moment, moment),
+            await conn.run(
+                delete(visits).where(
+                    visits.c.created_at < moment,
+                    or_(visits.c.code.is_(None), visits.c.expires_at < moment),
+                    ~exists().where(responses.c.visit_id == visits.c.id),
+                )
             )
         return deleted
 
     async def forget_events_before(self, cutoff: datetime) -> int:
         """Drop old event keys: Telegram never redelivers an update after a day."""
+        moment = to_db_time(cutoff)
         async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM handled_events WHERE handled_at < ?", (to_db_time(cutoff),)
+            forgotten = await conn.run(
+                delete(handled_events).where(handled_events.c.handled_at < moment)
             )
             # And updates stored but never handled by then (a crash loop): Telegram's own
             # copy is long gone, and this one holds patient text.
-            await conn.execute("DELETE FROM inbox WHERE received_at < ?", (to_db_time(cutoff),))
-            return cursor.rowcount
+            await conn.run(delete(inbox).where(inbox.c.received_at < moment))
+            return forgotten
 
-    async def _one_response(self, where: str, params: tuple[object, ...]) -> Response | None:
-        async with self._conn.execute(
-            f"{RESPONSE_SELECT} WHERE {where}",
-            params,
-        ) as cursor:
-            row = await cursor.fetchone()
+    async def _one_response(
+        self, query: Select[Any], values: dict[str, object]
+    ) -> Response | None:
+        row = await self._conn.first(query, values)
         if row is None:
             return None
-        return row_to_response(row, await load_answers(self._conn, row["id"]))
+        return row_to_response(row, await load_answers(self._conn, row.id))
+
+
+def handled_event(conn: Connection, event_key: int, moment: str) -> Executable:
+    """Remember an event as handled (once: a second time changes nothing)."""
+    return (
+        conn.insert(handled_events)
+        .values(event_key=event_key, handled_at=moment)
+        .on_conflict_do_nothing()
+    )
+
+
+def _schedule_followup(
+    conn: Connection, response_id: str, followup: ScheduledFollowup
+) -> Executable:
+    """Schedule a follow-up of a completed response (stopped at once after /stop)."""
+    stopped = patients.c.followups_stopped_at.is_not(None) | patients.c.blocked_at.is_not(None)
+    source = (
+        select(
+            responses.c.patient_id,
+            responses.c.id,
+            literal(followup.survey_id),
+            responses.c.visit_id,
+            literal(to_db_time(followup.due_at)),
+            literal(to_db_time(followup.expires_at)),
+            case((stopped, "stopped"), else_="scheduled"),
+        )
+        .select_from(responses.join(patients, patients.c.id == responses.c.patient_id))
+        .where(responses.c.id == response_id)
+    )
+    return (
+        conn.insert(followups)
+        .from_select(
+            [
+                "patient_id",
+                "source_response_id",
+                "survey_id",
+                "visit_id",
+                "due_at",
+                "expires_at",
+                "status",
+            ],
+            source,
+        )
+        .on_conflict_do_nothing()
+    )

@@ -12,68 +12,115 @@ figures are exactly those of the answers.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
-from bot.domain.models import BreakdownBy
+from sqlalchemy import (
+    BigInteger,
+    ColumnClause,
+    ColumnElement,
+    Executable,
+    FromClause,
+    Select,
+    Subquery,
+    Table,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
+
+from bot.domain.models import BreakdownBy, SentimentLabel
+from bot.domain.scores import CSAT_SATISFIED_FROM, NPS_DETRACTORS_UP_TO, NPS_PROMOTERS_FROM
 from bot.domain.surveys import ScoreQuestions
-from storage.schema import daily_groups, daily_scores, figure_columns
-from storage.sql import Connection, placeholders
+from storage.schema import (
+    answers,
+    daily_groups,
+    daily_scores,
+    figure_columns,
+    patients,
+    report_basis,
+    responses,
+    visits,
+)
+from storage.sql import Connection
 
 _Key = tuple[str, ...]
 
 # Later than any stored time or day: the end of "everything".
 END_OF_TIME = "9999"
 
-_IN_RANGE = "r.started_at >= ? AND r.started_at < ?"
+# Constants written into the SQL rather than bound: PostgreSQL groups by an expression only
+# if it is the very same, and two bound 1s are two parameters.
+_ONE: ColumnClause[int] = literal_column("1")
+_ZERO: ColumnClause[int] = literal_column("0")
+DAY = func.substr(responses.c.started_at, _ONE, literal_column("10"))
+"""The day a response started (its time is ISO-8601 text)."""
 
 
-def _one_if(condition: str) -> str:
+def _in_range(after: str, before: str) -> ColumnElement[bool]:
+    return and_(responses.c.started_at >= after, responses.c.started_at < before)
+
+
+def _one_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     """1 where the condition holds, else 0: both backends add these up (not booleans)."""
-    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+    return case((condition, _ONE), else_=_ZERO)
 
 
-_COMPLETED = _one_if("r.status = 'completed'")
-
-
-def _response_figures(where: str) -> str:
+def _response_figures(where: ColumnElement[bool]) -> Select[Any]:
+    day = DAY.label("day")
     return (
-        "SELECT substr(r.started_at, 1, 10), r.survey_id, count(*),"  # noqa: S608 - constants only
-        f" coalesce(sum({_COMPLETED}), 0) FROM responses r"
-        f" WHERE {where} GROUP BY 1, 2"
+        select(
+            day,
+            responses.c.survey_id,
+            func.count(),
+            func.coalesce(func.sum(_one_if(responses.c.status == "completed")), _ZERO),
+        )
+        .where(where)
+        .group_by(DAY, responses.c.survey_id)
     )
 
 
 class Basis:
-    """The score questions the totals count: their stored form and the ids to bind."""
+    """The score questions the totals count: their stored form and their ids."""
 
     def __init__(self, stored: tuple[str, str]) -> None:
         self.stored = stored
         self.csat: list[str] = json.loads(stored[0])
         self.nps: list[str] = json.loads(stored[1])
 
-    @property
-    def ids(self) -> tuple[str, ...]:
-        """The values `_marked_answers` binds, in order."""
-        return (*self.csat, *self.nps)
 
-
-def _is_one_of(ids: list[str]) -> str:
+def _is_one_of(ids: list[str]) -> ColumnElement[bool]:
     if not ids:
-        return "1 = 0"
-    return f"a.value_int IS NOT NULL AND a.question_id IN ({placeholders(len(ids))})"
+        return false()
+    return and_(answers.c.value_int.is_not(None), answers.c.question_id.in_(ids))
 
 
-def _marked_answers(where: str, basis: Basis) -> str:
-    """Each answer once, marked (1 or 0) as a CSAT or NPS score by the basis' question ids.
-
-    Binds `basis.ids`, then what `where` binds.
-    """
+def _marked_answers(where: ColumnElement[bool], basis: Basis) -> Subquery:
+    """Each answer once, marked (1 or 0) as a CSAT or NPS score by the basis' question ids."""
     return (
-        "SELECT substr(r.started_at, 1, 10) AS day, r.survey_id, r.visit_id,"  # noqa: S608 - constants only
-        f" a.value_int AS v, a.sentiment_label AS label, {_one_if(_is_one_of(basis.csat))}"
-        f" AS is_csat, {_one_if(_is_one_of(basis.nps))} AS is_nps"
-        f" FROM answers a JOIN responses r ON r.id = a.response_id WHERE {where}"
+        select(
+            DAY.label("day"),
+            responses.c.survey_id,
+            responses.c.visit_id,
+            answers.c.value_int.label("v"),
+            answers.c.sentiment_label.label("label"),
+            _one_if(_is_one_of(basis.csat)).label("is_csat"),
+            _one_if(_is_one_of(basis.nps)).label("is_nps"),
+        )
+        .select_from(answers.join(responses, responses.c.id == answers.c.response_id))
+        .where(where)
+        .subquery("marked")
     )
 
 
@@ -82,93 +129,105 @@ SCORE_COLUMNS = figure_columns(daily_scores)
 the answers' shares. (The sentiment columns are named after the labels.)"""
 GROUP_COLUMNS = figure_columns(daily_groups)
 """A day's figures per treatment, provider or location (the schema's columns)."""
-
-# An answer's share of each of the day's figures, by column: every figure column after
-# started and completed has one (a column added to the schema without one fails at import).
-_ANSWER_SHARE = {
-    "csat_count": "is_csat",
-    "csat_sum": "CASE WHEN is_csat = 1 THEN v ELSE 0 END",
-    "csat_satisfied": _one_if("is_csat = 1 AND v >= 4"),
-    "nps_promoters": _one_if("is_nps = 1 AND v >= 9"),
-    "nps_passives": _one_if("is_nps = 1 AND v BETWEEN 7 AND 8"),
-    "nps_detractors": _one_if("is_nps = 1 AND v <= 6"),
-    "negative": _one_if("label = 'negative'"),
-    "neutral": _one_if("label = 'neutral'"),
-    "positive": _one_if("label = 'positive'"),
-    "unknown": _one_if("label = 'unknown'"),
-}
 _ANSWER_COLUMNS = SCORE_COLUMNS[2:]
-if set(_ANSWER_COLUMNS) != set(_ANSWER_SHARE):  # pragma: no cover - a schema change's check
-    raise RuntimeError("daily_scores' columns and the answers' shares differ")
+_GROUP_ANSWER_COLUMNS = GROUP_COLUMNS[1:]
 
 
-def _shares(shares: dict[str, str], columns: tuple[str, ...]) -> str:
-    """The share expressions in the columns' order (SQL lists them by position)."""
-    return ", ".join(shares[column] for column in columns)
+def _shares(marked: FromClause) -> dict[str, ColumnElement[int]]:
+    """An answer's share of each figure, by column, from its marked row (`_marked_answers`)."""
+    v, csat, nps = marked.c.v, marked.c.is_csat == 1, marked.c.is_nps == 1
+    shares: dict[str, ColumnElement[int]] = {
+        "csat_count": marked.c.is_csat,
+        "csat_sum": case((csat, v), else_=_ZERO),
+        "csat_satisfied": _one_if(and_(csat, v >= CSAT_SATISFIED_FROM)),
+        "nps_count": marked.c.is_nps,
+        "nps_promoters": _one_if(and_(nps, v >= NPS_PROMOTERS_FROM)),
+        "nps_passives": _one_if(and_(nps, v > NPS_DETRACTORS_UP_TO, v < NPS_PROMOTERS_FROM)),
+        "nps_detractors": _one_if(and_(nps, v <= NPS_DETRACTORS_UP_TO)),
+    }
+    if "label" in marked.c:
+        shares |= {label.value: _one_if(marked.c.label == label.value) for label in SentimentLabel}
+    return shares
 
 
-def _answer_figures(where: str, basis: Basis) -> str:
-    sums = ", ".join(f"sum({_ANSWER_SHARE[column]})" for column in _ANSWER_COLUMNS)
-    return (
-        f"SELECT day, survey_id, {sums}"  # noqa: S608 - constants only
-        f" FROM ({_marked_answers(where, basis)}) marked GROUP BY 1, 2"
-    )
+# Every figure column after started and completed has a share (a column added to the schema
+# without one fails at import).
+_SHARE_NAMES = set(_shares(_marked_answers(true(), Basis(("[]", "[]")))))
+if not {*_ANSWER_COLUMNS, *_GROUP_ANSWER_COLUMNS} <= _SHARE_NAMES:  # pragma: no cover
+    raise RuntimeError("the totals' columns and the answers' shares differ")
+
+
+def _answer_figures(where: ColumnElement[bool], basis: Basis) -> Select[Any]:
+    marked = _marked_answers(where, basis)
+    shares = _shares(marked)
+    return select(
+        marked.c.day,
+        marked.c.survey_id,
+        *(func.sum(shares[column]) for column in _ANSWER_COLUMNS),
+    ).group_by(marked.c.day, marked.c.survey_id)
 
 
 # A response's visit, once per field (treatment, provider, location) that it names.
-_DIMENSIONS = (
-    " CROSS JOIN (SELECT 'treatment' AS dimension UNION ALL SELECT 'provider'"
-    " UNION ALL SELECT 'location') d"
-)
-_NAME = (
-    "CASE d.dimension WHEN 'treatment' THEN v.treatment"
-    " WHEN 'provider' THEN v.provider ELSE v.location END"
-)
+_DIMENSIONS = union_all(
+    *(select(literal_column(f"'{by.value}'").label("dimension")) for by in BreakdownBy)
+).subquery("d")
 
 
-def _group_responses(where: str) -> str:
+def _named(
+    visit: FromClause, *columns: ColumnElement[Any], where: ColumnElement[bool]
+) -> Subquery:
+    """Rows once per dimension, each with its name in that dimension (None if unnamed)."""
+    name = case(
+        (_DIMENSIONS.c.dimension == BreakdownBy.TREATMENT.value, visits.c.treatment),
+        (_DIMENSIONS.c.dimension == BreakdownBy.PROVIDER.value, visits.c.provider),
+        else_=visits.c.location,
+    )
     return (
-        "SELECT day, dimension, name, count(*) FROM (SELECT substr(r.started_at, 1, 10) AS day,"  # noqa: S608 - constants only
-        f" d.dimension, {_NAME} AS name FROM responses r JOIN visits v ON v.id = r.visit_id"
-        f"{_DIMENSIONS} WHERE {where}) named WHERE name IS NOT NULL GROUP BY 1, 2, 3"
+        select(*columns, _DIMENSIONS.c.dimension, name.label("name"))
+        .select_from(visit.join(_DIMENSIONS, true()))
+        .where(where)
+        .subquery("named")
     )
 
 
-# An answer's share of each of a group's figures, by column (all but the responses count).
-_GROUP_SHARE = {
-    "csat_count": "is_csat",
-    "csat_sum": "CASE WHEN is_csat = 1 THEN v ELSE 0 END",
-    "nps_count": "is_nps",
-    "nps_promoters": _one_if("is_nps = 1 AND v >= 9"),
-    "nps_detractors": _one_if("is_nps = 1 AND v <= 6"),
-}
-_GROUP_ANSWER_COLUMNS = GROUP_COLUMNS[1:]
-if set(_GROUP_ANSWER_COLUMNS) != set(_GROUP_SHARE):  # pragma: no cover - a schema change's check
-    raise RuntimeError("daily_groups' columns and the answers' shares differ")
-
-
-def _group_answers(where: str, basis: Basis) -> str:
-    sums = ", ".join(f"sum({_GROUP_SHARE[column]})" for column in _GROUP_ANSWER_COLUMNS)
+def _group_responses(where: ColumnElement[bool]) -> Select[Any]:
+    named = _named(
+        responses.join(visits, visits.c.id == responses.c.visit_id),
+        DAY.label("day"),
+        where=where,
+    )
     return (
-        f"SELECT day, dimension, name, {sums}"  # noqa: S608 - constants only
-        f" FROM (SELECT m.day, d.dimension, {_NAME} AS name, m.v, m.is_csat, m.is_nps"
-        f" FROM ({_marked_answers(where, basis)}) m JOIN visits v ON v.id = m.visit_id"
-        f"{_DIMENSIONS}) named WHERE name IS NOT NULL AND (is_csat = 1 OR is_nps = 1)"
-        " GROUP BY 1, 2, 3"
+        select(named.c.day, named.c.dimension, named.c.name, func.count().label("responses"))
+        .where(named.c.name.is_not(None))
+        .group_by(named.c.day, named.c.dimension, named.c.name)
+    )
+
+
+def _group_answers(where: ColumnElement[bool], basis: Basis) -> Select[Any]:
+    marked = _marked_answers(where, basis)
+    named = _named(
+        marked.join(visits, visits.c.id == marked.c.visit_id),
+        marked.c.day,
+        marked.c.v,
+        marked.c.is_csat,
+        marked.c.is_nps,
+        where=true(),
+    )
+    shares = _shares(named)
+    return (
+        select(
+            named.c.day,
+            named.c.dimension,
+            named.c.name,
+            *(func.sum(shares[column]).label(column) for column in _GROUP_ANSWER_COLUMNS),
+        )
+        .where(named.c.name.is_not(None), or_(named.c.is_csat == 1, named.c.is_nps == 1))
+        .group_by(named.c.day, named.c.dimension, named.c.name)
     )
 
 
 Figures = dict[str, int]
 """Figures by column name."""
-
-
-def _columns(columns: tuple[str, ...]) -> str:
-    return ", ".join(columns)
-
-
-def _added(table: str, columns: tuple[str, ...]) -> str:
-    """An upsert's SET clause that adds the new row's figures to the stored ones."""
-    return ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
 
 
 def _add(
@@ -229,30 +288,24 @@ def basis_of(scores: ScoreQuestions) -> tuple[str, str]:
 
 async def stored_basis(conn: Connection) -> Basis | None:
     """The score questions the totals were built with, if they were built."""
-    async with conn.execute("SELECT csat, nps FROM report_basis WHERE id = 1") as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else Basis((row[0], row[1]))
+    row = await conn.first(
+        select(report_basis.c.csat, report_basis.c.nps).where(report_basis.c.id == 1)
+    )
+    return None if row is None else Basis((row.csat, row.nps))
 
 
 async def tally_rows(conn: Connection, after: str, before: str, basis: Basis) -> Tally:
     """The figures of responses started from `after` to before `before`, straight from rows."""
     tally = Tally()
-    async with conn.execute(_response_figures(_IN_RANGE), (after, before)) as cursor:
-        async for row in cursor:
-            tally.add_scores((row[0], row[1]), 0, tuple(row[2:4]))
-    async with conn.execute(
-        _answer_figures(_IN_RANGE, basis), (*basis.ids, after, before)
-    ) as cursor:
-        async for row in cursor:
-            tally.add_scores((row[0], row[1]), 2, tuple(row[2:12]))
-    async with conn.execute(_group_responses(_IN_RANGE), (after, before)) as cursor:
-        async for row in cursor:
-            tally.add_group((row[0], row[1], row[2]), 0, (row[3],))
-    async with conn.execute(
-        _group_answers(_IN_RANGE, basis), (*basis.ids, after, before)
-    ) as cursor:
-        async for row in cursor:
-            tally.add_group((row[0], row[1], row[2]), 1, tuple(row[3:8]))
+    within = _in_range(after, before)
+    for row in await conn.rows(_response_figures(within)):
+        tally.add_scores((row[0], row[1]), 0, tuple(row[2:4]))
+    for row in await conn.rows(_answer_figures(within, basis)):
+        tally.add_scores((row[0], row[1]), 2, tuple(row[2:]))
+    for row in await conn.rows(_group_responses(within)):
+        tally.add_group((row[0], row[1], row[2]), 0, (row[3],))
+    for row in await conn.rows(_group_answers(within, basis)):
+        tally.add_group((row[0], row[1], row[2]), 1, tuple(row[3:]))
     return tally
 
 
@@ -262,33 +315,46 @@ async def tally_days(conn: Connection, first_day: str) -> Tally:
     Added up in SQL: years of days are a few thousand rows, fewer to carry into Python.
     """
     tally = Tally()
-    sums = ", ".join(f"sum({column})" for column in SCORE_COLUMNS)
-    async with conn.execute(
-        f"SELECT survey_id, {sums} FROM daily_scores WHERE day >= ? GROUP BY 1",  # noqa: S608 - constants only
-        (first_day,),
-    ) as cursor:
-        async for row in cursor:
-            tally.add_scores((first_day, row[0]), 0, tuple(row[1:]))
-    sums = ", ".join(f"sum({column})" for column in GROUP_COLUMNS)
-    async with conn.execute(
-        f"SELECT dimension, name, {sums} FROM daily_groups WHERE day >= ? GROUP BY 1, 2",  # noqa: S608 - constants only
-        (first_day,),
-    ) as cursor:
-        async for row in cursor:
-            tally.add_group((first_day, row[0], row[1]), 0, tuple(row[2:]))
+    scores = (
+        select(daily_scores.c.survey_id, *(func.sum(daily_scores.c[c]) for c in SCORE_COLUMNS))
+        .where(daily_scores.c.day >= first_day)
+        .group_by(daily_scores.c.survey_id)
+    )
+    for row in await conn.rows(scores):
+        tally.add_scores((first_day, row[0]), 0, tuple(row[1:]))
+    groups = (
+        select(
+            daily_groups.c.dimension,
+            daily_groups.c.name,
+            *(func.sum(daily_groups.c[c]) for c in GROUP_COLUMNS),
+        )
+        .where(daily_groups.c.day >= first_day)
+        .group_by(daily_groups.c.dimension, daily_groups.c.name)
+    )
+    for row in await conn.rows(groups):
+        tally.add_group((first_day, row[0], row[1]), 0, tuple(row[2:]))
     return tally
 
 
 async def _store(conn: Connection, tally: Tally) -> None:
-    await conn.executemany(
-        f"INSERT INTO daily_scores (day, survey_id, {_columns(SCORE_COLUMNS)})"  # noqa: S608 - constant columns
-        f" VALUES (?, ?, {', '.join('?' * len(SCORE_COLUMNS))})",
-        [(*key, *figures) for key, figures in tally.scores.items()],
+    await conn.run(
+        insert(daily_scores),
+        [
+            {"day": day, "survey_id": survey, **dict(zip(SCORE_COLUMNS, figures, strict=True))}
+            for (day, survey), figures in tally.scores.items()
+        ],
     )
-    await conn.executemany(
-        f"INSERT INTO daily_groups (day, dimension, name, {_columns(GROUP_COLUMNS)})"  # noqa: S608 - constant columns
-        f" VALUES (?, ?, ?, {', '.join('?' * len(GROUP_COLUMNS))})",
-        [(*key, *figures) for key, figures in tally.groups.items()],
+    await conn.run(
+        insert(daily_groups),
+        [
+            {
+                "day": day,
+                "dimension": dimension,
+                "name": name,
+                **dict(zip(GROUP_COLUMNS, figures, strict=True)),
+            }
+            for (day, dimension, name), figures in tally.groups.items()
+        ],
     )
 
 
@@ -300,9 +366,21 @@ async def refresh_days(conn: Connection, first_day: str, end_day: str) -> None:
     basis = await stored_basis(conn)
     if basis is None:
         return
-    await conn.execute("DELETE FROM daily_scores WHERE day >= ? AND day < ?", (first_day, end_day))
-    await conn.execute("DELETE FROM daily_groups WHERE day >= ? AND day < ?", (first_day, end_day))
+    for table in (daily_scores, daily_groups):
+        await conn.run(delete(table).where(table.c.day >= first_day, table.c.day < end_day))
     await _store(conn, await tally_rows(conn, first_day, end_day, basis))
+
+
+def _adding(
+    conn: Connection, table: Table, columns: Sequence[str], figures: Select[Any]
+) -> Executable:
+    """Add the figures (a row per key, then the columns in order) to the stored ones."""
+    key = [column.name for column in table.primary_key.columns]
+    upsert = conn.insert(table).from_select([*key, *columns], figures)
+    return upsert.on_conflict_do_update(
+        index_elements=key,
+        set_={column: table.c[column] + upsert.excluded[column] for column in columns},
+    )
 
 
 async def count_response(conn: Connection, response_id: str) -> None:
@@ -310,12 +388,8 @@ async def count_response(conn: Connection, response_id: str) -> None:
     basis = await stored_basis(conn)
     if basis is None:
         return
-    await conn.execute(
-        "INSERT INTO daily_scores (day, survey_id, started) SELECT substr(started_at, 1, 10),"
-        " survey_id, 1 FROM responses WHERE id = ? ON CONFLICT (day, survey_id)"
-        " DO UPDATE SET started = daily_scores.started + 1",
-        (response_id,),
-    )
+    started = select(DAY, responses.c.survey_id, _ONE).where(responses.c.id == response_id)
+    await conn.run(_adding(conn, daily_scores, ["started"], started))
     await _count_visit(conn, response_id, basis)
 
 
@@ -327,17 +401,10 @@ async def count_visit(conn: Connection, response_id: str) -> None:
 
 
 async def _count_visit(conn: Connection, response_id: str, basis: Basis) -> None:
-    await conn.execute(
-        f"INSERT INTO daily_groups (day, dimension, name, responses)"
-        f" {_group_responses('r.id = ?')} ON CONFLICT (day, dimension, name)"
-        " DO UPDATE SET responses = daily_groups.responses + excluded.responses",
-        (response_id,),
-    )
-    await conn.execute(
-        f"INSERT INTO daily_groups (day, dimension, name, {_columns(_GROUP_ANSWER_COLUMNS)})"
-        f" {_group_answers('r.id = ?', basis)} ON CONFLICT (day, dimension, name)"
-        f" DO UPDATE SET {_added('daily_groups', _GROUP_ANSWER_COLUMNS)}",
-        (*basis.ids, response_id),
+    this_response = responses.c.id == response_id
+    await conn.run(_adding(conn, daily_groups, ["responses"], _group_responses(this_response)))
+    await conn.run(
+        _adding(conn, daily_groups, _GROUP_ANSWER_COLUMNS, _group_answers(this_response, basis))
     )
 
 
@@ -348,42 +415,44 @@ async def count_answer(
     basis = await stored_basis(conn)
     if basis is None:
         return
-    where = "r.id = ? AND a.question_id = ?"
-    await conn.execute(
-        f"INSERT INTO daily_scores (day, survey_id, completed, {_columns(_ANSWER_COLUMNS)})"  # noqa: S608 - constants only
-        f" SELECT day, survey_id, CAST(? AS BIGINT), {_shares(_ANSWER_SHARE, _ANSWER_COLUMNS)}"
-        f" FROM ({_marked_answers(where, basis)}) marked WHERE true ON CONFLICT (day, survey_id)"
-        f" DO UPDATE SET {_added('daily_scores', ('completed', *_ANSWER_COLUMNS))}",
-        (int(completes), *basis.ids, response_id, question_id),
-    )
-    await conn.execute(
-        f"INSERT INTO daily_groups (day, dimension, name, {_columns(_GROUP_ANSWER_COLUMNS)})"
-        f" {_group_answers(where, basis)} ON CONFLICT (day, dimension, name)"
-        f" DO UPDATE SET {_added('daily_groups', _GROUP_ANSWER_COLUMNS)}",
-        (*basis.ids, response_id, question_id),
+    this_answer = and_(responses.c.id == response_id, answers.c.question_id == question_id)
+    marked = _marked_answers(this_answer, basis)
+    shares = _shares(marked)
+    scores = select(
+        marked.c.day,
+        marked.c.survey_id,
+        literal(int(completes), BigInteger),
+        *(shares[column] for column in _ANSWER_COLUMNS),
+    ).where(true())  # SQLite reads ON CONFLICT after a bare FROM as a join's ON
+    await conn.run(_adding(conn, daily_scores, ["completed", *_ANSWER_COLUMNS], scores))
+    await conn.run(
+        _adding(conn, daily_groups, _GROUP_ANSWER_COLUMNS, _group_answers(this_answer, basis))
     )
 
 
 async def days_of_patient(conn: Connection, external_id: int) -> list[str]:
     """The days this patient's responses started (their totals change when they go)."""
-    async with conn.execute(
-        "SELECT DISTINCT substr(r.started_at, 1, 10) FROM responses r"
-        " JOIN patients p ON p.id = r.patient_id WHERE p.external_id = ?",
-        (external_id,),
-    ) as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+    rows = await conn.rows(
+        select(DAY)
+        .distinct()
+        .select_from(responses.join(patients, patients.c.id == responses.c.patient_id))
+        .where(patients.c.external_id == external_id)
+    )
+    return [row[0] for row in rows]
 
 
 async def rebuild(conn: Connection, scores: ScoreQuestions) -> None:
     """Build every day's totals from the answers, for these score questions."""
     basis = Basis(basis_of(scores))
-    await conn.execute("DELETE FROM daily_scores")
-    await conn.execute("DELETE FROM daily_groups")
+    await conn.run(delete(daily_scores))
+    await conn.run(delete(daily_groups))
     await _store(conn, await tally_rows(conn, "", END_OF_TIME, basis))
-    await conn.execute(
-        "INSERT INTO report_basis (id, csat, nps) VALUES (1, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET csat = excluded.csat, nps = excluded.nps",
-        basis.stored,
+    chosen = conn.insert(report_basis).values(id=1, csat=basis.stored[0], nps=basis.stored[1])
+    await conn.run(
+        chosen.on_conflict_do_update(
+            index_elements=[report_basis.c.id],
+            set_={"csat": chosen.excluded.csat, "nps": chosen.excluded.nps},
+        )
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from bot.domain.schedule import SendHours
 from bot.settings import Settings
@@ -61,10 +62,10 @@ def labels(message: SentMessage) -> list[str]:
 async def case_messages(settings: Settings) -> list[tuple[str, str, str | None]]:
     db = await Database.open(settings.db)
     try:
-        async with db.connection.execute(
-            "SELECT direction, body, author_name FROM case_messages ORDER BY id"
-        ) as cursor:
-            return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+        rows = await db.connection.rows(
+            text("SELECT direction, body, author_name FROM case_messages ORDER BY id")
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
     finally:
         await db.close()
 
@@ -366,10 +367,8 @@ async def test_a_patient_who_asks_to_be_called_shares_their_number_and_staff_see
     await alert_when(telegram, lambda text: text == EN.alert_erased)
     db = await Database.open(settings.db)
     try:
-        async with db.connection.execute(
-            "SELECT count(*) FROM alerts WHERE callback_phone IS NOT NULL"
-        ) as cursor:
-            assert tuple(await cursor.fetchone() or ()) == (0,)
+        phones = text("SELECT count(*) FROM alerts WHERE callback_phone IS NOT NULL")
+        assert await db.connection.scalar(phones) == 0
     finally:
         await db.close()
 

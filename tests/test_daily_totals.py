@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.domain.models import (
     Answer,
@@ -116,14 +117,10 @@ async def test_a_database_from_before_the_totals_gets_them_at_its_first_summary(
 ) -> None:
     database, reports = seeded.database, seeded.reports
     async with database.transaction() as conn:  # as migration 0013 leaves an upgrade
-        await conn.execute("DELETE FROM daily_scores")
-        await conn.execute("DELETE FROM daily_groups")
-        await conn.execute("DELETE FROM report_basis")
+        for table in ("daily_scores", "daily_groups", "report_basis"):
+            await conn.run(text(f"DELETE FROM {table}"))  # noqa: S608 - the names above
     since = Period.DAYS_30.since(NOW)
     assert await reports.summary(Period.DAYS_30, since, SCORES) == await reports.summary(
         Period.DAYS_30, since, SCORES, from_totals=False
     )
-    async with database.connection.execute("SELECT count(*) FROM daily_scores") as cursor:
-        row = await cursor.fetchone()
-    assert row is not None
-    assert row[0] > 30
+    assert await database.connection.scalar(text("SELECT count(*) FROM daily_scores")) > 30

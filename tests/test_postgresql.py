@@ -6,6 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
+from sqlalchemy import text
+
 from storage.copy import TABLES, row_counts
 from storage.database import Database
 from tests.fake_telegram import FakeTelegram
@@ -28,9 +30,8 @@ async def _columns(database: Database) -> dict[str, set[tuple[str, bool]]]:
             " AND m.name NOT IN ('alembic_version', 'sqlite_sequence')"
         )
     found: dict[str, set[tuple[str, bool]]] = {}
-    async with database.connection.execute(query) as cursor:
-        for table, column, nullable in await cursor.fetchall():
-            found.setdefault(table, set()).add((column, bool(nullable)))
+    for table, column, nullable in await database.connection.rows(text(query)):
+        found.setdefault(table, set()).add((column, bool(nullable)))
     return found
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.domain.models import (
     AlertReason,
@@ -39,12 +40,10 @@ async def test_migrations_apply_once_and_set_the_version(tmp_path: Path) -> None
     database = await Database.open(path)
     try:
         assert await database.schema_version() == newest_revision()
-        async with database.connection.execute("PRAGMA user_version") as cursor:
-            assert tuple(await cursor.fetchone() or ()) == (len(migrations()),)
-        async with database.connection.execute("PRAGMA journal_mode") as cursor:
-            assert tuple(await cursor.fetchone() or ()) == ("wal",)
-        async with database.connection.execute("PRAGMA foreign_keys") as cursor:
-            assert tuple(await cursor.fetchone() or ()) == (1,)
+        pragma = database.connection.scalar
+        assert await pragma(text("PRAGMA user_version")) == len(migrations())
+        assert await pragma(text("PRAGMA journal_mode")) == "wal"
+        assert await pragma(text("PRAGMA foreign_keys")) == 1
     finally:
         await database.close()
     again = await Database.open(path)
@@ -248,10 +247,15 @@ async def test_pending_alerts_come_a_page_at_a_time_oldest_first(database: Datab
     assert (len(first), len(rest)) == (2, 3)
 
 
-async def test_a_colon_in_the_sql_is_text_and_each_question_mark_one_value(
+async def test_a_comment_written_like_sql_is_stored_and_read_back_as_typed(
     database: Database,
 ) -> None:
-    async with database.connection.execute("SELECT '09:00' || ?", ("-20:00",)) as cursor:
-        assert tuple(await cursor.fetchone() or ()) == ("09:00-20:00",)
-    with pytest.raises(ValueError, match="takes 1 values, 2 given"):
-        await database.connection.execute("SELECT ?", (1, 2))
+    store = SqliteResponseStore(database)
+    patient = await store.add_patient(4242, NOW)
+    response = await store.start_response(patient.id, "post_visit", NOW)
+    typed = "It's 09:00 :name ? $1 %s'); DROP TABLE answers; --"
+    answer = Answer("comment", typed, NOW)
+    assert await store.commit_answer(AnswerCommit(response.id, answer, False, (), None))
+    stored = await store.get_response(response.id)
+    assert stored is not None
+    assert [a.value for a in stored.answers] == [typed]
