@@ -22,6 +22,11 @@ Values = Mapping[str, object] | list[Mapping[str, object]]
 """A Core statement's bound values: once, or a list for one run each (an executemany)."""
 
 
+def dialect_insert(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT in the dialect's own form, which knows ON CONFLICT."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def _all_rows(result: CursorResult[Any]) -> list[StoredRow]:
     return list(result.all())
 
@@ -82,4 +87,4 @@ class Connection:
 
     def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         """An INSERT in this database's dialect, which knows ON CONFLICT."""
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+        return dialect_insert(self.dialect, table)

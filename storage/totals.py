@@ -15,10 +15,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     ColumnClause,
     ColumnElement,
     Executable,
@@ -26,13 +28,14 @@ from sqlalchemy import (
     Select,
     Subquery,
     Table,
+    Text,
     and_,
+    bindparam,
     case,
     delete,
     false,
     func,
     insert,
-    literal,
     literal_column,
     or_,
     select,
@@ -53,7 +56,7 @@ from storage.schema import (
     responses,
     visits,
 )
-from storage.sql import Connection
+from storage.sql import Connection, dialect_insert
 
 _Key = tuple[str, ...]
 
@@ -372,14 +375,66 @@ async def refresh_days(conn: Connection, first_day: str, end_day: str) -> None:
 
 
 def _adding(
-    conn: Connection, table: Table, columns: Sequence[str], figures: Select[Any]
+    dialect: str, table: Table, columns: Sequence[str], figures: Select[Any]
 ) -> Executable:
     """Add the figures (a row per key, then the columns in order) to the stored ones."""
     key = [column.name for column in table.primary_key.columns]
-    upsert = conn.insert(table).from_select([*key, *columns], figures)
+    upsert = dialect_insert(dialect, table).from_select([*key, *columns], figures)
     return upsert.on_conflict_do_update(
         index_elements=key,
         set_={column: table.c[column] + upsert.excluded[column] for column in columns},
+    )
+
+
+# Counting a response or an answer builds the same statements each time for a basis; they
+# are built once (SQLAlchemy then finds their compiled form by the statement's shape).
+_RESPONSE: BindParameter[str] = bindparam("response_id", type_=Text)
+_QUESTION: BindParameter[str] = bindparam("question_id", type_=Text)
+_COMPLETED = bindparam("completed", type_=BigInteger)
+
+
+@lru_cache(maxsize=8)
+def _response_counting(stored: tuple[str, str], dialect: str) -> tuple[Executable, ...]:
+    """A response's day and its visit's groups, each its own statement (binds response_id)."""
+    this_response = responses.c.id == _RESPONSE
+    started = select(DAY, responses.c.survey_id, _ONE).where(this_response)
+    return (
+        _adding(dialect, daily_scores, ["started"], started),
+        *_visit_counting(stored, dialect),
+    )
+
+
+@lru_cache(maxsize=8)
+def _visit_counting(stored: tuple[str, str], dialect: str) -> tuple[Executable, ...]:
+    """A response's visit's groups: its count, and its answers' (binds response_id)."""
+    this_response = responses.c.id == _RESPONSE
+    return (
+        _adding(dialect, daily_groups, ["responses"], _group_responses(this_response)),
+        _adding(
+            dialect,
+            daily_groups,
+            _GROUP_ANSWER_COLUMNS,
+            _group_answers(this_response, Basis(stored)),
+        ),
+    )
+
+
+@lru_cache(maxsize=8)
+def _answer_counting(stored: tuple[str, str], dialect: str) -> tuple[Executable, ...]:
+    """An answer's day and groups (binds response_id, question_id and completed)."""
+    basis = Basis(stored)
+    this_answer = and_(responses.c.id == _RESPONSE, answers.c.question_id == _QUESTION)
+    marked = _marked_answers(this_answer, basis)
+    shares = _shares(marked)
+    scores = select(
+        marked.c.day,
+        marked.c.survey_id,
+        _COMPLETED,
+        *(shares[column] for column in _ANSWER_COLUMNS),
+    ).where(true())  # SQLite reads ON CONFLICT after a bare FROM as a join's ON
+    return (
+        _adding(dialect, daily_scores, ["completed", *_ANSWER_COLUMNS], scores),
+        _adding(dialect, daily_groups, _GROUP_ANSWER_COLUMNS, _group_answers(this_answer, basis)),
     )
 
 
@@ -388,24 +443,17 @@ async def count_response(conn: Connection, response_id: str) -> None:
     basis = await stored_basis(conn)
     if basis is None:
         return
-    started = select(DAY, responses.c.survey_id, _ONE).where(responses.c.id == response_id)
-    await conn.run(_adding(conn, daily_scores, ["started"], started))
-    await _count_visit(conn, response_id, basis)
+    for statement in _response_counting(basis.stored, conn.dialect):
+        await conn.run(statement, {"response_id": response_id})
 
 
 async def count_visit(conn: Connection, response_id: str) -> None:
     """The response's visit is known: add the response to the visit's groups."""
     basis = await stored_basis(conn)
-    if basis is not None:
-        await _count_visit(conn, response_id, basis)
-
-
-async def _count_visit(conn: Connection, response_id: str, basis: Basis) -> None:
-    this_response = responses.c.id == response_id
-    await conn.run(_adding(conn, daily_groups, ["responses"], _group_responses(this_response)))
-    await conn.run(
-        _adding(conn, daily_groups, _GROUP_ANSWER_COLUMNS, _group_answers(this_response, basis))
-    )
+    if basis is None:
+        return
+    for statement in _visit_counting(basis.stored, conn.dialect):
+        await conn.run(statement, {"response_id": response_id})
 
 
 async def count_answer(
@@ -415,19 +463,9 @@ async def count_answer(
     basis = await stored_basis(conn)
     if basis is None:
         return
-    this_answer = and_(responses.c.id == response_id, answers.c.question_id == question_id)
-    marked = _marked_answers(this_answer, basis)
-    shares = _shares(marked)
-    scores = select(
-        marked.c.day,
-        marked.c.survey_id,
-        literal(int(completes), BigInteger),
-        *(shares[column] for column in _ANSWER_COLUMNS),
-    ).where(true())  # SQLite reads ON CONFLICT after a bare FROM as a join's ON
-    await conn.run(_adding(conn, daily_scores, ["completed", *_ANSWER_COLUMNS], scores))
-    await conn.run(
-        _adding(conn, daily_groups, _GROUP_ANSWER_COLUMNS, _group_answers(this_answer, basis))
-    )
+    values = {"response_id": response_id, "question_id": question_id, "completed": int(completes)}
+    for statement in _answer_counting(basis.stored, conn.dialect):
+        await conn.run(statement, values)
 
 
 async def days_of_patient(conn: Connection, external_id: int) -> list[str]:
@@ -447,7 +485,9 @@ async def rebuild(conn: Connection, scores: ScoreQuestions) -> None:
     await conn.run(delete(daily_scores))
     await conn.run(delete(daily_groups))
     await _store(conn, await tally_rows(conn, "", END_OF_TIME, basis))
-    chosen = conn.insert(report_basis).values(id=1, csat=basis.stored[0], nps=basis.stored[1])
+    chosen = dialect_insert(conn.dialect, report_basis).values(
+        id=1, csat=basis.stored[0], nps=basis.stored[1]
+    )
     await conn.run(
         chosen.on_conflict_do_update(
             index_elements=[report_basis.c.id],
