@@ -136,6 +136,7 @@ class SqliteReportStore:
             invitations=invitations,
             invitations_by=invitations_by,
             cases=cases,
+            csat_scale=scores.shared_csat_scale,
         )
 
     async def _cases(self, after: str) -> CaseFigures | None:

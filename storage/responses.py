@@ -474,16 +474,16 @@ class SqliteResponseStore:
                     .where(this_response)
                     .values(status="completed", completed_at=now)
                 )
-                # A completed response spends the invitation it came from.
-                await conn.run(
-                    update(visits)
-                    .where(
-                        visits.c.code.is_not(None),
-                        visits.c.id
-                        == select(responses.c.visit_id).where(this_response).scalar_subquery(),
+                if commit.spends_invitation:
+                    await conn.run(
+                        update(visits)
+                        .where(
+                            visits.c.id
+                            == select(responses.c.visit_id).where(this_response).scalar_subquery(),
+                            visits.c.used_at.is_(None),  # spent once, when it was first
+                        )
+                        .values(used_at=now)
                     )
-                    .values(used_at=now)
-                )
                 # ... answers the follow-up it was sent as, if it was one ...
                 await conn.run(
                     update(followups)

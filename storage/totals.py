@@ -44,7 +44,12 @@ from sqlalchemy import (
 )
 
 from bot.domain.models import BreakdownBy, SentimentLabel
-from bot.domain.scores import CSAT_SATISFIED_FROM, NPS_DETRACTORS_UP_TO, NPS_PROMOTERS_FROM
+from bot.domain.scores import (
+    DEFAULT_RATING_SCALE,
+    NPS_DETRACTORS_UP_TO,
+    NPS_PROMOTERS_FROM,
+    satisfied_from,
+)
 from bot.domain.surveys import ScoreQuestions
 from storage.schema import (
     answers,
@@ -95,11 +100,21 @@ def _response_figures(where: ColumnElement[bool]) -> Select[Any]:
 
 
 class Basis:
-    """The score questions the totals count: their stored form and their ids."""
+    """The score questions the totals count: their stored form, and what it says.
+
+    `csat` maps each CSAT question to its lowest satisfied rating (`basis_of`); totals built
+    before the cut came from the scale stored a list of ids, and are rebuilt at the next
+    start (their basis differs), counted meanwhile with the default scale's cut.
+    """
 
     def __init__(self, stored: tuple[str, str]) -> None:
         self.stored = stored
-        self.csat: list[str] = json.loads(stored[0])
+        csat: dict[str, int] | list[str] = json.loads(stored[0])
+        self.csat = (
+            csat
+            if isinstance(csat, dict)
+            else dict.fromkeys(csat, satisfied_from(DEFAULT_RATING_SCALE))
+        )
         self.nps: list[str] = json.loads(stored[1])
 
 
@@ -107,6 +122,18 @@ def _is_one_of(ids: list[str]) -> ColumnElement[bool]:
     if not ids:
         return false()
     return and_(answers.c.value_int.is_not(None), answers.c.question_id.in_(ids))
+
+
+def _is_satisfied(basis: Basis) -> ColumnElement[bool]:
+    """A CSAT answer at or above its question's satisfied cut (each its own scale's)."""
+    if not basis.csat:
+        return false()
+    return or_(
+        *(
+            and_(answers.c.question_id == question_id, answers.c.value_int >= cut)
+            for question_id, cut in sorted(basis.csat.items())
+        )
+    )
 
 
 def _marked_answers(where: ColumnElement[bool], basis: Basis) -> Subquery:
@@ -118,8 +145,9 @@ def _marked_answers(where: ColumnElement[bool], basis: Basis) -> Subquery:
             responses.c.visit_id,
             answers.c.value_int.label("v"),
             answers.c.sentiment_label.label("label"),
-            _one_if(_is_one_of(basis.csat)).label("is_csat"),
+            _one_if(_is_one_of(list(basis.csat))).label("is_csat"),
             _one_if(_is_one_of(basis.nps)).label("is_nps"),
+            _one_if(_is_satisfied(basis)).label("is_satisfied"),
         )
         .select_from(answers.join(responses, responses.c.id == answers.c.response_id))
         .where(where)
@@ -142,15 +170,15 @@ def _shares(marked: FromClause) -> dict[str, ColumnElement[int]]:
     shares: dict[str, ColumnElement[int]] = {
         "csat_count": marked.c.is_csat,
         "csat_sum": case((csat, v), else_=_ZERO),
-        "csat_satisfied": _one_if(and_(csat, v >= CSAT_SATISFIED_FROM)),
+        "csat_satisfied": marked.c.is_satisfied,
         "nps_count": marked.c.is_nps,
         "nps_promoters": _one_if(and_(nps, v >= NPS_PROMOTERS_FROM)),
         "nps_passives": _one_if(and_(nps, v > NPS_DETRACTORS_UP_TO, v < NPS_PROMOTERS_FROM)),
         "nps_detractors": _one_if(and_(nps, v <= NPS_DETRACTORS_UP_TO)),
     }
-    if "label" in marked.c:
-        shares |= {label.value: _one_if(marked.c.label == label.value) for label in SentimentLabel}
-    return shares
+    return shares | {
+        label.value: _one_if(marked.c.label == label.value) for label in SentimentLabel
+    }
 
 
 # Every figure column after started and completed has a share (a column added to the schema
@@ -212,8 +240,10 @@ def _group_answers(where: ColumnElement[bool], basis: Basis) -> Select[Any]:
         marked.join(visits, visits.c.id == marked.c.visit_id),
         marked.c.day,
         marked.c.v,
+        marked.c.label,
         marked.c.is_csat,
         marked.c.is_nps,
+        marked.c.is_satisfied,
         where=true(),
     )
     shares = _shares(named)
@@ -285,8 +315,12 @@ class Tally:
 
 
 def basis_of(scores: ScoreQuestions) -> tuple[str, str]:
-    """The basis row for these score questions (JSON arrays of ids)."""
-    return json.dumps(sorted(scores.csat)), json.dumps(sorted(scores.nps))
+    """The basis row for these score questions.
+
+    Each CSAT id with its satisfied cut, as a JSON object, and the NPS ids as a JSON array.
+    """
+    cuts = {question_id: scores.satisfied_from(question_id) for question_id in scores.csat}
+    return json.dumps(cuts, sort_keys=True), json.dumps(sorted(scores.nps))
 
 
 async def stored_basis(conn: Connection) -> Basis | None:

@@ -20,6 +20,8 @@ from bot.domain.models import (
 )
 from bot.domain.periods import Period
 from bot.domain.surveys import ScoreQuestions
+from handlers.texts import CATALOGUES
+from handlers.texts.formatting import format_summary
 from storage.database import Database
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
@@ -27,6 +29,7 @@ from storage.responses import SqliteResponseStore
 NOW = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)
 SCORES = ScoreQuestions(csat=("csat",), nps=("nps",))
 LABELS = list(SentimentLabel)
+EN = CATALOGUES["en"]
 
 
 async def seed(responses: SqliteResponseStore, reports: SqliteReportStore) -> None:
@@ -124,3 +127,33 @@ async def test_a_database_from_before_the_totals_gets_them_at_its_first_summary(
         Period.DAYS_30, since, SCORES, from_totals=False
     )
     assert await database.connection.scalar(text("SELECT count(*) FROM daily_scores")) > 30
+
+
+async def test_a_csat_rated_out_of_ten_counts_nine_and_ten_as_satisfied(seeded: Seeded) -> None:
+    reports = seeded.reports
+    before = await reports.summary(Period.ALL, None, SCORES)
+    # A survey file whose CSAT is the 0-10 question, on its own scale.
+    out_of_ten = ScoreQuestions(csat=("nps",), nps=(), csat_scales=(("nps", 0, 10),))
+    after = await reports.summary(Period.ALL, None, out_of_ten)
+    assert after == await reports.summary(Period.ALL, None, out_of_ten, from_totals=False)
+    assert after.csat_count == before.nps_count
+    assert after.csat_satisfied == before.nps_promoters  # 9 and 10, not 4 and up
+    assert after.csat_scale == range(11)
+    report = format_summary(after, EN, markup=False)
+    assert "/ 10 · " in report
+    assert "rated 9–10" in report
+
+
+async def test_totals_counted_before_the_cut_came_from_the_scale_are_rebuilt(
+    seeded: Seeded,
+) -> None:
+    database, reports = seeded.database, seeded.reports
+    async with database.transaction() as conn:  # as the release before this one left them
+        await conn.run(text("""UPDATE report_basis SET csat = '["csat"]'"""))
+    assert await reports.totals_due(SCORES)
+    assert await reports.prepare(SCORES)
+    assert not await reports.totals_due(SCORES)
+    since = Period.DAYS_30.since(NOW)
+    assert await reports.summary(Period.DAYS_30, since, SCORES) == await reports.summary(
+        Period.DAYS_30, since, SCORES, from_totals=False
+    )

@@ -200,3 +200,25 @@ def test_an_id_means_the_same_in_every_survey(tmp_path: Path) -> None:
     )
     with pytest.raises(SurveyFileError, match="'recommend' is nps in survey 'visit'"):
         load_catalog(write(tmp_path, second))
+
+
+def test_a_csat_rated_out_of_ten_is_satisfied_at_nine_and_ten(tmp_path: Path) -> None:
+    ten = ROLES.replace(
+        'role = "csat"\ntype = "rating"', 'role = "csat"\ntype = "rating"\nscale_max = 10'
+    )
+    scores = load_catalog(write(tmp_path, ten)).score_questions()
+    assert scores.csat_scale("satisfaction") == range(1, 11)
+    assert scores.satisfied_from("satisfaction") == 9
+    assert scores.shared_csat_scale == range(1, 11)
+    # The built-in survey rates 1..5: 4 and 5 are satisfied, as summaries always said.
+    assert load_catalog(None).score_questions().satisfied_from("csat") == 4
+
+
+def test_a_csat_question_rates_on_one_scale_in_every_survey(tmp_path: Path) -> None:
+    second = ROLES + (
+        '\n[[surveys]]\nid = "later"\ntitle = "Later"\n\n[[surveys.questions]]\n'
+        'id = "satisfaction"\ntype = "rating"\nrole = "csat"\nscale_max = 10\n'
+        'text = "Still happy?"\n'
+    )
+    with pytest.raises(SurveyFileError, match=r"'satisfaction' rates 1\.\.5 in survey 'visit'"):
+        load_catalog(write(tmp_path, second))

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum, StrEnum, auto
 
 from bot.domain.periods import Period
+from bot.domain.scores import DEFAULT_RATING_SCALE
 from bot.domain.surveys import AnswerValue
 
 
@@ -134,6 +135,15 @@ class Response:
     def values(self) -> dict[str, AnswerValue]:
         """The answers as question id -> value."""
         return {answer.question_id: answer.value for answer in self.answers}
+
+    def spent_by(self, *, completes: bool) -> bool:
+        """Whether an answer that `completes` (or not) this response uses up its invitation.
+
+        A visit link is spent when the survey it opened is finished, not when it is opened:
+        a patient interrupted half-way can open it again and carry on. A follow-up weeks later
+        is about the same visit: it is spent already, and keeps the time it first was.
+        """
+        return completes and self.invitation_code is not None
 
 
 class AlertReason(StrEnum):
@@ -429,6 +439,8 @@ class Summary:
     """The same per provider and per location, largest first."""
     cases: CaseFigures | None = None
     """The cases opened in the period (`None`: none was)."""
+    csat_scale: range | None = DEFAULT_RATING_SCALE
+    """The scale every CSAT question rates on (`None`: they differ)."""
 
     @property
     def completion_rate(self) -> float | None:
@@ -437,7 +449,7 @@ class Summary:
 
     @property
     def csat_share_satisfied(self) -> float | None:
-        """Share of CSAT answers that were 4 or 5."""
+        """Share of CSAT answers in their scale's top two (4 or 5 of 1..5)."""
         return self.csat_satisfied / self.csat_count if self.csat_count else None
 
     @property
@@ -513,3 +525,5 @@ class AnswerCommit:
     """Scheduled with the completion, so a crash cannot complete a survey without them."""
     notices: tuple[Notice, ...] = ()
     """Owed to the patient from this answer on, delivered from the store (in this order)."""
+    spends_invitation: bool = False
+    """The invitation the response came from is used up now (see `Response.spent_by`)."""

@@ -6,5 +6,16 @@ NPS_PROMOTERS_FROM = 9
 """An NPS answer of 9 or 10 is a promoter's (Bain's definition, on the 0..10 scale)."""
 NPS_DETRACTORS_UP_TO = 6
 """An NPS answer of 0 to 6 is a detractor's; 7 and 8 are passives'."""
-CSAT_SATISFIED_FROM = 4
-"""A CSAT rating of 4 or 5 on the 1..5 scale counts as satisfied (the top two boxes)."""
+
+DEFAULT_RATING_SCALE = range(1, 6)
+"""A rating question's scale unless its survey says otherwise: 1 to 5."""
+TOP_BOXES = 2
+"""How many of a scale's highest values count as satisfied (4 and 5 of 1..5)."""
+SMALLEST_TOP_TWO_SCALE = 4
+"""On a scale of fewer values (1..3), only the highest one counts."""
+
+
+def satisfied_from(scale: range) -> int:
+    """The lowest CSAT rating on `scale` that counts as satisfied: the top two boxes."""
+    boxes = TOP_BOXES if len(scale) >= SMALLEST_TOP_TWO_SCALE else 1
+    return scale[-boxes]

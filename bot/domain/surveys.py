@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain.scores import DEFAULT_RATING_SCALE, satisfied_from
+
 # Ids travel inside inline-button callback data, which Telegram caps at 64 bytes;
 # keeping them short and plain leaves room for a response id and a value.
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,19}$")]
@@ -98,6 +100,25 @@ class ScoreQuestions:
 
     csat: tuple[str, ...]
     nps: tuple[str, ...]
+    csat_scales: tuple[tuple[str, int, int], ...] = ()
+    """Each CSAT question's scale as (id, lowest, highest); one not listed has the default."""
+
+    def csat_scale(self, question_id: str) -> range:
+        """The scale of this CSAT question."""
+        for listed, lowest, highest in self.csat_scales:
+            if listed == question_id:
+                return range(lowest, highest + 1)
+        return DEFAULT_RATING_SCALE
+
+    def satisfied_from(self, question_id: str) -> int:
+        """The lowest rating of this CSAT question that counts as satisfied."""
+        return satisfied_from(self.csat_scale(question_id))
+
+    @property
+    def shared_csat_scale(self) -> range | None:
+        """The one scale every CSAT question has, if they share one."""
+        scales = {self.csat_scale(question_id) for question_id in self.csat}
+        return scales.pop() if len(scales) == 1 else None
 
 
 NUMERIC_TYPES = (QuestionType.RATING, QuestionType.NPS)
@@ -170,8 +191,8 @@ class Question(BaseModel):
     variants: tuple[TextVariant, ...] = ()
     show_if: Condition | None = None
     required: bool = True
-    scale_min: int = 1
-    scale_max: int = 5
+    scale_min: int = DEFAULT_RATING_SCALE.start
+    scale_max: int = DEFAULT_RATING_SCALE[-1]
     labels: tuple[LocalizedText, ...] = ()
     options: tuple[Option, ...] = ()
     max_length: int = Field(default=4000, ge=1, le=4000)
@@ -374,17 +395,24 @@ class SurveyCatalog(BaseModel):
         return self
 
     def _check_roles(self) -> None:
-        # Summaries count answers by question id across surveys, so an id means one thing.
-        meaning: dict[str, tuple[QuestionRole | None, str]] = {}
+        # Summaries count answers by question id across surveys, so an id means one thing,
+        # and a CSAT question's answers are counted as satisfied by one scale.
+        meaning: dict[str, tuple[QuestionRole | None, str, range]] = {}
         for survey in self.surveys:
             roles = survey.roles
             for question in survey.questions:
                 role = roles.get(question.id)
-                earlier = meaning.setdefault(question.id, (role, survey.id))
+                earlier = meaning.setdefault(question.id, (role, survey.id, question.scale))
                 if earlier[0] != role:
                     raise ValueError(
                         f"question {question.id!r} is {earlier[0] or 'no score'} in survey "
                         f"{earlier[1]!r} but {role or 'no score'} in {survey.id!r}: give it "
+                        "another id in one of them"
+                    )
+                if role is QuestionRole.CSAT and earlier[2] != question.scale:
+                    raise ValueError(
+                        f"the CSAT question {question.id!r} rates {_span(earlier[2])} in survey "
+                        f"{earlier[1]!r} but {_span(question.scale)} in {survey.id!r}: give it "
                         "another id in one of them"
                     )
 
@@ -395,9 +423,20 @@ class SurveyCatalog(BaseModel):
         )
 
     def score_questions(self) -> ScoreQuestions:
-        """Where the CSAT and NPS scores are, for summaries and trends."""
+        """Where the CSAT and NPS scores are, and the CSAT scales, for summaries and trends."""
+        scales = {
+            question.id: question.scale
+            for survey in self.surveys
+            for question in survey.questions
+            if survey.roles.get(question.id) is QuestionRole.CSAT
+        }
         return ScoreQuestions(
-            csat=self.question_ids(QuestionRole.CSAT), nps=self.question_ids(QuestionRole.NPS)
+            csat=self.question_ids(QuestionRole.CSAT),
+            nps=self.question_ids(QuestionRole.NPS),
+            csat_scales=tuple(
+                (question_id, scale.start, scale[-1])
+                for question_id, scale in sorted(scales.items())
+            ),
         )
 
     def surveys_without(self, role: QuestionRole) -> tuple[str, ...]:
@@ -592,3 +631,7 @@ def _place(loc: tuple[int | str, ...], data: object) -> str:
         node = child
         index += 1
     return ", ".join(parts) or "file"
+
+
+def _span(scale: range) -> str:
+    return f"{scale.start}..{scale[-1]}"

@@ -527,6 +527,7 @@ class FeedbackService:
                 dedup_key=dedup_key,
                 followups=self._followups(response) if following is None else (),
                 notices=notices,
+                spends_invitation=response.spent_by(completes=following is None),
             )
         )
         if not stored:

@@ -120,6 +120,7 @@ class Texts:
     summary_last: str
     summary_responses: str
     summary_csat: str
+    summary_csat_mixed: str
     summary_nps: str
     summary_csat_empty: str
     summary_nps_empty: str

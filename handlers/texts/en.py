@@ -217,7 +217,11 @@ ENGLISH = Texts(
     summary_all_time="all time",
     summary_last="last {period}",
     summary_responses="Responses: {started} started, {completed} completed ({rate})",
-    summary_csat="CSAT: {mean} / 5 · {satisfied} rated 4–5 ({count} answers)",
+    summary_csat="CSAT: {mean} / {top} · {satisfied} rated {cut}–{top} ({count} answers)",
+    summary_csat_mixed=(
+        "CSAT: {mean} · {satisfied} in their scale's top two ({count} answers, on more than"
+        " one scale)"
+    ),
     summary_nps="NPS: {score} · promoters {promoters}, passives {passives}, "
     "detractors {detractors}",
     summary_csat_empty="CSAT: no answers",

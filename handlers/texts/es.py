@@ -220,7 +220,11 @@ SPANISH = Texts(
     summary_all_time="desde el principio",
     summary_last="últimos {period}",
     summary_responses="Respuestas: {started} empezadas, {completed} terminadas ({rate})",
-    summary_csat="CSAT: {mean} / 5 · {satisfied} con 4–5 ({count} respuestas)",
+    summary_csat="CSAT: {mean} / {top} · {satisfied} con {cut}–{top} ({count} respuestas)",
+    summary_csat_mixed=(
+        "CSAT: {mean} · {satisfied} en los dos valores más altos de su escala"
+        " ({count} respuestas, en más de una escala)"
+    ),
     summary_nps="NPS: {score} · promotores {promoters}, pasivos {passives}, "
     "detractores {detractors}",
     summary_csat_empty="CSAT: sin respuestas",

@@ -30,6 +30,7 @@ from bot.domain.models import (
     Visit,
 )
 from bot.domain.periods import Period
+from bot.domain.scores import satisfied_from
 from bot.domain.surveys import Question, SurveyCatalog, localize
 from handlers.texts.catalogue import Texts
 
@@ -295,11 +296,20 @@ def format_summary(
         return text if markup else text.replace("<b>", "").replace("</b>", "")
 
     period = period_name(summary.period, texts)
+    scale = summary.csat_scale
     csat = (
         texts.summary_csat_empty
         if summary.csat_mean is None
+        else texts.summary_csat_mixed.format(
+            mean=f"{summary.csat_mean:.2f}",
+            satisfied=_pct(summary.csat_share_satisfied),
+            count=summary.csat_count,
+        )
+        if scale is None
         else texts.summary_csat.format(
             mean=f"{summary.csat_mean:.2f}",
+            top=scale[-1],
+            cut=satisfied_from(scale),
             satisfied=_pct(summary.csat_share_satisfied),
             count=summary.csat_count,
         )
