@@ -27,7 +27,8 @@ from bot.services.cases import CaseService
 from bot.services.feedback import FeedbackService
 from bot.services.followups import FollowupService
 from bot.services.invitations import InvitationService, InvitationStore
-from bot.services.ports import Clock, HandledEvents, ShiftedClock, SystemClock
+from bot.services.notices import NoticeService
+from bot.services.ports import Clock, HandledEvents, Retention, ShiftedClock, SystemClock
 from bot.services.staff import AlertService, ReportService
 from bot.settings import Settings
 from handlers.cases import CaseHandlers
@@ -78,7 +79,7 @@ class Lifecycle:
         *,
         database: Database,
         handled_events: HandledEvents,
-        feedback: FeedbackService,
+        retention_store: Retention,
         clock: Clock,
         texts: Texts,
         retention: timedelta,
@@ -92,7 +93,7 @@ class Lifecycle:
         self.reports: ReportService | None = None
         self.followup_interval = 60.0
         self._handled_events = handled_events
-        self._feedback = feedback
+        self._retention_store = retention_store
         self._clock = clock
         self._texts = texts
         self._retention = retention
@@ -177,7 +178,8 @@ class Lifecycle:
         await self.database.close()
 
     async def _housekeep(self) -> None:
-        purged = await self._feedback.purge_expired(self._retention)
+        now = self._clock.now()
+        purged = await self._retention_store.purge_before(now - self._retention, now)
         if purged:
             logger.info("deleted %d responses older than %s", purged, self._retention)
         await self._handled_events.forget_events_before(self._clock.now() - HANDLED_EVENTS_KEPT)
@@ -247,6 +249,7 @@ def build_application(
     responses = SqliteResponseStore(database)
     feedback = FeedbackService(
         responses,
+        responses,
         surveys,
         ClinicScorer(settings.sentiment_negative_below, settings.sentiment_positive_above),
         clock,
@@ -265,7 +268,7 @@ def build_application(
     lifecycle = Lifecycle(
         database=database,
         handled_events=responses,
-        feedback=feedback,
+        retention_store=responses,
         clock=clock,
         texts=texts,
         retention=timedelta(days=settings.retention_days),
@@ -326,6 +329,7 @@ def build_application(
     lifecycle.reports = reports
     patients = PatientHandlers(
         feedback,
+        NoticeService(responses, clock, feedback.pick_language),
         lifecycle.alerts,
         lanes,
         ClinicProfile(
@@ -335,7 +339,7 @@ def build_application(
             retention_days=settings.retention_days,
             survey_language=surveys.default_language,
         ),
-        cases,
+        cases=cases,
     )
     lifecycle.patients = patients
     lifecycle.owed_interval = settings.alert_check_seconds

@@ -43,7 +43,6 @@ from bot.services.feedback import (
     AlreadyAgreed,
     AlreadyAnswered,
     Asking,
-    DueNotice,
     FeedbackService,
     InvitationRefused,
     NeedsConsent,
@@ -53,6 +52,7 @@ from bot.services.feedback import (
     Stale,
     StartOutcome,
 )
+from bot.services.notices import DueNotice, NoticeService
 from bot.services.staff import AlertService
 from handlers.followups import retry_seconds
 from handlers.keyboards import (
@@ -139,15 +139,18 @@ class ClinicProfile:
 class PatientHandlers:
     """Callbacks for private chats with patients."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the services and the clinic it answers for, each named
         self,
         feedback: FeedbackService,
+        notices: NoticeService,
         alerts: AlertService | None,
         lanes: Lanes,
         clinic: ClinicProfile,
+        *,
         cases: CaseService | None = None,
     ) -> None:
         self._feedback = feedback
+        self._notices = notices
         self._alerts = alerts
         self._cases = cases
         self._owed_waiting = asyncio.Event()
@@ -455,7 +458,7 @@ class PatientHandlers:
         """
         if time.monotonic() < self._flooded_until:
             return 0  # Telegram asked the bot to wait; the patients' own lanes keep trying
-        patients = {due.notice.external_id for due in await self._feedback.due_notices()}
+        patients = {due.notice.external_id for due in await self._notices.due_notices()}
         patients |= set(await self._feedback.patients_owed_a_question())
         sent = 0
         for external_id in sorted(patients):
@@ -483,7 +486,7 @@ class PatientHandlers:
     async def _deliver_notices(self, bot: Bot, chat_id: int) -> CaughtUp:
         """Send the patient's owed notices in order, stopping at the first that fails."""
         sent = 0
-        for due in await self._feedback.due_notices(chat_id):
+        for due in await self._notices.due_notices(chat_id):
             delivery = await self._deliver_notice(bot, chat_id, due)
             if delivery is not Delivery.ARRIVED:
                 return CaughtUp.after(sent, delivery)
@@ -494,7 +497,7 @@ class PatientHandlers:
         """Send one owed notice (if it fails, it is kept for later)."""
         worded = self._notice_message(due)
         if worded is None:  # nothing to send any more: on to the next
-            await self._feedback.notice_refused(due.notice)
+            await self._notices.notice_refused(due.notice)
             return Delivery.ARRIVED
         text, markup = worded
         try:
@@ -502,18 +505,18 @@ class PatientHandlers:
         except Forbidden:
             # Dropped: it could never arrive. The patient's next message is answered anew.
             logger.info("a notice was refused: the patient blocked the bot")
-            await self._feedback.notice_refused(due.notice)
+            await self._notices.notice_refused(due.notice)
             self._case_changed(due)
             return Delivery.REFUSED
         except RetryAfter as error:
             self._flooded(error)
-            await self._feedback.notice_failed(due.notice, retry_seconds(error))
+            await self._notices.notice_failed(due.notice, retry_seconds(error))
             return Delivery.FLOODED
         except TelegramError as error:
             logger.info("a notice was not delivered (%s); kept for later", type(error).__name__)
-            await self._feedback.notice_failed(due.notice, None)
+            await self._notices.notice_failed(due.notice, None)
             return Delivery.HELD
-        await self._feedback.notice_delivered(due.notice)
+        await self._notices.notice_delivered(due.notice)
         self._case_changed(due)
         return Delivery.ARRIVED
 

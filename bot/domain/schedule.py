@@ -73,3 +73,15 @@ class FollowupPolicy:
     batch: int = 500
     retry_after: timedelta = timedelta(minutes=10)
     """A send that failed (network) is tried again this much later, doubling each time."""
+
+
+# Back-off after a failed delivery: 1, 2, 4... seconds, at most five minutes, so that a
+# chat that comes back is served within minutes and a broken one is not hammered.
+FIRST_RETRY = timedelta(seconds=1)
+LONGEST_RETRY = timedelta(minutes=5)
+
+
+def backoff(failed_attempts: int) -> timedelta:
+    """How long to wait after this many failed deliveries in a row."""
+    doubled: timedelta = FIRST_RETRY * 2 ** max(failed_attempts - 1, 0)
+    return min(doubled, LONGEST_RETRY)

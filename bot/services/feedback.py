@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.domain.alerts import alert_reasons
 from bot.domain.flow import InvalidAnswerError, Step, next_step, parse_button, parse_typed
@@ -15,7 +15,6 @@ from bot.domain.models import (
     AnswerCommit,
     InvitationState,
     Notice,
-    OwedNotice,
     Patient,
     Response,
     ResponseStatus,
@@ -31,7 +30,7 @@ from bot.domain.surveys import (
     Survey,
     SurveyCatalog,
 )
-from bot.services.ports import Clock, ResponseStore, SentimentScorer
+from bot.services.ports import Clock, HandledEvents, PatientSurveys, SentimentScorer
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,20 +131,8 @@ class OwedQuestion:
     asking: Asking
 
 
-# Older than a day, an owed question is left for the patient's own next message, and an
-# owed notice (a thanks, advice that has been overtaken by the clinic's call) is dropped.
+# Older than a day, an owed question is left for the patient's own next message.
 OWED_UNTIL = timedelta(days=1)
-# After a failed notice: 1 s, 2 s, 4 s... never more than five minutes apart.
-FIRST_RETRY = timedelta(seconds=1)
-LONGEST_RETRY = timedelta(minutes=5)
-
-
-@dataclass(frozen=True, slots=True)
-class DueNotice:
-    """An owed notice and the language to word it in."""
-
-    notice: OwedNotice
-    language: str
 
 
 # A survey ending with one of these offers the patient a call from the clinic.
@@ -170,7 +157,8 @@ class FeedbackService:
 
     def __init__(  # noqa: PLR0913 - its collaborators and the clinic's rules, each named
         self,
-        store: ResponseStore,
+        store: PatientSurveys,
+        events: HandledEvents,
         surveys: SurveyCatalog,
         scorer: SentimentScorer,
         clock: Clock,
@@ -182,6 +170,7 @@ class FeedbackService:
         offers_call: bool = False,
     ) -> None:
         self._store = store
+        self._events = events
         self._invites_review = invites_review
         self._offers_call = offers_call
         self._surveys = surveys
@@ -356,37 +345,6 @@ class FeedbackService:
             return None
         return OwedQuestion(external_id, language, Asking(response.id, step))
 
-    async def due_notices(self, external_id: int | None = None) -> list[DueNotice]:
-        """Notices to deliver now (to one patient, or everyone); a day old, they are dropped."""
-        now = self._clock.now()
-        due = []
-        for notice in await self._store.owed_notices(due_by=now, external_id=external_id):
-            if now - notice.created_at > OWED_UNTIL:
-                await self._store.notice_done(notice.id, now, arrived=False)
-                continue
-            due.append(DueNotice(notice, self.pick_language(notice.chosen_language, None)))
-        return due
-
-    async def notice_delivered(self, notice: OwedNotice) -> None:
-        """The patient has the notice."""
-        await self._store.notice_done(notice.id, self._clock.now(), arrived=True)
-
-    async def notice_refused(self, notice: OwedNotice) -> None:
-        """Telegram will never deliver it (the patient blocked the bot, say): drop it."""
-        await self._store.notice_done(notice.id, self._clock.now(), arrived=False)
-
-    async def notice_failed(self, notice: OwedNotice, retry_after: float | None) -> datetime:
-        """Try again later: after `retry_after` seconds if Telegram said so, else back off."""
-        failures = notice.failed_attempts + 1
-        wait = (
-            timedelta(seconds=retry_after)
-            if retry_after is not None
-            else min(FIRST_RETRY * 2 ** (failures - 1), LONGEST_RETRY)
-        )
-        until = self._clock.now() + wait
-        await self._store.postpone_notice(notice.id, until, failures)
-        return until
-
     async def cancel(self, external_id: int) -> Cancelled | None:
         """Stop the survey in progress, keeping the answers given; `None` if there was none."""
         response = await self._open_response(external_id)
@@ -398,18 +356,13 @@ class FeedbackService:
         """Erase everything stored about the patient; whether there was anything."""
         return await self._store.forget_patient(external_id, self._clock.now())
 
-    async def purge_expired(self, retention: timedelta) -> int:
-        """Delete what is older than the retention period promised at consent."""
-        now = self._clock.now()
-        return await self._store.purge_before(now - retention, now)
-
     async def remember_handled(self, dedup_key: int) -> None:
         """Note an event that changed nothing, so a redelivery of it is ignored too."""
-        await self._store.mark_seen(dedup_key, self._clock.now())
+        await self._events.mark_seen(dedup_key, self._clock.now())
 
     async def already_handled(self, dedup_key: int) -> bool:
         """Whether this event was handled before (a redelivery)."""
-        return await self._store.seen(dedup_key)
+        return await self._events.seen(dedup_key)
 
     async def _check_invitation(
         self, code: str, patient: Patient | None

@@ -70,8 +70,8 @@ class SentimentScorer(Protocol):
         ...
 
 
-class ResponseStore(Protocol):
-    """Patients, their responses and answers."""
+class Patients(Protocol):
+    """Who agreed to take part, and in which language they read the bot."""
 
     async def get_patient(self, external_id: int) -> Patient | None:
         """The consented patient with this chat identity, if any."""
@@ -91,6 +91,10 @@ class ResponseStore(Protocol):
         """Erase the patient and everything they answered; whether there was anything."""
         ...
 
+
+class SurveyAnswers(Protocol):
+    """A patient's way through a survey: the response, its visit and each answer."""
+
     async def open_response(self, patient_id: int) -> Response | None:
         """The patient's response in progress, if any."""
         ...
@@ -109,20 +113,23 @@ class ResponseStore(Protocol):
         """Begin a new response (none is open), claiming its invitation if any."""
         ...
 
-    async def attach_visit(self, response_id: str, visit: Visit, now: datetime) -> bool:
-        """Record the visit a patient described; `False` if the response has one."""
-        ...
-
-    async def create_invitation(self, invitation: Invitation) -> None:
-        """Store a new invitation code."""
-        ...
-
     async def get_invitation(self, code: str) -> Invitation | None:
         """The invitation with this code, if any."""
         ...
 
+    async def attach_visit(self, response_id: str, visit: Visit, now: datetime) -> bool:
+        """Record the visit a patient described; `False` if the response has one."""
+        ...
+
     async def commit_answer(self, commit: AnswerCommit) -> bool:
-        """Store an answer; `False` if the question was answered or the response closed."""
+        """Store everything the answer changes, as the domain decided it, in one transaction.
+
+        `False` if the question was answered already or the response is closed.
+        """
+        ...
+
+    async def mark_asked(self, response_id: str, question_id: str, message_id: int | None) -> None:
+        """Record that this question reached the patient, as this Telegram message."""
         ...
 
     async def patients_owed_a_question(self, answered_since: datetime) -> list[int]:
@@ -132,9 +139,17 @@ class ResponseStore(Protocol):
         """
         ...
 
-    async def mark_asked(self, response_id: str, question_id: str, message_id: int | None) -> None:
-        """Record that this question reached the patient, as this Telegram message."""
+    async def abandon(self, response_id: str) -> bool:
+        """Mark a response in progress as abandoned; whether staff have an alert to update."""
         ...
+
+
+class PatientSurveys(Patients, SurveyAnswers, Protocol):
+    """What walking patients through surveys needs: the patients and their answers."""
+
+
+class PatientNotices(Protocol):
+    """What the bot owes patients besides questions, until it is delivered or dropped."""
 
     async def owed_notices(
         self, *, due_by: datetime, external_id: int | None = None
@@ -153,20 +168,15 @@ class ResponseStore(Protocol):
         """Try the notice again at `until`, after this many failures in a row."""
         ...
 
-    async def abandon(self, response_id: str) -> bool:
-        """Mark a response in progress as abandoned; whether staff have an alert to update."""
-        ...
 
-    async def seen(self, dedup_key: int) -> bool:
-        """Whether an event with this key was already handled."""
-        ...
+class Retention(Protocol):
+    """Deleting what is older than the retention period promised at consent."""
 
     async def purge_before(self, cutoff: datetime, now: datetime) -> int:
-        """Delete responses started before `cutoff`, and patients left with nothing."""
-        ...
+        """Delete responses started before `cutoff`, and patients left with nothing.
 
-    async def mark_seen(self, dedup_key: int, now: datetime) -> None:
-        """Remember that an event with this key was handled."""
+        Staff messages that showed their answers are queued to be blanked (`now`).
+        """
         ...
 
 
@@ -184,6 +194,14 @@ class FollowupResponses(Protocol):
 
 class HandledEvents(Protocol):
     """The keys of updates already handled, kept while Telegram might redeliver them."""
+
+    async def seen(self, dedup_key: int) -> bool:
+        """Whether an event with this key was already handled."""
+        ...
+
+    async def mark_seen(self, dedup_key: int, now: datetime) -> None:
+        """Remember that an event with this key was handled."""
+        ...
 
     async def forget_events_before(self, cutoff: datetime) -> int:
         """Drop keys older than `cutoff`; how many went."""
@@ -252,8 +270,8 @@ class AlertStore(Protocol):
         ...
 
 
-class CaseStore(Protocol):
-    """Cases (alerts staff act on) and their conversations with patients."""
+class CaseWork(Protocol):
+    """Working a case from the staff chat: who took it, the reply, the resolution."""
 
     async def case_target(self, alert_id: int) -> CaseTarget | None:
         """What staff act on: the case's patient pseudonym and state; `None` once erased."""
@@ -261,26 +279,6 @@ class CaseStore(Protocol):
 
     async def claim(self, alert_id: int, staff: StaffMember, now: datetime) -> bool:
         """Give an open, unclaimed case to `staff`; whether it was theirs to take."""
-        ...
-
-    async def set_intent(self, staff: StaffMember, intent: CaseIntent, now: datetime) -> None:
-        """Remember what this staff member's next message is for (one intent each)."""
-        ...
-
-    async def intent(self, user_id: int, since: datetime) -> CaseIntent | None:
-        """This staff member's intent, if set since `since`."""
-        ...
-
-    async def clear_intent(self, user_id: int) -> bool:
-        """Forget this staff member's intent; whether there was one."""
-        ...
-
-    async def case_of_message(self, message_id: int) -> CaseIntent | None:
-        """What a reply to this staff-chat message is for, if it belongs to a case."""
-        ...
-
-    async def record_prompt(self, message_id: int, intent: CaseIntent) -> None:
-        """The bot's prompt in the staff chat: a reply to it is what `intent` says."""
         ...
 
     async def add_staff_reply(
@@ -302,11 +300,47 @@ class CaseStore(Protocol):
         """The resolved case's note; `False` if the case is not resolved."""
         ...
 
+
+class StaffIntents(Protocol):
+    """What a staff member's next message is for: a reply to the patient, or a note."""
+
+    async def set_intent(self, staff: StaffMember, intent: CaseIntent, now: datetime) -> None:
+        """Remember what this staff member's next message is for (one intent each)."""
+        ...
+
+    async def intent(self, user_id: int, since: datetime) -> CaseIntent | None:
+        """This staff member's intent, if set since `since`."""
+        ...
+
+    async def clear_intent(self, user_id: int) -> bool:
+        """Forget this staff member's intent; whether there was one."""
+        ...
+
+    async def case_of_message(self, message_id: int) -> CaseIntent | None:
+        """What a reply to this staff-chat message is for, if it belongs to a case."""
+        ...
+
+    async def record_prompt(self, message_id: int, intent: CaseIntent) -> None:
+        """The bot's prompt in the staff chat: a reply to it is what `intent` says."""
+        ...
+
+
+class PatientCaseMessages(Protocol):
+    """What the patient sends a case: their answer to a staff reply, a number to call."""
+
     async def relay_from_patient(
         self, external_id: int, body: str, now: datetime, dedup_key: int | None
     ) -> bool:
         """Pass the patient's message to the case awaiting it; whether one was."""
         ...
+
+    async def callback_request(self, external_id: int, phone: str) -> bool:
+        """Record the number the patient shared on their latest case; whether there was one."""
+        ...
+
+
+class CaseReminders(Protocol):
+    """Open cases nobody took, to list and to post again."""
 
     async def open_cases(self) -> list[OpenCase]:
         """Cases not resolved yet, oldest first."""
@@ -320,9 +354,9 @@ class CaseStore(Protocol):
         """Post the case again as a new message; `False` if taken or closed since."""
         ...
 
-    async def callback_request(self, external_id: int, phone: str) -> bool:
-        """Record the number the patient shared on their latest case; whether there was one."""
-        ...
+
+class CaseStore(CaseWork, StaffIntents, PatientCaseMessages, CaseReminders, Protocol):
+    """Everything the case service does with cases, one use case per part."""
 
 
 class Inbox(Protocol):

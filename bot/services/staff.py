@@ -19,6 +19,7 @@ from bot.domain.models import (
     Summary,
 )
 from bot.domain.periods import Period
+from bot.domain.schedule import backoff
 from bot.domain.surveys import QuestionType, ScoreQuestions, SurveyCatalog
 from bot.domain.trend import Trend, TrendPeriod, build_trend
 from bot.services.ports import (
@@ -36,20 +37,8 @@ logger = logging.getLogger(__name__)
 _Outcome = TypeVar("_Outcome", Posted | TryLater, Edited | MessageGone | TryLater)
 
 
-# Back-off after a failed delivery: 1, 2, 4... seconds, at most five minutes, so that a
-# staff chat that comes back is served within minutes and a broken one is not hammered.
-FIRST_RETRY = timedelta(seconds=1)
-LONGEST_RETRY = timedelta(minutes=5)
-
-
 # Alerts read from the outbox at a time.
 PAGE = 20
-
-
-def backoff(failed_attempts: int) -> timedelta:
-    """How long to wait after this many failures in a row."""
-    doubled: timedelta = FIRST_RETRY * 2 ** max(failed_attempts - 1, 0)
-    return min(doubled, LONGEST_RETRY)
 
 
 class AlertService:
