@@ -20,6 +20,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Column,
+    ColumnClause,
     Executable,
     NullPool,
     ScalarSelect,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     event,
     func,
     literal,
+    literal_column,
     make_url,
     select,
     table,
@@ -262,9 +264,9 @@ class Database:
         """Whether this is a shared PostgreSQL database (several workers may use it)."""
         return self.dialect == "postgresql"
 
-    def insertion_order(self, alias: str) -> str:
-        """The column that orders a table's rows as they were stored (responses only)."""
-        return f"{alias}.seq" if self.postgresql else f"{alias}.rowid"
+    def insertion_order(self) -> ColumnClause[int]:
+        """The column that orders responses as they were stored: SQLite's rowid, or `seq`."""
+        return literal_column("responses.seq" if self.postgresql else "responses.rowid")
 
     @property
     def connection(self) -> Connection:

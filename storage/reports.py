@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta
 from statistics import median
-from typing import Any
 
-from sqlalchemy import Column, ColumnClause, case, func, literal_column, select
+from sqlalchemy import Column, case, func, select
 
 from bot.domain.models import (
     Answer,
@@ -286,9 +285,6 @@ class SqliteReportStore:
         microsecond.
         """
         after = _BEGINNING if since is None else to_db_time(since)
-        stored_order: ColumnClause[Any] = literal_column(
-            "responses.seq" if self._db.postgresql else "responses.rowid"
-        )
         # The response's columns come first, as RESPONSE_COLUMNS has them; answers follow.
         query = (
             select(
@@ -307,7 +303,7 @@ class SqliteReportStore:
                 RESPONSES_WITH_PATIENTS.outerjoin(answers, answers.c.response_id == responses.c.id)
             )
             .where(responses.c.started_at >= after)
-            .order_by(responses.c.started_at, stored_order, answers.c.answered_at)
+            .order_by(responses.c.started_at, self._db.insertion_order(), answers.c.answered_at)
         )
         rows = self._db.stream(query)
         current = None
