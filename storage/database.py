@@ -189,7 +189,7 @@ class _OnConnection:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def core(
+    async def run(
         self,
         statement: Executable,
         values: Values | None,
@@ -213,7 +213,7 @@ class _PooledRunner:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def core(
+    async def run(
         self,
         statement: Executable,
         values: Values | None,

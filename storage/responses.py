@@ -226,7 +226,7 @@ _ASKED = (
     .where(responses.c.id == bindparam("response_id"))
     .values(asked_question=bindparam("question_id"), asked_message_id=bindparam("message_id"))
 )
-_NOTICE = insert(patient_notices)
+_OWE_NOTICES = insert(patient_notices)
 # The alert of the case whose staff reply a notice carries.
 _NOTICE_ALERT = (
     select(case_messages.c.alert_id)
@@ -497,7 +497,7 @@ class SqliteResponseStore:
                 for followup in commit.followups:
                     await conn.run(_schedule_followup(conn, response_id, followup))
             await conn.run(
-                _NOTICE,
+                _OWE_NOTICES,
                 [
                     {
                         "response_id": response_id,

@@ -46,7 +46,7 @@ def _rows_changed(result: CursorResult[Any]) -> int:
 class Runner(Protocol):
     """Runs one statement (with values, or with many sets of values) and reads its outcome."""
 
-    async def core(
+    async def run(
         self,
         statement: Executable,
         values: Values | None,
@@ -69,21 +69,21 @@ class Connection:
 
     async def rows(self, statement: Executable, values: Values | None = None) -> list[StoredRow]:
         """Every row the statement returns."""
-        return await self._runner.core(statement, values, _all_rows)
+        return await self._runner.run(statement, values, _all_rows)
 
     async def first(self, statement: Executable, values: Values | None = None) -> StoredRow | None:
         """The statement's first row, if it returns any."""
-        return await self._runner.core(statement, values, _first_row)
+        return await self._runner.run(statement, values, _first_row)
 
     async def scalar(self, statement: Executable, values: Values | None = None) -> Any:  # noqa: ANN401 - a column of any type
         """The first column of the first row (None if there is no row)."""
-        return await self._runner.core(statement, values, _first_value)
+        return await self._runner.run(statement, values, _first_value)
 
     async def run(self, statement: Executable, values: Values | None = None) -> int:
         """Run a change (for each set of values, if a list is given); how many rows it changed."""
         if isinstance(values, list) and not values:  # SQLAlchemy would run it once, bare
             return 0
-        return await self._runner.core(statement, values, _rows_changed)
+        return await self._runner.run(statement, values, _rows_changed)
 
     def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         """An INSERT in this database's dialect, which knows ON CONFLICT."""
