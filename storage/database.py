@@ -19,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
+    BigInteger,
     Column,
     ColumnClause,
     Executable,
@@ -157,9 +158,10 @@ _T = TypeVar("_T")
 
 # PostgreSQL's advisory locks for migrations and for the one worker that sends. Two-number
 # keys: their space is apart from the one-number keys, which are people's Telegram ids.
-_MIGRATION_LOCK = {"area": 7240, "key": 1}
-_DISPATCHER_LOCK = {"area": 7240, "key": 2}
-_ALONE_LOCK = {"area": 7240, "key": 3}
+_LOCK_AREA = 7240
+_MIGRATION_LOCK = (_LOCK_AREA, 1)
+_DISPATCHER_LOCK = (_LOCK_AREA, 2)
+_ALONE_LOCK = (_LOCK_AREA, 3)
 # Connections that hold a patient's lock while their update is handled, per worker: updates
 # beyond this wait for one to come free.
 PERSON_LOCKS = 32
@@ -351,9 +353,7 @@ class Database:
                     raise
             return
         async with self._require_engine().begin() as connection:
-            await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:area, :key)"), _MIGRATION_LOCK
-            )
+            await connection.execute(select(func.pg_advisory_xact_lock(*_MIGRATION_LOCK)))
             await connection.run_sync(upgrade_schema)
 
     def _require_engine(self) -> AsyncEngine:
@@ -372,9 +372,7 @@ class Database:
         if runner is None:
             async with self._require_engine().begin() as connection:
                 if alone:
-                    await connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:area, :key)"), _ALONE_LOCK
-                    )
+                    await connection.execute(select(func.pg_advisory_xact_lock(*_ALONE_LOCK)))
                 yield Connection(_OnConnection(connection), "postgresql")
             return
         async with self._write_lock:
@@ -409,12 +407,14 @@ class Database:
             yield
             return
         async with self._locks_engine.connect() as connection:
-            await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            # One BIGINT key (a Telegram id exceeds 32 bits): apart from the two-number keys.
+            person = literal(key, BigInteger)
+            await connection.execute(select(func.pg_advisory_lock(person)))
             await connection.commit()
             try:
                 yield
             finally:
-                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                await connection.execute(select(func.pg_advisory_unlock(person)))
                 await connection.commit()
 
     @property
@@ -497,7 +497,7 @@ class Dispatcher:
             return True
         if self._held is not None:
             try:
-                await self._held.execute(text("SELECT 1"))
+                await self._held.execute(select(literal(1)))
                 await self._held.commit()
             except (SQLAlchemyError, OSError):
                 await self._drop()
@@ -505,9 +505,7 @@ class Dispatcher:
                 return True
         connection = await engine.connect()
         try:
-            result = await connection.execute(
-                text("SELECT pg_try_advisory_lock(:area, :key)"), _DISPATCHER_LOCK
-            )
+            result = await connection.execute(select(func.pg_try_advisory_lock(*_DISPATCHER_LOCK)))
             won = bool(result.scalar())
             await connection.commit()
         except BaseException:
@@ -530,9 +528,7 @@ class Dispatcher:
         held, self._held = self._held, None
         if held is not None:
             with suppress(SQLAlchemyError, OSError):
-                await held.execute(
-                    text("SELECT pg_advisory_unlock(:area, :key)"), _DISPATCHER_LOCK
-                )
+                await held.execute(select(func.pg_advisory_unlock(*_DISPATCHER_LOCK)))
                 await held.close()
 
 

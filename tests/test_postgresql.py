@@ -138,6 +138,24 @@ async def test_one_persons_updates_wait_for_each_other_across_workers(postgresql
         await second.close()
 
 
+async def test_a_telegram_id_beyond_32_bits_is_locked_as_itself(postgresql: str) -> None:
+    first, second = await Database.open(postgresql), await Database.open(postgresql)
+    large = 7_123_456_789  # Telegram's ids outgrew 32 bits
+    try:
+        order: list[str] = []
+        async with first.person_lock(large):
+            waiting = asyncio.create_task(_hold(second, large, order))
+            # The id it would be cut to in 32 bits is someone else, who does not wait.
+            await asyncio.wait_for(_hold(second, large % 2**32, order), 10)
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+        await asyncio.wait_for(waiting, 10)
+        assert order == [str(large % 2**32), str(large)]
+    finally:
+        await first.close()
+        await second.close()
+
+
 async def _hold(database: Database, key: int, order: list[str]) -> None:
     async with database.person_lock(key):
         order.append(str(key))
