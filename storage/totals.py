@@ -76,7 +76,9 @@ DAY = func.substr(responses.c.started_at, _ONE, literal_column("10"))
 """The day a response started (its time is ISO-8601 text)."""
 
 
-def _in_range(after: str, before: str) -> ColumnElement[bool]:
+def _in_range(
+    after: str | BindParameter[str], before: str | BindParameter[str]
+) -> ColumnElement[bool]:
     return and_(responses.c.started_at >= after, responses.c.started_at < before)
 
 
@@ -331,17 +333,31 @@ async def stored_basis(conn: Connection) -> Basis | None:
     return None if row is None else Basis((row.csat, row.nps))
 
 
+@lru_cache(maxsize=8)
+def _range_tally(stored: tuple[str, str]) -> tuple[Select[Any], ...]:
+    """The four queries of `tally_rows` for a basis (they bind `after` and `before`)."""
+    basis = Basis(stored)
+    within = _in_range(bindparam("after", type_=Text), bindparam("before", type_=Text))
+    return (
+        _response_figures(within),
+        _answer_figures(within, basis),
+        _group_responses(within),
+        _group_answers(within, basis),
+    )
+
+
 async def tally_rows(conn: Connection, after: str, before: str, basis: Basis) -> Tally:
     """The figures of responses started from `after` to before `before`, straight from rows."""
     tally = Tally()
-    within = _in_range(after, before)
-    for row in await conn.rows(_response_figures(within)):
+    bounds = {"after": after, "before": before}
+    responded, answered, grouped, group_answered = _range_tally(basis.stored)
+    for row in await conn.rows(responded, bounds):
         tally.add_scores((row[0], row[1]), 0, tuple(row[2:4]))
-    for row in await conn.rows(_answer_figures(within, basis)):
+    for row in await conn.rows(answered, bounds):
         tally.add_scores((row[0], row[1]), 2, tuple(row[2:]))
-    for row in await conn.rows(_group_responses(within)):
+    for row in await conn.rows(grouped, bounds):
         tally.add_group((row[0], row[1], row[2]), 0, (row[3],))
-    for row in await conn.rows(_group_answers(within, basis)):
+    for row in await conn.rows(group_answered, bounds):
         tally.add_group((row[0], row[1], row[2]), 1, tuple(row[3:]))
     return tally
 
