@@ -26,6 +26,7 @@ from bot.sentiment import ClinicScorer
 from bot.services.cases import CaseService
 from bot.services.feedback import FeedbackService
 from bot.services.followups import FollowupService
+from bot.services.intake import VisitIntakeService
 from bot.services.invitations import InvitationService, InvitationStore
 from bot.services.notices import NoticeService
 from bot.services.ports import Clock, HandledEvents, Retention, ShiftedClock, SystemClock
@@ -35,18 +36,20 @@ from handlers.cases import CaseHandlers
 from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
 from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.intake import Intake, UpdateQueue
+from handlers.intake_api import IntakeApi
 from handlers.lanes import Lanes, PerPersonUpdateProcessor
 from handlers.patient import ClinicProfile, PatientHandlers
 from handlers.polling import DurablePoller
 from handlers.registry import FeedbackApplication, register_handlers
 from handlers.staff import StaffHandlers, TelegramAlertSender
 from handlers.texts import CATALOGUES, Texts
-from handlers.webhook import WebhookConfig, WebhookReceiver
+from handlers.webhook import ApiListener, WebhookConfig, WebhookReceiver
 from storage.alerts import SqliteAlertStore
 from storage.cases import SqliteCaseStore
 from storage.database import Database, shown
 from storage.followups import SqliteFollowupStore
 from storage.inbox import SqliteInbox
+from storage.intake import SqliteVisitEvents
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
@@ -63,6 +66,17 @@ ORPHAN_AGE = timedelta(seconds=10)
 FOLLOWUPS_KEY = "followups"
 INBOX_KEY = "inbox"
 DATABASE_KEY = "database"
+INTAKE_API_KEY = "intake_api"
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeServing:
+    """The intake API, and where long polling serves it (webhook mode: beside the webhook)."""
+
+    api: IntakeApi
+    polling_address: tuple[str, int] | None
+
+
 # How long stopping waits for updates in flight: within Docker's 10 s before it kills. What
 # is cut off is in the inbox and handled at the next start.
 STOP_WAIT = timedelta(seconds=8)
@@ -312,6 +326,20 @@ def build_application(
     # what the update fetcher needs, and nothing else reads it.
     application.bot_data[INBOX_KEY] = SqliteInbox(database)
     application.bot_data[DATABASE_KEY] = database
+    if settings.api_tokens:
+        visits = VisitIntakeService(
+            SqliteVisitEvents(database),
+            invitation_service(settings, responses, surveys, clock),
+            clock,
+        )
+        application.bot_data[INTAKE_API_KEY] = IntakeServing(
+            IntakeApi(
+                visits,
+                tuple(token.get_secret_value() for token in settings.api_tokens),
+                lambda: application.bot.username,
+            ),
+            settings.intake_address(),
+        )
     cases = CaseService(
         SqliteCaseStore(database),
         clock,
@@ -399,6 +427,9 @@ async def polling(
     way out, updates already fetched are handled before the application stops.
     """
     async with _running(application, clock, startup_wait) as intake:
+        listener = _api_listener(application)
+        if listener is not None:
+            await listener.start()
         poller = DurablePoller(
             application.bot, intake, allowed_updates=ALLOWED_UPDATES, poll_timeout=poll_timeout
         )
@@ -408,6 +439,24 @@ async def polling(
         finally:
             fetching.cancel()
             await asyncio.gather(fetching, return_exceptions=True)
+            if listener is not None:
+                await listener.stop()
+
+
+def _api_listener(application: FeedbackApplication) -> ApiListener | None:
+    """Long polling's own listener for the intake API, if it is on."""
+    serving = application.bot_data.get(INTAKE_API_KEY)
+    if not isinstance(serving, IntakeServing) or serving.polling_address is None:
+        return None
+    host, port = serving.polling_address
+    return ApiListener(serving.api, host, port, _database(application).answers)
+
+
+def _database(application: FeedbackApplication) -> Database:
+    database = application.bot_data.get(DATABASE_KEY)
+    if not isinstance(database, Database):  # pragma: no cover - build_application sets it
+        raise TypeError("the application was not built by build_application")
+    return database
 
 
 @asynccontextmanager
@@ -419,10 +468,10 @@ async def webhook(
 ) -> AsyncIterator[FeedbackApplication]:
     """Serve Telegram's webhook until the block ends, as `polling` polls."""
     async with _running(application, clock, startup_wait) as intake:
-        database = application.bot_data.get(DATABASE_KEY)
-        if not isinstance(database, Database):  # pragma: no cover - build_application sets it
-            raise TypeError("the application was not built by build_application")
-        receiver = WebhookReceiver(application.bot, intake, config, database.answers)
+        database = _database(application)
+        serving = application.bot_data.get(INTAKE_API_KEY)
+        api = serving.api if isinstance(serving, IntakeServing) else None
+        receiver = WebhookReceiver(application.bot, intake, config, database.answers, api)
         await receiver.start()
         orphans = (
             asyncio.create_task(_adopt_orphans(intake, database)) if database.postgresql else None

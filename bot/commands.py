@@ -53,6 +53,7 @@ from bot.settings import (
     load_settings,
 )
 from handlers.charts import trend_png
+from handlers.intake_api import VISITS_PATH
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
 from handlers.webhook import ListenError, WebhookConfig
@@ -133,8 +134,8 @@ def _run_command(settings: Settings, _: argparse.Namespace) -> int:
     configure_logging(settings.log_level, [token])
     try:
         stopped = run(settings)
-    except ListenError as exc:  # webhook mode: the address is taken, or not this machine's
-        return _refuse(f"cannot listen on {ENV_PREFIX}WEBHOOK_LISTEN={exc.address} ({exc.reason})")
+    except ListenError as exc:  # the address is taken, or not this machine's
+        return _refuse(f"cannot listen on {ENV_PREFIX}{exc.setting}={exc.address} ({exc.reason})")
     except DatabaseUnavailableError as exc:
         return _refuse(f"{exc}; check {ENV_PREFIX}DB")
     except BadRequest as exc:  # at start-up, only setWebhook sends what Telegram may refuse
@@ -342,6 +343,7 @@ def _check_config_command(settings: Settings, args: argparse.Namespace) -> int:
     if settings.surveys is not None:  # the built-in pre-visit survey has no score on purpose
         notes += _role_warnings(catalog)
     notes.append(_update_mode(settings))
+    notes.append(_intake_api_mode(settings))
     if not problems and args.online:
         checked, refused = asyncio.run(_online_checks(settings))
         notes += checked
@@ -399,6 +401,24 @@ def _update_mode(settings: Settings) -> str:
     return (
         f"updates: webhook {settings.webhook_url}, listening on {host}:{port} "
         "(your proxy passes that path on; GET /healthz for health checks)"
+    )
+
+
+def _intake_api_mode(settings: Settings) -> str:
+    tokens = len(settings.api_tokens)
+    if not tokens:
+        return f"intake API: off (no {ENV_PREFIX}API_TOKENS)"
+    callers = f"{tokens} token{'s' if tokens > 1 else ''}"
+    if settings.webhook_url is not None:
+        origin = f"{settings.webhook_url.scheme}://{settings.webhook_url.host}"
+        return (
+            f"intake API: POST {origin}{VISITS_PATH} ({callers}), served beside the webhook; "
+            "your proxy passes that path on too"
+        )
+    host, port = settings.intake_address() or ("", 0)
+    return (
+        f"intake API: POST http://{host}:{port}{VISITS_PATH} ({callers}); put TLS in front "
+        "(a reverse proxy) before a booking system outside this machine calls it"
     )
 
 

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     webhook_url: HttpUrl | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1:8080"
+    http_listen: str | None = None
+    """Where long-polling mode serves the intake API (webhook mode serves it beside the
+    webhook, on `webhook_listen`)."""
+    api_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    """Bearer tokens a booking system may call the intake API with (none: the API is off)."""
     test_now: AwareDatetime | None = None
     """For tests only: the time the bot and the command line start from (ISO-8601, with an
     offset), so a process runs on the same calendar as the fake clock of the test that
@@ -103,6 +108,7 @@ class Settings(BaseSettings):
         "bot_username",
         "webhook_url",
         "webhook_secret",
+        "http_listen",
         mode="before",
     )
     @classmethod
@@ -132,11 +138,42 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "http_listen")
     @classmethod
-    def _listen_shape(cls, value: str) -> str:
-        _host_and_port(value)
+    def _listen_shape(cls, value: str | None) -> str | None:
+        if value is not None:
+            _host_and_port(value)
         return value
+
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        tokens = tuple(part.strip() for part in value.split(",") if part.strip())
+        if not all(_API_TOKEN.match(token) for token in tokens):
+            # Never echo a value: it is a secret even when malformed.
+            raise ValueError(
+                "must be tokens of at least 32 characters of A-Z, a-z, 0-9, _ and -, separated "
+                "by commas (for example the output of: openssl rand -hex 32)"
+            )
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("lists the same token twice")
+        return tuple(SecretStr(token) for token in tokens)
+
+    @model_validator(mode="after")
+    def _api_is_served(self) -> Self:
+        if self.webhook_url is not None and self.http_listen is not None:
+            raise ValueError(
+                "FEEDBACK_HTTP_LISTEN is for long polling: in webhook mode the intake API is "
+                "served beside the webhook, on FEEDBACK_WEBHOOK_LISTEN; unset one of them"
+            )
+        if self.api_tokens and self.webhook_url is None and self.http_listen is None:
+            raise ValueError(
+                "FEEDBACK_API_TOKENS is set but nothing serves the intake API: set "
+                "FEEDBACK_HTTP_LISTEN (long polling) or FEEDBACK_WEBHOOK_URL (webhook mode)"
+            )
+        return self
 
     @field_validator("db", mode="before")
     @classmethod
@@ -200,6 +237,12 @@ class Settings(BaseSettings):
             answer_window=timedelta(days=self.followup_window_days),
         )
 
+    def intake_address(self) -> tuple[str, int] | None:
+        """Where long polling serves the intake API, if it does (`FEEDBACK_HTTP_LISTEN`)."""
+        if self.http_listen is None or self.webhook_url is not None:
+            return None
+        return _host_and_port(self.http_listen)
+
     def listen_address(self) -> tuple[str, int]:
         """`FEEDBACK_WEBHOOK_LISTEN` as (host, port)."""
         return _host_and_port(self.webhook_listen)
@@ -215,6 +258,7 @@ class Settings(BaseSettings):
 # guessable.
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 _MAX_PORT = 65535
+_API_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,512}$")
 
 
 def _host_and_port(value: str) -> tuple[str, int]:

@@ -17,6 +17,7 @@ from aiohttp import web
 from telegram import Bot, Update
 
 from handlers.intake import Intake
+from handlers.intake_api import IntakeApi
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +27,14 @@ MAX_BODY = 1024 * 1024
 
 
 class ListenError(Exception):
-    """The webhook's address cannot be listened on (taken, or not this machine's)."""
+    """An address cannot be listened on (taken, or not this machine's)."""
 
-    def __init__(self, address: str, reason: str) -> None:
+    def __init__(self, address: str, reason: str, setting: str = "WEBHOOK_LISTEN") -> None:
         super().__init__(f"cannot listen on {address}: {reason}")
         self.address = address
         self.reason = reason
+        self.setting = setting
+        """The setting (without its prefix) that named the address."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +57,23 @@ class WebhookReceiver:
         intake: Intake,
         config: WebhookConfig,
         database_answers: Callable[[], Awaitable[bool]],
+        api: IntakeApi | None = None,
     ) -> None:
         self._bot = bot
         self._intake = intake
         self._config = config
         self._database_answers = database_answers
+        self._api = api
         self._stopping = False
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
-        """The routes: the webhook's path and /healthz."""
+        """The routes: the webhook's path, /healthz and the intake API if it is on."""
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post(self._config.path, self._receive)
-        app.router.add_get("/healthz", self._health)
+        app.router.add_get("/healthz", health_check(self._database_answers))
+        if self._api is not None:
+            self._api.add_routes(app)
         return app
 
     async def start(self) -> None:
@@ -114,9 +121,57 @@ class WebhookReceiver:
         await self._intake.handle(kept)
         return web.Response(status=200)
 
-    async def _health(self, _: web.Request) -> web.Response:
-        healthy = await self._database_answers()
+
+def health_check(
+    database_answers: Callable[[], Awaitable[bool]],
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """`GET /healthz`: 200 while the database answers, else 503."""
+
+    async def health(_: web.Request) -> web.Response:
+        healthy = await database_answers()
         return web.json_response(
             {"status": "ok" if healthy else "database unavailable"},
             status=200 if healthy else 503,
         )
+
+    return health
+
+
+class ApiListener:
+    """Long polling's HTTP server: the intake API and /healthz on `FEEDBACK_HTTP_LISTEN`."""
+
+    def __init__(
+        self,
+        api: IntakeApi,
+        host: str,
+        port: int,
+        database_answers: Callable[[], Awaitable[bool]],
+    ) -> None:
+        self._api = api
+        self._host = host
+        self._port = port
+        self._database_answers = database_answers
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Listen; `ListenError` if the address cannot be had."""
+        app = web.Application()
+        app.router.add_get("/healthz", health_check(self._database_answers))
+        self._api.add_routes(app)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, self._host, self._port).start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise ListenError(
+                f"{self._host}:{self._port}", exc.strerror or type(exc).__name__
+            ) from exc
+        logger.info("serving the intake API on %s:%d", self._host, self._port)
+
+    async def stop(self) -> None:
+        """Close the listener."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

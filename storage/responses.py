@@ -162,6 +162,34 @@ def row_to_response(row: StoredRow, answers: Iterable[Answer]) -> Response:
     )
 
 
+def invitation_row(invitation: Invitation) -> dict[str, object]:
+    """An invitation as the `visits` row that holds it."""
+    visit = invitation.visit
+    return {
+        "code": invitation.code,
+        "survey_id": invitation.survey_id,
+        "treatment": visit.treatment,
+        "provider": visit.provider,
+        "location": visit.location,
+        "visit_date": visit.date.isoformat() if visit.date else None,
+        "created_at": to_db_time(invitation.created_at),
+        "expires_at": to_db_time(invitation.expires_at),
+    }
+
+
+def row_to_invitation(row: StoredRow) -> Invitation:
+    """A `visits` row with a code as the invitation it holds."""
+    return Invitation(
+        code=row.code,
+        survey_id=row.survey_id,
+        visit=row_to_visit(row) or Visit(None),
+        created_at=from_db_time(row.created_at),
+        expires_at=from_db_time(row.expires_at),
+        patient_id=row.patient_id,
+        used=row.used_at is not None,
+    )
+
+
 _ANSWERS_OF_RESPONSE = (
     select(answers)
     .where(answers.c.response_id == bindparam("response_id"))
@@ -399,36 +427,13 @@ class SqliteResponseStore:
 
     async def create_invitation(self, invitation: Invitation) -> None:
         """Store a new invitation code."""
-        visit = invitation.visit
         async with self._db.transaction() as conn:
-            await conn.run(
-                insert(visits).values(
-                    code=invitation.code,
-                    survey_id=invitation.survey_id,
-                    treatment=visit.treatment,
-                    provider=visit.provider,
-                    location=visit.location,
-                    visit_date=visit.date.isoformat() if visit.date else None,
-                    created_at=to_db_time(invitation.created_at),
-                    expires_at=to_db_time(invitation.expires_at),
-                )
-            )
+            await conn.run(insert(visits).values(invitation_row(invitation)))
 
     async def get_invitation(self, code: str) -> Invitation | None:
         """The invitation with this code, if there is one."""
         row = await self._conn.first(select(visits).where(visits.c.code == code))
-        if row is None:
-            return None
-        visit = row_to_visit(row) or Visit(None)
-        return Invitation(
-            code=row.code,
-            survey_id=row.survey_id,
-            visit=visit,
-            created_at=from_db_time(row.created_at),
-            expires_at=from_db_time(row.expires_at),
-            patient_id=row.patient_id,
-            used=row.used_at is not None,
-        )
+        return None if row is None else row_to_invitation(row)
 
     async def commit_answer(self, commit: AnswerCommit) -> bool:
         """Store an answer with its alert and completion in one transaction."""

@@ -341,6 +341,22 @@ report_basis = Table(
 )
 
 
+visit_events = Table(
+    "visit_events",
+    metadata,
+    # The booking system's id of the event (its retries and our clients' send it again).
+    Column("source", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("received_at", Text, nullable=False),
+    Column("visit_id", Int, ForeignKey("visits.id", ondelete="CASCADE"), nullable=False),
+    Column("delivery", Text, nullable=False),
+    PrimaryKeyConstraint("source", "event_id"),
+    _in("delivery", "telegram", "email", "none"),
+    Index("visit_events_by_receipt", "received_at"),
+    Index("visit_events_visit", "visit_id"),
+)
+
+
 def figure_columns(table: Table) -> tuple[str, ...]:
     """A totals table's figures: every column but its key, in the table's order."""
     return tuple(column.name for column in table.columns if not column.primary_key)

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from bot.domain.models import Response
+from storage.copy import row_counts
 from storage.database import Database
 from storage.inbox import SqliteInbox
 from storage.reports import SqliteReportStore
@@ -42,3 +43,13 @@ async def handled_everything(db: Path | str) -> None:
         raise AssertionError("updates stayed unhandled")
     finally:
         await database.close()
+
+
+async def rows_in(db: Path | str, *tables: str) -> dict[str, int]:
+    """How many rows these tables hold."""
+    database = await Database.open(db)
+    try:
+        counts = await row_counts(database)
+    finally:
+        await database.close()
+    return {table: counts[table] for table in tables}

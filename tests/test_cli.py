@@ -114,6 +114,7 @@ def test_check_config_passes_a_good_configuration(tmp_path: Path) -> None:
     assert "FEEDBACK_STAFF_CHAT is not set" in result.stdout
     assert "sentiment lexicons: en, es" in result.stdout
     assert "updates: long polling" in result.stdout
+    assert "intake API: off (no FEEDBACK_API_TOKENS)" in result.stdout
     assert "FEEDBACK_CLINIC_NAME is not set: patients read “our clinic”" in result.stdout
     # The built-in pre-visit survey asks for hopes and worries, no scores, on purpose: a
     # fresh install has nothing to fix, so nothing to warn about...
@@ -144,6 +145,33 @@ def test_check_config_validates_webhook_mode_and_says_where_it_listens(tmp_path:
     assert "updates: webhook https://feedback.example-clinic.org/tg" in result.stdout
     assert "listening on 0.0.0.0:8443" in result.stdout
     assert secret not in result.stdout + result.stderr
+    token = "k" * 48
+    result = run_cli(
+        tmp_path, "check-config", **hook, FEEDBACK_WEBHOOK_SECRET=secret, FEEDBACK_API_TOKENS=token
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "intake API: POST https://feedback.example-clinic.org/api/v1/visits (1 token), served "
+        "beside the webhook" in result.stdout
+    )
+    assert token not in result.stdout + result.stderr
+
+
+def test_check_config_says_where_long_polling_serves_the_intake_api(tmp_path: Path) -> None:
+    result = run_cli(
+        tmp_path,
+        "check-config",
+        FEEDBACK_BOT_TOKEN=TOKEN,
+        FEEDBACK_API_TOKENS=f"{'a' * 32},{'b' * 32}",
+        FEEDBACK_HTTP_LISTEN="127.0.0.1:8081",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "intake API: POST http://127.0.0.1:8081/api/v1/visits (2 tokens)" in result.stdout
+    refused = run_cli(
+        tmp_path, "check-config", FEEDBACK_BOT_TOKEN=TOKEN, FEEDBACK_API_TOKENS="x" * 40
+    )
+    assert refused.returncode == 1
+    assert "nothing serves the intake API" in refused.stderr
 
 
 def test_run_without_a_token_says_so(tmp_path: Path) -> None:

@@ -145,6 +145,33 @@ def test_webhook_settings_are_checked_and_the_secret_never_echoed(
     assert "secretvalue" not in str(error.value)
 
 
+def test_intake_api_tokens_are_checked_never_echoed_and_need_a_listener(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    long_token, short_token = "t" * 40, "short-token-value"
+    monkeypatch.setenv("FEEDBACK_API_TOKENS", f"{long_token}, {short_token}")
+    monkeypatch.setenv("FEEDBACK_HTTP_LISTEN", "127.0.0.1:8081")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    [problem] = error.value.problems
+    assert problem.startswith("FEEDBACK_API_TOKENS: must be tokens of at least 32 characters")
+    assert short_token not in str(error.value)
+    assert long_token not in str(error.value)
+    monkeypatch.setenv("FEEDBACK_API_TOKENS", long_token)
+    monkeypatch.setenv("FEEDBACK_HTTP_LISTEN", "")
+    with pytest.raises(SettingsError, match="nothing serves the intake API"):
+        load_settings()
+    monkeypatch.setenv("FEEDBACK_HTTP_LISTEN", "127.0.0.1:8081")
+    settings = load_settings()
+    assert [token.get_secret_value() for token in settings.api_tokens] == [long_token]
+    assert settings.intake_address() == ("127.0.0.1", 8081)
+    # Webhook mode serves the API beside the webhook: a second address is a mistake.
+    monkeypatch.setenv("FEEDBACK_WEBHOOK_URL", "https://bot.example.org/hook")
+    monkeypatch.setenv("FEEDBACK_WEBHOOK_SECRET", "a" * 32)
+    with pytest.raises(SettingsError, match="FEEDBACK_HTTP_LISTEN is for long polling"):
+        load_settings()
+
+
 def test_a_webhook_needs_its_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEEDBACK_WEBHOOK_URL", "https://bot.example.org/hook")
     with pytest.raises(SettingsError) as error:

@@ -83,7 +83,13 @@ class InvitationService:
         return treatment.id
 
     async def create(self, visit: Visit, survey_id: str | None = None) -> Invitation:
-        """A new single-use invitation for `visit`, valid for the configured time."""
+        """A new single-use invitation for `visit`, valid for the configured time, stored."""
+        invitation = self.new(visit, survey_id)
+        await self._store.create_invitation(invitation)
+        return invitation
+
+    def new(self, visit: Visit, survey_id: str | None = None) -> Invitation:
+        """A new single-use invitation for `visit`, not stored yet (its caller stores it)."""
         survey = self._surveys.get(survey_id) if survey_id else self._surveys.default
         if survey is None:
             raise UnknownSurveyError(
@@ -92,12 +98,10 @@ class InvitationService:
         if visit.treatment is not None:
             visit = replace(visit, treatment=self.treatment_id(visit.treatment))
         now = self._clock.now()
-        invitation = Invitation(
+        return Invitation(
             code=secrets.token_urlsafe(CODE_BYTES),
             survey_id=survey.id,
             visit=visit,
             created_at=now,
             expires_at=now + self._validity,
         )
-        await self._store.create_invitation(invitation)
-        return invitation

@@ -1,0 +1,80 @@
+"""Visits announced by a booking system: what an event says, and what became of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from bot.domain.models import Invitation, Visit
+
+# Sizes a booking system's fields never reach, so that nothing unbounded is stored.
+_Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+_Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Delivery(StrEnum):
+    """How the patient is asked about the visit.
+
+    By the bot in Telegram, by e-mail, or by the booking system itself (`none`: it sends the
+    link, by SMS say).
+    """
+
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+    NONE = "none"
+
+
+class IntakePatient(BaseModel):
+    """The patient as the booking system knows them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: _Id
+    """The booking system's id for the patient (a returning patient has the same)."""
+    email: (
+        Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None
+    ) = None
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] | None = None
+    first_name: _Name | None = None
+
+
+class VisitEvent(BaseModel):
+    """A finished visit, as a booking system (or a clinic's own script) posts it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: _Id
+    """The sender's id for this event: the same event sent again is recognised by it."""
+    patient: IntakePatient
+    treatment: _Name
+    provider: _Name | None = None
+    location: _Name | None = None
+    visit_at: AwareDatetime
+    survey: _Id | None = None
+    """The survey to ask (the survey file's default if absent)."""
+
+    def visit(self) -> Visit:
+        """The visit the invitation is for; its day is the day where it took place."""
+        return Visit(self.treatment, self.provider, self.location, self.visit_at.date())
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedVisit:
+    """The invitation an event made, how the patient is asked, and whether it came before."""
+
+    invitation: Invitation
+    delivery: Delivery
+    repeated: bool
+
+
+class FieldProblem(BaseModel):
+    """One field's problem, as the API answers it (`did_you_mean` for a near miss)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    problem: str
+    did_you_mean: tuple[str, ...] = Field(default=())

@@ -1,0 +1,204 @@
+"""The intake API: a booking system posts a finished visit and gets its invitation, once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse, ClientSession
+from pydantic import SecretStr
+
+from bot.settings import Settings
+from handlers.registry import FeedbackApplication
+from tests.fake_telegram import FakeTelegram
+from tests.harness import FakeClock, free_port, make_settings, running_bot, webhook_bot
+from tests.storage_view import rows_in
+from tests.test_cli import run_cli
+
+TOKEN = "intake-token-for-the-booking-system-0123456789"
+OTHER_TOKEN = "a-second-systems-token-abcdefghijklmnopqrstuvwxyz"
+VISIT: dict[str, Any] = {
+    "event_id": "appt-81723-done",
+    "patient": {
+        "id": "cust-5521",
+        "email": "ana@example.org",
+        "language": "es",
+        "first_name": "Ana",
+    },
+    "treatment": "Botox",
+    "provider": "Dr Li",
+    "location": "Downtown",
+    "visit_at": "2026-11-02T15:30:00-05:00",
+    "survey": "post_visit",
+}
+
+
+@pytest.fixture
+def api_settings(telegram: FakeTelegram, database_location: Path | str) -> Settings:
+    return make_settings(
+        telegram,
+        database_location,
+        api_tokens=(SecretStr(TOKEN), SecretStr(OTHER_TOKEN)),
+        http_listen=f"127.0.0.1:{free_port()}",
+    )
+
+
+@pytest.fixture
+async def api_bot(api_settings: Settings, clock: FakeClock) -> AsyncIterator[FeedbackApplication]:
+    async with running_bot(api_settings, clock) as application:
+        yield application
+
+
+def visits_url(settings: Settings) -> str:
+    return f"http://{settings.http_listen}/api/v1/visits"
+
+
+async def post(
+    url: str, body: object, token: str | None = TOKEN, *, raw: bytes | None = None
+) -> tuple[int, dict[str, Any], ClientResponse]:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    data = raw if raw is not None else json.dumps(body).encode()
+    async with ClientSession() as session, session.post(url, data=data, headers=headers) as reply:
+        return reply.status, await reply.json(), reply
+
+
+@pytest.mark.usefixtures("api_bot")
+async def test_a_finished_visit_gets_an_invitation_that_opens_the_survey_about_it(
+    telegram: FakeTelegram, api_settings: Settings, tmp_path: Path
+) -> None:
+    status, answer, _ = await post(visits_url(api_settings), VISIT)
+    assert status == 201
+    code = answer["code"]
+    assert answer == {
+        "code": code,
+        "link": f"https://t.me/clinic_feedback_bot?start={code}",
+        "expires_at": answer["expires_at"],
+        "delivery": "none",  # the booking system sends the link itself
+    }
+    assert answer["expires_at"].startswith("2026-11-16")  # 14 days from the fake clock's now
+    patient = telegram.patient(501)
+    await patient.send(f"/start {code}")
+    await patient.next_message()
+    await patient.tap("I agree")
+    # The visit came with the event: no treatment question, straight to the survey.
+    assert (await patient.next_message()).text.startswith("Question 1 of 3")
+    await patient.tap("5")
+    await patient.next_message()
+    result = run_cli(tmp_path, "export", "--format", "jsonl", FEEDBACK_DB=str(api_settings.db))
+    [record] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert record["visit"] == {
+        "treatment": "neuromodulator",  # "Botox" is the catalogue's name for it
+        "provider": "Dr Li",
+        "location": "Downtown",
+        "date": "2026-11-02",  # the day where the visit took place
+    }
+
+
+@pytest.mark.usefixtures("api_bot")
+async def test_the_same_event_again_answers_as_before_and_makes_nothing_new(
+    api_settings: Settings,
+) -> None:
+    url = visits_url(api_settings)
+    first_status, first, _ = await post(url, VISIT)
+    again_status, again, _ = await post(url, {**VISIT, "provider": "Dr Ruiz"}, OTHER_TOKEN)
+    assert (first_status, again_status) == (201, 200)
+    assert again == first
+    # Ten deliveries of another event at the same moment: one invitation, one 201.
+    burst = {**VISIT, "event_id": "appt-81724-done"}
+    replies = await asyncio.gather(*(post(url, burst) for _ in range(10)))
+    assert sorted(status for status, _, _ in replies) == [200] * 9 + [201]
+    assert len({answer["code"] for _, answer, _ in replies}) == 1
+    assert await rows_in(api_settings.db, "visits", "visit_events") == {
+        "visits": 2,
+        "visit_events": 2,
+    }
+
+
+@pytest.mark.usefixtures("api_bot")
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer not-the-token-0123456789-0123456789", f"Basic {TOKEN}", "Bearer "],
+)
+async def test_a_call_without_a_valid_token_is_refused_and_nothing_is_stored(
+    api_settings: Settings, authorization: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    with caplog.at_level(logging.DEBUG):
+        async with (
+            ClientSession() as session,
+            session.post(visits_url(api_settings), json=VISIT, headers=headers) as reply,
+        ):
+            assert reply.status == 401
+            assert reply.headers["WWW-Authenticate"] == "Bearer"
+            assert "token" in (await reply.json())["error"]
+    assert await rows_in(api_settings.db, "visits", "visit_events") == {
+        "visits": 0,
+        "visit_events": 0,
+    }
+    assert TOKEN not in caplog.text
+    assert "not-the-token" not in caplog.text
+
+
+@pytest.mark.usefixtures("api_bot")
+async def test_a_malformed_visit_is_refused_with_each_fields_problem(
+    api_settings: Settings,
+) -> None:
+    url = visits_url(api_settings)
+    broken = {
+        "event_id": "appt-1",
+        "patient": {"email": "not an address"},
+        "treatment": "Botx",
+        "visit_at": "2026-11-02T15:30:00",  # no offset: which time zone?
+        "provder": "Dr Li",
+    }
+    status, answer, _ = await post(url, broken)
+    assert status == 422
+    problems = {problem["field"]: problem["problem"] for problem in answer["errors"]}
+    assert set(problems) == {"patient.id", "patient.email", "visit_at", "provder"}
+    assert problems["patient.id"] == "is required"
+    assert problems["provder"] == "is not a field of a visit (a typo?)"
+    assert "timezone" in problems["visit_at"]
+    # Well formed, but the clinic has no such treatment nor survey.
+    status, answer, _ = await post(url, {**VISIT, "treatment": "Botx", "survey": "exit_poll"})
+    assert status == 422
+    by_field = {problem["field"]: problem for problem in answer["errors"]}
+    assert by_field["treatment"]["did_you_mean"] == ["Botox", "baby botox"]
+    assert "unknown survey 'exit_poll'" in by_field["survey"]["problem"]
+    status, answer, _ = await post(url, None, raw=b"{not json")
+    assert (status, answer) == (
+        422,
+        {"errors": [{"field": "body", "problem": "is not JSON (UTF-8)", "did_you_mean": []}]},
+    )
+    assert await rows_in(api_settings.db, "visits") == {"visits": 0}
+
+
+@pytest.mark.usefixtures("api_bot")
+async def test_a_body_over_64_kb_is_refused_unread(api_settings: Settings) -> None:
+    padded = {**VISIT, "provider": "x" * 70_000}
+    status, answer, _ = await post(visits_url(api_settings), padded)
+    assert status == 413
+    assert "64 KB" in answer["error"]
+
+
+async def test_in_webhook_mode_the_api_is_served_beside_the_webhook(
+    telegram: FakeTelegram, tmp_path: Path, clock: FakeClock
+) -> None:
+    listen = f"127.0.0.1:{free_port()}"
+    telegram.webhook_listen = listen
+    settings = make_settings(
+        telegram,
+        tmp_path / "feedback.db",
+        webhook_url="https://feedback.example-clinic.org/telegram/updates",
+        webhook_secret="s3cret-for-the-webhook-0123456789",
+        webhook_listen=listen,
+        api_tokens=(SecretStr(TOKEN),),
+    )
+    async with webhook_bot(settings, clock):
+        status, answer, _ = await post(f"http://{listen}/api/v1/visits", VISIT)
+    assert status == 201
+    assert answer["link"].endswith(answer["code"])
