@@ -27,7 +27,7 @@ from bot.domain.models import Followup, FollowupStatus
 from storage.database import Database, from_db_time, to_db_time
 from storage.responses import row_to_visit
 from storage.schema import answers, followups, patients, responses, visits
-from storage.sql import StoredRow
+from storage.sql import Columns
 from storage.totals import count_response, next_day, refresh_days
 
 _LISTED = select(
@@ -63,25 +63,25 @@ def _sendable(gap_start: datetime) -> ColumnElement[bool]:
     )
 
 
-def _row_to_followup(row: StoredRow) -> Followup:
+def _row_to_followup(row: Columns) -> Followup:
     def moment(stored: str | None) -> datetime | None:
         return from_db_time(stored) if stored else None
 
     return Followup(
-        id=row.id,
-        patient_id=row.patient_id,
-        patient_pseudonym=row.pseudonym,
-        recipient=row.external_id,
-        language=row.language,
-        survey_id=row.survey_id,
+        id=row["id"],
+        patient_id=row["patient_id"],
+        patient_pseudonym=row["pseudonym"],
+        recipient=row["external_id"],
+        language=row["language"],
+        survey_id=row["survey_id"],
         visit=row_to_visit(row),
-        due_at=from_db_time(row.due_at),
-        expires_at=from_db_time(row.expires_at),
-        status=FollowupStatus(row.status),
-        response_id=row.response_id,
-        sent_at=moment(row.sent_at),
-        reminded_at=moment(row.reminded_at),
-        attempts=row.attempts,
+        due_at=from_db_time(row["due_at"]),
+        expires_at=from_db_time(row["expires_at"]),
+        status=FollowupStatus(row["status"]),
+        response_id=row["response_id"],
+        sent_at=moment(row["sent_at"]),
+        reminded_at=moment(row["reminded_at"]),
+        attempts=row["attempts"],
     )
 
 
@@ -105,7 +105,7 @@ class SqliteFollowupStore:
             .order_by(followups.c.due_at, followups.c.id)
             .limit(limit)
         )
-        return [_row_to_followup(row) for row in await self._db.connection.rows(query)]
+        return [_row_to_followup(row._mapping) for row in await self._db.connection.rows(query)]
 
     async def reminders_due(
         self, sent_before: datetime, gap_start: datetime, limit: int
@@ -122,7 +122,7 @@ class SqliteFollowupStore:
             .order_by(followups.c.sent_at, followups.c.id)
             .limit(limit)
         )
-        return [_row_to_followup(row) for row in await self._db.connection.rows(query)]
+        return [_row_to_followup(row._mapping) for row in await self._db.connection.rows(query)]
 
     async def claim(self, followup: Followup, response_id: str, now: datetime) -> bool:
         """Start the follow-up's response; `False` if the patient is in another survey.
@@ -323,4 +323,4 @@ class SqliteFollowupStore:
     async def listing(self, limit: int) -> list[Followup]:
         """The most relevant follow-ups for staff: open ones by due date, then the rest."""
         query = _LISTED.order_by(followups.c.status.not_in(_OPEN), followups.c.due_at).limit(limit)
-        return [_row_to_followup(row) for row in await self._db.connection.rows(query)]
+        return [_row_to_followup(row._mapping) for row in await self._db.connection.rows(query)]

@@ -75,4 +75,4 @@ async def _recorded(conn: Connection, source: str, event_id: str) -> RecordedVis
     )
     if row is None:
         return None
-    return RecordedVisit(row_to_invitation(row), Delivery(row.delivery), repeated=True)
+    return RecordedVisit(row_to_invitation(row._mapping), Delivery(row.delivery), repeated=True)

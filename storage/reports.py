@@ -309,12 +309,13 @@ class SqliteReportStore:
         current = None
         given: list[Answer] = []
         async for row in rows:
-            if current is not None and current.id != row.id:
+            columns = row._mapping
+            if current is not None and current["id"] != columns["id"]:
                 yield row_to_response(current, given)
                 given = []
-            current = row
-            if row.question_id is not None:
-                given.append(row_to_answer(row))
+            current = columns
+            if columns["question_id"] is not None:
+                given.append(row_to_answer(columns))
         if current is not None:
             yield row_to_response(current, given)
 

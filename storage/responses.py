@@ -55,7 +55,7 @@ from storage.schema import (
     staff_redactions,
     visits,
 )
-from storage.sql import Connection, StoredRow
+from storage.sql import Columns, Connection
 from storage.totals import (
     count_answer,
     count_response,
@@ -119,46 +119,48 @@ def decode_value(kind: str, number: int | None, text: str | None) -> AnswerValue
     return None
 
 
-def row_to_answer(row: StoredRow) -> Answer:
+def row_to_answer(row: Columns) -> Answer:
     """An `answers` row as a domain `Answer`."""
     sentiment = None
-    if row.sentiment_label is not None:
-        topics = tuple(t for t in (row.topics or "").split(",") if t)
-        reasons = tuple(json.loads(row.reasons)) if row.reasons else ()
-        sentiment = Sentiment(row.polarity, SentimentLabel(row.sentiment_label), topics, reasons)
+    if row["sentiment_label"] is not None:
+        topics = tuple(t for t in (row["topics"] or "").split(",") if t)
+        reasons = tuple(json.loads(row["reasons"])) if row["reasons"] else ()
+        sentiment = Sentiment(
+            row["polarity"], SentimentLabel(row["sentiment_label"]), topics, reasons
+        )
     return Answer(
-        question_id=row.question_id,
-        value=decode_value(row.value_kind, row.value_int, row.value_text),
-        answered_at=from_db_time(row.answered_at),
+        question_id=row["question_id"],
+        value=decode_value(row["value_kind"], row["value_int"], row["value_text"]),
+        answered_at=from_db_time(row["answered_at"]),
         sentiment=sentiment,
     )
 
 
-def row_to_visit(row: StoredRow) -> Visit | None:
+def row_to_visit(row: Columns) -> Visit | None:
     """The visit columns of a row, if any is set."""
-    fields = (row.treatment, row.provider, row.location, row.visit_date)
+    fields = (row["treatment"], row["provider"], row["location"], row["visit_date"])
     if all(value is None for value in fields):
         return None
-    visit_date = date.fromisoformat(row.visit_date) if row.visit_date else None
-    return Visit(row.treatment, row.provider, row.location, visit_date)
+    visit_date = date.fromisoformat(row["visit_date"]) if row["visit_date"] else None
+    return Visit(row["treatment"], row["provider"], row["location"], visit_date)
 
 
-def row_to_response(row: StoredRow, answers: Iterable[Answer]) -> Response:
+def row_to_response(row: Columns, answers: Iterable[Answer]) -> Response:
     """A row of `RESPONSE_COLUMNS` as a domain `Response`."""
     return Response(
-        id=row.id,
-        patient_id=row.patient_id,
-        patient_pseudonym=row.pseudonym,
-        survey_id=row.survey_id,
-        status=ResponseStatus(row.status),
-        started_at=from_db_time(row.started_at),
-        completed_at=from_db_time(row.completed_at) if row.completed_at else None,
+        id=row["id"],
+        patient_id=row["patient_id"],
+        patient_pseudonym=row["pseudonym"],
+        survey_id=row["survey_id"],
+        status=ResponseStatus(row["status"]),
+        started_at=from_db_time(row["started_at"]),
+        completed_at=from_db_time(row["completed_at"]) if row["completed_at"] else None,
         answers=tuple(answers),
         visit=row_to_visit(row),
-        invitation_code=row.invitation_code,
-        asked_question=row.asked_question,
-        asked_message_id=row.asked_message_id,
-        patient_language=row.patient_language,
+        invitation_code=row["invitation_code"],
+        asked_question=row["asked_question"],
+        asked_message_id=row["asked_message_id"],
+        patient_language=row["patient_language"],
     )
 
 
@@ -177,16 +179,16 @@ def invitation_row(invitation: Invitation) -> dict[str, object]:
     }
 
 
-def row_to_invitation(row: StoredRow) -> Invitation:
+def row_to_invitation(row: Columns) -> Invitation:
     """A `visits` row with a code as the invitation it holds."""
     return Invitation(
-        code=row.code,
-        survey_id=row.survey_id,
+        code=row["code"],
+        survey_id=row["survey_id"],
         visit=row_to_visit(row) or Visit(None),
-        created_at=from_db_time(row.created_at),
-        expires_at=from_db_time(row.expires_at),
-        patient_id=row.patient_id,
-        used=row.used_at is not None,
+        created_at=from_db_time(row["created_at"]),
+        expires_at=from_db_time(row["expires_at"]),
+        patient_id=row["patient_id"],
+        used=row["used_at"] is not None,
     )
 
 
@@ -200,7 +202,7 @@ _ANSWERS_OF_RESPONSE = (
 async def load_answers(connection: Connection, response_id: str) -> list[Answer]:
     """The answers of one response, in the order they were given."""
     rows = await connection.rows(_ANSWERS_OF_RESPONSE, {"response_id": response_id})
-    return [row_to_answer(row) for row in rows]
+    return [row_to_answer(row._mapping) for row in rows]
 
 
 # The staff messages that showed a patient's words: alerts, their earlier copies and the
@@ -433,7 +435,7 @@ class SqliteResponseStore:
     async def get_invitation(self, code: str) -> Invitation | None:
         """The invitation with this code, if there is one."""
         row = await self._conn.first(select(visits).where(visits.c.code == code))
-        return None if row is None else row_to_invitation(row)
+        return None if row is None else row_to_invitation(row._mapping)
 
     async def commit_answer(self, commit: AnswerCommit) -> bool:
         """Store an answer with its alert and completion in one transaction."""
@@ -722,7 +724,7 @@ class SqliteResponseStore:
         row = await self._conn.first(query, values)
         if row is None:
             return None
-        return row_to_response(row, await load_answers(self._conn, row.id))
+        return row_to_response(row._mapping, await load_answers(self._conn, row.id))
 
 
 def handled_event(conn: Connection, event_key: int, moment: str) -> Executable:

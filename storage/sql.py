@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Executable, Row, Table
+from sqlalchemy import Executable, Row, RowMapping, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 
@@ -17,6 +17,10 @@ _T = TypeVar("_T")
 
 StoredRow = Row[*tuple[Any, ...]]
 """A row of any columns, by name (`row.pseudonym`) or by position (`row[0]`)."""
+
+Columns = RowMapping
+"""A row's values by column name: `row._mapping`, which the stores' row mappers read (it is
+several times faster than a row's attributes, and the export reads millions)."""
 
 Values = Mapping[str, object] | list[Mapping[str, object]]
 """A Core statement's bound values: once, or a list for one run each (an executemany)."""
