@@ -7,13 +7,12 @@ show it: the change and the edit it owes are written in one transaction.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Select,
     Text,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -31,7 +30,7 @@ from bot.domain.models import (
     StaffMember,
 )
 from storage.database import Database, from_db_time, to_db_time
-from storage.responses import handled_event
+from storage.responses import remember_handled
 from storage.schema import (
     alerts,
     case_messages,
@@ -64,15 +63,14 @@ _OPEN_CASE = (
 )
 
 
-def _awaiting(external_id: int) -> Select[Any]:
-    """The patient's case awaiting their answer to a staff reply, if any (the latest)."""
-    return (
-        select(alerts.c.id)
-        .select_from(_OF_PATIENT)
-        .where(patients.c.external_id == external_id, alerts.c.awaiting_patient == 1)
-        .order_by(alerts.c.id.desc())
-        .limit(1)
-    )
+_AWAITING = (
+    select(alerts.c.id)
+    .select_from(_OF_PATIENT)
+    .where(patients.c.external_id == bindparam("external_id"), alerts.c.awaiting_patient == 1)
+    .order_by(alerts.c.id.desc())
+    .limit(1)
+)
+"""The patient's case awaiting their answer to a staff reply, if any (the latest)."""
 
 
 def _open_case(row: StoredRow) -> OpenCase:
@@ -253,7 +251,7 @@ class SqliteCaseStore:
             )
             await conn.run(delete(staff_intents).where(staff_intents.c.user_id == staff.user_id))
             if dedup_key is not None:
-                await conn.run(handled_event(conn, dedup_key, moment))
+                await remember_handled(conn, dedup_key, moment)
         return True
 
     async def resolve(self, alert_id: int, staff: StaffMember, now: datetime) -> bool:
@@ -296,11 +294,11 @@ class SqliteCaseStore:
         write lock; a case found is looked up again inside the transaction, where staff
         cannot resolve it in between.
         """
-        if await self._db.connection.first(_awaiting(external_id)) is None:
+        if await self._db.connection.first(_AWAITING, {"external_id": external_id}) is None:
             return False
         moment = to_db_time(now)
         async with self._db.transaction() as conn:
-            alert_id = await conn.scalar(_awaiting(external_id))
+            alert_id = await conn.scalar(_AWAITING, {"external_id": external_id})
             if alert_id is None:
                 return False
             await conn.run(
@@ -319,7 +317,7 @@ class SqliteCaseStore:
                 .values(awaiting_patient=0, version=alerts.c.version + 1)
             )
             if dedup_key is not None:
-                await conn.run(handled_event(conn, dedup_key, moment))
+                await remember_handled(conn, dedup_key, moment)
         return True
 
     async def open_cases(self) -> list[OpenCase]:

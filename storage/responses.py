@@ -6,6 +6,7 @@ import json
 import secrets
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -55,7 +56,7 @@ from storage.schema import (
     staff_redactions,
     visits,
 )
-from storage.sql import Columns, Connection
+from storage.sql import Columns, Connection, dialect_insert
 from storage.totals import (
     count_answer,
     count_response,
@@ -257,6 +258,18 @@ _ASKED = (
     .values(asked_question=bindparam("question_id"), asked_message_id=bindparam("message_id"))
 )
 _OWE_NOTICES = insert(patient_notices)
+_NEXT_OWED = (
+    update(responses)
+    .where(responses.c.id == bindparam("response_id"))
+    .values(asked_question=None, asked_message_id=None)
+)
+_COMPLETED = (
+    update(responses)
+    .where(responses.c.id == bindparam("response_id"))
+    .values(status="completed", completed_at=bindparam("done_at"))
+)
+_SEEN = select(literal(1)).where(handled_events.c.event_key == bindparam("event_key"))
+_FORGET_INBOXED = delete(inbox).where(inbox.c.update_id == bindparam("update_id"))
 # The alert of the case whose staff reply a notice carries.
 _NOTICE_ALERT = (
     select(case_messages.c.alert_id)
@@ -449,38 +462,28 @@ class SqliteResponseStore:
             status = await conn.scalar(_STATUS, {"response_id": response_id})
             if status != ResponseStatus.IN_PROGRESS:
                 return False
-            # A second answer to the same question (a redelivered update) stores nothing.
             stored = await conn.run(
-                conn.insert(answers)
-                .values(
-                    response_id=response_id,
-                    question_id=answer.question_id,
-                    value_kind=kind,
-                    value_int=number,
-                    value_text=text,
-                    answered_at=now,
-                    polarity=sentiment.polarity if sentiment else None,
-                    sentiment_label=sentiment.label.value if sentiment else None,
-                    topics=",".join(sentiment.topics) if sentiment else None,
-                    reasons=json.dumps(list(sentiment.reasons)) if sentiment else None,
-                )
-                .on_conflict_do_nothing()
+                _answer_insert(conn.dialect),
+                {
+                    "response_id": response_id,
+                    "question_id": answer.question_id,
+                    "value_kind": kind,
+                    "value_int": number,
+                    "value_text": text,
+                    "answered_at": now,
+                    "polarity": sentiment.polarity if sentiment else None,
+                    "sentiment_label": sentiment.label.value if sentiment else None,
+                    "topics": ",".join(sentiment.topics) if sentiment else None,
+                    "reasons": json.dumps(list(sentiment.reasons)) if sentiment else None,
+                },
             )
             if stored == 0:
                 return False
             if not commit.completes:
                 # The next question is owed until it is delivered (see `patients_owed_a_question`).
-                await conn.run(
-                    update(responses)
-                    .where(this_response)
-                    .values(asked_question=None, asked_message_id=None)
-                )
+                await conn.run(_NEXT_OWED, {"response_id": response_id})
             if commit.completes:
-                await conn.run(
-                    update(responses)
-                    .where(this_response)
-                    .values(status="completed", completed_at=now)
-                )
+                await conn.run(_COMPLETED, {"response_id": response_id, "done_at": now})
                 if commit.spends_invitation:
                     await conn.run(
                         update(visits)
@@ -529,7 +532,7 @@ class SqliteResponseStore:
                     )
                 )
             if commit.dedup_key is not None:
-                await conn.run(handled_event(conn, commit.dedup_key, now))
+                await remember_handled(conn, commit.dedup_key, now)
             await count_answer(conn, response_id, answer.question_id, completes=commit.completes)
         return True
 
@@ -664,16 +667,13 @@ class SqliteResponseStore:
 
     async def seen(self, dedup_key: int) -> bool:
         """Whether an event with this key was already handled."""
-        row = await self._conn.first(
-            select(literal(1)).where(handled_events.c.event_key == dedup_key)
-        )
-        return row is not None
+        return await self._conn.first(_SEEN, {"event_key": dedup_key}) is not None
 
     async def mark_seen(self, dedup_key: int, now: datetime) -> None:
         """Remember that an event with this key was handled; its stored copy goes."""
         async with self._db.transaction() as conn:
-            await conn.run(handled_event(conn, dedup_key, to_db_time(now)))
-            await conn.run(delete(inbox).where(inbox.c.update_id == dedup_key))
+            await remember_handled(conn, dedup_key, to_db_time(now))
+            await conn.run(_FORGET_INBOXED, {"update_id": dedup_key})
 
     async def purge_before(self, cutoff: datetime, now: datetime) -> int:
         """Delete responses started before `cutoff`, and patients left with nothing.
@@ -727,13 +727,20 @@ class SqliteResponseStore:
         return row_to_response(row._mapping, await load_answers(self._conn, row.id))
 
 
-def handled_event(conn: Connection, event_key: int, moment: str) -> Executable:
+@lru_cache(maxsize=2)
+def _handled_insert(dialect: str) -> Executable:
+    return dialect_insert(dialect, handled_events).on_conflict_do_nothing()
+
+
+async def remember_handled(conn: Connection, event_key: int, moment: str) -> None:
     """Remember an event as handled (once: a second time changes nothing)."""
-    return (
-        conn.insert(handled_events)
-        .values(event_key=event_key, handled_at=moment)
-        .on_conflict_do_nothing()
-    )
+    await conn.run(_handled_insert(conn.dialect), {"event_key": event_key, "handled_at": moment})
+
+
+@lru_cache(maxsize=2)
+def _answer_insert(dialect: str) -> Executable:
+    # A second answer to the same question (a redelivered update) stores nothing.
+    return dialect_insert(dialect, answers).on_conflict_do_nothing()
 
 
 def _schedule_followup(

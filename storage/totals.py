@@ -328,11 +328,12 @@ def basis_of(scores: ScoreQuestions) -> tuple[str, str]:
     return json.dumps(cuts, sort_keys=True), json.dumps(sorted(scores.nps))
 
 
+_STORED_BASIS = select(report_basis.c.csat, report_basis.c.nps).where(report_basis.c.id == 1)
+
+
 async def stored_basis(conn: Connection) -> Basis | None:
     """The score questions the totals were built with, if they were built."""
-    row = await conn.first(
-        select(report_basis.c.csat, report_basis.c.nps).where(report_basis.c.id == 1)
-    )
+    row = await conn.first(_STORED_BASIS)
     return None if row is None else Basis((row.csat, row.nps))
 
 
