@@ -92,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
         "followups", help="list follow-ups: scheduled, sent, answered, expired..."
     )
     followups.add_argument("--limit", type=_positive, default=50, help="rows to list (default 50)")
+    visits = commands.add_parser(
+        "visits", help="list visits the booking system announced, and what became of each"
+    )
+    visits.add_argument("--limit", type=_positive, default=50, help="rows to list (default 50)")
     sentiment = commands.add_parser(
         "sentiment", help="score texts as the bot does: one JSON object a line"
     )

@@ -68,6 +68,7 @@ from storage.database import (
     shown,
 )
 from storage.followups import SqliteFollowupStore
+from storage.intake import SqliteVisitEvents
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
@@ -92,6 +93,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "trend": _trend_command,
         "export": _export_command,
         "followups": _followups_command,
+        "visits": _visits_command,
         "invite": _invite_command,
         "sentiment": _sentiment_command,
         "demo": _demo_command,
@@ -214,6 +216,13 @@ def _followups_command(settings: Settings, args: argparse.Namespace) -> int:
     if not _has_database(settings):
         return EXIT_CONFIG
     print(asyncio.run(_followups(settings, args.limit)))
+    return 0
+
+
+def _visits_command(settings: Settings, args: argparse.Namespace) -> int:
+    if not _has_database(settings):
+        return EXIT_CONFIG
+    print(asyncio.run(_visits(settings, args.limit)))
     return 0
 
 
@@ -504,6 +513,37 @@ async def _trend(settings: Settings, period: TrendPeriod) -> bytes:
         return trend_png(await reports.trend(period), texts, settings.clinic_name)
     finally:
         await database.close()
+
+
+async def _visits(settings: Settings, limit: int) -> str:
+    database = await Database.open(settings.db)
+    try:
+        received, listing = await SqliteVisitEvents(database).recent(limit)
+    finally:
+        await database.close()
+    if not received:
+        return (
+            "Visits from the booking system: none received yet (the intake API: "
+            "docs/operator/intake.md)"
+        )
+    shown = f", the latest {len(listing)} listed" if len(listing) < received else ""
+    lines = [f"Visits from the booking system: {received} received{shown}", ""]
+    lines.append(
+        f"{'received':<22} {'source':<8} {'event':<24} {'treatment':<18} {'visit':<10} "
+        f"{'delivery':<9} state"
+    )
+    zone, now = ZoneInfo(settings.timezone), clock_for(settings).now()
+    for record in listing:
+        visit = record.invitation.visit
+        # The clinic's clock, with its offset: what staff compare with the booking system.
+        received_at = record.received_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %z")
+        day = visit.date.isoformat() if visit.date else "-"
+        lines.append(
+            f"{received_at:<22} {record.source:<8} {record.event_id:<24} "
+            f"{visit.treatment or '-':<18} {day:<10} {record.delivery.value:<9} "
+            f"{record.progress(now).value}"
+        )
+    return "\n".join(lines)
 
 
 async def _followups(settings: Settings, limit: int) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
-from bot.domain.intake import Delivery, RecordedVisit
+from bot.domain.intake import Delivery, RecordedVisit, VisitEventRecord
 from bot.domain.models import Invitation
-from storage.database import Database, to_db_time
+from storage.database import Database, from_db_time, to_db_time
 from storage.responses import invitation_row, row_to_invitation
 from storage.schema import visit_events, visits
 from storage.sql import Connection
@@ -59,6 +59,26 @@ class SqliteVisitEvents:
                 raise RuntimeError("a visit event vanished after it was recorded") from None
             return earlier
         return RecordedVisit(invitation, delivery, repeated=False)
+
+    async def recent(self, limit: int) -> tuple[int, list[VisitEventRecord]]:
+        """How many events were received in all, and the latest `limit`, newest first."""
+        received = await self._db.connection.scalar(select(func.count()).select_from(visit_events))
+        rows = await self._db.connection.rows(
+            select(visits, visit_events)
+            .join(visit_events, visit_events.c.visit_id == visits.c.id)
+            .order_by(visit_events.c.received_at.desc(), visit_events.c.event_id)
+            .limit(limit)
+        )
+        return int(received or 0), [
+            VisitEventRecord(
+                source=row.source,
+                event_id=row.event_id,
+                received_at=from_db_time(row.received_at),
+                invitation=row_to_invitation(row._mapping),
+                delivery=Delivery(row.delivery),
+            )
+            for row in rows
+        ]
 
 
 def _undone_unless(stored: int) -> None:

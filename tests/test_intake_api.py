@@ -18,7 +18,7 @@ from handlers.registry import FeedbackApplication
 from tests.fake_telegram import FakeTelegram
 from tests.harness import FakeClock, free_port, make_settings, running_bot, webhook_bot
 from tests.storage_view import rows_in
-from tests.test_cli import run_cli
+from tests.test_cli import made_by_the_bot, run_cli, run_cli_async
 
 TOKEN = "intake-token-for-the-booking-system-0123456789"
 OTHER_TOKEN = "a-second-systems-token-abcdefghijklmnopqrstuvwxyz"
@@ -89,8 +89,12 @@ async def test_a_finished_visit_gets_an_invitation_that_opens_the_survey_about_i
     assert (await patient.next_message()).text.startswith("Question 1 of 3")
     await patient.tap("5")
     await patient.next_message()
-    result = run_cli(tmp_path, "export", "--format", "jsonl", FEEDBACK_DB=str(api_settings.db))
-    [record] = [json.loads(line) for line in result.stdout.splitlines()]
+    # The bot runs in this event loop: the command runs beside it, not blocking it.
+    status, out, _ = await run_cli_async(
+        tmp_path, "export", "--format", "jsonl", FEEDBACK_DB=str(api_settings.db)
+    )
+    assert status == 0
+    [record] = [json.loads(line) for line in out.splitlines()]
     assert record["visit"] == {
         "treatment": "neuromodulator",  # "Botox" is the catalogue's name for it
         "provider": "Dr Li",
@@ -202,3 +206,47 @@ async def test_in_webhook_mode_the_api_is_served_beside_the_webhook(
         status, answer, _ = await post(f"http://{listen}/api/v1/visits", VISIT)
     assert status == 201
     assert answer["link"].endswith(answer["code"])
+
+
+@pytest.mark.usefixtures("api_bot")
+async def test_the_visits_command_lists_each_event_and_what_became_of_it(
+    telegram: FakeTelegram, api_settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    url = visits_url(api_settings)
+    _, opened, _ = await post(url, VISIT)
+    await post(url, {**VISIT, "event_id": "appt-81724-done", "treatment": "laser hair removal"})
+    patient = telegram.patient(502)
+    await patient.send(f"/start {opened['code']}")
+    await patient.next_message()
+    await patient.tap("I agree")
+    await patient.next_message()
+    clock.advance(days=15)  # past the links' 14 days: the one never opened has expired
+    on_the_bots_calendar = {"FEEDBACK_TEST_NOW": clock.now().isoformat()}
+    status, out, err = await run_cli_async(
+        tmp_path, "visits", FEEDBACK_DB=str(api_settings.db), **on_the_bots_calendar
+    )
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "Visits from the booking system: 2 received"
+    rows = {line.split()[4]: line.split() for line in lines[3:]}
+    assert rows["appt-81723-done"][-4:] == ["neuromodulator", "2026-11-02", "none", "opened"]
+    assert rows["appt-81724-done"][-1] == "expired"
+    assert "cust-5521" not in out  # the booking system's patient id stays in it
+    _, limited, _ = await run_cli_async(
+        tmp_path,
+        "visits",
+        "--limit",
+        "1",
+        FEEDBACK_DB=str(api_settings.db),
+        **on_the_bots_calendar,
+    )
+    assert limited.splitlines()[0] == (
+        "Visits from the booking system: 2 received, the latest 1 listed"
+    )
+
+
+def test_the_visits_command_says_when_nothing_came_yet(tmp_path: Path) -> None:
+    made_by_the_bot(tmp_path / "feedback.db")
+    result = run_cli(tmp_path, "visits")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Visits from the booking system: none received yet")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -68,6 +69,39 @@ class RecordedVisit:
     invitation: Invitation
     delivery: Delivery
     repeated: bool
+
+
+class VisitProgress(StrEnum):
+    """What became of an announced visit's invitation."""
+
+    WAITING = "waiting"
+    """Not opened yet, and still valid."""
+    OPENED = "opened"
+    """A patient opened it and agreed; the survey is not finished."""
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    """Never opened while it was valid."""
+
+
+@dataclass(frozen=True, slots=True)
+class VisitEventRecord:
+    """An announced visit as kept: the event, when it came, its invitation and delivery."""
+
+    source: str
+    event_id: str
+    received_at: datetime
+    invitation: Invitation
+    delivery: Delivery
+
+    def progress(self, now: datetime) -> VisitProgress:
+        """How far the patient got with the invitation, as of `now`."""
+        if self.invitation.used:
+            return VisitProgress.COMPLETED
+        if self.invitation.patient_id is not None:
+            return VisitProgress.OPENED
+        if self.invitation.expires_at <= now:
+            return VisitProgress.EXPIRED
+        return VisitProgress.WAITING
 
 
 class FieldProblem(BaseModel):
