@@ -141,7 +141,13 @@ def test_bad_input_ends_with_a_clear_line_and_no_traceback(
 
 @pytest.mark.parametrize(
     "command",
-    [["summary"], ["export", "--format", "jsonl"], ["followups"], ["trend", "--out", "t.png"]],
+    [
+        ["summary"],
+        ["export", "--format", "jsonl"],
+        ["followups"],
+        ["visits"],
+        ["trend", "--out", "t.png"],
+    ],
 )
 def test_a_file_that_is_not_a_database_is_named_in_one_line(
     tmp_path: Path, command: list[str]
