@@ -36,7 +36,7 @@ from handlers.cases import CaseHandlers
 from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
 from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.intake import Intake, UpdateQueue
-from handlers.intake_api import IntakeApi
+from handlers.intake_api import IntakeApi, MindbodyWebhook
 from handlers.lanes import Lanes, PerPersonUpdateProcessor
 from handlers.patient import ClinicProfile, PatientHandlers
 from handlers.polling import DurablePoller
@@ -326,7 +326,7 @@ def build_application(
     # what the update fetcher needs, and nothing else reads it.
     application.bot_data[INBOX_KEY] = SqliteInbox(database)
     application.bot_data[DATABASE_KEY] = database
-    if settings.api_tokens:
+    if settings.serves_intake:
         visits = VisitIntakeService(
             SqliteVisitEvents(database),
             invitation_service(settings, responses, surveys, clock),
@@ -337,6 +337,14 @@ def build_application(
                 visits,
                 tuple(token.get_secret_value() for token in settings.api_tokens),
                 lambda: application.bot.username,
+                mindbody=(
+                    MindbodyWebhook(
+                        settings.mindbody_signature_key.get_secret_value(),
+                        ZoneInfo(settings.timezone),
+                    )
+                    if settings.mindbody_signature_key
+                    else None
+                ),
             ),
             settings.intake_address(),
         )

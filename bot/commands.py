@@ -53,7 +53,7 @@ from bot.settings import (
     load_settings,
 )
 from handlers.charts import trend_png
-from handlers.intake_api import VISITS_PATH
+from handlers.intake_api import MINDBODY_PATH, VISITS_PATH
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
 from handlers.webhook import ListenError, WebhookConfig
@@ -352,7 +352,7 @@ def _check_config_command(settings: Settings, args: argparse.Namespace) -> int:
     if settings.surveys is not None:  # the built-in pre-visit survey has no score on purpose
         notes += _role_warnings(catalog)
     notes.append(_update_mode(settings))
-    notes.append(_intake_api_mode(settings))
+    notes += _intake_api_mode(settings)
     if not problems and args.online:
         checked, refused = asyncio.run(_online_checks(settings))
         notes += checked
@@ -413,22 +413,34 @@ def _update_mode(settings: Settings) -> str:
     )
 
 
-def _intake_api_mode(settings: Settings) -> str:
-    tokens = len(settings.api_tokens)
-    if not tokens:
-        return f"intake API: off (no {ENV_PREFIX}API_TOKENS)"
-    callers = f"{tokens} token{'s' if tokens > 1 else ''}"
+def _intake_origin(settings: Settings) -> str:
     if settings.webhook_url is not None:
-        origin = f"{settings.webhook_url.scheme}://{settings.webhook_url.host}"
-        return (
-            f"intake API: POST {origin}{VISITS_PATH} ({callers}), served beside the webhook; "
-            "your proxy passes that path on too"
-        )
+        return f"{settings.webhook_url.scheme}://{settings.webhook_url.host}"
     host, port = settings.intake_address() or ("", 0)
-    return (
-        f"intake API: POST http://{host}:{port}{VISITS_PATH} ({callers}); put TLS in front "
-        "(a reverse proxy) before a booking system outside this machine calls it"
+    return f"http://{host}:{port}"
+
+
+def _intake_api_mode(settings: Settings) -> list[str]:
+    notes = []
+    tokens = len(settings.api_tokens)
+    callers = f"{tokens} token{'s' if tokens > 1 else ''}"
+    served = (
+        "served beside the webhook; your proxy passes that path on too"
+        if settings.webhook_url is not None
+        else "put TLS in front (a reverse proxy) before anything outside this machine calls it"
     )
+    if tokens:
+        notes.append(
+            f"intake API: POST {_intake_origin(settings)}{VISITS_PATH} ({callers}), {served}"
+        )
+    else:
+        notes.append(f"intake API: off (no {ENV_PREFIX}API_TOKENS)")
+    if settings.mindbody_signature_key is not None:
+        notes.append(
+            f"Mindbody's webhook: {_intake_origin(settings)}{MINDBODY_PATH} (subscribe it to "
+            "appointmentBooking.updated), " + served
+        )
+    return notes
 
 
 async def _online_checks(settings: Settings) -> tuple[list[str], list[str]]:

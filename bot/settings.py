@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     webhook, on `webhook_listen`)."""
     api_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     """Bearer tokens a booking system may call the intake API with (none: the API is off)."""
+    mindbody_signature_key: SecretStr | None = None
+    """The Mindbody webhook subscription's `messageSignatureKey` (none: the webhook is off)."""
     test_now: AwareDatetime | None = None
     """For tests only: the time the bot and the command line start from (ISO-8601, with an
     offset), so a process runs on the same calendar as the fake clock of the test that
@@ -109,6 +111,7 @@ class Settings(BaseSettings):
         "webhook_url",
         "webhook_secret",
         "http_listen",
+        "mindbody_signature_key",
         mode="before",
     )
     @classmethod
@@ -168,9 +171,10 @@ class Settings(BaseSettings):
                 "FEEDBACK_HTTP_LISTEN is for long polling: in webhook mode the intake API is "
                 "served beside the webhook, on FEEDBACK_WEBHOOK_LISTEN; unset one of them"
             )
-        if self.api_tokens and self.webhook_url is None and self.http_listen is None:
+        if self.serves_intake and self.webhook_url is None and self.http_listen is None:
+            named = "FEEDBACK_API_TOKENS" if self.api_tokens else "FEEDBACK_MINDBODY_SIGNATURE_KEY"
             raise ValueError(
-                "FEEDBACK_API_TOKENS is set but nothing serves the intake API: set "
+                f"{named} is set but nothing serves the intake API: set "
                 "FEEDBACK_HTTP_LISTEN (long polling) or FEEDBACK_WEBHOOK_URL (webhook mode)"
             )
         return self
@@ -236,6 +240,11 @@ class Settings(BaseSettings):
             reminder_after=timedelta(days=self.followup_reminder_days),
             answer_window=timedelta(days=self.followup_window_days),
         )
+
+    @property
+    def serves_intake(self) -> bool:
+        """Whether visits may come in: the intake API or a booking system's webhook."""
+        return bool(self.api_tokens) or self.mindbody_signature_key is not None
 
     def intake_address(self) -> tuple[str, int] | None:
         """Where long polling serves the intake API, if it does (`FEEDBACK_HTTP_LISTEN`)."""

@@ -9,14 +9,19 @@ problem. Served beside the webhook in webhook mode, or on `FEEDBACK_HTTP_LISTEN`
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.domain.booking_systems import MINDBODY, NotAVisit, mindbody_visit
 from bot.domain.intake import FieldProblem, RecordedVisit, VisitEvent
 from bot.services.intake import VisitIntakeService, VisitRefusedError
 from bot.services.invitations import invitation_link
@@ -24,6 +29,8 @@ from bot.services.invitations import invitation_link
 logger = logging.getLogger(__name__)
 
 VISITS_PATH = "/api/v1/visits"
+MINDBODY_PATH = "/webhooks/mindbody"
+MINDBODY_SIGNATURE = "X-Mindbody-Signature"
 MAX_VISIT_BODY = 64 * 1024
 
 
@@ -35,14 +42,54 @@ class IntakeApi:
         intake: VisitIntakeService,
         tokens: tuple[str, ...],
         bot_username: Callable[[], str],
+        *,
+        mindbody: MindbodyWebhook | None = None,
     ) -> None:
         self._intake = intake
         self._tokens = tuple(token.encode() for token in tokens)
         self._bot_username = bot_username
+        self._mindbody = mindbody
 
     def add_routes(self, app: web.Application) -> None:
-        """Serve the API on `app`."""
-        app.router.add_post(VISITS_PATH, self._visits)
+        """Serve the API on `app`, and the booking systems' webhooks that are set up."""
+        if self._tokens:
+            app.router.add_post(VISITS_PATH, self._visits)
+        if self._mindbody is not None:
+            # Mindbody checks the URL with a HEAD request before it activates a subscription.
+            app.router.add_route("HEAD", MINDBODY_PATH, _present)
+            app.router.add_post(MINDBODY_PATH, self._from_mindbody)
+
+    async def _from_mindbody(self, request: web.Request) -> web.Response:
+        if self._mindbody is None:  # pragma: no cover - routed only when it is set up
+            raise web.HTTPNotFound
+        signature = request.headers.get(MINDBODY_SIGNATURE, "")
+        if not signature:  # refused before the body is read
+            return _unsigned()
+        body = await _limited_body(request)
+        if body is None:
+            return _too_large()
+        if not self._mindbody.signed(body, signature):
+            return _unsigned()
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"error": "the body is not JSON"}, status=400)
+        found = mindbody_visit(payload, self._mindbody.zone)
+        if isinstance(found, NotAVisit):
+            # 2xx: Mindbody would otherwise send it again, and in the end switch the
+            # subscription off; a booking or a cancellation is simply not a visit to ask about.
+            return web.json_response({"ignored": found.reason}, status=200)
+        try:
+            recorded = await self._intake.receive(found, MINDBODY)
+        except VisitRefusedError as refused:
+            logger.warning("a Mindbody visit was not invited: %s", refused)
+            return web.json_response(
+                {"ignored": str(refused), "errors": [p.model_dump() for p in refused.problems]},
+                status=200,
+            )
+        except Exception as error:  # noqa: BLE001 - the database, whatever its driver raises
+            return _unavailable(error)
+        return web.json_response(self._answer(recorded), status=200 if recorded.repeated else 201)
 
     async def _visits(self, request: web.Request) -> web.Response:
         if not self._authorised(request.headers.get("Authorization", "")):
@@ -54,9 +101,7 @@ class IntakeApi:
             )
         body = await _limited_body(request)
         if body is None:
-            return web.json_response(
-                {"error": f"the body is over {MAX_VISIT_BODY // 1024} KB"}, status=413
-            )
+            return _too_large()
         try:
             event = VisitEvent.model_validate(json.loads(body))
         except (ValueError, UnicodeDecodeError) as error:
@@ -66,11 +111,7 @@ class IntakeApi:
         except VisitRefusedError as refused:
             return _refused(refused.problems)
         except Exception as error:  # noqa: BLE001 - the database, whatever its driver raises
-            # Nothing was stored and the sender retries; one line, no traceback, in the log.
-            logger.warning("a visit event could not be stored (%s)", type(error).__name__)
-            return web.json_response(
-                {"error": "the visit could not be stored now; send it again later"}, status=503
-            )
+            return _unavailable(error)
         return web.json_response(self._answer(recorded), status=200 if recorded.repeated else 201)
 
     def _authorised(self, header: str) -> bool:
@@ -90,6 +131,45 @@ class IntakeApi:
             "expires_at": invitation.expires_at.isoformat(),
             "delivery": recorded.delivery.value,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class MindbodyWebhook:
+    """Mindbody's webhook: its subscription's signature key, and the clinic's time zone."""
+
+    signature_key: str
+    zone: ZoneInfo
+
+    def signed(self, body: bytes, header: str) -> bool:
+        """Whether `X-Mindbody-Signature` is `sha256=` and the base64 HMAC-SHA256 of the body."""
+        scheme, _, given = header.partition("=")
+        if scheme != "sha256" or not given:
+            return False
+        digest = hmac.new(self.signature_key.encode(), body, hashlib.sha256).digest()
+        return hmac.compare_digest(given.encode(), base64.b64encode(digest))
+
+
+def _too_large() -> web.Response:
+    return web.json_response(
+        {"error": f"the body is over {MAX_VISIT_BODY // 1024} KB"}, status=413
+    )
+
+
+def _unsigned() -> web.Response:
+    logger.warning("a Mindbody webhook call without a valid signature was refused")
+    return web.json_response({"error": "the signature does not match"}, status=401)
+
+
+def _unavailable(error: Exception) -> web.Response:
+    # Nothing was stored and the sender retries; one line, no traceback, in the log.
+    logger.warning("a visit could not be stored (%s)", type(error).__name__)
+    return web.json_response(
+        {"error": "the visit could not be stored now; send it again later"}, status=503
+    )
+
+
+async def _present(_: web.Request) -> web.Response:
+    return web.Response(status=200)
 
 
 async def _limited_body(request: web.Request) -> bytes | None:

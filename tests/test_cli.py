@@ -167,6 +167,22 @@ def test_check_config_says_where_long_polling_serves_the_intake_api(tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr
     assert "intake API: POST http://127.0.0.1:8081/api/v1/visits (2 tokens)" in result.stdout
+    assert "Mindbody's webhook" not in result.stdout
+    key = "mindbody-key-0123456789"
+    result = run_cli(
+        tmp_path,
+        "check-config",
+        FEEDBACK_BOT_TOKEN=TOKEN,
+        FEEDBACK_MINDBODY_SIGNATURE_KEY=key,
+        FEEDBACK_HTTP_LISTEN="127.0.0.1:8081",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "intake API: off (no FEEDBACK_API_TOKENS)" in result.stdout
+    assert (
+        "Mindbody's webhook: http://127.0.0.1:8081/webhooks/mindbody (subscribe it to "
+        "appointmentBooking.updated)" in result.stdout
+    )
+    assert key not in result.stdout + result.stderr
     refused = run_cli(
         tmp_path, "check-config", FEEDBACK_BOT_TOKEN=TOKEN, FEEDBACK_API_TOKENS="x" * 40
     )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -17,7 +20,7 @@ from bot.settings import Settings
 from handlers.registry import FeedbackApplication
 from tests.fake_telegram import FakeTelegram
 from tests.harness import FakeClock, free_port, make_settings, running_bot, webhook_bot
-from tests.storage_view import rows_in
+from tests.storage_view import rows_in, stored_responses
 from tests.test_cli import made_by_the_bot, run_cli, run_cli_async
 
 TOKEN = "intake-token-for-the-booking-system-0123456789"
@@ -250,3 +253,162 @@ def test_the_visits_command_says_when_nothing_came_yet(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "visits")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Visits from the booking system: none received yet")
+
+
+MINDBODY_KEY = "mb-subscription-key-4f1c2a9e0b7d4c3e8a6f"
+
+
+def mindbody_event(
+    status: str = "Completed", event: str = "appointmentBooking.updated", appointment: int = 2710
+) -> dict[str, Any]:
+    """An appointment event shaped as Mindbody's webhooks documentation shows one."""
+    return {
+        "messageId": f"ASwFMoA2Q5UKw69g3RDbvU-{appointment}-{status}",
+        "eventId": event,
+        "eventSchemaVersion": 1,
+        "eventInstanceOriginationDateTime": "2026-11-02T21:05:13Z",
+        "eventData": {
+            "siteId": 123,
+            "appointmentId": appointment,
+            "status": status,
+            "isConfirmed": True,
+            "hasArrived": status == "Completed",
+            "startDateTime": "2026-11-02T15:30:00",
+            "endDateTime": "2026-11-02T16:00:00",
+            "durationMinutes": 30,
+            "notes": None,
+            "clientId": "100000009",
+            "clientUniqueId": 100000009,
+            "clientFirstName": "Ana",
+            "clientLastName": "Ruiz",
+            "clientEmail": "ana@example.org",
+            "clientPhone": "555-0100",
+            "staffId": 12,
+            "staffFirstName": "Mei",
+            "staffLastName": "Li",
+            "locationId": 1,
+            "sessionTypeId": 9,
+            "sessionTypeName": "Botox",
+            "appointmentName": "Botox",
+        },
+    }
+
+
+def mindbody_signature(body: bytes, key: str = MINDBODY_KEY) -> str:
+    digest = hmac.new(key.encode(), body, hashlib.sha256).digest()
+    return "sha256=" + base64.b64encode(digest).decode()
+
+
+@pytest.fixture
+def mindbody_settings(telegram: FakeTelegram, database_location: Path | str) -> Settings:
+    return make_settings(
+        telegram,
+        database_location,
+        mindbody_signature_key=SecretStr(MINDBODY_KEY),
+        http_listen=f"127.0.0.1:{free_port()}",
+    )
+
+
+async def from_mindbody(
+    settings: Settings, event: dict[str, Any], signature: str | None = "sign"
+) -> tuple[int, dict[str, Any]]:
+    body = json.dumps(event).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-Mindbody-Signature"] = (
+            mindbody_signature(body) if signature == "sign" else signature
+        )
+    url = f"http://{settings.http_listen}/webhooks/mindbody"
+    async with ClientSession() as session, session.post(url, data=body, headers=headers) as reply:
+        return reply.status, await reply.json()
+
+
+async def test_a_completed_mindbody_appointment_invites_its_patient_once(
+    telegram: FakeTelegram, mindbody_settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    async with running_bot(mindbody_settings, clock):
+        url = f"http://{mindbody_settings.http_listen}/webhooks/mindbody"
+        async with ClientSession() as session, session.head(url) as probe:
+            assert probe.status == 200  # Mindbody checks the URL before it activates
+        status, answer = await from_mindbody(mindbody_settings, mindbody_event())
+        assert status == 201
+        assert answer["delivery"] == "none"
+        # An edit after the visit sends the event again, with another message id.
+        edited = mindbody_event()
+        edited["messageId"] = "another-delivery"
+        again_status, again = await from_mindbody(mindbody_settings, edited)
+        assert (again_status, again) == (200, answer)
+        patient = telegram.patient(601)
+        await patient.send(f"/start {answer['code']}")
+        await patient.next_message()
+        await patient.tap("I agree")
+        assert (await patient.next_message()).text.startswith("Question 1 of 3")
+        status, out, _ = await run_cli_async(
+            tmp_path,
+            "visits",
+            FEEDBACK_DB=str(mindbody_settings.db),
+            FEEDBACK_TEST_NOW=clock.now().isoformat(),
+        )
+    assert status == 0
+    [row] = [line.split() for line in out.splitlines()[3:]]
+    assert row[3:] == [
+        "mindbody",
+        "123-2710-completed",
+        "neuromodulator",
+        "2026-11-02",
+        "none",
+        "opened",
+    ]
+    [response] = await stored_responses(mindbody_settings.db)
+    assert response.visit is not None
+    assert (response.visit.provider, response.visit.location) == ("Mei Li", None)
+
+
+@pytest.mark.parametrize(
+    ("status", "event"),
+    [
+        ("Booked", "appointmentBooking.created"),
+        ("Confirmed", "appointmentBooking.updated"),
+        ("Cancelled", "appointmentBooking.updated"),
+        ("NoShow", "appointmentBooking.updated"),
+        ("LateCancelled", "appointmentBooking.updated"),
+        ("Completed", "classRosterBooking.created"),
+    ],
+)
+async def test_a_mindbody_booking_cancellation_or_no_show_invites_nobody(
+    mindbody_settings: Settings, clock: FakeClock, status: str, event: str
+) -> None:
+    async with running_bot(mindbody_settings, clock):
+        reply, answer = await from_mindbody(mindbody_settings, mindbody_event(status, event))
+    assert reply == 200  # taken, so that Mindbody does not send it again
+    assert "ignored" in answer
+    assert await rows_in(mindbody_settings.db, "visits", "visit_events") == {
+        "visits": 0,
+        "visit_events": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,
+        "sha256=",
+        "sha256=bm90IHRoZSBzaWduYXR1cmU=",
+        "signed-with-another-key",
+        "md5=whatever",
+    ],
+)
+async def test_a_mindbody_call_without_its_signature_is_refused_and_nothing_stored(
+    mindbody_settings: Settings, clock: FakeClock, signature: str | None
+) -> None:
+    if signature == "signed-with-another-key":
+        signature = mindbody_signature(
+            json.dumps(mindbody_event()).encode(), "someone-elses-key-0123456789"
+        )
+    async with running_bot(mindbody_settings, clock):
+        status, _ = await from_mindbody(mindbody_settings, mindbody_event(), signature)
+        # The right signature of other bytes (the body changed on the way) is refused too.
+        tampered = mindbody_signature(json.dumps(mindbody_event(appointment=1)).encode())
+        tampered_status, _ = await from_mindbody(mindbody_settings, mindbody_event(), tampered)
+    assert (status, tampered_status) == (401, 401)
+    assert await rows_in(mindbody_settings.db, "visits") == {"visits": 0}

@@ -161,6 +161,11 @@ def test_intake_api_tokens_are_checked_never_echoed_and_need_a_listener(
     monkeypatch.setenv("FEEDBACK_HTTP_LISTEN", "")
     with pytest.raises(SettingsError, match="nothing serves the intake API"):
         load_settings()
+    monkeypatch.setenv("FEEDBACK_API_TOKENS", "")
+    monkeypatch.setenv("FEEDBACK_MINDBODY_SIGNATURE_KEY", "mindbody-key-0123456789")
+    with pytest.raises(SettingsError, match="FEEDBACK_MINDBODY_SIGNATURE_KEY is set but nothing"):
+        load_settings()
+    monkeypatch.setenv("FEEDBACK_API_TOKENS", long_token)
     monkeypatch.setenv("FEEDBACK_HTTP_LISTEN", "127.0.0.1:8081")
     settings = load_settings()
     assert [token.get_secret_value() for token in settings.api_tokens] == [long_token]

@@ -13,6 +13,8 @@ from bot.domain.models import Invitation, Visit
 
 # Sizes a booking system's fields never reach, so that nothing unbounded is stored.
 _Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+"""An address with one @ and no spaces: a typo shows, the mail server judges the rest."""
 _Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -35,9 +37,7 @@ class IntakePatient(BaseModel):
 
     id: _Id
     """The booking system's id for the patient (a returning patient has the same)."""
-    email: (
-        Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None
-    ) = None
+    email: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)] | None = None
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] | None = None
     first_name: _Name | None = None
 
