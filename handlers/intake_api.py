@@ -5,6 +5,9 @@ body is read, so nothing an unknown caller sends is ever stored or parsed; every
 compared in constant time, and none is ever logged. Answers: 201 with the new invitation,
 200 with the same for an event sent before, 401, 413 (over 64 KB), 422 with each field's
 problem. Served beside the webhook in webhook mode, or on `FEEDBACK_HTTP_LISTEN`.
+
+Booking systems' own webhooks come in beside it, each at its path and with its own
+signature instead of a token: `POST /webhooks/mindbody` (`X-Mindbody-Signature`).
 """
 
 from __future__ import annotations
