@@ -46,6 +46,16 @@ async def start_bot(
         )
 
 
+async def stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, as a service manager stops it (SIGKILL if it is not gone in 30 s)."""
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), 30)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
 @asynccontextmanager
 async def new_postgresql_database(server: str, name: str) -> AsyncIterator[str]:
     """A new database `name` on the server of `server` (an address); dropped at the end."""

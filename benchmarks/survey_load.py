@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -109,16 +108,6 @@ async def walk(person: Person, latencies: list[float]) -> None:
             message = await reply_to(person.press(message, _choice(message), wait=False))
 
 
-async def stop(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM, as a service manager stops it."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), 30)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-
-
 async def start_bare(telegram: FakeTelegram, log: Path) -> asyncio.subprocess.Process:
     """`bare_bot.py` against the fake server."""
     env = processes.bot_environment(telegram, log.with_suffix(".db"))
@@ -156,7 +145,7 @@ async def measure(bare: bool, patients: int, delay: float, workdir: Path) -> Res
         cpu = processes.cpu_seconds(process.pid) - cpu_before
         calls = len(telegram.calls) - calls_before
     finally:
-        await stop(process)
+        await processes.stop(process)
         await telegram.stop()
     return Result(len(latencies), seconds, latencies, calls, rss, cpu)
 
@@ -193,7 +182,7 @@ async def mid_survey(patients: int, delay: float, workdir: Path) -> tuple[float,
         seconds = time.perf_counter() - started
         rss = processes.peak_rss_mb(process.pid)
     finally:
-        await stop(process)
+        await processes.stop(process)
         await telegram.stop()
     return seconds, rss
 
@@ -244,7 +233,7 @@ async def _measure_workers(
         calls = len(telegram.calls) - calls_before
     finally:
         for process in started_processes:
-            await stop(process)
+            await processes.stop(process)
         await telegram.stop()
     return Result(len(latencies), seconds, latencies, calls, rss, cpu)
 
