@@ -79,16 +79,7 @@ class WebhookReceiver:
     async def start(self) -> None:
         """Listen, then replay what a restart left unhandled."""
         await self._intake.replay()
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._config.host, self._config.port)
-        try:
-            await site.start()
-        except OSError as exc:
-            await self._runner.cleanup()
-            self._runner = None
-            address = f"{self._config.host}:{self._config.port}"
-            raise ListenError(address, exc.strerror or type(exc).__name__) from exc
+        self._runner = await listen(self.app(), self._config.host, self._config.port)
         logger.info("listening for Telegram on %s:%d", self._config.host, self._config.port)
 
     async def stop(self) -> None:
@@ -120,6 +111,20 @@ class WebhookReceiver:
             return web.Response(status=500)
         await self._intake.handle(kept)
         return web.Response(status=200)
+
+
+async def listen(
+    app: web.Application, host: str, port: int, setting: str = "WEBHOOK_LISTEN"
+) -> web.AppRunner:
+    """Serve `app` on host:port; `ListenError`, naming `setting`, if the address is not ours."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ListenError(f"{host}:{port}", exc.strerror or type(exc).__name__, setting) from exc
+    return runner
 
 
 def health_check(
@@ -158,16 +163,7 @@ class ApiListener:
         app = web.Application()
         app.router.add_get("/healthz", health_check(self._database_answers))
         self._api.add_routes(app)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        try:
-            await web.TCPSite(self._runner, self._host, self._port).start()
-        except OSError as exc:
-            await self._runner.cleanup()
-            self._runner = None
-            raise ListenError(
-                f"{self._host}:{self._port}", exc.strerror or type(exc).__name__
-            ) from exc
+        self._runner = await listen(app, self._host, self._port, "HTTP_LISTEN")
         logger.info("serving the intake API on %s:%d", self._host, self._port)
 
     async def stop(self) -> None:

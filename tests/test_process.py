@@ -342,6 +342,22 @@ async def test_a_webhook_address_already_taken_is_one_clear_line(
     assert "Traceback" not in output
 
 
+async def test_an_intake_api_address_already_taken_is_one_clear_line(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        api = {"FEEDBACK_API_TOKENS": "t" * 40, "FEEDBACK_HTTP_LISTEN": listen}
+        log = tmp_path / "bot.log"
+        async with bot_process(telegram, tmp_path, log, **api) as process:
+            assert await asyncio.wait_for(process.wait(), 60) == 1
+    output = log.read_text()
+    assert f"feedback-bot: cannot listen on FEEDBACK_HTTP_LISTEN={listen}" in output
+    assert "Traceback" not in output
+
+
 @pytest.mark.parametrize(
     ("stop_signal", "status"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)], ids=["TERM", "INT"]
 )
