@@ -157,3 +157,17 @@ async def test_totals_counted_before_the_cut_came_from_the_scale_are_rebuilt(
     assert await reports.summary(Period.DAYS_30, since, SCORES) == await reports.summary(
         Period.DAYS_30, since, SCORES, from_totals=False
     )
+
+
+async def test_csat_questions_on_two_scales_are_summarised_without_naming_one(
+    seeded: Seeded,
+) -> None:
+    # The 1..5 question and the 0..10 one both counted as CSAT: each by its own top two.
+    both = ScoreQuestions(csat=("csat", "nps"), nps=(), csat_scales=(("nps", 0, 10),))
+    summary = await seeded.reports.summary(Period.ALL, None, both)
+    assert summary == await seeded.reports.summary(Period.ALL, None, both, from_totals=False)
+    assert summary.csat_scale is None
+    report = format_summary(summary, EN, markup=False)
+    assert "in their scale's top two" in report
+    assert "on more than one scale" in report
+    assert "/ 5" not in report
