@@ -28,6 +28,7 @@ from bot.services.feedback import FeedbackService
 from bot.services.followups import FollowupService
 from bot.services.intake import VisitIntakeService
 from bot.services.invitations import InvitationService, InvitationStore
+from bot.services.mail import MailService
 from bot.services.notices import NoticeService
 from bot.services.ports import Clock, HandledEvents, Retention, ShiftedClock, SystemClock
 from bot.services.staff import AlertService, ReportService
@@ -38,6 +39,7 @@ from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.intake import Intake, UpdateQueue
 from handlers.intake_api import IntakeApi, MindbodyWebhook
 from handlers.lanes import Lanes, PerPersonUpdateProcessor
+from handlers.mail import InvitationMessages, SmtpConnection, SmtpInvitationMailer
 from handlers.patient import ClinicProfile, PatientHandlers
 from handlers.polling import DurablePoller
 from handlers.registry import FeedbackApplication, register_handlers
@@ -50,6 +52,7 @@ from storage.database import Database, shown
 from storage.followups import SqliteFollowupStore
 from storage.inbox import SqliteInbox
 from storage.intake import SqliteVisitEvents
+from storage.mail import SqliteInvitationMail
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
@@ -67,6 +70,7 @@ FOLLOWUPS_KEY = "followups"
 INBOX_KEY = "inbox"
 DATABASE_KEY = "database"
 INTAKE_API_KEY = "intake_api"
+MAIL_KEY = "mail"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,7 @@ class Lifecycle:
         self.patients: PatientHandlers | None = None
         self.owed_interval = 5.0
         self.followups: FollowupService | None = None
+        self.mail: MailService | None = None
         self.cases: CaseService | None = None
         self.reports: ReportService | None = None
         self.followup_interval = 60.0
@@ -159,6 +164,13 @@ class Lifecycle:
                     "%d follow-ups were being sent at a crash; counted as sent", recovered
                 )
             self._dispatching.append(asyncio.create_task(self._send_followups(self.followups)))
+        if self.mail is not None:
+            again = await self.mail.recover()
+            if again:
+                logger.warning(
+                    "%d e-mail invitations were being sent at a crash; due again", again
+                )
+            self._dispatching.append(asyncio.create_task(self._send_mail(self.mail)))
 
     async def _follow_election(self, application: FeedbackApplication) -> None:
         # Several workers share PostgreSQL: the one holding the dispatcher's lock sends. If it
@@ -205,6 +217,14 @@ class Lifecycle:
                 await followups.dispatch()
             except Exception:  # try again next round rather than stop for good
                 logger.exception("sending follow-ups failed")
+            await asyncio.sleep(self.followup_interval)
+
+    async def _send_mail(self, mail: MailService) -> None:
+        while True:
+            try:
+                await mail.dispatch()
+            except Exception:  # try again next round rather than stop for good
+                logger.exception("sending e-mail invitations failed")
             await asyncio.sleep(self.followup_interval)
 
     async def _send_owed(
@@ -331,6 +351,8 @@ def build_application(
             SqliteVisitEvents(database),
             invitation_service(settings, responses, surveys, clock),
             clock,
+            rules=settings.delivery_rules(),
+            pick_language=feedback.pick_language,
         )
         application.bot_data[INTAKE_API_KEY] = IntakeServing(
             IntakeApi(
@@ -348,6 +370,28 @@ def build_application(
             ),
             settings.intake_address(),
         )
+    smtp = settings.smtp_server()
+    if smtp is not None and settings.mail_from is not None:
+        messages = InvitationMessages(
+            settings.mail_from,
+            settings.clinic_name,
+            surveys,
+            lambda: application.bot.username,
+            ZoneInfo(settings.timezone),
+        )
+        lifecycle.mail = MailService(
+            SqliteInvitationMail(database),
+            SmtpInvitationMailer(
+                SmtpConnection(
+                    smtp.host, smtp.port, smtp.implicit_tls, smtp.username, smtp.password
+                ),
+                messages,
+            ),
+            clock,
+            settings.followup_policy().send_hours,
+        )
+        # Like the follow-ups' dispatcher: for tests and operators, not for handlers.
+        application.bot_data[MAIL_KEY] = lifecycle.mail
     cases = CaseService(
         SqliteCaseStore(database),
         clock,

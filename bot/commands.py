@@ -553,7 +553,7 @@ async def _visits(settings: Settings, limit: int) -> str:
         lines.append(
             f"{received_at:<22} {record.source:<8} {record.event_id:<24} "
             f"{visit.treatment or '-':<18} {day:<10} {record.delivery.value:<9} "
-            f"{record.progress(now).value}"
+            + "; ".join(filter(None, (record.progress(now).value, record.mail_state())))
         )
     return "\n".join(lines)
 

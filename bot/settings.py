@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Self
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -19,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.intake import EMAIL_PATTERN, DeliveryRules
 from bot.domain.schedule import FollowupPolicy, SendHours
 from bot.env import ENV_PREFIX
 
@@ -76,6 +79,15 @@ class Settings(BaseSettings):
     """Bearer tokens a booking system may call the intake API with (none: the API is off)."""
     mindbody_signature_key: SecretStr | None = None
     """The Mindbody webhook subscription's `messageSignatureKey` (none: the webhook is off)."""
+    invite_delay_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    """How long after an announced visit the bot asks about it (0: at once)."""
+    survey_gap_days: int = Field(default=30, ge=0, le=365)
+    """At most one visit survey per patient in this many days (0: no limit)."""
+    smtp_url: SecretStr | None = None
+    """`smtp://[user:password@]host[:port]` or `smtps://...`: e-mail invitations (a secret:
+    it may hold a password)."""
+    mail_from: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
+    """The address e-mail invitations come from (the clinic's name is shown with it)."""
     test_now: AwareDatetime | None = None
     """For tests only: the time the bot and the command line start from (ISO-8601, with an
     offset), so a process runs on the same calendar as the fake clock of the test that
@@ -112,6 +124,8 @@ class Settings(BaseSettings):
         "webhook_secret",
         "http_listen",
         "mindbody_signature_key",
+        "smtp_url",
+        "mail_from",
         mode="before",
     )
     @classmethod
@@ -140,6 +154,27 @@ class Settings(BaseSettings):
                 "for example the output of: openssl rand -hex 32)"
             )
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            SmtpServer.parse(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _mail_has_sender(self) -> Self:
+        if self.smtp_url is not None and self.mail_from is None:
+            raise ValueError(
+                "FEEDBACK_SMTP_URL is set but FEEDBACK_MAIL_FROM is not: set the address "
+                "e-mail invitations come from (one the SMTP server may send as)"
+            )
+        if self.mail_from is not None and self.smtp_url is None:
+            raise ValueError(
+                "FEEDBACK_MAIL_FROM is set but FEEDBACK_SMTP_URL is not: e-mail invitations "
+                "need the server that sends them"
+            )
+        return self
 
     @field_validator("webhook_listen", "http_listen")
     @classmethod
@@ -241,6 +276,20 @@ class Settings(BaseSettings):
             answer_window=timedelta(days=self.followup_window_days),
         )
 
+    def delivery_rules(self) -> DeliveryRules:
+        """How announced visits are asked about."""
+        return DeliveryRules(
+            invite_delay=timedelta(minutes=self.invite_delay_minutes),
+            survey_gap=timedelta(days=self.survey_gap_days) if self.survey_gap_days else None,
+            mails=self.smtp_url is not None,
+        )
+
+    def smtp_server(self) -> SmtpServer | None:
+        """The SMTP server e-mail invitations go through, if one is set up."""
+        if self.smtp_url is None:
+            return None
+        return SmtpServer.parse(self.smtp_url.get_secret_value())
+
     @property
     def serves_intake(self) -> bool:
         """Whether visits may come in: the intake API or a booking system's webhook."""
@@ -275,6 +324,45 @@ def _host_and_port(value: str) -> tuple[str, int]:
     if not colon or not host or not port.isdigit() or not 0 < int(port) <= _MAX_PORT:
         raise ValueError("must be host:port, for example 127.0.0.1:8080")
     return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    """Where e-mail goes: `smtp://` (STARTTLS when offered) or `smtps://` (TLS from the start)."""
+
+    host: str
+    port: int
+    implicit_tls: bool
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpServer:
+        """Read `smtp[s]://[user:password@]host[:port]`; a `ValueError` never holds the URL."""
+        parts = urlsplit(url.strip())
+        if parts.scheme not in {"smtp", "smtps"}:
+            raise ValueError("must start with smtp:// or smtps://")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError("has a port that is not a number from 1 to 65535") from None
+        if not parts.hostname:
+            raise ValueError("must name the server: smtp://[user:password@]host[:port]")
+        if parts.path not in {"", "/"} or parts.query or parts.fragment:
+            raise ValueError("must be only smtp://[user:password@]host[:port]")
+        implicit_tls = parts.scheme == "smtps"
+        return cls(
+            host=parts.hostname,
+            port=port or (_SMTPS_PORT if implicit_tls else _SUBMISSION_PORT),
+            implicit_tls=implicit_tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+# Mail submission's ports: 587 with STARTTLS, 465 with TLS from the start (RFC 8314).
+_SUBMISSION_PORT = 587
+_SMTPS_PORT = 465
 
 
 class SettingsError(Exception):

@@ -60,6 +60,8 @@ class TelegramFollowupSender:
         if followup.visit is not None and followup.visit.treatment:
             treatment = describe_visit(Visit(followup.visit.treatment), self._surveys, language)
         opening = texts.followup_reminder if reminder else texts.followup_intro
+        if followup.after_visit and not reminder:
+            opening = texts.visit_survey_intro
         text = (
             opening.format(clinic=texts.clinic(self._clinic), treatment=treatment)
             + "\n\n"

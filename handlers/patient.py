@@ -427,12 +427,14 @@ class PatientHandlers:
     async def _show_start(self, message: Message, outcome: StartOutcome, language: str) -> None:
         texts = CATALOGUES[language]
         if isinstance(outcome, NeedsConsent):
+            consent = texts.consent.format(
+                clinic=texts.clinic(self._clinic.name),
+                retention_days=self._clinic.retention_days,
+            )
+            if outcome.links_booking_patient:
+                consent += "\n\n" + texts.consent_booking_link
             await message.chat.send_message(
-                texts.consent.format(
-                    clinic=texts.clinic(self._clinic.name),
-                    retention_days=self._clinic.retention_days,
-                ),
-                reply_markup=consent_keyboard(texts, language, outcome.invitation_code),
+                consent, reply_markup=consent_keyboard(texts, language, outcome.invitation_code)
             )
         elif isinstance(outcome, InvitationRefused):
             refusals = {

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     and_,
     delete,
     exists,
@@ -26,8 +27,8 @@ from sqlalchemy import (
 from bot.domain.models import Followup, FollowupStatus
 from storage.database import Database, from_db_time, to_db_time
 from storage.responses import row_to_visit
-from storage.schema import answers, followups, patients, responses, visits
-from storage.sql import Columns
+from storage.schema import answers, followups, invitation_mail, patients, responses, visits
+from storage.sql import Columns, Connection
 from storage.totals import count_response, next_day, refresh_days
 
 _LISTED = select(
@@ -63,6 +64,25 @@ def _sendable(gap_start: datetime) -> ColumnElement[bool]:
     )
 
 
+def _visit_surveys(which: ColumnElement[bool]) -> ColumnElement[bool]:
+    """E-mails held back for the visit surveys (follow-ups of no response) `which` picks."""
+    return and_(
+        invitation_mail.c.status == "held",
+        invitation_mail.c.visit_id.in_(
+            select(followups.c.visit_id).where(which, followups.c.source_response_id.is_(None))
+        ),
+    )
+
+
+def _mail_instead(which: ColumnElement[bool], now: datetime) -> Executable:
+    """The patient cannot be asked in Telegram: the held e-mails go out now."""
+    return (
+        update(invitation_mail)
+        .where(_visit_surveys(which))
+        .values(status="due", due_at=to_db_time(now))
+    )
+
+
 def _row_to_followup(row: Columns) -> Followup:
     def moment(stored: str | None) -> datetime | None:
         return from_db_time(stored) if stored else None
@@ -82,7 +102,28 @@ def _row_to_followup(row: Columns) -> Followup:
         sent_at=moment(row["sent_at"]),
         reminded_at=moment(row["reminded_at"]),
         attempts=row["attempts"],
+        after_visit=row["source_response_id"] is None,
     )
+
+
+async def _answered_by_link(conn: Connection, followup: Followup) -> bool:
+    """A visit survey whose patient opened the visit's link meanwhile: nothing to send."""
+    if not followup.after_visit:
+        return False
+    answered = await conn.scalar(
+        select(exists().where(responses.c.visit_id == followups.c.visit_id)).where(
+            followups.c.id == followup.id
+        )
+    )
+    if not answered:
+        return False
+    await conn.run(
+        update(followups)
+        .where(followups.c.id == followup.id, followups.c.status == "scheduled")
+        .values(status="answered")
+    )
+    await conn.run(delete(invitation_mail).where(_visit_surveys(followups.c.id == followup.id)))
+    return True
 
 
 class SqliteFollowupStore:
@@ -140,6 +181,8 @@ class SqliteFollowupStore:
             )
             if busy is not None:
                 return False
+            if await _answered_by_link(conn, followup):
+                return False
             claimed = await conn.run(
                 update(followups)
                 .where(followups.c.id == followup.id, followups.c.status == "scheduled")
@@ -176,6 +219,12 @@ class SqliteFollowupStore:
     async def _settle_sent(self, now: datetime, which: ColumnElement[bool]) -> int:
         at = to_db_time(now)
         async with self._db.transaction() as conn:
+            # Asked in Telegram: the address kept in case it could not be is erased.
+            await conn.run(
+                delete(invitation_mail).where(
+                    _visit_surveys(and_(which, followups.c.status == "sending"))
+                )
+            )
             await conn.run(
                 update(patients)
                 .where(patients.c.id.in_(select(followups.c.patient_id).where(which)))
@@ -248,13 +297,11 @@ class SqliteFollowupStore:
                 .where(responses.c.id == followup.response_id, responses.c.status == "in_progress")
                 .values(status="abandoned")
             )
-            await conn.run(
-                update(followups)
-                .where(
-                    followups.c.patient_id == followup.patient_id, followups.c.status.in_(_OPEN)
-                )
-                .values(status="blocked")
+            theirs = and_(
+                followups.c.patient_id == followup.patient_id, followups.c.status.in_(_OPEN)
             )
+            await conn.run(_mail_instead(theirs, now))
+            await conn.run(update(followups).where(theirs).values(status="blocked"))
 
     async def expire(self, now: datetime, answered_by: datetime) -> int:
         """Drop what can no longer be sent in time, and what was not answered in time."""
@@ -262,14 +309,13 @@ class SqliteFollowupStore:
             followups.c.status.in_(("sent", "reminded")),
             followups.c.sent_at <= to_db_time(answered_by),
         )
+        too_late = and_(
+            followups.c.status == "scheduled", followups.c.expires_at <= to_db_time(now)
+        )
         async with self._db.transaction() as conn:
-            late = await conn.run(
-                update(followups)
-                .where(
-                    followups.c.status == "scheduled", followups.c.expires_at <= to_db_time(now)
-                )
-                .values(status="expired")
-            )
+            # Its invitation expires with it: no e-mail either, and the address goes.
+            await conn.run(delete(invitation_mail).where(_visit_surveys(too_late)))
+            late = await conn.run(update(followups).where(too_late).values(status="expired"))
             await conn.run(
                 update(responses)
                 .where(
@@ -291,17 +337,15 @@ class SqliteFollowupStore:
             )
             if stopped == 0:
                 return None
-            return await conn.run(
-                update(followups)
-                .where(
-                    followups.c.status == "scheduled",
-                    followups.c.patient_id
-                    == select(patients.c.id)
-                    .where(patients.c.external_id == external_id)
-                    .scalar_subquery(),
-                )
-                .values(status="stopped")
+            scheduled = and_(
+                followups.c.status == "scheduled",
+                followups.c.patient_id
+                == select(patients.c.id)
+                .where(patients.c.external_id == external_id)
+                .scalar_subquery(),
             )
+            await conn.run(_mail_instead(scheduled, now))
+            return await conn.run(update(followups).where(scheduled).values(status="stopped"))
 
     async def resume_patient(self, external_id: int) -> bool:
         """Allow follow-ups again (for visits from now on); `False` if there is no patient."""

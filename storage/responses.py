@@ -43,6 +43,7 @@ from bot.domain.models import (
 from bot.domain.surveys import AnswerValue
 from storage.database import Database, from_db_time, to_db_time
 from storage.schema import (
+    Int,
     alerts,
     answers,
     case_messages,
@@ -50,10 +51,12 @@ from storage.schema import (
     followups,
     handled_events,
     inbox,
+    patient_links,
     patient_notices,
     patients,
     responses,
     staff_redactions,
+    visit_events,
     visits,
 )
 from storage.sql import Columns, Connection, dialect_insert
@@ -350,6 +353,13 @@ class SqliteResponseStore:
                         visits.c.id.in_(
                             select(responses.c.visit_id).where(responses.c.patient_id.in_(patient))
                         ),
+                        # Visits the bot was yet to ask them about in Telegram.
+                        visits.c.id.in_(
+                            select(followups.c.visit_id).where(
+                                followups.c.patient_id.in_(patient),
+                                followups.c.source_response_id.is_(None),
+                            )
+                        ),
                     )
                 )
             )
@@ -391,6 +401,7 @@ class SqliteResponseStore:
                     .where(visits.c.id == visit_id, visits.c.patient_id.is_(None))
                     .values(patient_id=patient_id)
                 )
+                await _link_booking_patient(conn, visit_id, patient_id, to_db_time(now))
             await conn.run(
                 insert(responses).values(
                     id=response_id,
@@ -449,6 +460,18 @@ class SqliteResponseStore:
         """The invitation with this code, if there is one."""
         row = await self._conn.first(select(visits).where(visits.c.code == code))
         return None if row is None else row_to_invitation(row._mapping)
+
+    async def links_booking_patient(self, code: str) -> bool:
+        """Whether the invitation was made for a visit a booking system named the patient of."""
+        linked = await self._conn.scalar(
+            select(
+                exists().where(
+                    visit_events.c.visit_id == visits.c.id,
+                    visit_events.c.patient_ref.is_not(None),
+                )
+            ).where(visits.c.code == code)
+        )
+        return bool(linked)
 
     async def commit_answer(self, commit: AnswerCommit) -> bool:
         """Store an answer with its alert and completion in one transaction."""
@@ -695,6 +718,8 @@ class SqliteResponseStore:
                     ~exists().where(responses.c.patient_id == patients.c.id),
                 )
             )
+            # A link not renewed by a visit within the retention period goes too.
+            await conn.run(delete(patient_links).where(patient_links.c.linked_at < moment))
             # Visits go when no response refers to them any more and, for invitations, once
             # they could no longer be used anyway.
             await conn.run(
@@ -728,6 +753,27 @@ class SqliteResponseStore:
 
 
 @lru_cache(maxsize=2)
+async def _link_booking_patient(
+    conn: Connection, visit_id: int, patient_id: int, moment: str
+) -> None:
+    """A booking system's invitation, opened and agreed to: its next visits come here."""
+    linking = conn.insert(patient_links).from_select(
+        ["source", "patient_ref", "patient_id", "linked_at"],
+        select(
+            visit_events.c.source,
+            visit_events.c.patient_ref,
+            literal(patient_id, Int),
+            literal(moment),
+        ).where(visit_events.c.visit_id == visit_id, visit_events.c.patient_ref.is_not(None)),
+    )
+    await conn.run(
+        linking.on_conflict_do_update(
+            index_elements=[patient_links.c.source, patient_links.c.patient_ref],
+            set_={"patient_id": linking.excluded.patient_id, "linked_at": moment},
+        )
+    )
+
+
 def _handled_insert(dialect: str) -> Executable:
     return dialect_insert(dialect, handled_events).on_conflict_do_nothing()
 

@@ -350,10 +350,45 @@ visit_events = Table(
     Column("received_at", Text, nullable=False),
     Column("visit_id", Int, ForeignKey("visits.id", ondelete="CASCADE"), nullable=False),
     Column("delivery", Text, nullable=False),
+    # The booking system's id of the patient: links a returning patient to their chat.
+    Column("patient_ref", Text),
     PrimaryKeyConstraint("source", "event_id"),
     _in("delivery", "telegram", "email", "none"),
     Index("visit_events_by_receipt", "received_at"),
     Index("visit_events_visit", "visit_id"),
+    Index("visit_events_by_patient", "source", "patient_ref", "received_at"),
+)
+
+patient_links = Table(
+    "patient_links",
+    metadata,
+    # A booking system's patient who opened one of its invitations and agreed: their next
+    # visits are asked about in Telegram. Erased with the patient (/forget) or by retention.
+    Column("source", Text, nullable=False),
+    Column("patient_ref", Text, nullable=False),
+    Column("patient_id", Int, ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
+    Column("linked_at", Text, nullable=False),
+    PrimaryKeyConstraint("source", "patient_ref"),
+    Index("patient_links_patient", "patient_id"),
+)
+
+invitation_mail = Table(
+    "invitation_mail",
+    metadata,
+    # The e-mail an invitation owes. `held`: kept in case the Telegram survey cannot be
+    # delivered; the address and name are erased once the server accepts the message.
+    Column("visit_id", Int, ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True),
+    Column("address", Text),
+    Column("first_name", Text),
+    Column("language", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("due_at", Text, nullable=False),
+    _zero("attempts"),
+    Column("claimed_at", Text),
+    Column("outcome", Text),
+    Column("sent_at", Text),
+    _in("status", "held", "due", "sending", "sent", "refused", "dropped"),
+    Index("invitation_mail_due", "status", "due_at"),
 )
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from sqlalchemy import select
+
 from bot.domain.models import Response
 from storage.copy import row_counts
 from storage.database import Database
 from storage.inbox import SqliteInbox
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
+from storage.schema import metadata
 
 
 async def stored_responses(db: Path | str) -> list[Response]:
@@ -53,3 +56,13 @@ async def rows_in(db: Path | str, *tables: str) -> dict[str, int]:
     finally:
         await database.close()
     return {table: counts[table] for table in tables}
+
+
+async def rows_of(db: Path | str, table: str) -> list[dict[str, object]]:
+    """Every row of a table, as column → value (the schema's own table, no SQL text)."""
+    database = await Database.open(db)
+    try:
+        rows = await database.connection.rows(select(metadata.tables[table]))
+    finally:
+        await database.close()
+    return [dict(row._mapping) for row in rows]

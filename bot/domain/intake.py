@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -83,6 +83,19 @@ class VisitProgress(StrEnum):
     """Never opened while it was valid."""
 
 
+class MailStatus(StrEnum):
+    """Where an e-mail invitation is."""
+
+    HELD = "held"
+    """Kept in case the Telegram survey cannot be delivered."""
+    DUE = "due"
+    SENDING = "sending"
+    SENT = "sent"
+    REFUSED = "refused"
+    DROPPED = "dropped"
+    """Its invitation expired before it could be sent."""
+
+
 @dataclass(frozen=True, slots=True)
 class VisitEventRecord:
     """An announced visit as kept: the event, when it came, its invitation and delivery."""
@@ -92,6 +105,16 @@ class VisitEventRecord:
     received_at: datetime
     invitation: Invitation
     delivery: Delivery
+    mail: MailStatus | None = None
+    mail_outcome: str | None = None
+    """The SMTP server's last reply code (never its text, which may quote the address)."""
+
+    def mail_state(self) -> str | None:
+        """The e-mail's state as an operator reads it, e.g. "e-mail refused (550 5.1.1)"."""
+        if self.mail is None:
+            return None
+        said = f" ({self.mail_outcome})" if self.mail_outcome else ""
+        return f"e-mail {self.mail.value}{said}"
 
     def progress(self, now: datetime) -> VisitProgress:
         """How far the patient got with the invitation, as of `now`."""
@@ -112,3 +135,92 @@ class FieldProblem(BaseModel):
     field: str
     problem: str
     did_you_mean: tuple[str, ...] = Field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedPatient:
+    """A booking system's patient who agreed in Telegram through one of its invitations."""
+
+    patient_id: int
+    reachable: bool
+    """Neither /stop nor a blocked bot stands in the way of asking them in Telegram."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRules:
+    """The clinic's rules for asking about an announced visit."""
+
+    invite_delay: timedelta
+    """After the visit: `FEEDBACK_INVITE_DELAY_MINUTES`."""
+    survey_gap: timedelta | None
+    """At most one visit survey per this long (`None`: no limit)."""
+    mails: bool
+    """An SMTP server is set up."""
+
+
+@dataclass(frozen=True, slots=True)
+class MailOrder:
+    """The e-mail an invitation owes: sent when due, or `held` while Telegram is tried."""
+
+    address: str
+    first_name: str | None
+    language: str
+    held: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPlan:
+    """How and when the bot asks about a visit (nothing to do for `Delivery.NONE`)."""
+
+    delivery: Delivery
+    due_at: datetime
+    ask_in_telegram: int | None = None
+    """The linked patient (their `patients.id`) to send the survey to."""
+    mail: MailOrder | None = None
+
+
+def plan_delivery(  # noqa: PLR0913 - the event, the patient, and the clinic's rules
+    event: VisitEvent,
+    linked: LinkedPatient | None,
+    *,
+    asked_recently: bool,
+    rules: DeliveryRules,
+    language: str,
+    now: datetime,
+) -> DeliveryPlan:
+    """Telegram for a linked patient the bot may write to, else e-mail, else the link only.
+
+    A patient asked about a visit within the survey gap is not asked again: the link is
+    still made, for the clinic to use as it sees fit. The address stays with a Telegram
+    survey until it is delivered, so that a patient who blocked the bot meanwhile is
+    e-mailed instead.
+    """
+    due_at = max(event.visit_at + rules.invite_delay, now)
+    if asked_recently:
+        return DeliveryPlan(Delivery.NONE, due_at)
+    address = event.patient.email if rules.mails else None
+    if linked is not None and linked.reachable:
+        mail = (
+            None
+            if address is None
+            else MailOrder(address, event.patient.first_name, language, held=True)
+        )
+        return DeliveryPlan(
+            Delivery.TELEGRAM, due_at, ask_in_telegram=linked.patient_id, mail=mail
+        )
+    if address is not None:
+        mail = MailOrder(address, event.patient.first_name, language, held=False)
+        return DeliveryPlan(Delivery.EMAIL, due_at, mail=mail)
+    return DeliveryPlan(Delivery.NONE, due_at)
+
+
+@dataclass(frozen=True, slots=True)
+class OwedMail:
+    """An e-mail invitation due now, with what it says."""
+
+    visit_id: int
+    invitation: Invitation
+    address: str
+    first_name: str | None
+    language: str
+    attempts: int

@@ -506,6 +506,8 @@ class Followup:
     sent_at: datetime | None = None
     reminded_at: datetime | None = None
     attempts: int = 0
+    after_visit: bool = False
+    """The survey about a visit a booking system announced (not a follow-up of a survey)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,8 @@ class NeedsConsent:
     """
 
     invitation_code: str | None = None
+    links_booking_patient: bool = False
+    """Agreeing links the booking system's patient id: the consent says so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +218,10 @@ class FeedbackService:
             if refused is not None:
                 return refused
         if patient is None:
-            return NeedsConsent(invitation_code)
+            links = invitation_code is not None and await self._store.links_booking_patient(
+                invitation_code
+            )
+            return NeedsConsent(invitation_code, links_booking_patient=links)
         return await self._resume_or_start(patient, language, invitation_code)
 
     async def consent(

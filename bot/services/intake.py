@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from bot.domain.intake import Delivery, FieldProblem, RecordedVisit, VisitEvent
+from bot.domain.intake import (
+    DeliveryPlan,
+    DeliveryRules,
+    FieldProblem,
+    LinkedPatient,
+    RecordedVisit,
+    VisitEvent,
+    plan_delivery,
+)
 from bot.domain.models import Invitation
 from bot.services.invitations import InvitationService, UnknownTreatmentError
 from bot.services.ports import Clock
@@ -18,9 +27,25 @@ class VisitEvents(Protocol):
     """Where announced visits are kept, each event once."""
 
     async def record_visit(
-        self, source: str, event_id: str, invitation: Invitation, delivery: Delivery, now: datetime
+        self,
+        source: str,
+        event: VisitEvent,
+        invitation: Invitation,
+        plan: DeliveryPlan,
+        now: datetime,
     ) -> RecordedVisit:
-        """Store the invitation with the event; an event seen before answers as it did."""
+        """Store the invitation, the event and what the bot owes for it, together.
+
+        An event seen before answers as it did, and stores nothing.
+        """
+        ...
+
+    async def linked_patient(self, source: str, patient_ref: str) -> LinkedPatient | None:
+        """The patient in Telegram the booking system's patient id is linked to, if any."""
+        ...
+
+    async def asked_since(self, source: str, patient_ref: str, since: datetime) -> bool:
+        """Whether the bot asked this booking-system patient about a visit since then."""
         ...
 
 
@@ -35,10 +60,20 @@ class VisitRefusedError(ValueError):
 class VisitIntakeService:
     """Turns an announced visit into its invitation, once however often it is announced."""
 
-    def __init__(self, store: VisitEvents, invitations: InvitationService, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: VisitEvents,
+        invitations: InvitationService,
+        clock: Clock,
+        *,
+        rules: DeliveryRules,
+        pick_language: Callable[[str | None, str | None], str],
+    ) -> None:
         self._store = store
         self._invitations = invitations
         self._clock = clock
+        self._rules = rules
+        self._pick_language = pick_language
 
     async def receive(self, event: VisitEvent, source: str = API_SOURCE) -> RecordedVisit:
         """The event's invitation: made now, or the one it made before.
@@ -65,7 +100,16 @@ class VisitIntakeService:
         if problems:
             raise VisitRefusedError(tuple(problems))
         invitation = self._invitations.new(event.visit(), event.survey)
-        # The booking system sends the link itself until the bot can ask the patient.
-        return await self._store.record_visit(
-            source, event.event_id, invitation, Delivery.NONE, self._clock.now()
+        now = self._clock.now()
+        reference = event.patient.id
+        gap = self._rules.survey_gap
+        plan = plan_delivery(
+            event,
+            await self._store.linked_patient(source, reference),
+            asked_recently=gap is not None
+            and await self._store.asked_since(source, reference, now - gap),
+            rules=self._rules,
+            language=self._pick_language(None, event.patient.language),
+            now=now,
         )
+        return await self._store.record_visit(source, event, invitation, plan, now)

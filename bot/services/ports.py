@@ -117,6 +117,10 @@ class SurveyAnswers(Protocol):
         """The invitation with this code, if any."""
         ...
 
+    async def links_booking_patient(self, code: str) -> bool:
+        """Whether agreeing through this invitation links a booking system's patient id."""
+        ...
+
     async def attach_visit(self, response_id: str, visit: Visit, now: datetime) -> bool:
         """Record the visit a patient described; `False` if the response has one."""
         ...

@@ -28,6 +28,7 @@ class Texts:
     """Every language the bot speaks, named in this one (for staff)."""
     # The patient's conversation (plain text, never markup).
     consent: str
+    consent_booking_link: str
     consent_agree: str
     consent_decline: str
     consent_declined: str
@@ -71,7 +72,17 @@ class Texts:
     invitation_unknown: str
     invitation_expired: str
     invitation_used: str
+    # The e-mail invitation (plain text; the HTML part escapes everything it shows).
+    mail_subject: str
+    mail_greeting: str
+    mail_greeting_named: str
+    mail_body: str
+    mail_open: str
+    mail_scan: str
+    mail_valid_until: str
+    mail_why: str
     followup_intro: str
+    visit_survey_intro: str
     followup_reminder: str
     your_treatment: str
     followups_stopped: str

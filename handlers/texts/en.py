@@ -25,6 +25,11 @@ ENGLISH = Texts(
         "/cancel to stop a survey, and /language to change the language.\n\n"
         "Nothing is stored until you tap “I agree”."
     ),
+    consent_booking_link=(
+        "This link came from the clinic's booking system. If you agree, we also remember that "
+        "you are its patient, so the survey about your next visit comes straight here. "
+        "/stop ends those messages; /forget erases this too."
+    ),
     consent_agree="I agree",
     consent_decline="No, thanks",
     consent_declined="No problem — nothing was stored. If you change your mind, send /start.",
@@ -108,9 +113,27 @@ ENGLISH = Texts(
         "That feedback link has already been used — thank you! "
         "Send /start if you'd like to tell us more."
     ),
+    mail_subject="How was your visit to {clinic}?",
+    mail_greeting="Hello,",
+    mail_greeting_named="Hello {name},",
+    mail_body=(
+        "Thank you for visiting {clinic} for your {treatment}. Would you tell us how it went? "
+        "It takes under a minute, in Telegram."
+    ),
+    mail_open="Open the survey in Telegram",
+    mail_scan="Or scan this code with your phone's camera:",
+    mail_valid_until="The link works until {date}.",
+    mail_why=(
+        "You receive this e-mail because you visited {clinic}. We keep your address only "
+        "until this message is sent, and write to you about this visit only."
+    ),
     followup_intro=(
         "Hello again from {clinic}! It's been a little while since your {treatment}. "
         "Could you tell us how you're doing? It takes a minute."
+    ),
+    visit_survey_intro=(
+        "Thank you for visiting {clinic} for your {treatment}! How did it go? "
+        "A few quick questions, one tap each."
     ),
     followup_reminder=(
         "A gentle reminder from {clinic}: we'd still love to hear how your {treatment} went."

@@ -26,6 +26,11 @@ SPANISH = Texts(
         "cambiar el idioma.\n\n"
         "No se guarda nada hasta que pulse «Acepto»."
     ),
+    consent_booking_link=(
+        "Este enlace viene del sistema de citas de la clínica. Si acepta, recordamos además "
+        "que es paciente suyo, para que la encuesta de su próxima visita le llegue aquí "
+        "directamente. /stop detiene esos mensajes; /forget también borra esto."
+    ),
     consent_agree="Acepto",
     consent_decline="No, gracias",
     consent_declined="Sin problema: no se ha guardado nada. Si cambia de opinión, envíe /start.",
@@ -108,9 +113,27 @@ SPANISH = Texts(
         "Envíe /start para darnos su opinión igualmente."
     ),
     invitation_used=("Ese enlace ya se usó. ¡Gracias! Envíe /start si quiere contarnos algo más."),
+    mail_subject="¿Qué tal su visita a {clinic}?",
+    mail_greeting="Hola:",
+    mail_greeting_named="Hola, {name}:",
+    mail_body=(
+        "Gracias por visitar {clinic} para su {treatment}. ¿Nos cuenta qué tal fue? "
+        "Le llevará menos de un minuto, en Telegram."
+    ),
+    mail_open="Abrir la encuesta en Telegram",
+    mail_scan="O escanee este código con la cámara de su teléfono:",
+    mail_valid_until="El enlace funciona hasta el {date}.",
+    mail_why=(
+        "Recibe este correo porque visitó {clinic}. Guardamos su dirección solo hasta enviar "
+        "este mensaje, y le escribimos solo por esta visita."
+    ),
     followup_intro=(
         "¡Hola de nuevo desde {clinic}! Ya ha pasado un tiempo desde su {treatment}. "
         "¿Nos cuenta qué tal está? Le llevará un minuto."
+    ),
+    visit_survey_intro=(
+        "¡Gracias por visitar {clinic} para su {treatment}! ¿Qué tal fue? "
+        "Unas preguntas rápidas, un toque cada una."
     ),
     followup_reminder=(
         "Un recordatorio amable de {clinic}: nos encantaría saber qué tal fue su {treatment}."

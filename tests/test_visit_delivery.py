@@ -1,0 +1,423 @@
+"""Announced visits reach their patients by themselves: in Telegram if linked, else by e-mail.
+
+A real SMTP server (aiosmtpd) receives the e-mail; Telegram is the fake Bot API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from pydantic import SecretStr
+
+from bot.app import FOLLOWUPS_KEY, MAIL_KEY
+from bot.local_telegram import Person
+from bot.services.followups import FollowupService
+from bot.services.mail import MailReport, MailService
+from bot.settings import Settings
+from handlers.registry import FeedbackApplication
+from tests.fake_telegram import FakeTelegram, Fault
+from tests.harness import FakeClock, free_port, make_settings, running_bot
+from tests.storage_view import rows_in, rows_of
+from tests.test_cli import run_cli_async
+from tests.test_intake_api import TOKEN, post
+
+ADDRESS = "ana@example.org"
+SENDER = "feedback@glow.example"
+
+
+class Mailbox:
+    """An SMTP server's handler: keeps what it accepts, refuses what it is told to."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []
+        self.refusals: list[str] = []
+        """Replies to DATA, one per message, before accepting again."""
+        self.unknown: set[str] = set()
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, _: SMTP, __: Session, envelope: Envelope, address: str, ___: list[str]
+    ) -> str:
+        if address in self.unknown:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+        self, _: SMTP, __: Session, envelope: Envelope
+    ) -> str:
+        if self.refusals:
+            return self.refusals.pop(0)
+        content = envelope.content
+        assert isinstance(content, bytes)
+        message = message_from_bytes(content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 2.0.0 Ok: queued"
+
+
+class MailServer:
+    """aiosmtpd on a loopback port, which a test can stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.mailbox = Mailbox()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def delivery_settings(
+    telegram: FakeTelegram, database_location: Path | str, mail_server: MailServer
+) -> Settings:
+    return make_settings(
+        telegram,
+        database_location,
+        api_tokens=(SecretStr(TOKEN),),
+        http_listen=f"127.0.0.1:{free_port()}",
+        smtp_url=SecretStr(f"smtp://127.0.0.1:{mail_server.port}"),
+        mail_from=SENDER,
+    )
+
+
+@pytest.fixture
+async def delivering_bot(
+    delivery_settings: Settings, clock: FakeClock
+) -> AsyncIterator[FeedbackApplication]:
+    async with running_bot(delivery_settings, clock) as application:
+        yield application
+
+
+def visit(
+    event_id: str,
+    clock: FakeClock,
+    *,
+    email: str | None = None,
+    provider: str = "Dr Li",
+    **patient: str,
+) -> dict[str, Any]:
+    """A visit that ended three hours ago (the invitation delay is two hours)."""
+    ended = clock.now() - timedelta(hours=3)
+    person: dict[str, Any] = {"id": "cust-7", **patient}
+    if email is not None:
+        person["email"] = email
+    return {
+        "event_id": event_id,
+        "patient": person,
+        "treatment": "Botox",
+        "provider": provider,
+        "location": "Downtown",
+        "visit_at": ended.isoformat(),
+    }
+
+
+async def announce(settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
+    status, answer, _ = await post(f"http://{settings.http_listen}/api/v1/visits", event)
+    assert status == 201, answer
+    return answer
+
+
+async def send_mail(application: FeedbackApplication) -> MailReport:
+    service = application.bot_data[MAIL_KEY]
+    assert isinstance(service, MailService)
+    return await service.dispatch()
+
+
+async def send_surveys(application: FeedbackApplication) -> int:
+    service = application.bot_data[FOLLOWUPS_KEY]
+    assert isinstance(service, FollowupService)
+    report = await service.dispatch()
+    return report.sent
+
+
+def parts(message: EmailMessage) -> tuple[str, str, list[EmailMessage]]:
+    """The plain text, the HTML, and the images inline in the HTML."""
+    plain = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert isinstance(plain, EmailMessage)
+    assert isinstance(html, EmailMessage)
+    images = [part for part in message.walk() if part.get_content_maintype() == "image"]
+    return plain.get_content(), html.get_content(), images
+
+
+async def link_in_telegram(
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock, chat_id: int
+) -> Person:
+    """The booking system's patient cust-7 opens its first invitation and agrees."""
+    answer = await announce(settings, visit("first-visit", clock))
+    assert answer["delivery"] == "none"  # not linked yet, and no address
+    patient = telegram.patient(chat_id)
+    await patient.send(f"/start {answer['code']}")
+    consent = (await patient.next_message()).text
+    assert "booking system" in consent  # the consent says what agreeing links
+    await patient.tap("I agree")
+    assert (await patient.next_message()).text.startswith("Question 1 of 3")
+    await patient.tap("5")
+    await patient.next_message()
+    await patient.tap("10")
+    await patient.next_message()
+    await patient.tap("Skip")
+    assert "Thank you" in (await patient.next_message()).text
+    return patient
+
+
+@pytest.mark.usefixtures("delivering_bot")
+async def test_a_returning_patient_is_asked_in_telegram_about_their_next_visit(
+    telegram: FakeTelegram,
+    delivery_settings: Settings,
+    clock: FakeClock,
+    delivering_bot: FeedbackApplication,
+    tmp_path: Path,
+) -> None:
+    patient = await link_in_telegram(telegram, delivery_settings, clock, 701)
+    clock.advance(days=31)  # past the survey gap
+    answer = await announce(delivery_settings, visit("second-visit", clock, provider="Dr Ruiz"))
+    assert answer["delivery"] == "telegram"
+    assert await send_surveys(delivering_bot) == 1
+    asked = await patient.next_message()
+    # The intro and the first question in one message, about this visit.
+    assert asked.text.startswith("Thank you for visiting Glow Aesthetics for your Botox")
+    assert "Question 1 of 3" in asked.text
+    await patient.tap("2")
+    assert (await patient.next_message()).text.startswith("Question 2 of 3")
+    status, out, _ = await run_cli_async(
+        tmp_path, "export", "--format", "jsonl", FEEDBACK_DB=str(delivery_settings.db)
+    )
+    assert status == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    latest = max(records, key=lambda record: str(record["started_at"]))
+    assert latest["visit"]["provider"] == "Dr Ruiz"  # the second visit's survey
+    assert latest["answers"]["csat"] == 2
+    # A third visit within FEEDBACK_SURVEY_GAP_DAYS: nobody asks again.
+    clock.advance(days=3)
+    again = await announce(delivery_settings, visit("third-visit", clock))
+    assert again["delivery"] == "none"
+
+
+@pytest.mark.usefixtures("delivering_bot")
+async def test_a_linked_patient_in_another_survey_is_asked_only_after_it(
+    telegram: FakeTelegram,
+    delivery_settings: Settings,
+    clock: FakeClock,
+    delivering_bot: FeedbackApplication,
+) -> None:
+    patient = await link_in_telegram(telegram, delivery_settings, clock, 702)
+    clock.advance(days=31)
+    await patient.send("/start")  # a survey of their own, under way
+    assert (await patient.next_message()).text == "Which treatment did you have?"
+    answer = await announce(delivery_settings, visit("second-visit", clock))
+    assert answer["delivery"] == "telegram"
+    assert await send_surveys(delivering_bot) == 0
+    await patient.send("/cancel")
+    await patient.next_message()
+    assert await send_surveys(delivering_bot) == 1
+    assert (await patient.next_message()).text.startswith("Thank you for visiting")
+
+
+@pytest.mark.usefixtures("delivering_bot")
+async def test_a_linked_patient_who_blocked_the_bot_is_emailed_instead(
+    telegram: FakeTelegram,
+    delivery_settings: Settings,
+    clock: FakeClock,
+    delivering_bot: FeedbackApplication,
+    mail_server: MailServer,
+) -> None:
+    await link_in_telegram(telegram, delivery_settings, clock, 703)
+    clock.advance(days=31)
+    answer = await announce(delivery_settings, visit("second-visit", clock, email=ADDRESS))
+    assert answer["delivery"] == "telegram"
+    [held] = await rows_of(delivery_settings.db, "invitation_mail")
+    assert (held["status"], held["address"]) == ("held", ADDRESS)  # only in case Telegram fails
+    telegram.fail_next(
+        "sendMessage", Fault(403, "Forbidden: bot was blocked by the user", chat_id=703)
+    )
+    assert await send_surveys(delivering_bot) == 0
+    assert (await send_mail(delivering_bot)).sent == 1
+    assert mail_server.mailbox.recipients == [[ADDRESS]]
+    # Blocked: the next visit goes straight to e-mail.
+    clock.advance(days=31)
+    later = await announce(delivery_settings, visit("third-visit", clock, email=ADDRESS))
+    assert later["delivery"] == "email"
+
+
+@pytest.mark.usefixtures("delivering_bot")
+async def test_a_survey_delivered_in_telegram_erases_the_address_kept_for_e_mail(
+    telegram: FakeTelegram,
+    delivery_settings: Settings,
+    clock: FakeClock,
+    delivering_bot: FeedbackApplication,
+    mail_server: MailServer,
+) -> None:
+    await link_in_telegram(telegram, delivery_settings, clock, 704)
+    clock.advance(days=31)
+    await announce(delivery_settings, visit("second-visit", clock, email=ADDRESS))
+    assert await send_surveys(delivering_bot) == 1
+    assert await rows_of(delivery_settings.db, "invitation_mail") == []
+    assert (await send_mail(delivering_bot)).sent == 0
+    assert mail_server.mailbox.messages == []
+
+
+@pytest.mark.usefixtures("delivering_bot")
+async def test_stop_sends_the_next_visit_by_email_and_forget_erases_the_link(
+    telegram: FakeTelegram,
+    delivery_settings: Settings,
+    clock: FakeClock,
+) -> None:
+    patient = await link_in_telegram(telegram, delivery_settings, clock, 705)
+    assert len(await rows_of(delivery_settings.db, "patient_links")) == 1
+    await patient.send("/stop")
+    await patient.next_message()
+    clock.advance(days=31)
+    stopped = await announce(delivery_settings, visit("second-visit", clock, email=ADDRESS))
+    assert stopped["delivery"] == "email"
+    await patient.send("/forget")
+    await patient.next_message()
+    await patient.tap("Yes, erase everything")
+    await telegram.wait_for(lambda: "erased" in telegram.messages_to(705)[-1].text)
+    assert await rows_of(delivery_settings.db, "patient_links") == []
+    clock.advance(days=31)
+    forgotten = await announce(delivery_settings, visit("third-visit", clock))
+    assert forgotten["delivery"] == "none"
+
+
+@pytest.mark.usefixtures("delivering_bot")
+async def test_an_e_mail_invitation_arrives_in_the_patients_language_with_link_and_qr_code(
+    delivery_settings: Settings,
+    clock: FakeClock,
+    delivering_bot: FeedbackApplication,
+    mail_server: MailServer,
+) -> None:
+    event = visit(
+        "mail-visit",
+        clock,
+        email=ADDRESS,
+        language="es",
+        first_name="<img src=x onerror=alert(1)>",
+    )
+    answer = await announce(delivery_settings, event)
+    assert answer["delivery"] == "email"
+    assert (await send_mail(delivering_bot)).sent == 1
+    [message] = mail_server.mailbox.messages
+    assert mail_server.mailbox.recipients == [[ADDRESS]]
+    assert message["Subject"] == "¿Qué tal su visita a Glow Aesthetics?"
+    assert message["From"] == f"Glow Aesthetics <{SENDER}>"
+    plain, html, [qr] = parts(message)
+    assert answer["link"] in plain
+    assert f'href="{answer["link"]}"' in html
+    assert "cid:qr-code" in html
+    assert qr["Content-ID"] == "<qr-code>"
+    assert qr.get_content().startswith(b"\x89PNG")
+    # The name the booking system sent is text, never markup.
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    # Accepted: the address is no longer stored anywhere.
+    [sent] = await rows_of(delivery_settings.db, "invitation_mail")
+    assert (sent["status"], sent["address"], sent["first_name"]) == ("sent", None, None)
+    assert (await send_mail(delivering_bot)).sent == 0
+
+
+@pytest.mark.usefixtures("delivering_bot")
+async def test_a_server_that_says_try_later_gets_the_invitation_once_later(
+    delivery_settings: Settings,
+    clock: FakeClock,
+    delivering_bot: FeedbackApplication,
+    mail_server: MailServer,
+) -> None:
+    mail_server.mailbox.refusals = ["451 4.3.0 Temporary failure, try again later"]
+    await announce(delivery_settings, visit("mail-visit", clock, email=ADDRESS))
+    assert (await send_mail(delivering_bot)).deferred == 1
+    assert (await send_mail(delivering_bot)).sent == 0  # not before its retry time
+    clock.advance(minutes=1)
+    assert (await send_mail(delivering_bot)).sent == 1
+    assert len(mail_server.mailbox.messages) == 1
+
+
+@pytest.mark.usefixtures("delivering_bot")
+async def test_a_server_that_is_down_for_a_while_gets_the_invitation_when_back(
+    delivery_settings: Settings,
+    clock: FakeClock,
+    delivering_bot: FeedbackApplication,
+    mail_server: MailServer,
+) -> None:
+    mail_server.stop()
+    await announce(delivery_settings, visit("mail-visit", clock, email=ADDRESS))
+    for _ in range(3):
+        assert (await send_mail(delivering_bot)).deferred == 1
+        clock.advance(minutes=10)
+    [waiting] = await rows_of(delivery_settings.db, "invitation_mail")
+    assert (waiting["status"], waiting["address"]) == ("due", ADDRESS)
+    mail_server.start()
+    assert (await send_mail(delivering_bot)).sent == 1
+    assert len(mail_server.mailbox.messages) == 1
+
+
+@pytest.mark.usefixtures("delivering_bot")
+async def test_a_permanent_refusal_is_recorded_and_the_address_erased(
+    delivery_settings: Settings,
+    clock: FakeClock,
+    delivering_bot: FeedbackApplication,
+    mail_server: MailServer,
+    tmp_path: Path,
+) -> None:
+    mail_server.mailbox.unknown.add(ADDRESS)
+    await announce(delivery_settings, visit("mail-visit", clock, email=ADDRESS))
+    assert (await send_mail(delivering_bot)).refused == 1
+    [refused] = await rows_of(delivery_settings.db, "invitation_mail")
+    assert (refused["status"], refused["outcome"], refused["address"]) == (
+        "refused",
+        "550 5.1.1",  # the reply's code, not its text: that quotes the address
+        None,
+    )
+    clock.advance(days=1)
+    assert (await send_mail(delivering_bot)).refused == 0
+    status, out, _ = await run_cli_async(tmp_path, "visits", FEEDBACK_DB=str(delivery_settings.db))
+    assert status == 0
+    assert "e-mail refused (550 5.1.1)" in out
+    assert ADDRESS not in out
+
+
+async def test_a_restart_between_receipt_and_delivery_sends_the_invitation_once(
+    delivery_settings: Settings, clock: FakeClock, mail_server: MailServer
+) -> None:
+    async with running_bot(delivery_settings, clock):
+        event = visit("mail-visit", clock, email=ADDRESS)
+        event["visit_at"] = clock.now().isoformat()  # due in two hours
+        answer = await announce(delivery_settings, event)
+        assert answer["delivery"] == "email"
+    clock.advance(hours=2)
+    async with running_bot(delivery_settings, clock) as application:
+        # The restarted bot sends what it owes at once, by itself.
+        for _ in range(200):
+            if mail_server.mailbox.messages:
+                break
+            await asyncio.sleep(0.05)
+        assert (await send_mail(application)).sent == 0
+    assert len(mail_server.mailbox.messages) == 1
+    assert await rows_in(delivery_settings.db, "invitation_mail") == {"invitation_mail": 1}
