@@ -54,6 +54,7 @@ from bot.settings import (
 )
 from handlers.charts import trend_png
 from handlers.intake_api import MINDBODY_PATH, VISITS_PATH
+from handlers.mail import SmtpConnection, smtp_problem
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
 from handlers.webhook import ListenError, WebhookConfig
@@ -440,12 +441,33 @@ def _intake_api_mode(settings: Settings) -> list[str]:
             f"Mindbody's webhook: {_intake_origin(settings)}{MINDBODY_PATH} (subscribe it to "
             "appointmentBooking.updated), " + served
         )
+    smtp = settings.smtp_server()
+    if smtp is None:
+        notes.append(f"e-mail invitations: off (no {ENV_PREFIX}SMTP_URL)")
+    else:
+        security = "TLS" if smtp.implicit_tls else "STARTTLS when the server offers it"
+        notes.append(
+            f"e-mail invitations: from {settings.mail_from} through {smtp.host}:{smtp.port} "
+            f"({security}); --online tries the login"
+        )
     return notes
 
 
 async def _online_checks(settings: Settings) -> tuple[list[str], list[str]]:
-    """Ask Telegram whether the token is valid and the bot may post in the staff chat."""
+    """Ask Telegram whether the token is valid and the bot may post in the staff chat.
+
+    And the SMTP server, if e-mail is set up, whether it takes the bot's login.
+    """
     checked: list[str] = []
+    smtp = settings.smtp_server()
+    if smtp is not None:
+        connection = SmtpConnection(
+            smtp.host, smtp.port, smtp.implicit_tls, smtp.username, smtp.password
+        )
+        refused = await smtp_problem(connection)
+        if refused is not None:
+            return checked, [f"{ENV_PREFIX}SMTP_URL: {refused}"]
+        checked.append(f"e-mail: {smtp.host}:{smtp.port} takes the bot's connection")
     try:
         async with Bot(settings.token(), base_url=str(settings.api_url)) as bot:
             checked.append(f"Telegram: the token is valid; the bot is @{bot.username}")

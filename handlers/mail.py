@@ -170,6 +170,29 @@ class SmtpInvitationMailer:
         return MailAccepted(_reply_text(reply))
 
 
+async def smtp_problem(server: SmtpConnection) -> str | None:
+    """Why the server would not take the bot's mail (connection, TLS, login), or `None`."""
+    client = aiosmtplib.SMTP(
+        hostname=server.host,
+        port=server.port,
+        use_tls=server.implicit_tls,
+        start_tls=None if not server.implicit_tls else False,
+        timeout=SMTP_TIMEOUT,
+    )
+    try:
+        await client.connect()
+        if server.username is not None:
+            await client.login(server.username, server.password or "")
+        await client.quit()
+    except aiosmtplib.SMTPAuthenticationError as error:
+        return f"the server refused the login ({_reply(error.code, error.message)})"
+    except aiosmtplib.SMTPResponseException as error:
+        return f"the server refused the connection ({_reply(error.code, error.message)})"
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+        return f"cannot reach {server.host}:{server.port} ({type(error).__name__})"
+    return None
+
+
 def _judged(code: int, message: str) -> MailOutcome:
     reply = _reply(code, message)
     return MailRejected(reply) if code >= _PERMANENT else MailDeferred(reply)

@@ -6,8 +6,9 @@ from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta
 from statistics import median
 
-from sqlalchemy import Column, case, func, select
+from sqlalchemy import Column, case, exists, func, or_, select
 
+from bot.domain.intake import Delivery
 from bot.domain.models import (
     Answer,
     Breakdown,
@@ -29,7 +30,15 @@ from storage.responses import (
     row_to_answer,
     row_to_response,
 )
-from storage.schema import alerts, answers, daily_scores, patients, responses, visits
+from storage.schema import (
+    alerts,
+    answers,
+    daily_scores,
+    patients,
+    responses,
+    visit_events,
+    visits,
+)
 from storage.totals import (
     END_OF_TIME,
     SCORE_COLUMNS,
@@ -116,6 +125,7 @@ class SqliteReportStore:
             for by, groups in tally.group_totals().items()
         }
         invitations, invitations_by = await self._invitations(after)
+        visits_by_channel = await self._visits_by_channel(after)
         cases = await self._cases(after)
         return Summary(
             period=period,
@@ -134,6 +144,7 @@ class SqliteReportStore:
             by_survey=by_survey,
             invitations=invitations,
             invitations_by=invitations_by,
+            visits_by_channel=visits_by_channel,
             cases=cases,
             csat_scale=scores.shared_csat_scale,
         )
@@ -202,6 +213,34 @@ class SqliteReportStore:
             for by, found in groups.items()
         }
         return InvitationFunnel("", *totals[""]), ranked
+
+    async def _visits_by_channel(self, after: str) -> tuple[InvitationFunnel, ...]:
+        """Announced visits received since `after`, per channel: invited, opened, completed.
+
+        Opened: the patient agreed through the link, or answered the survey in Telegram.
+        """
+        answered = exists().where(
+            responses.c.visit_id == visits.c.id,
+            exists().where(answers.c.response_id == responses.c.id),
+        )
+        opened = case((or_(visits.c.patient_id.is_not(None), answered), 1))
+        rows = await self._db.connection.rows(
+            select(
+                visit_events.c.delivery,
+                func.count(),
+                func.count(opened),
+                func.count(visits.c.used_at),
+            )
+            .join(visits, visits.c.id == visit_events.c.visit_id)
+            .where(visit_events.c.received_at >= after)
+            .group_by(visit_events.c.delivery)
+        )
+        found = {row[0]: [int(value) for value in row[1:4]] for row in rows}
+        return tuple(
+            InvitationFunnel(channel.value, *found[channel.value])
+            for channel in Delivery
+            if channel.value in found
+        )
 
     async def _tally(self, after: str, scores: ScoreQuestions, *, from_totals: bool) -> Tally:
         """The figures of responses started from `after` on.

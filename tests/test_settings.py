@@ -222,3 +222,60 @@ def test_another_database_address_is_refused_in_one_line(
     assert problem.startswith("FEEDBACK_DB: ")
     assert "postgresql://user@host/name" in problem
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.glow.example", ("mail.glow.example", 587, False, None, None)),
+        ("smtp://relay:25", ("relay", 25, False, None, None)),
+        (
+            "smtps://desk%40glow.example:p%40ss@mail.glow.example",
+            ("mail.glow.example", 465, True, "desk@glow.example", "p@ss"),
+        ),
+    ],
+)
+def test_the_smtp_url_gives_server_port_tls_and_login(
+    monkeypatch: pytest.MonkeyPatch, url: str, expected: tuple[object, ...]
+) -> None:
+    monkeypatch.setenv("FEEDBACK_SMTP_URL", url)
+    monkeypatch.setenv("FEEDBACK_MAIL_FROM", "feedback@glow.example")
+    server = load_settings().smtp_server()
+    assert server is not None
+    assert (
+        server.host,
+        server.port,
+        server.implicit_tls,
+        server.username,
+        server.password,
+    ) == expected
+    assert "p@ss" not in repr(server)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://user:hunter22@mail.example", "must start with smtp:// or smtps://"),
+        ("smtp://user:hunter22@mail.example:99999", "has a port that is not a number"),
+        ("smtp://user:hunter22@", "must name the server"),
+    ],
+)
+def test_a_wrong_smtp_url_is_named_and_its_password_never_echoed(
+    monkeypatch: pytest.MonkeyPatch, url: str, problem: str
+) -> None:
+    monkeypatch.setenv("FEEDBACK_SMTP_URL", url)
+    monkeypatch.setenv("FEEDBACK_MAIL_FROM", "feedback@glow.example")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert error.value.problems[0].startswith(f"FEEDBACK_SMTP_URL: {problem}")
+    assert "hunter22" not in str(error.value)
+
+
+def test_e_mail_needs_both_the_server_and_the_sender(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDBACK_SMTP_URL", "smtp://mail.glow.example")
+    with pytest.raises(SettingsError, match="FEEDBACK_MAIL_FROM is not"):
+        load_settings()
+    monkeypatch.delenv("FEEDBACK_SMTP_URL")
+    monkeypatch.setenv("FEEDBACK_MAIL_FROM", "feedback@glow.example")
+    with pytest.raises(SettingsError, match="FEEDBACK_SMTP_URL is not"):
+        load_settings()

@@ -26,7 +26,7 @@ from bot.services.mail import MailReport, MailService
 from bot.settings import Settings
 from handlers.registry import FeedbackApplication
 from tests.fake_telegram import FakeTelegram, Fault
-from tests.harness import FakeClock, free_port, make_settings, running_bot
+from tests.harness import ADMIN_ID, FakeClock, free_port, make_settings, running_bot
 from tests.storage_view import rows_in, rows_of
 from tests.test_cli import run_cli_async
 from tests.test_intake_api import TOKEN, post
@@ -421,3 +421,55 @@ async def test_a_restart_between_receipt_and_delivery_sends_the_invitation_once(
         assert (await send_mail(application)).sent == 0
     assert len(mail_server.mailbox.messages) == 1
     assert await rows_in(delivery_settings.db, "invitation_mail") == {"invitation_mail": 1}
+
+
+@pytest.mark.usefixtures("delivering_bot")
+async def test_the_summary_counts_announced_visits_per_channel(
+    telegram: FakeTelegram,
+    delivery_settings: Settings,
+    clock: FakeClock,
+    delivering_bot: FeedbackApplication,
+    tmp_path: Path,
+) -> None:
+    patient = await link_in_telegram(telegram, delivery_settings, clock, 706)  # link only: done
+    clock.advance(days=31)
+    await announce(delivery_settings, visit("in-telegram", clock))
+    assert await send_surveys(delivering_bot) == 1
+    await patient.next_message()
+    await patient.tap("4")  # opened, not completed
+    await patient.next_message()
+    await announce(delivery_settings, visit("by-mail", clock, email=ADDRESS, id="cust-8"))
+    await announce(delivery_settings, visit("link-only", clock, id="cust-9"))
+    admin = telegram.patient(ADMIN_ID)
+    await admin.send("/summary all")
+    report = (await admin.next_message()).text
+    assert "<b>Visits from the booking system</b>: 4 received" in report
+    assert "• asked in Telegram: 1 · 1 opened · 0 completed (0%)" in report
+    assert "• invited by e-mail: 1 · 0 opened · 0 completed (0%)" in report
+    assert "• link only: 2 · 1 opened · 1 completed (50%)" in report
+    # The command line says the same, in plain text.
+    status, out, _ = await run_cli_async(
+        tmp_path, "summary", "--period", "all", FEEDBACK_DB=str(delivery_settings.db)
+    )
+    assert status == 0
+    assert "Visits from the booking system: 4 received" in out
+    assert "• link only: 2 · 1 opened · 1 completed (50%)" in out
+
+
+async def test_check_config_online_tries_the_smtp_server(
+    telegram: FakeTelegram, mail_server: MailServer, tmp_path: Path
+) -> None:
+    online = {
+        "FEEDBACK_BOT_TOKEN": telegram.token,
+        "FEEDBACK_API_URL": telegram.api_url,
+        "FEEDBACK_MAIL_FROM": SENDER,
+        "FEEDBACK_SMTP_URL": f"smtp://127.0.0.1:{mail_server.port}",
+    }
+    status, out, _ = await run_cli_async(tmp_path, "check-config", "--online", **online)
+    assert status == 0
+    assert f"e-mail invitations: from {SENDER} through 127.0.0.1:{mail_server.port}" in out
+    assert f"e-mail: 127.0.0.1:{mail_server.port} takes the bot's connection" in out
+    mail_server.stop()
+    status, _, err = await run_cli_async(tmp_path, "check-config", "--online", **online)
+    assert status != 0
+    assert f"FEEDBACK_SMTP_URL: cannot reach 127.0.0.1:{mail_server.port}" in err

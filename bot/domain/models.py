@@ -437,6 +437,9 @@ class Summary:
     """Every visit link created in the period (`None`: none was)."""
     invitations_by: dict[BreakdownBy, tuple[InvitationFunnel, ...]] = field(default_factory=dict)
     """The same per provider and per location, largest first."""
+    visits_by_channel: tuple[InvitationFunnel, ...] = ()
+    """Visits booking systems announced in the period, per way the patient was asked (each
+    funnel is named after its `Delivery`: telegram, email, none), in that order."""
     cases: CaseFigures | None = None
     """The cases opened in the period (`None`: none was)."""
     csat_scale: range | None = DEFAULT_RATING_SCALE

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.intake import Delivery
 from bot.domain.models import (
     AlertReason,
     BreakdownBy,
@@ -143,6 +144,9 @@ class Texts:
     summary_invitations: str
     invitation_titles: dict[BreakdownBy, str]
     invitation_row: str
+    summary_visits: str
+    visit_channel_names: dict[Delivery, str]
+    visit_channel_row: str
     summary_negative: str
     # Cases: the alert's buttons, what they answer, the lines the alert shows.
     case_claim: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.intake import Delivery
 from bot.domain.models import (
     AlertReason,
     BreakdownBy,
@@ -275,6 +276,13 @@ ENGLISH = Texts(
     invitation_row=(
         "• {name}: {created} created · {opened} opened · {completed} completed ({rate})"
     ),
+    summary_visits="<b>Visits from the booking system</b>: {received} received",
+    visit_channel_names={
+        Delivery.TELEGRAM: "asked in Telegram",
+        Delivery.EMAIL: "invited by e-mail",
+        Delivery.NONE: "link only",
+    },
+    visit_channel_row=("• {name}: {invited} · {opened} opened · {completed} completed ({rate})"),
     case_claim="🙋 Claim",
     case_reply="↪️ Reply",
     case_resolve="✅ Resolve",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.intake import Delivery
 from bot.domain.models import (
     AlertReason,
     BreakdownBy,
@@ -277,6 +278,15 @@ SPANISH = Texts(
     },
     invitation_row=(
         "• {name}: {created} creados · {opened} abiertos · {completed} completados ({rate})"
+    ),
+    summary_visits="<b>Visitas del sistema de citas</b>: {received} recibidas",
+    visit_channel_names={
+        Delivery.TELEGRAM: "preguntadas en Telegram",
+        Delivery.EMAIL: "invitadas por correo",
+        Delivery.NONE: "solo enlace",
+    },
+    visit_channel_row=(
+        "• {name}: {invited} · {opened} abiertas · {completed} completadas ({rate})"
     ),
     case_claim="🙋 Asumir",
     case_reply="↪️ Responder",

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import assert_never
 
+from bot.domain.intake import Delivery
 from bot.domain.models import (
     AlertReason,
     Answer,
@@ -360,6 +361,7 @@ def format_summary(
             lines.append(_group_line(texts, escape(name), row))
     lines += _case_figure_lines(summary, texts)
     lines += _invitation_lines(summary, texts, escape, tags)
+    lines += _visit_lines(summary, texts, tags)
     if summary.negative_comments:
         lines += ["", tags(texts.summary_negative)]
         lines += [_comment_line(comment, escape) for comment in summary.negative_comments]
@@ -426,6 +428,25 @@ def _invitation_lines(
             )
             for row in rows
         ]
+    return lines
+
+
+def _visit_lines(summary: Summary, texts: Texts, tags: Callable[[str], str]) -> list[str]:
+    """Visits booking systems announced, per way the patient was asked."""
+    if not summary.visits_by_channel:
+        return []
+    received = sum(channel.created for channel in summary.visits_by_channel)
+    lines = ["", tags(texts.summary_visits.format(received=received))]
+    lines += [
+        texts.visit_channel_row.format(
+            name=texts.visit_channel_names[Delivery(channel.name)],
+            invited=channel.created,
+            opened=channel.opened,
+            completed=channel.completed,
+            rate=_pct(channel.completed_rate),
+        )
+        for channel in summary.visits_by_channel
+    ]
     return lines
 
 
