@@ -37,7 +37,7 @@ from handlers.cases import CaseHandlers
 from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
 from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.intake import Intake, UpdateQueue
-from handlers.intake_api import IntakeApi, MindbodyWebhook
+from handlers.intake_api import BookingWebhook, IntakeApi, MindbodyWebhook, VagaroWebhook
 from handlers.lanes import Lanes, PerPersonUpdateProcessor
 from handlers.mail import InvitationMessages, SmtpConnection, SmtpInvitationMailer
 from handlers.patient import ClinicProfile, PatientHandlers
@@ -359,14 +359,7 @@ def build_application(
                 visits,
                 tuple(token.get_secret_value() for token in settings.api_tokens),
                 lambda: application.bot.username,
-                mindbody=(
-                    MindbodyWebhook(
-                        settings.mindbody_signature_key.get_secret_value(),
-                        ZoneInfo(settings.timezone),
-                    )
-                    if settings.mindbody_signature_key
-                    else None
-                ),
+                webhooks=booking_webhooks(settings),
             ),
             settings.intake_address(),
         )
@@ -451,6 +444,17 @@ def build_application(
         staff_chat=settings.staff_chat,
     )
     return application
+
+
+def booking_webhooks(settings: Settings) -> tuple[BookingWebhook, ...]:
+    """The booking systems' webhooks whose secrets are set."""
+    zone = ZoneInfo(settings.timezone)
+    webhooks: list[BookingWebhook] = []
+    if settings.mindbody_signature_key is not None:
+        webhooks.append(MindbodyWebhook(settings.mindbody_signature_key.get_secret_value(), zone))
+    if settings.vagaro_verification_token is not None:
+        webhooks.append(VagaroWebhook(settings.vagaro_verification_token.get_secret_value(), zone))
+    return tuple(webhooks)
 
 
 def clock_for(settings: Settings) -> Clock:

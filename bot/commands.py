@@ -53,7 +53,7 @@ from bot.settings import (
     load_settings,
 )
 from handlers.charts import trend_png
-from handlers.intake_api import MINDBODY_PATH, VISITS_PATH
+from handlers.intake_api import MINDBODY_PATH, VAGARO_PATH, VISITS_PATH
 from handlers.mail import SmtpConnection, smtp_problem
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
@@ -440,6 +440,11 @@ def _intake_api_mode(settings: Settings) -> list[str]:
         notes.append(
             f"Mindbody's webhook: {_intake_origin(settings)}{MINDBODY_PATH} (subscribe it to "
             "appointmentBooking.updated), " + served
+        )
+    if settings.vagaro_verification_token is not None:
+        notes.append(
+            f"Vagaro's webhook: {_intake_origin(settings)}{VAGARO_PATH} (create it for "
+            "Appointments events), " + served
         )
     smtp = settings.smtp_server()
     if smtp is None:

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     """Bearer tokens a booking system may call the intake API with (none: the API is off)."""
     mindbody_signature_key: SecretStr | None = None
     """The Mindbody webhook subscription's `messageSignatureKey` (none: the webhook is off)."""
+    vagaro_verification_token: SecretStr | None = None
+    """The verification token Vagaro shows for its webhook (none: the webhook is off)."""
     invite_delay_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
     """How long after an announced visit the bot asks about it (0: at once)."""
     survey_gap_days: int = Field(default=30, ge=0, le=365)
@@ -124,6 +126,7 @@ class Settings(BaseSettings):
         "webhook_secret",
         "http_listen",
         "mindbody_signature_key",
+        "vagaro_verification_token",
         "smtp_url",
         "mail_from",
         mode="before",
@@ -207,7 +210,13 @@ class Settings(BaseSettings):
                 "served beside the webhook, on FEEDBACK_WEBHOOK_LISTEN; unset one of them"
             )
         if self.serves_intake and self.webhook_url is None and self.http_listen is None:
-            named = "FEEDBACK_API_TOKENS" if self.api_tokens else "FEEDBACK_MINDBODY_SIGNATURE_KEY"
+            named = (
+                "FEEDBACK_API_TOKENS"
+                if self.api_tokens
+                else "FEEDBACK_MINDBODY_SIGNATURE_KEY"
+                if self.mindbody_signature_key
+                else "FEEDBACK_VAGARO_VERIFICATION_TOKEN"
+            )
             raise ValueError(
                 f"{named} is set but nothing serves the intake API: set "
                 "FEEDBACK_HTTP_LISTEN (long polling) or FEEDBACK_WEBHOOK_URL (webhook mode)"
@@ -293,7 +302,11 @@ class Settings(BaseSettings):
     @property
     def serves_intake(self) -> bool:
         """Whether visits may come in: the intake API or a booking system's webhook."""
-        return bool(self.api_tokens) or self.mindbody_signature_key is not None
+        return (
+            bool(self.api_tokens)
+            or self.mindbody_signature_key is not None
+            or self.vagaro_verification_token is not None
+        )
 
     def intake_address(self) -> tuple[str, int] | None:
         """Where long polling serves the intake API, if it does (`FEEDBACK_HTTP_LISTEN`)."""

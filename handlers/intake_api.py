@@ -7,7 +7,8 @@ compared in constant time, and none is ever logged. Answers: 201 with the new in
 problem. Served beside the webhook in webhook mode, or on `FEEDBACK_HTTP_LISTEN`.
 
 Booking systems' own webhooks come in beside it, each at its path and with its own
-signature instead of a token: `POST /webhooks/mindbody` (`X-Mindbody-Signature`).
+signature instead of a token: `POST /webhooks/mindbody` (`X-Mindbody-Signature`) and
+`POST /webhooks/vagaro` (`X-Vagaro-Signature`).
 """
 
 from __future__ import annotations
@@ -17,14 +18,21 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.domain.booking_systems import MINDBODY, NotAVisit, mindbody_visit
+from bot.domain.booking_systems import (
+    MINDBODY,
+    VAGARO,
+    NotAVisit,
+    mindbody_visit,
+    vagaro_visit,
+)
 from bot.domain.intake import FieldProblem, RecordedVisit, VisitEvent
 from bot.services.intake import VisitIntakeService, VisitRefusedError
 from bot.services.invitations import invitation_link
@@ -33,8 +41,35 @@ logger = logging.getLogger(__name__)
 
 VISITS_PATH = "/api/v1/visits"
 MINDBODY_PATH = "/webhooks/mindbody"
-MINDBODY_SIGNATURE = "X-Mindbody-Signature"
+VAGARO_PATH = "/webhooks/vagaro"
 MAX_VISIT_BODY = 64 * 1024
+
+
+class BookingWebhook(Protocol):
+    """A booking system's own webhook: where it posts, how it signs, what its events say."""
+
+    @property
+    def source(self) -> str:
+        """The system's name, which its events' ids are kept under."""
+        ...
+
+    @property
+    def path(self) -> str:
+        """Where it posts."""
+        ...
+
+    @property
+    def signature_header(self) -> str:
+        """The header that carries its signature."""
+        ...
+
+    def signed(self, body: bytes, header: str) -> bool:
+        """Whether the header signs this body (compared in constant time)."""
+        ...
+
+    def visit(self, payload: object) -> VisitEvent | NotAVisit:
+        """The finished visit the event announces, if it announces one."""
+        ...
 
 
 class IntakeApi:
@@ -46,46 +81,54 @@ class IntakeApi:
         tokens: tuple[str, ...],
         bot_username: Callable[[], str],
         *,
-        mindbody: MindbodyWebhook | None = None,
+        webhooks: tuple[BookingWebhook, ...] = (),
     ) -> None:
         self._intake = intake
         self._tokens = tuple(token.encode() for token in tokens)
         self._bot_username = bot_username
-        self._mindbody = mindbody
+        self._webhooks = webhooks
 
     def add_routes(self, app: web.Application) -> None:
         """Serve the API on `app`, and the booking systems' webhooks that are set up."""
         if self._tokens:
             app.router.add_post(VISITS_PATH, self._visits)
-        if self._mindbody is not None:
+        for webhook in self._webhooks:
             # Mindbody checks the URL with a HEAD request before it activates a subscription.
-            app.router.add_route("HEAD", MINDBODY_PATH, _present)
-            app.router.add_post(MINDBODY_PATH, self._from_mindbody)
+            app.router.add_route("HEAD", webhook.path, _present)
+            app.router.add_post(webhook.path, self._receiver(webhook))
 
-    async def _from_mindbody(self, request: web.Request) -> web.Response:
-        if self._mindbody is None:  # pragma: no cover - routed only when it is set up
-            raise web.HTTPNotFound
-        signature = request.headers.get(MINDBODY_SIGNATURE, "")
+    def _receiver(
+        self, webhook: BookingWebhook
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def receive(request: web.Request) -> web.Response:
+            return await self._from_booking_system(webhook, request)
+
+        return receive
+
+    async def _from_booking_system(
+        self, webhook: BookingWebhook, request: web.Request
+    ) -> web.Response:
+        signature = request.headers.get(webhook.signature_header, "")
         if not signature:  # refused before the body is read
-            return _unsigned()
+            return _unsigned(webhook)
         body = await _limited_body(request)
         if body is None:
             return _too_large()
-        if not self._mindbody.signed(body, signature):
-            return _unsigned()
+        if not webhook.signed(body, signature):
+            return _unsigned(webhook)
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return web.json_response({"error": "the body is not JSON"}, status=400)
-        found = mindbody_visit(payload, self._mindbody.zone)
+        found = webhook.visit(payload)
         if isinstance(found, NotAVisit):
-            # 2xx: Mindbody would otherwise send it again, and in the end switch the
+            # 2xx: the system would otherwise send it again, and in the end switch the
             # subscription off; a booking or a cancellation is simply not a visit to ask about.
             return web.json_response({"ignored": found.reason}, status=200)
         try:
-            recorded = await self._intake.receive(found, MINDBODY)
+            recorded = await self._intake.receive(found, webhook.source)
         except VisitRefusedError as refused:
-            logger.warning("a Mindbody visit was not invited: %s", refused)
+            logger.warning("a %s visit was not invited: %s", webhook.source, refused)
             return web.json_response(
                 {"ignored": str(refused), "errors": [p.model_dump() for p in refused.problems]},
                 status=200,
@@ -142,6 +185,9 @@ class MindbodyWebhook:
 
     signature_key: str
     zone: ZoneInfo
+    source: str = MINDBODY
+    path: str = MINDBODY_PATH
+    signature_header: str = "X-Mindbody-Signature"
 
     def signed(self, body: bytes, header: str) -> bool:
         """Whether `X-Mindbody-Signature` is `sha256=` and the base64 HMAC-SHA256 of the body."""
@@ -151,6 +197,32 @@ class MindbodyWebhook:
         digest = hmac.new(self.signature_key.encode(), body, hashlib.sha256).digest()
         return hmac.compare_digest(given.encode(), base64.b64encode(digest))
 
+    def visit(self, payload: object) -> VisitEvent | NotAVisit:
+        """The completed appointment the event announces, if any."""
+        return mindbody_visit(payload, self.zone)
+
+
+@dataclass(frozen=True, slots=True)
+class VagaroWebhook:
+    """Vagaro's webhook: the verification token its subscription showed, and the time zone.
+
+    Vagaro sends that token itself in `X-Vagaro-Signature` (it signs nothing with it).
+    """
+
+    verification_token: str
+    zone: ZoneInfo
+    source: str = VAGARO
+    path: str = VAGARO_PATH
+    signature_header: str = "X-Vagaro-Signature"
+
+    def signed(self, _: bytes, header: str) -> bool:
+        """Whether the header is the subscription's verification token."""
+        return hmac.compare_digest(header.strip().encode(), self.verification_token.encode())
+
+    def visit(self, payload: object) -> VisitEvent | NotAVisit:
+        """The completed appointment the event announces, if any."""
+        return vagaro_visit(payload, self.zone)
+
 
 def _too_large() -> web.Response:
     return web.json_response(
@@ -158,8 +230,8 @@ def _too_large() -> web.Response:
     )
 
 
-def _unsigned() -> web.Response:
-    logger.warning("a Mindbody webhook call without a valid signature was refused")
+def _unsigned(webhook: BookingWebhook) -> web.Response:
+    logger.warning("a %s webhook call without a valid signature was refused", webhook.source)
     return web.json_response({"error": "the signature does not match"}, status=401)
 
 

@@ -9,6 +9,7 @@ import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from bot.settings import Settings
 from handlers.registry import FeedbackApplication
 from tests.fake_telegram import FakeTelegram
 from tests.harness import FakeClock, free_port, make_settings, running_bot, webhook_bot
-from tests.storage_view import rows_in, stored_responses
+from tests.storage_view import rows_in, rows_of, stored_responses
 from tests.test_cli import made_by_the_bot, run_cli, run_cli_async
 
 TOKEN = "intake-token-for-the-booking-system-0123456789"
@@ -412,3 +413,120 @@ async def test_a_mindbody_call_without_its_signature_is_refused_and_nothing_stor
         tampered_status, _ = await from_mindbody(mindbody_settings, mindbody_event(), tampered)
     assert (status, tampered_status) == (401, 401)
     assert await rows_in(mindbody_settings.db, "visits") == {"visits": 0}
+
+
+VAGARO_TOKEN = "vagaro-verification-token-7d2e91c4a0f3"
+
+
+def vagaro_event(
+    status: str = "Service Complete",
+    action: str = "updated",
+    event_id: str = "254FA623-D2B0-4785-A07D-A1A7059C74FF",
+    kind: str = "appointment",
+) -> dict[str, Any]:
+    """An appointment event shaped as Vagaro's webhook documentation shows one."""
+    return {
+        "id": event_id,
+        "createdDate": "2026-11-02T16:05:00Z",
+        "type": kind,
+        "action": action,
+        "payload": {
+            "appointmentId": "2dwfErtmMAFxe6hoCnQStw==",
+            "startTime": "2026-11-02T15:25:00Z",
+            "endTime": "2026-11-02T16:00:00Z",
+            "bookingStatus": status,
+            "serviceTitle": "Botox",
+            "serviceId": "8bXhrRPIa3ZmtMrf6WnZ9Q==",
+            "calendarEventId": None,
+            "amount": 350.0,
+            "eventType": "Appointment",
+            "onlineVsInhouse": "Inhouse",
+            "appointmentTypeCode": "RR",
+            "appointmentTypeName": "Return Request",
+            "customerId": "q9wDkHqJ5K3yR8eZ1oTq2g==",
+        },
+    }
+
+
+@pytest.fixture
+def vagaro_settings(telegram: FakeTelegram, database_location: Path | str) -> Settings:
+    return make_settings(
+        telegram,
+        database_location,
+        vagaro_verification_token=SecretStr(VAGARO_TOKEN),
+        http_listen=f"127.0.0.1:{free_port()}",
+    )
+
+
+async def from_vagaro(
+    settings: Settings, event: dict[str, Any], token: str | None = VAGARO_TOKEN
+) -> tuple[int, dict[str, Any]]:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["X-Vagaro-Signature"] = token
+    url = f"http://{settings.http_listen}/webhooks/vagaro"
+    async with (
+        ClientSession() as session,
+        session.post(url, data=json.dumps(event).encode(), headers=headers) as reply,
+    ):
+        return reply.status, await reply.json()
+
+
+async def test_a_vagaro_appointment_marked_service_complete_invites_its_patient_once(
+    telegram: FakeTelegram, vagaro_settings: Settings, clock: FakeClock
+) -> None:
+    async with running_bot(vagaro_settings, clock):
+        status, answer = await from_vagaro(vagaro_settings, vagaro_event())
+        assert status == 201
+        assert answer["delivery"] == "none"  # no address in Vagaro's event, not linked yet
+        # Vagaro reports the same appointment again (each report has its own id).
+        again_status, again = await from_vagaro(vagaro_settings, vagaro_event(event_id="other"))
+        assert (again_status, again) == (200, answer)
+        patient = telegram.patient(602)
+        await patient.send(f"/start {answer['code']}")
+        assert "booking system" in (await patient.next_message()).text
+        await patient.tap("I agree")
+        assert (await patient.next_message()).text.startswith("Question 1 of 3")
+    [event] = await rows_of(vagaro_settings.db, "visit_events")
+    assert (event["source"], event["event_id"], event["patient_ref"]) == (
+        "vagaro",
+        "2dwfErtmMAFxe6hoCnQStw==-completed",
+        "q9wDkHqJ5K3yR8eZ1oTq2g==",
+    )
+    [response] = await stored_responses(vagaro_settings.db)
+    assert response.visit is not None
+    assert (response.visit.treatment, response.visit.date) == ("neuromodulator", date(2026, 11, 2))
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "kind"),
+    [
+        ("Confirmed", "created", "appointment"),
+        ("Cancel", "updated", "appointment"),
+        ("No Show", "updated", "appointment"),
+        ("Service In Progress", "updated", "appointment"),
+        ("Service Complete", "deleted", "appointment"),
+        ("Service Complete", "updated", "transaction"),
+    ],
+)
+async def test_a_vagaro_booking_cancellation_or_no_show_invites_nobody(
+    vagaro_settings: Settings, clock: FakeClock, status: str, action: str, kind: str
+) -> None:
+    async with running_bot(vagaro_settings, clock):
+        reply, answer = await from_vagaro(vagaro_settings, vagaro_event(status, action, kind=kind))
+    assert reply == 200  # taken, so that Vagaro does not send it again
+    assert "ignored" in answer
+    assert await rows_in(vagaro_settings.db, "visits", "visit_events") == {
+        "visits": 0,
+        "visit_events": 0,
+    }
+
+
+@pytest.mark.parametrize("token", [None, "", "not-the-verification-token", VAGARO_TOKEN[:-1]])
+async def test_a_vagaro_call_without_its_token_is_refused_and_nothing_stored(
+    vagaro_settings: Settings, clock: FakeClock, token: str | None
+) -> None:
+    async with running_bot(vagaro_settings, clock):
+        status, _ = await from_vagaro(vagaro_settings, vagaro_event(), token)
+    assert status == 401
+    assert await rows_in(vagaro_settings.db, "visits") == {"visits": 0}
