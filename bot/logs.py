@@ -43,5 +43,6 @@ def configure_logging(level: str, secrets: list[str]) -> None:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
 
-LIBRARIES_WITH_PATIENT_DATA_AT_DEBUG = ("telegram", "aiosqlite", "asyncpg")
+# aiosmtplib logs nothing today; patients' addresses pass through it, so it is held too.
+LIBRARIES_WITH_PATIENT_DATA_AT_DEBUG = ("telegram", "aiosqlite", "asyncpg", "aiosmtplib")
 LIBRARIES_WITH_PATIENT_DATA_AT_INFO = ("sqlalchemy",)

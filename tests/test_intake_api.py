@@ -128,6 +128,25 @@ async def test_the_same_event_again_answers_as_before_and_makes_nothing_new(
 
 
 @pytest.mark.usefixtures("api_bot")
+async def test_many_events_at_once_each_get_their_own_invitation(
+    api_settings: Settings,
+) -> None:
+    # Posted together, they are written together: each answer must still be its own.
+    url = visits_url(api_settings)
+    events = [
+        {**VISIT, "event_id": f"appt-{n}-done", "provider": f"Provider {n}"} for n in range(40)
+    ]
+    replies = await asyncio.gather(*(post(url, event) for event in events))
+    assert [status for status, _, _ in replies] == [201] * 40
+    by_code = {row["code"]: row for row in await rows_of(api_settings.db, "visits")}
+    by_event = {row["event_id"]: row for row in await rows_of(api_settings.db, "visit_events")}
+    for event, (_, answer, _) in zip(events, replies, strict=True):
+        visit = by_code[answer["code"]]
+        assert visit["provider"] == event["provider"]
+        assert by_event[event["event_id"]]["visit_id"] == visit["id"]
+
+
+@pytest.mark.usefixtures("api_bot")
 @pytest.mark.parametrize(
     "authorization",
     [None, "Bearer not-the-token-0123456789-0123456789", f"Basic {TOKEN}", "Bearer "],

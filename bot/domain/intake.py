@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -177,6 +178,10 @@ class DeliveryPlan:
     ask_in_telegram: int | None = None
     """The linked patient (their `patients.id`) to send the survey to."""
     mail: MailOrder | None = None
+
+
+Planner = Callable[[LinkedPatient | None, bool], DeliveryPlan]
+"""How an event's patient is asked, given their link and whether they were asked recently."""
 
 
 def plan_delivery(  # noqa: PLR0913 - the event, the patient, and the clinic's rules

@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Self
@@ -500,10 +501,17 @@ class SurveyCatalog(BaseModel):
 
     def treatment_named(self, typed: str) -> Treatment | None:
         """The treatment going by this name (id, label or alias), ignoring case and accents."""
-        key = name_key(typed)
-        return next(
-            (t for t in self.treatments if key in {name_key(name) for name in t.names()}), None
-        )
+        return self._treatments_by_name.get(name_key(typed))
+
+    @cached_property
+    def _treatments_by_name(self) -> dict[str, Treatment]:
+        # Every visit a booking system announces is looked up: normalise the names once.
+        # The first treatment with a name keeps it, as the catalogue's order says.
+        named: dict[str, Treatment] = {}
+        for treatment in self.treatments:
+            for name in treatment.names():
+                named.setdefault(name_key(name), treatment)
+        return named
 
     def treatment_names_like(self, typed: str, most: int = 3) -> list[str]:
         """The treatment names closest to a name that matched none, closest first."""

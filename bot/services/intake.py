@@ -11,6 +11,7 @@ from bot.domain.intake import (
     DeliveryRules,
     FieldProblem,
     LinkedPatient,
+    Planner,
     RecordedVisit,
     VisitEvent,
     plan_delivery,
@@ -26,26 +27,22 @@ API_SOURCE = "api"
 class VisitEvents(Protocol):
     """Where announced visits are kept, each event once."""
 
-    async def record_visit(
+    async def record_visit(  # noqa: PLR0913 - the event, what it made, and what decides the rest
         self,
         source: str,
         event: VisitEvent,
         invitation: Invitation,
-        plan: DeliveryPlan,
         now: datetime,
+        *,
+        asked_since: datetime | None,
+        plan: Planner,
     ) -> RecordedVisit:
         """Store the invitation, the event and what the bot owes for it, together.
 
-        An event seen before answers as it did, and stores nothing.
+        `plan` is given the patient's link and whether they were asked since `asked_since`,
+        as the store reads them in the same transaction. An event seen before answers as
+        it did, and stores nothing.
         """
-        ...
-
-    async def linked_patient(self, source: str, patient_ref: str) -> LinkedPatient | None:
-        """The patient in Telegram the booking system's patient id is linked to, if any."""
-        ...
-
-    async def asked_since(self, source: str, patient_ref: str, since: datetime) -> bool:
-        """Whether the bot asked this booking-system patient about a visit since then."""
         ...
 
 
@@ -101,15 +98,25 @@ class VisitIntakeService:
             raise VisitRefusedError(tuple(problems))
         invitation = self._invitations.new(event.visit(), event.survey)
         now = self._clock.now()
-        reference = event.patient.id
-        gap = self._rules.survey_gap
-        plan = plan_delivery(
+        language = self._pick_language(None, event.patient.language)
+        rules = self._rules
+
+        def plan(linked: LinkedPatient | None, asked_recently: bool) -> DeliveryPlan:  # noqa: FBT001 - the Planner's shape
+            return plan_delivery(
+                event,
+                linked,
+                asked_recently=asked_recently,
+                rules=rules,
+                language=language,
+                now=now,
+            )
+
+        gap = rules.survey_gap
+        return await self._store.record_visit(
+            source,
             event,
-            await self._store.linked_patient(source, reference),
-            asked_recently=gap is not None
-            and await self._store.asked_since(source, reference, now - gap),
-            rules=self._rules,
-            language=self._pick_language(None, event.patient.language),
-            now=now,
+            invitation,
+            now,
+            asked_since=None if gap is None else now - gap,
+            plan=plan,
         )
-        return await self._store.record_visit(source, event, invitation, plan, now)
