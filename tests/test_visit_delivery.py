@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -473,3 +476,102 @@ async def test_check_config_online_tries_the_smtp_server(
     status, _, err = await run_cli_async(tmp_path, "check-config", "--online", **online)
     assert status != 0
     assert f"FEEDBACK_SMTP_URL: cannot reach 127.0.0.1:{mail_server.port}" in err
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A mail server's certificate for 127.0.0.1, made for this test run."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(key), "-out", str(cert),
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+@dataclass
+class TlsMailServer:
+    """aiosmtpd with a certificate: STARTTLS required (smtp://), or TLS at once (smtps://)."""
+
+    scheme: str
+    port: int
+    mailbox: Mailbox
+    certificate: Path
+
+
+@pytest.fixture(params=["smtp", "smtps"])
+def tls_mail_server(
+    request: pytest.FixtureRequest, certificate: tuple[Path, Path]
+) -> Iterator[TlsMailServer]:
+    scheme: str = request.param
+    server = TlsMailServer(scheme, free_port(), Mailbox(), certificate[0])
+    tls = server_tls(certificate)
+    # smtp://: the server offers STARTTLS and refuses mail without it; smtps://: TLS at once.
+    options: dict[str, Any] = (
+        {"tls_context": tls, "require_starttls": True}
+        if scheme == "smtp"
+        else {"ssl_context": tls}
+    )
+    controller = Controller(server.mailbox, hostname="127.0.0.1", port=server.port, **options)
+    controller.start()
+    yield server
+    controller.stop()
+
+
+async def test_the_invitation_goes_over_tls_starttls_when_offered_or_from_the_start(
+    telegram: FakeTelegram,
+    database_location: Path | str,
+    clock: FakeClock,
+    tls_mail_server: TlsMailServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = tls_mail_server
+    settings = make_settings(
+        telegram,
+        database_location,
+        api_tokens=(SecretStr(TOKEN),),
+        http_listen=f"127.0.0.1:{free_port()}",
+        smtp_url=SecretStr(f"{server.scheme}://127.0.0.1:{server.port}"),
+        mail_from=SENDER,
+    )
+    async with running_bot(settings, clock) as application:
+        await announce(settings, visit("tls-visit", clock, email=ADDRESS))
+        # A certificate this machine does not trust: nothing is sent in the clear instead.
+        assert (await send_mail(application)).deferred == 1
+        assert server.mailbox.messages == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.certificate))
+        clock.advance(minutes=1)
+        assert (await send_mail(application)).sent == 1
+    assert server.mailbox.recipients == [[ADDRESS]]
+
+
+async def test_the_survey_waits_for_the_invite_delay_and_survives_a_restart(
+    telegram: FakeTelegram, delivery_settings: Settings, clock: FakeClock
+) -> None:
+    async with running_bot(delivery_settings, clock) as application:
+        patient = await link_in_telegram(telegram, delivery_settings, clock, 707)
+        clock.advance(days=31)
+        event = visit("second-visit", clock)
+        event["visit_at"] = clock.now().isoformat()  # just ended: asked in two hours
+        assert (await announce(delivery_settings, event))["delivery"] == "telegram"
+        assert await send_surveys(application) == 0
+        clock.advance(minutes=119)
+        assert await send_surveys(application) == 0
+    clock.advance(minutes=1)
+    async with running_bot(delivery_settings, clock) as application:
+        # The restarted bot sends what is due at once, by itself; never twice.
+        asked = await patient.next_message()
+        assert asked.text.startswith("Thank you for visiting Glow Aesthetics")
+        assert await send_surveys(application) == 0
