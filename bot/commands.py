@@ -461,18 +461,24 @@ def _intake_api_mode(settings: Settings) -> list[str]:
 async def _online_checks(settings: Settings) -> tuple[list[str], list[str]]:
     """Ask Telegram whether the token is valid and the bot may post in the staff chat.
 
-    And the SMTP server, if e-mail is set up, whether it takes the bot's login.
+    And the SMTP server, if e-mail is set up, whether it takes the bot's connection.
     """
-    checked: list[str] = []
+    checked, refused = await _telegram_checks(settings)
     smtp = settings.smtp_server()
     if smtp is not None:
         connection = SmtpConnection(
             smtp.host, smtp.port, smtp.implicit_tls, smtp.username, smtp.password
         )
-        refused = await smtp_problem(connection)
-        if refused is not None:
-            return checked, [f"{ENV_PREFIX}SMTP_URL: {refused}"]
-        checked.append(f"e-mail: {smtp.host}:{smtp.port} takes the bot's connection")
+        problem = await smtp_problem(connection)
+        if problem is None:
+            checked.append(f"e-mail: {smtp.host}:{smtp.port} takes the bot's connection")
+        else:
+            refused.append(f"{ENV_PREFIX}SMTP_URL: {problem}")
+    return checked, refused
+
+
+async def _telegram_checks(settings: Settings) -> tuple[list[str], list[str]]:
+    checked: list[str] = []
     try:
         async with Bot(settings.token(), base_url=str(settings.api_url)) as bot:
             checked.append(f"Telegram: the token is valid; the bot is @{bot.username}")

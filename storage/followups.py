@@ -192,6 +192,19 @@ class SqliteFollowupStore:
             )
             if claimed == 0:
                 return False
+            if followup.after_visit:
+                # The visit's link is this patient's now: nobody else can open it meanwhile.
+                await conn.run(
+                    update(visits)
+                    .where(
+                        visits.c.id
+                        == select(followups.c.visit_id)
+                        .where(followups.c.id == followup.id)
+                        .scalar_subquery(),
+                        visits.c.patient_id.is_(None),
+                    )
+                    .values(patient_id=followup.patient_id)
+                )
             await conn.run(
                 insert(responses).from_select(
                     ["id", "patient_id", "survey_id", "status", "started_at", "visit_id"],

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta
 from statistics import median
 
-from sqlalchemy import Column, case, exists, func, or_, select
+from sqlalchemy import Column, case, exists, func, select
 
 from bot.domain.intake import Delivery
 from bot.domain.models import (
@@ -217,13 +217,14 @@ class SqliteReportStore:
     async def _visits_by_channel(self, after: str) -> tuple[InvitationFunnel, ...]:
         """Announced visits received since `after`, per channel: invited, opened, completed.
 
-        Opened: the patient agreed through the link, or answered the survey in Telegram.
+        Opened: the patient answered at least the first question, whichever way they were
+        asked (a survey sent in Telegram is "opened" only once answered).
         """
         answered = exists().where(
             responses.c.visit_id == visits.c.id,
             exists().where(answers.c.response_id == responses.c.id),
         )
-        opened = case((or_(visits.c.patient_id.is_not(None), answered), 1))
+        opened = case((answered, 1))
         rows = await self._db.connection.rows(
             select(
                 visit_events.c.delivery,

@@ -208,6 +208,10 @@ async def test_a_returning_patient_is_asked_in_telegram_about_their_next_visit(
     # The intro and the first question in one message, about this visit.
     assert asked.text.startswith("Thank you for visiting Glow Aesthetics for your Botox")
     assert "Question 1 of 3" in asked.text
+    # The visit's link is theirs now: someone else who has it cannot answer for them.
+    stranger = telegram.patient(799)
+    await stranger.send(f"/start {answer['code']}")
+    assert "already been used" in (await stranger.next_message()).text
     await patient.tap("2")
     assert (await patient.next_message()).text.startswith("Question 2 of 3")
     status, out, _ = await run_cli_async(
