@@ -579,3 +579,25 @@ async def test_the_survey_waits_for_the_invite_delay_and_survives_a_restart(
         asked = await patient.next_message()
         assert asked.text.startswith("Thank you for visiting Glow Aesthetics")
         assert await send_surveys(application) == 0
+
+
+async def test_retention_erases_a_link_no_visit_renewed(
+    telegram: FakeTelegram, delivery_settings: Settings, clock: FakeClock
+) -> None:
+    settings = delivery_settings.model_copy(update={"retention_days": 90, "survey_gap_days": 0})
+    async with running_bot(settings, clock):
+        await link_in_telegram(telegram, settings, clock, 708)
+        patient = (await rows_of(settings.db, "patient_links"))[0]["patient_id"]
+    clock.advance(days=60)
+    async with running_bot(settings, clock) as application:
+        # A visit 60 days later, asked in Telegram: the link counts from it now.
+        await announce(settings, visit("renewing-visit", clock))
+        assert await send_surveys(application) == 1
+    clock.advance(days=31)
+    async with running_bot(settings, clock):
+        pass
+    assert [row["patient_id"] for row in await rows_of(settings.db, "patient_links")] == [patient]
+    clock.advance(days=60)  # 91 days after that visit: nothing renewed it
+    async with running_bot(settings, clock):
+        pass
+    assert await rows_of(settings.db, "patient_links") == []
