@@ -35,6 +35,7 @@ from bot.services.staff import AlertService, ReportService
 from bot.settings import Settings
 from handlers.cases import CaseHandlers
 from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
+from handlers.console import Console, ConsoleAccess
 from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.intake import Intake, UpdateQueue
 from handlers.intake_api import BookingWebhook, IntakeApi, MindbodyWebhook, VagaroWebhook
@@ -45,7 +46,7 @@ from handlers.polling import DurablePoller
 from handlers.registry import FeedbackApplication, register_handlers
 from handlers.staff import StaffHandlers, TelegramAlertSender
 from handlers.texts import CATALOGUES, Texts
-from handlers.webhook import ApiListener, WebhookConfig, WebhookReceiver
+from handlers.webhook import ApiListener, Routes, WebhookConfig, WebhookReceiver
 from storage.alerts import SqliteAlertStore
 from storage.cases import SqliteCaseStore
 from storage.database import Database, shown
@@ -69,15 +70,18 @@ ORPHAN_AGE = timedelta(seconds=10)
 FOLLOWUPS_KEY = "followups"
 INBOX_KEY = "inbox"
 DATABASE_KEY = "database"
-INTAKE_API_KEY = "intake_api"
+HTTP_KEY = "http"
 MAIL_KEY = "mail"
 
 
 @dataclass(frozen=True, slots=True)
-class IntakeServing:
-    """The intake API, and where long polling serves it (webhook mode: beside the webhook)."""
+class HttpServing:
+    """What the bot serves over HTTP (the intake API, the console), and where polling does.
 
-    api: IntakeApi
+    In webhook mode the same routes are served beside the webhook.
+    """
+
+    routes: tuple[Routes, ...]
     polling_address: tuple[str, int] | None
 
 
@@ -110,6 +114,7 @@ class Lifecycle:
         self.mail: MailService | None = None
         self.cases: CaseService | None = None
         self.reports: ReportService | None = None
+        self.staff: StaffHandlers | None = None
         self.followup_interval = 60.0
         self._handled_events = handled_events
         self._retention_store = retention_store
@@ -141,6 +146,8 @@ class Lifecycle:
             )
         except TelegramError:
             logger.warning("could not set the command menu", exc_info=True)
+        if self.staff is not None:
+            await self.staff.offer_console(application.bot)
         if leading:
             await self._dispatch(application)
         if self.database.postgresql:
@@ -346,6 +353,7 @@ def build_application(
     # what the update fetcher needs, and nothing else reads it.
     application.bot_data[INBOX_KEY] = SqliteInbox(database)
     application.bot_data[DATABASE_KEY] = database
+    served: list[Routes] = []
     if settings.serves_intake:
         visits = VisitIntakeService(
             SqliteVisitEvents(database),
@@ -354,14 +362,13 @@ def build_application(
             rules=settings.delivery_rules(),
             pick_language=feedback.pick_language,
         )
-        application.bot_data[INTAKE_API_KEY] = IntakeServing(
+        served.append(
             IntakeApi(
                 visits,
                 tuple(token.get_secret_value() for token in settings.api_tokens),
                 lambda: application.bot.username,
                 webhooks=booking_webhooks(settings),
-            ),
-            settings.intake_address(),
+            )
         )
     smtp = settings.smtp_server()
     if smtp is not None and settings.mail_from is not None:
@@ -400,6 +407,21 @@ def build_application(
         ZoneInfo(settings.timezone),
     )
     lifecycle.reports = reports
+    if settings.serves_http:
+        served.append(
+            Console(
+                ConsoleAccess(
+                    settings.token(),
+                    settings.admins,
+                    timedelta(hours=settings.console_session_hours),
+                ),
+                reports,
+                texts,
+                clinic_name=settings.clinic_name,
+                language=feedback.default_language,
+            )
+        )
+        application.bot_data[HTTP_KEY] = HttpServing(tuple(served), settings.intake_address())
     patients = PatientHandlers(
         feedback,
         NoticeService(responses, clock, feedback.pick_language),
@@ -416,19 +438,22 @@ def build_application(
     )
     lifecycle.patients = patients
     lifecycle.owed_interval = settings.alert_check_seconds
+    staff = StaffHandlers(
+        reports,
+        invitation_service(settings, responses, surveys, clock),
+        surveys,
+        texts,
+        cases=cases,
+        admins=settings.admins,
+        staff_chat=settings.staff_chat,
+        clinic_name=settings.clinic_name,
+        console_url=settings.console_url(),
+    )
+    lifecycle.staff = staff
     register_handlers(
         application,
         patient=patients,
-        staff=StaffHandlers(
-            reports,
-            invitation_service(settings, responses, surveys, clock),
-            surveys,
-            texts,
-            cases=cases,
-            admins=settings.admins,
-            staff_chat=settings.staff_chat,
-            clinic_name=settings.clinic_name,
-        ),
+        staff=staff,
         followups=FollowupHandlers(followups, feedback),
         guard=DeliveryGuard(feedback),
         private_taps=PrivateTapsOnly(feedback, settings.staff_chat),
@@ -500,12 +525,12 @@ async def polling(
 
 
 def _api_listener(application: FeedbackApplication) -> ApiListener | None:
-    """Long polling's own listener for the intake API, if it is on."""
-    serving = application.bot_data.get(INTAKE_API_KEY)
-    if not isinstance(serving, IntakeServing) or serving.polling_address is None:
+    """Long polling's own HTTP listener (`FEEDBACK_HTTP_LISTEN`), if it is set."""
+    serving = application.bot_data.get(HTTP_KEY)
+    if not isinstance(serving, HttpServing) or serving.polling_address is None:
         return None
     host, port = serving.polling_address
-    return ApiListener(serving.api, host, port, _database(application).answers)
+    return ApiListener(serving.routes, host, port, _database(application).answers)
 
 
 def _database(application: FeedbackApplication) -> Database:
@@ -525,9 +550,9 @@ async def webhook(
     """Serve Telegram's webhook until the block ends, as `polling` polls."""
     async with _running(application, clock, startup_wait) as intake:
         database = _database(application)
-        serving = application.bot_data.get(INTAKE_API_KEY)
-        api = serving.api if isinstance(serving, IntakeServing) else None
-        receiver = WebhookReceiver(application.bot, intake, config, database.answers, api)
+        serving = application.bot_data.get(HTTP_KEY)
+        routes = serving.routes if isinstance(serving, HttpServing) else ()
+        receiver = WebhookReceiver(application.bot, intake, config, database.answers, routes)
         await receiver.start()
         orphans = (
             asyncio.create_task(_adopt_orphans(intake, database)) if database.postgresql else None

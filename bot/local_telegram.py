@@ -41,6 +41,7 @@ _JSON_FIELDS = {
     "limit",
     "timeout",
     "reply_markup",
+    "menu_button",
     "allowed_updates",
     "commands",
     "scope",
@@ -121,6 +122,8 @@ class LocalTelegram:
     messages: list[SentMessage] = field(default_factory=list)
     callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     commands: list[dict[str, Any]] = field(default_factory=list)
+    menu_buttons: dict[int | None, dict[str, Any]] = field(default_factory=dict)
+    """setChatMenuButton's buttons by chat (`None`: the bot's default)."""
     time_source: Callable[[], float] = time.monotonic
     """Stamps requests; tests pass a virtual clock so that pacing needs no real waiting."""
     call_delay: float = 0.0
@@ -269,6 +272,11 @@ class LocalTelegram:
         self.commands = params.get("commands", [])
         return True
 
+    async def _api_setChatMenuButton(self, params: dict[str, Any]) -> Any:
+        chat = params.get("chat_id")
+        self.menu_buttons[None if chat is None else int(chat)] = params.get("menu_button") or {}
+        return True
+
     async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
         if self.webhook is not None:
             return error_response(
@@ -306,6 +314,9 @@ class LocalTelegram:
         if len(text) > 4096:
             return error_response(400, "Bad Request: message is too long")
         chat_id = int(params["chat_id"])
+        if chat_id < 0 and _has_web_app_button(params.get("reply_markup")):
+            # As Telegram: Mini App buttons only in private chats.
+            return error_response(400, "Bad Request: BUTTON_TYPE_INVALID")
         reply = params.get("reply_parameters") or {}
         message = SentMessage(
             message_id=next(self._message_ids),
@@ -607,3 +618,11 @@ class Person:
     def skip_to_end(self) -> None:
         """Mark everything so far as read."""
         self._read = len(self.server.messages_to(self.chat_id))
+
+
+def _has_web_app_button(markup: object) -> bool:
+    """Whether an inline keyboard (as the Bot API receives it) opens a Mini App."""
+    if not isinstance(markup, dict):
+        return False
+    rows = markup.get("inline_keyboard") or []
+    return any(isinstance(button, dict) and "web_app" in button for row in rows for button in row)

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     """The Mindbody webhook subscription's `messageSignatureKey` (none: the webhook is off)."""
     vagaro_verification_token: SecretStr | None = None
     """The verification token Vagaro shows for its webhook (none: the webhook is off)."""
+    public_url: HttpUrl | None = None
+    """The https origin Telegram opens the staff console at (default: the webhook's)."""
+    console_session_hours: float = Field(default=24, gt=0, le=24 * 30)
+    """How long a console sign-in by Telegram lasts."""
     invite_delay_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
     """How long after an announced visit the bot asks about it (0: at once)."""
     survey_gap_days: int = Field(default=30, ge=0, le=365)
@@ -129,6 +133,7 @@ class Settings(BaseSettings):
         "vagaro_verification_token",
         "smtp_url",
         "mail_from",
+        "public_url",
         mode="before",
     )
     @classmethod
@@ -142,6 +147,17 @@ class Settings(BaseSettings):
     def _https_only(cls, value: HttpUrl | None) -> HttpUrl | None:
         if value is not None and value.scheme != "https":
             raise ValueError("must be an https:// URL (Telegram calls webhooks over TLS only)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _https_origin(cls, value: HttpUrl | None) -> HttpUrl | None:
+        if value is None:
+            return None
+        if value.scheme != "https":
+            raise ValueError("must be an https:// address (Telegram opens Mini Apps on TLS only)")
+        if value.path not in {None, "", "/"} or value.query or value.fragment:
+            raise ValueError("must be an origin only, like https://feedback.example-clinic.org")
         return value
 
     @field_validator("webhook_secret")
@@ -300,6 +316,21 @@ class Settings(BaseSettings):
         return SmtpServer.parse(self.smtp_url.get_secret_value())
 
     @property
+    def serves_http(self) -> bool:
+        """Whether the bot runs an HTTP server: the webhook's, or `FEEDBACK_HTTP_LISTEN`."""
+        return self.webhook_url is not None or self.http_listen is not None
+
+    def console_url(self) -> str | None:
+        """Where Telegram opens the staff console, if it can: an https origin and a server."""
+        if not self.serves_http:
+            return None
+        origin = self.public_url or self.webhook_url
+        if origin is None:
+            return None
+        port = "" if origin.port in {None, 443} else f":{origin.port}"
+        return f"https://{origin.host}{port}/console/"
+
+    @property
     def serves_intake(self) -> bool:
         """Whether visits may come in: the intake API or a booking system's webhook."""
         return (
@@ -309,7 +340,7 @@ class Settings(BaseSettings):
         )
 
     def intake_address(self) -> tuple[str, int] | None:
-        """Where long polling serves the intake API, if it does (`FEEDBACK_HTTP_LISTEN`)."""
+        """Where long polling serves HTTP (the intake API, the console), if it does."""
         if self.http_listen is None or self.webhook_url is not None:
             return None
         return _host_and_port(self.http_listen)

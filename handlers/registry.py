@@ -87,6 +87,7 @@ def register_handlers(  # noqa: PLR0913 - one argument per group of handlers
             CommandHandler("cases", staff.cases, filters=_NEW),
             CommandHandler("trend", staff.trend, filters=_NEW),
             CommandHandler("chatid", staff.chat_id, filters=_NEW),
+            CommandHandler("console", staff.console, filters=_NEW),
             CommandHandler("invite", staff.invite, filters=_NEW),
             CommandHandler("export", staff.export, filters=_NEW),
             CommandHandler("help", patient.help, filters=_NEW),

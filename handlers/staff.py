@@ -13,12 +13,15 @@ from typing import TypeVar
 
 from telegram import (
     Bot,
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
     LinkPreviewOptions,
+    MenuButtonWebApp,
     Message,
     ReplyParameters,
     Update,
+    WebAppInfo,
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
@@ -74,7 +77,9 @@ class StaffHandlers:
         admins: frozenset[int],
         staff_chat: int | None,
         clinic_name: str | None = None,
+        console_url: str | None = None,
     ) -> None:
+        self._console_url = console_url
         self._cases = cases
         self._clinic = clinic_name
         self._reports = reports
@@ -109,6 +114,38 @@ class StaffHandlers:
         await message.reply_text(
             format_cases(cases, self._texts, self._cases.now()), parse_mode=ParseMode.HTML
         )
+
+    async def console(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/console`: a button that opens the staff console, in an admin's private chat."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:  # pragma: no cover - a command has both
+            return
+        if user.id not in self._admins:
+            await message.reply_text(self._texts.staff_only)
+        elif self._console_url is None:
+            await message.reply_text(self._texts.console_off)
+        elif message.chat.type != ChatType.PRIVATE:
+            # Telegram refuses Mini App buttons in groups.
+            await message.reply_text(self._texts.console_private_only)
+        else:
+            button = InlineKeyboardButton(
+                self._texts.console_button, web_app=WebAppInfo(self._console_url)
+            )
+            await message.reply_text(
+                self._texts.console_open, reply_markup=InlineKeyboardMarkup([[button]])
+            )
+
+    async def offer_console(self, bot: Bot) -> None:
+        """Make the console every admin's menu button (the chat's button beside the input)."""
+        if self._console_url is None:
+            return
+        button = MenuButtonWebApp(self._texts.console_button, WebAppInfo(self._console_url))
+        for admin in sorted(self._admins):
+            try:
+                await bot.set_chat_menu_button(chat_id=admin, menu_button=button)
+            except TelegramError as error:
+                # An admin who never opened a chat with the bot: /console works once they do.
+                logger.warning("could not set an admin's console menu button: %s", error.message)
 
     async def chat_id(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """`/chatid`: in a group, tell an admin its id (what FEEDBACK_STAFF_CHAT needs)."""

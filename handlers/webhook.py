@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 from telegram import Bot, Update
 
 from handlers.intake import Intake
-from handlers.intake_api import IntakeApi
 
 logger = logging.getLogger(__name__)
 
@@ -57,23 +57,23 @@ class WebhookReceiver:
         intake: Intake,
         config: WebhookConfig,
         database_answers: Callable[[], Awaitable[bool]],
-        api: IntakeApi | None = None,
+        routes: Sequence[Routes] = (),
     ) -> None:
         self._bot = bot
         self._intake = intake
         self._config = config
         self._database_answers = database_answers
-        self._api = api
+        self._routes = routes
         self._stopping = False
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
-        """The routes: the webhook's path, /healthz and the intake API if it is on."""
+        """The routes: the webhook's path, /healthz, the intake API and the console."""
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post(self._config.path, self._receive)
         app.router.add_get("/healthz", health_check(self._database_answers))
-        if self._api is not None:
-            self._api.add_routes(app)
+        for routes in self._routes:
+            routes.add_routes(app)
         return app
 
     async def start(self) -> None:
@@ -142,17 +142,25 @@ def health_check(
     return health
 
 
+class Routes(Protocol):
+    """Paths served beside the webhook or on `FEEDBACK_HTTP_LISTEN` (the API, the console)."""
+
+    def add_routes(self, app: web.Application) -> None:
+        """Add them to `app`."""
+        ...
+
+
 class ApiListener:
-    """Long polling's HTTP server: the intake API and /healthz on `FEEDBACK_HTTP_LISTEN`."""
+    """Long polling's HTTP server on `FEEDBACK_HTTP_LISTEN`: /healthz and the routes."""
 
     def __init__(
         self,
-        api: IntakeApi,
+        routes: Sequence[Routes],
         host: str,
         port: int,
         database_answers: Callable[[], Awaitable[bool]],
     ) -> None:
-        self._api = api
+        self._routes = routes
         self._host = host
         self._port = port
         self._database_answers = database_answers
@@ -162,9 +170,10 @@ class ApiListener:
         """Listen; `ListenError` if the address cannot be had."""
         app = web.Application()
         app.router.add_get("/healthz", health_check(self._database_answers))
-        self._api.add_routes(app)
+        for routes in self._routes:
+            routes.add_routes(app)
         self._runner = await listen(app, self._host, self._port, "HTTP_LISTEN")
-        logger.info("serving the intake API on %s:%d", self._host, self._port)
+        logger.info("serving HTTP on %s:%d", self._host, self._port)
 
     async def stop(self) -> None:
         """Close the listener."""

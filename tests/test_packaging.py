@@ -32,6 +32,7 @@ LOADED = [
     *sorted((ROOT / "storage" / "revisions" / "versions").glob("*.py")),
     *sorted((ROOT / "bot" / "surveys").glob("*.toml")),
     *sorted((ROOT / "bot" / "sentiment" / "data").glob("*.*")),
+    *sorted((ROOT / "handlers" / "console_page").glob("*.*")),
     ROOT / "bot" / "py.typed",
     ROOT / "handlers" / "py.typed",
     ROOT / "storage" / "py.typed",

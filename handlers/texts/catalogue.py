@@ -73,6 +73,12 @@ class Texts:
     invitation_unknown: str
     invitation_expired: str
     invitation_used: str
+    # The staff console (a Mini App): the bot's lines, and the page's words.
+    console_button: str
+    console_open: str
+    console_private_only: str
+    console_off: str
+    console_page: dict[str, str]
     # The e-mail invitation (plain text; the HTML part escapes everything it shows).
     mail_subject: str
     mail_greeting: str

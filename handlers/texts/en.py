@@ -80,6 +80,7 @@ ENGLISH = Texts(
         "/export [7d|30d|90d|all] — every response as a CSV file (private chat only)\n"
         "/cases — open cases, oldest first, with their owner\n"
         "/trend [12w|12m] — CSAT and NPS week by week or month by month, as a chart\n"
+        "/console — the console: overview, cases, comments, breakdowns (private chat)\n"
         "/chatid — in a group: its id, for FEEDBACK_STAFF_CHAT"
     ),
     unsupported_content=(
@@ -114,6 +115,42 @@ ENGLISH = Texts(
         "That feedback link has already been used — thank you! "
         "Send /start if you'd like to tell us more."
     ),
+    console_button="Open the console",
+    console_open=(
+        "The clinic's console: overview, cases, comments and breakdowns. It is also under the "
+        "menu button next to where you type."
+    ),
+    console_private_only=(
+        "Telegram opens the console from a private chat only: send me /console there."
+    ),
+    console_off=(
+        "The console is not set up: the operator sets FEEDBACK_PUBLIC_URL (an https address "
+        "of this bot's server) and FEEDBACK_HTTP_LISTEN or webhook mode."
+    ),
+    console_page={
+        "title": "Console",
+        "loading": "Loading…",
+        "refused": (
+            "This console opens from the bot in Telegram, and the sign-in has expired or is "
+            "not from Telegram. Close it and open it again from the bot."
+        ),
+        "not_admin": "This console is for the clinic's admins only.",
+        "failed": "The console could not reach the bot. Try again in a moment.",
+        "overview": "Overview",
+        "period_7d": "Last 7 days",
+        "period_30d": "Last 30 days",
+        "period_90d": "Last 90 days",
+        "period_all": "All time",
+        "responses": "Responses",
+        "completion_rate": "Completed",
+        "csat": "CSAT",
+        "satisfied": "Satisfied",
+        "nps": "NPS",
+        "response_rate": "Response rate",
+        "trend": "Trend",
+        "span_12w": "12 weeks",
+        "span_12m": "12 months",
+    },
     mail_subject="How was your visit to {clinic}?",
     mail_greeting="Hello,",
     mail_greeting_named="Hello {name},",

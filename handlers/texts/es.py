@@ -82,6 +82,7 @@ SPANISH = Texts(
         "/export [7d|30d|90d|all] — todas las respuestas en un archivo CSV (solo en privado)\n"
         "/cases — casos abiertos, del más antiguo, con su responsable\n"
         "/trend [12w|12m] — CSAT y NPS semana a semana o mes a mes, en un gráfico\n"
+        "/console — la consola: resumen, casos, comentarios, desgloses (chat privado)\n"
         "/chatid — en un grupo: su id, para FEEDBACK_STAFF_CHAT"
     ),
     unsupported_content=(
@@ -114,6 +115,42 @@ SPANISH = Texts(
         "Envíe /start para darnos su opinión igualmente."
     ),
     invitation_used=("Ese enlace ya se usó. ¡Gracias! Envíe /start si quiere contarnos algo más."),
+    console_button="Abrir la consola",
+    console_open=(
+        "La consola de la clínica: resumen, casos, comentarios y desgloses. También está en "
+        "el botón de menú junto a donde escribe."
+    ),
+    console_private_only=(
+        "Telegram abre la consola solo desde un chat privado: envíeme /console allí."
+    ),
+    console_off=(
+        "La consola no está configurada: el operador define FEEDBACK_PUBLIC_URL (una "
+        "dirección https del servidor de este bot) y FEEDBACK_HTTP_LISTEN o el modo webhook."
+    ),
+    console_page={
+        "title": "Consola",
+        "loading": "Cargando…",
+        "refused": (
+            "Esta consola se abre desde el bot en Telegram, y el acceso ha caducado o no viene "
+            "de Telegram. Ciérrela y vuelva a abrirla desde el bot."
+        ),
+        "not_admin": "Esta consola es solo para los administradores de la clínica.",
+        "failed": "La consola no pudo contactar con el bot. Inténtelo de nuevo en un momento.",
+        "overview": "Resumen",
+        "period_7d": "Últimos 7 días",
+        "period_30d": "Últimos 30 días",
+        "period_90d": "Últimos 90 días",
+        "period_all": "Todo",
+        "responses": "Respuestas",
+        "completion_rate": "Completadas",
+        "csat": "CSAT",
+        "satisfied": "Satisfechos",
+        "nps": "NPS",
+        "response_rate": "Tasa de respuesta",
+        "trend": "Evolución",
+        "span_12w": "12 semanas",
+        "span_12m": "12 meses",
+    },
     mail_subject="¿Qué tal su visita a {clinic}?",
     mail_greeting="Hola:",
     mail_greeting_named="Hola, {name}:",
