@@ -35,7 +35,7 @@ from bot.services.staff import AlertService, ReportService
 from bot.settings import Settings
 from handlers.cases import CaseHandlers
 from handlers.common import DeliveryGuard, ErrorReply, PrivateTapsOnly
-from handlers.console import Console, ConsoleAccess
+from handlers.console import CaseWaking, Console, ConsoleAccess
 from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.intake import Intake, UpdateQueue
 from handlers.intake_api import BookingWebhook, IntakeApi, MindbodyWebhook, VagaroWebhook
@@ -395,6 +395,7 @@ def build_application(
     cases = CaseService(
         SqliteCaseStore(database),
         clock,
+        records=SqliteAlertStore(database),
         escalate_after=timedelta(hours=settings.case_escalate_hours),
         send_hours=settings.followup_policy().send_hours,
     )
@@ -407,21 +408,6 @@ def build_application(
         ZoneInfo(settings.timezone),
     )
     lifecycle.reports = reports
-    if settings.serves_http:
-        served.append(
-            Console(
-                ConsoleAccess(
-                    settings.token(),
-                    settings.admins,
-                    timedelta(hours=settings.console_session_hours),
-                ),
-                reports,
-                texts,
-                clinic_name=settings.clinic_name,
-                language=feedback.default_language,
-            )
-        )
-        application.bot_data[HTTP_KEY] = HttpServing(tuple(served), settings.intake_address())
     patients = PatientHandlers(
         feedback,
         NoticeService(responses, clock, feedback.pick_language),
@@ -437,6 +423,27 @@ def build_application(
         cases=cases,
     )
     lifecycle.patients = patients
+    if settings.serves_http:
+        served.append(
+            Console(
+                ConsoleAccess(
+                    settings.token(),
+                    settings.admins,
+                    timedelta(hours=settings.console_session_hours),
+                ),
+                reports,
+                cases,
+                surveys,
+                texts,
+                waking=CaseWaking(
+                    alert_changed=lifecycle.alerts.wake if lifecycle.alerts else _nobody,
+                    patient_owed=patients.deliver_soon,
+                ),
+                clinic_name=settings.clinic_name,
+                timezone=settings.timezone,
+            )
+        )
+        application.bot_data[HTTP_KEY] = HttpServing(tuple(served), settings.intake_address())
     lifecycle.owed_interval = settings.alert_check_seconds
     staff = StaffHandlers(
         reports,
@@ -480,6 +487,10 @@ def booking_webhooks(settings: Settings) -> tuple[BookingWebhook, ...]:
     if settings.vagaro_verification_token is not None:
         webhooks.append(VagaroWebhook(settings.vagaro_verification_token.get_secret_value(), zone))
     return tuple(webhooks)
+
+
+def _nobody() -> None:
+    """No staff chat: no alert to edit."""
 
 
 def clock_for(settings: Settings) -> Clock:

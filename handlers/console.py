@@ -12,18 +12,35 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, TypeVar, assert_never
 
 from aiohttp import web
 
-from bot.domain.models import Summary
+from bot.domain.models import CaseView, StaffMember, Summary
 from bot.domain.periods import Period
+from bot.domain.surveys import AnswerValue, Question, SurveyCatalog, localize
 from bot.domain.trend import Trend, TrendPeriod
+from bot.services.cases import (
+    AlreadyYours,
+    CaseService,
+    Claimed,
+    ClaimOutcome,
+    Closed,
+    Gone,
+    NothingToSend,
+    Relayed,
+    ReplyOutcome,
+    Resolved,
+    ResolveOutcome,
+    TakenBy,
+    TooLong,
+)
 from bot.services.staff import ReportService
 from handlers.console_auth import ConsoleUser, Refusal, signed_in
 from handlers.texts import Texts
+from handlers.texts.formatting import describe_visit
 
 logger = logging.getLogger(__name__)
 
@@ -60,23 +77,40 @@ class ConsoleAccess:
     session: timedelta
 
 
+@dataclass(frozen=True, slots=True)
+class CaseWaking:
+    """Whom to wake when a case changes from the console, as the chat's buttons do."""
+
+    alert_changed: Callable[[], None]
+    """The staff group's alert is to be edited now."""
+    patient_owed: Callable[[], None]
+    """A reply is owed to the patient."""
+
+
 class Console:
     """The console's routes, on whichever aiohttp application serves them."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - its services, wording, and whom to wake
         self,
         access: ConsoleAccess,
         reports: ReportService,
+        cases: CaseService,
+        surveys: SurveyCatalog,
         texts: Texts,
         *,
+        waking: CaseWaking,
         clinic_name: str | None,
-        language: str,
+        timezone: str,
     ) -> None:
+        self._timezone = timezone
         self._access = access
         self._reports = reports
+        self._cases = cases
+        self._surveys = surveys
         self._texts = texts
+        self._waking = waking
         self._clinic = clinic_name
-        self._language = language
+        self._language = surveys.default_language
         self._page = {
             name: (resources.files("handlers.console_page").joinpath(file).read_bytes(), kind)
             for name, (file, kind) in _PAGE_FILES.items()
@@ -89,6 +123,12 @@ class Console:
         app.router.add_get(f"{API_PATH}/me", self._signed(self._me))
         app.router.add_get(f"{API_PATH}/overview", self._signed(self._overview))
         app.router.add_get(f"{API_PATH}/trend", self._signed(self._trend))
+        app.router.add_get(f"{API_PATH}/cases", self._signed(self._case_list))
+        app.router.add_get(f"{API_PATH}/cases/{{case:\\d+}}", self._signed(self._case))
+        for action in ("claim", "reply", "resolve"):
+            app.router.add_post(
+                f"{API_PATH}/cases/{{case:\\d+}}/{action}", self._signed(self._act)
+            )
 
     async def _file(self, request: web.Request) -> web.Response:
         body, kind = self._page[request.match_info["file"]]
@@ -123,6 +163,7 @@ class Console:
                 "first_name": user.first_name,
                 "clinic": self._texts.clinic(self._clinic),
                 "language": self._language,
+                "timezone": self._timezone,
                 "words": self._texts.console_page,
             }
         )
@@ -134,6 +175,100 @@ class Console:
     async def _trend(self, request: web.Request, _: ConsoleUser) -> web.Response:
         span = _choice(request, "span", TrendPeriod, TrendPeriod.WEEKS_12)
         return _json(_trend_figures(await self._reports.trend(span)))
+
+    async def _case_list(self, _: web.Request, __: ConsoleUser) -> web.Response:
+        listing = await self._cases.listing()
+        return _json(
+            {
+                "cases": [
+                    {
+                        "id": case.alert_id,
+                        "patient": case.pseudonym,
+                        "reasons": [self._texts.alert_reasons[r] for r in case.reasons],
+                        "opened_at": case.opened_at.isoformat(),
+                        "claimed_by": case.claimed_by_name,
+                        "resolved_at": _moment(case.resolved_at),
+                    }
+                    for case in listing
+                ]
+            }
+        )
+
+    async def _case(self, request: web.Request, _: ConsoleUser) -> web.Response:
+        view = await self._cases.view(int(request.match_info["case"]))
+        if view is None:
+            return _json({"error": "gone", "message": self._texts.case_gone}, 404)
+        return _json(case_figures(view, self._surveys, self._texts))
+
+    async def _act(self, request: web.Request, user: ConsoleUser) -> web.Response:
+        alert_id = int(request.match_info["case"])
+        action = request.path.rsplit("/", 1)[1]
+        staff = StaffMember(user.id, user.name)
+        if action == "claim":
+            return self._claimed(await self._cases.claim(alert_id, staff))
+        body = await _body(request)
+        if action == "reply":
+            key = body.get("request")
+            replied = await self._cases.reply(
+                alert_id,
+                staff,
+                str(body.get("text", "")),
+                # Negative: never one of Telegram's update ids, which share the keys' table.
+                request_key=-int(key) if isinstance(key, int) and key > 0 else None,
+            )
+            return self._replied(replied)
+        return self._resolved(
+            await self._cases.resolve_with_note(alert_id, staff, str(body.get("note", "")))
+        )
+
+    def _claimed(self, outcome: ClaimOutcome) -> web.Response:
+        texts = self._texts
+        match outcome:
+            case Claimed():
+                self._waking.alert_changed()
+                return _done("claimed", texts.case_claimed)
+            case TakenBy(name):
+                return _refused("taken", texts.case_taken_by.format(name=name))
+            case AlreadyYours():
+                return _done("already_yours", texts.case_already_yours)
+            case Closed() | Gone():
+                return self._unavailable(outcome)
+            case _:
+                assert_never(outcome)
+
+    def _replied(self, outcome: ReplyOutcome) -> web.Response:
+        texts = self._texts
+        match outcome:
+            case Relayed(pseudonym):
+                self._waking.alert_changed()
+                self._waking.patient_owed()
+                clinic = texts.clinic(self._clinic)
+                return _done(
+                    "sent", texts.case_reply_queued.format(patient=pseudonym, clinic=clinic)
+                )
+            case TooLong(limit):
+                return _refused("too_long", texts.case_reply_too_long.format(limit=limit))
+            case NothingToSend():
+                return _refused("empty", self._word("reply_empty"))
+            case Closed() | Gone():
+                return self._unavailable(outcome)
+            case _:
+                assert_never(outcome)
+
+    def _resolved(self, outcome: ResolveOutcome) -> web.Response:
+        match outcome:
+            case Resolved():
+                self._waking.alert_changed()
+                return _done("resolved", self._word("resolved"))
+            case Closed() | Gone():
+                return self._unavailable(outcome)
+            case _:
+                assert_never(outcome)
+
+    def _unavailable(self, outcome: Closed | Gone) -> web.Response:
+        if isinstance(outcome, Closed):
+            return _refused("closed", self._texts.case_closed)
+        return _refused("gone", self._texts.case_gone)
 
     def _word(self, key: str) -> str:
         return self._texts.console_page[key]
@@ -189,6 +324,92 @@ def _trend_figures(trend: Trend) -> dict[str, Any]:
             for point in trend.points
         ],
     }
+
+
+def case_figures(view: CaseView, surveys: SurveyCatalog, texts: Texts) -> dict[str, Any]:
+    """A case as the console shows it; every patient word is a value, never markup."""
+    response, case, language = view.response, view.case, surveys.default_language
+    survey = surveys.get(response.survey_id)
+    order = {
+        question.id: index for index, question in enumerate(survey.questions if survey else ())
+    }
+    answers = []
+    # In the survey's order, as the patient was asked.
+    for answer in sorted(response.answers, key=lambda a: order.get(a.question_id, len(order))):
+        question = survey.question(answer.question_id) if survey else None
+        sentiment = answer.sentiment
+        answers.append(
+            {
+                "question": (
+                    localize(question.text, language, language) if question else answer.question_id
+                ),
+                "value": _shown(answer.value, question, texts),
+                "typed": sentiment is not None,
+                "sentiment": None
+                if sentiment is None
+                else texts.sentiment_labels[sentiment.label],
+                "polarity": None if sentiment is None else sentiment.polarity,
+                "why": [] if sentiment is None else list(sentiment.reasons),
+            }
+        )
+    return {
+        "id": view.alert_id,
+        "patient": response.patient_pseudonym,
+        "reasons": [texts.alert_reasons[r] for r in view.reasons],
+        "opened_at": view.opened_at.isoformat(),
+        "visit": (
+            None if response.visit is None else describe_visit(response.visit, surveys, language)
+        ),
+        "answers": answers,
+        "status": texts.statuses[response.status],
+        "callback_phone": case.callback_phone,
+        "claimed_by": case.claimed_by_name,
+        "resolved_by": case.resolved_by_name,
+        "resolved_at": _moment(case.resolved_at),
+        "note": case.note,
+        "conversation": [
+            {
+                "from": message.direction.value,
+                "author": message.author_name,
+                "body": message.body,
+                "at": message.created_at.isoformat(),
+                "delivery": message.delivery.value,
+            }
+            for message in case.conversation
+        ],
+    }
+
+
+def _shown(value: AnswerValue, question: Question | None, texts: Texts) -> str:
+    if value is None:
+        return texts.skipped
+    if isinstance(value, bool):
+        return texts.yes if value else texts.no
+    if isinstance(value, int) and question is not None:
+        return f"{value}/{question.scale_max}"
+    return str(value)
+
+
+def _moment(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _BadQueryError("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise _BadQueryError("the body is not a JSON object")
+    return body
+
+
+def _done(outcome: str, message: str) -> web.Response:
+    return _json({"outcome": outcome, "message": message})
+
+
+def _refused(outcome: str, message: str) -> web.Response:
+    return _json({"outcome": outcome, "message": message}, 409)
 
 
 def _json(body: object, status: int = 200) -> web.Response:

@@ -28,7 +28,13 @@ class ConsoleUser:
 
     id: int
     first_name: str
+    last_name: str
     language_code: str | None
+
+    @property
+    def name(self) -> str:
+        """The name staff know them by, as Telegram shows it."""
+        return f"{self.first_name} {self.last_name}".strip()
 
 
 class Refusal(StrEnum):
@@ -64,6 +70,7 @@ def signed_in(
         person = ConsoleUser(
             id=int(user["id"]),
             first_name=str(user.get("first_name", "")),
+            last_name=str(user.get("last_name", "")),
             language_code=user.get("language_code"),
         )
     except (KeyError, ValueError, TypeError, OverflowError, OSError):

@@ -22,8 +22,10 @@ from bot.domain.models import (
     AlertReason,
     CaseDelivery,
     CaseDirection,
+    CaseListing,
     CaseMessage,
     CaseState,
+    CaseView,
     PatientRelay,
     PendingAlert,
     Redaction,
@@ -92,7 +94,7 @@ class SqliteAlertStore:
                 PendingAlert(
                     id=row.id,
                     response=response,
-                    reasons=tuple(AlertReason(r) for r in row.reasons.split(",") if r),
+                    reasons=_reasons(row.reasons),
                     created_at=from_db_time(row.created_at),
                     staff_message_id=row.staff_message_id,
                     version=row.version,
@@ -102,6 +104,61 @@ class SqliteAlertStore:
                 )
             )
         return pending
+
+    async def case_listing(self, resolved: int) -> list[CaseListing]:
+        """Every open case, oldest first; then the latest `resolved` resolved, newest first."""
+        listed = select(
+            alerts.c.id,
+            patients.c.pseudonym,
+            alerts.c.reasons,
+            alerts.c.case_opened_at,
+            alerts.c.claimed_by_name,
+            alerts.c.resolved_at,
+        ).select_from(
+            alerts.join(responses, responses.c.id == alerts.c.response_id).join(
+                patients, patients.c.id == responses.c.patient_id
+            )
+        )
+        is_case = alerts.c.case_opened_at.is_not(None)
+        open_rows = await self._db.connection.rows(
+            listed.where(is_case, alerts.c.resolved_at.is_(None)).order_by(
+                alerts.c.case_opened_at, alerts.c.id
+            )
+        )
+        closed_rows = await self._db.connection.rows(
+            listed.where(is_case, alerts.c.resolved_at.is_not(None))
+            .order_by(alerts.c.resolved_at.desc(), alerts.c.id.desc())
+            .limit(resolved)
+        )
+        return [
+            CaseListing(
+                alert_id=row.id,
+                pseudonym=row.pseudonym,
+                reasons=_reasons(row.reasons),
+                opened_at=from_db_time(row.case_opened_at),
+                claimed_by_name=row.claimed_by_name,
+                resolved_at=_time(row.resolved_at),
+            )
+            for row in [*open_rows, *closed_rows]
+        ]
+
+    async def case_view(self, alert_id: int) -> CaseView | None:
+        """The case with its answers and conversation; `None` if it is gone (erased)."""
+        row = await self._db.connection.first(
+            select(alerts).where(alerts.c.id == alert_id, alerts.c.case_opened_at.is_not(None))
+        )
+        if row is None:
+            return None
+        response = await self._responses.get_response(row.response_id)
+        if response is None:  # pragma: no cover - alerts cascade with their response
+            return None
+        return CaseView(
+            alert_id=row.id,
+            response=response,
+            reasons=_reasons(row.reasons),
+            opened_at=from_db_time(row.case_opened_at),
+            case=await self._case(row),
+        )
 
     async def _case(self, row: StoredRow) -> CaseState:
         messages = await self._db.connection.rows(_CONVERSATION, {"alert_id": row.id})
@@ -284,3 +341,7 @@ class SqliteAlertStore:
 
 def _time(text: str | None) -> datetime | None:
     return None if text is None else from_db_time(text)
+
+
+def _reasons(stored: str) -> tuple[AlertReason, ...]:
+    return tuple(AlertReason(reason) for reason in stored.split(",") if reason)

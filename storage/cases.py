@@ -14,6 +14,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -35,6 +36,7 @@ from storage.schema import (
     alerts,
     case_messages,
     case_staff_messages,
+    handled_events,
     patient_notices,
     patients,
     responses,
@@ -211,6 +213,10 @@ class SqliteCaseStore:
         """
         moment = to_db_time(now)
         async with self._db.transaction() as conn:
+            if dedup_key is not None and await conn.scalar(
+                select(exists().where(handled_events.c.event_key == dedup_key))
+            ):
+                return True  # sent already: a retry (the console's) or a redelivery
             taken = await conn.run(
                 update(alerts)
                 .where(alerts.c.id == alert_id, _OPEN)

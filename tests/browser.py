@@ -74,7 +74,8 @@ class Browser:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError(f"the page never had {source}")
+                shown = await self.script("return document.body.innerText;")
+                raise AssertionError(f"the page never had {source}; it shows:\n{shown}")
             await asyncio.sleep(0.05)
 
     async def texts(self, selector: str) -> list[str]:
@@ -83,6 +84,20 @@ class Browser:
             f"return Array.from(document.querySelectorAll({selector!r})).map((e) => e.innerText);"
         )
         return [str(text) for text in found]
+
+    async def click(self, selector: str) -> None:
+        """Click the first element the CSS selector finds."""
+        from selenium.webdriver.common.by import By  # noqa: PLC0415 - with Selenium, above
+
+        found = await self.run(self.driver.find_element, By.CSS_SELECTOR, selector)
+        await self.run(found.click)
+
+    async def type(self, selector: str, text: str) -> None:
+        """Type into the field the CSS selector finds."""
+        from selenium.webdriver.common.by import By  # noqa: PLC0415 - with Selenium, above
+
+        found = await self.run(self.driver.find_element, By.CSS_SELECTOR, selector)
+        await self.run(found.send_keys, text)
 
     async def screenshot(self, path: Path) -> None:
         """The window as a PNG."""

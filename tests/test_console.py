@@ -5,6 +5,7 @@ What the page shows is tested in a real browser in tests/test_console_browser.py
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -28,7 +29,10 @@ from tests.harness import (
     running_bot,
     webhook_bot,
 )
+from tests.test_cases import alert_when, case_messages, unhappy_patient
 from tests.test_patient_flow import answer_all
+
+EN = CATALOGUES["en"]
 
 PUBLIC_URL = "https://feedback.glow.example"
 ADMIN = {"id": ADMIN_ID, "first_name": "Dana", "language_code": "en"}
@@ -41,6 +45,7 @@ def console_settings(telegram: FakeTelegram, database_location: Path | str) -> S
         database_location,
         http_listen=f"127.0.0.1:{free_port()}",
         public_url=PUBLIC_URL,
+        timezone="America/New_York",
     )
 
 
@@ -246,3 +251,52 @@ async def test_in_webhook_mode_the_console_is_beside_the_webhook_at_its_address(
     [[button]] = reply.reply_markup["inline_keyboard"]
     # No FEEDBACK_PUBLIC_URL: the webhook's origin, port included.
     assert button["web_app"] == {"url": "https://feedback.example-clinic.org:8443/console/"}
+
+
+async def act(
+    settings: Settings, path: str, launch: str, body: object = None, *, raw: bytes | None = None
+) -> tuple[int, dict[str, Any]]:
+    headers = {"Authorization": f"tma {launch}", "Content-Type": "application/json"}
+    data = raw if raw is not None else json.dumps(body or {}).encode()
+    async with (
+        ClientSession() as session,
+        session.post(console_url(settings, f"api/{path}"), data=data, headers=headers) as reply,
+    ):
+        return reply.status, await reply.json()
+
+
+async def test_case_actions_answer_each_outcome_and_a_retried_reply_is_sent_once(
+    telegram: FakeTelegram, console_settings: Settings, clock: FakeClock
+) -> None:
+    settings = console_settings.model_copy(update={"admins": frozenset({ADMIN_ID, 778})})
+    async with running_bot(settings, clock):
+        await unhappy_patient(telegram, 940)
+        await alert_when(telegram, lambda text: "Status: completed" in text)
+        dana = signed_launch(telegram.token, ADMIN, clock.now())
+        lee = signed_launch(telegram.token, {"id": 778, "first_name": "Lee"}, clock.now())
+        status, listing, _ = await call(settings, "cases", dana)
+        [case] = listing["cases"]
+        path = f"cases/{case['id']}"
+        assert (await act(settings, f"{path}/claim", dana))[0] == 200
+        status, taken = await act(settings, f"{path}/claim", lee)
+        assert (status, taken["outcome"]) == (409, "taken")
+        assert taken["message"] == EN.case_taken_by.format(name="Dana")
+        status, empty = await act(settings, f"{path}/reply", dana, {"text": "  ", "request": 5})
+        assert (status, empty["outcome"]) == (409, "empty")
+        long = {"text": "x" * 3801, "request": 6}
+        assert (await act(settings, f"{path}/reply", dana, long))[1]["outcome"] == "too_long"
+        assert (await act(settings, f"{path}/reply", dana, raw=b"not json"))[0] == 400
+        words = "Sorry about that, we will call."
+        reply = {"text": words, "request": 123456789}
+        for _ in range(2):  # a retry of the same reply, after a lost answer
+            status, sent = await act(settings, f"{path}/reply", dana, reply)
+            assert (status, sent["outcome"]) == (200, "sent")
+        # Stored once: one message owed to the patient, one line in the case.
+        [staff_line] = [m for m in await case_messages(settings) if m[0] == "to_patient"]
+        assert staff_line == ("to_patient", words, "Dana")
+        await telegram.wait_for(lambda: any(words in m.text for m in telegram.messages_to(940)))
+        assert sum(words in m.text for m in telegram.messages_to(940)) == 1
+        assert (await call(settings, "cases/999999", dana))[0] == 404
+        assert (await act(settings, f"{path}/resolve", dana, {"note": "done"}))[0] == 200
+        status, again = await act(settings, f"{path}/resolve", dana)
+        assert (status, again["outcome"]) == (409, "closed")

@@ -7,6 +7,7 @@ The page gets its launch data as Telegram's clients pass it in the URL's fragmen
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,8 +22,11 @@ from tests.browser import Browser, browser_or_skip
 from tests.console_launch import signed_launch
 from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN_ID, FakeClock, running_bot
+from tests.test_cases import alert_when
 from tests.test_console import ADMIN, console_settings  # noqa: F401 - a fixture used here
 from tests.test_patient_flow import answer_all
+
+EN = CATALOGUES["en"]
 
 FIRST_RENDER_MS = 1000
 THEME = {"bg_color": "#17212b", "text_color": "#f5f5f5", "button_color": "#5288c1"}
@@ -131,3 +135,67 @@ async def test_a_refused_launch_sees_why_and_no_data(
     assert await browser.texts("#status") == [expected]
     assert await browser.texts(".card") == []
     assert "Lovely staff" not in await browser.script("return document.body.innerText;")
+
+
+XSS = '<img src=x onerror="window.hacked=1">'
+
+
+@pytest.mark.usefixtures("console_bot")
+async def test_an_admin_claims_replies_and_resolves_a_case_and_the_patient_gets_the_reply(
+    telegram: FakeTelegram,
+    console_settings: Settings,  # noqa: F811
+    clock: FakeClock,
+    browser: Browser,
+) -> None:
+    patient = telegram.patient(930)
+    await answer_all(patient, "1", "2", XSS)
+    assert "Thank you" in (await patient.next_message()).text
+    await patient.next_message()  # the offer of a call
+    alert = await alert_when(telegram, lambda text: "Status: completed" in text)
+    pseudonym = re.search(r"P-[0-9A-Z]+", alert.text)
+    assert pseudonym is not None
+
+    await browser.open(opened_from_telegram(console_settings, signed_launch(
+        telegram.token, {**ADMIN, "last_name": "Ruiz"}, clock.now()
+    )))  # fmt: skip
+    await browser.wait_for("document.body.dataset.ready === 'overview'")
+    await browser.click('#tabs button[data-page="cases"]')
+    await browser.wait_for("document.body.dataset.ready === 'cases'")
+    [row] = await browser.texts(".case-row")
+    assert row.startswith(
+        f"{pseudonym.group()} · low satisfaction score, unlikely to recommend\n"
+        "Nov 2, 2026, 5:00 AM · Nobody has taken it"  # in the clinic's zone, New York
+    )
+    await browser.click(".case-row")
+    await browser.wait_for("document.body.dataset.ready === 'case'")
+    # The comment is shown as typed: text, not an image with a script.
+    assert XSS in await browser.script("return document.getElementById('case').innerText;")
+    assert await browser.script("return document.querySelectorAll('img').length") == 0
+    assert await browser.script("return window.hacked === undefined")
+
+    await browser.click('button[data-action="claim"]')
+    await browser.wait_for(
+        f"document.getElementById('case-said')?.innerText === {EN.case_claimed!r}"
+    )
+    # The staff group's alert says who took it, as after a tap on its Claim button.
+    await alert_when(telegram, lambda text: "Taken by Dana Ruiz" in text)
+
+    reply = "We are so sorry. Dr Li will call you this afternoon."
+    await browser.type('textarea[data-field="reply"]', reply)
+    await browser.click('button[data-action="reply"]')
+    await browser.wait_for("document.getElementById('case-said')?.innerText.includes('P-')")
+    received = await patient.next_message()
+    assert reply in received.text
+    await alert_when(telegram, lambda text: reply in text)
+
+    await browser.type('input[data-field="note"]', "Called back; offered a review visit")
+    await browser.click('button[data-action="resolve"]')
+    await browser.wait_for(
+        f"document.getElementById('case-said')?.innerText === {EN.console_page['resolved']!r}"
+    )
+    await alert_when(telegram, lambda text: "Resolved</b> by Dana Ruiz" in text)
+    assert "Called back; offered a review visit" in await browser.script(
+        "return document.getElementById('case').innerText;"
+    )
+    # Resolved: no more actions offered.
+    assert await browser.script("return document.querySelectorAll('.actions').length") == 0

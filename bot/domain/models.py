@@ -301,6 +301,29 @@ class OpenCase:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseListing:
+    """A case in the console's list: open ones, and those resolved lately."""
+
+    alert_id: int
+    pseudonym: str
+    reasons: tuple[AlertReason, ...]
+    opened_at: datetime
+    claimed_by_name: str | None
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """A case whole, as the console shows it: the answers, why, and what staff did."""
+
+    alert_id: int
+    response: Response
+    reasons: tuple[AlertReason, ...]
+    opened_at: datetime
+    case: CaseState
+
+
+@dataclass(frozen=True, slots=True)
 class Redaction:
     """A staff message that showed answers since erased: to be blanked."""
 

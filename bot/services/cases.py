@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import assert_never
 
-from bot.domain.models import CaseIntent, IntentKind, OpenCase, StaffMember
+from bot.domain.models import CaseIntent, CaseListing, CaseView, IntentKind, OpenCase, StaffMember
 from bot.domain.schedule import SendHours
-from bot.services.ports import CaseStore, Clock
+from bot.services.ports import CaseRecords, CaseStore, Clock
 
 # After tapping Reply or Resolve, the staff member's next message in the staff chat is the
 # reply (or the note) for this long; later, only a reply to one of the case's messages is.
@@ -87,8 +87,24 @@ class NotForACase:
     """An ordinary message in the staff chat: nothing to do."""
 
 
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The case is closed (with its note, if one was given)."""
+
+    pseudonym: str
+
+
+@dataclass(frozen=True, slots=True)
+class NothingToSend:
+    """An empty reply."""
+
+
 ClaimOutcome = Claimed | TakenBy | AlreadyYours | Closed | Gone
 StaffTextOutcome = Relayed | Noted | TooLong | Closed | Gone | NotForACase
+ReplyOutcome = Relayed | TooLong | NothingToSend | Closed | Gone
+ResolveOutcome = Resolved | Closed | Gone
+# The console lists every open case and this many of the latest resolved ones.
+RESOLVED_LISTED = 50
 
 
 class CaseService:
@@ -99,10 +115,12 @@ class CaseService:
         store: CaseStore,
         clock: Clock,
         *,
+        records: CaseRecords,
         escalate_after: timedelta,
         send_hours: SendHours,
     ) -> None:
         self._store = store
+        self._records = records
         self._clock = clock
         self._escalate_after = escalate_after
         self._send_hours = send_hours
@@ -210,6 +228,45 @@ class CaseService:
     async def callback_request(self, external_id: int, phone: str) -> bool:
         """The patient shared their number to be called; whether a case shows it."""
         return await self._store.callback_request(external_id, phone)
+
+    async def listing(self) -> list[CaseListing]:
+        """Open cases oldest first, then the latest resolved ones: the console's list."""
+        return await self._records.case_listing(RESOLVED_LISTED)
+
+    async def view(self, alert_id: int) -> CaseView | None:
+        """The case whole (`None`: erased, or no such case)."""
+        return await self._records.case_view(alert_id)
+
+    async def reply(
+        self, alert_id: int, staff: StaffMember, text: str, *, request_key: int | None
+    ) -> ReplyOutcome:
+        """Send the patient a reply (from the console); `request_key` makes a retry no-op."""
+        body = text.strip()
+        if not body:
+            return NothingToSend()
+        if len(body) > REPLY_LIMIT:
+            return TooLong(REPLY_LIMIT)
+        target = await self._store.case_target(alert_id)
+        if target is None:
+            return Gone()
+        added = await self._store.add_staff_reply(
+            alert_id, staff, body, self._clock.now(), request_key
+        )
+        return Relayed(target.pseudonym) if added else Closed()
+
+    async def resolve_with_note(
+        self, alert_id: int, staff: StaffMember, note: str
+    ) -> ResolveOutcome:
+        """Close the case with its one-line note (from the console, where both come at once)."""
+        target = await self._store.case_target(alert_id)
+        if target is None:
+            return Gone()
+        if not await self._store.resolve(alert_id, staff, self._clock.now()):
+            return Closed()
+        written = " ".join(note.split())[:NOTE_LIMIT]
+        if written:
+            await self._store.add_note(alert_id, written)
+        return Resolved(target.pseudonym)
 
     async def open_cases(self) -> list[OpenCase]:
         """Cases not resolved yet, oldest first."""

@@ -11,7 +11,9 @@ from typing import Protocol
 from bot.domain.models import (
     AnswerCommit,
     CaseIntent,
+    CaseListing,
     CaseTarget,
+    CaseView,
     Invitation,
     OpenCase,
     OwedNotice,
@@ -356,6 +358,18 @@ class CaseReminders(Protocol):
 
     async def repost(self, alert_id: int, now: datetime) -> bool:
         """Post the case again as a new message; `False` if taken or closed since."""
+        ...
+
+
+class CaseRecords(Protocol):
+    """Cases whole, for the console."""
+
+    async def case_listing(self, resolved: int) -> list[CaseListing]:
+        """Every open case, oldest first; then the `resolved` latest resolved, newest first."""
+        ...
+
+    async def case_view(self, alert_id: int) -> CaseView | None:
+        """The case with its answers and conversation; `None` if it is gone."""
         ...
 
 

@@ -6,6 +6,7 @@ const PERIODS = ["7d", "30d", "90d", "all"];
 const SPANS = ["12w", "12m"];
 let words = {};
 let language = "en";
+let timeZone = "UTC";
 
 class Refused extends Error {}
 
@@ -35,16 +36,22 @@ function applyTheme() {
   }
 }
 
-async function api(path) {
-  const reply = await fetch(`api/${path}`, {
+async function api(path, sent) {
+  const options = {
     headers: { Authorization: `tma ${launchData()}` },
     credentials: "omit",
-  });
+  };
+  if (sent !== undefined) {
+    options.method = "POST";
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(sent);
+  }
+  const reply = await fetch(`api/${path}`, options);
   const body = await reply.json();
   if (reply.status === 401 || reply.status === 403) {
     throw new Refused(body.message);
   }
-  if (!reply.ok) {
+  if (!reply.ok && reply.status !== 409) {
     throw new Error(body.message || body.error);
   }
   return body;
@@ -194,6 +201,9 @@ async function showTrend(span) {
 }
 
 async function showOverview() {
+  if (document.getElementById("periods").childElementCount) {
+    return;  // drawn once; the tabs come back to it as it was
+  }
   document.getElementById("trend-title").textContent = words.trend;
   const spans = document.getElementById("spans");
   spans.replaceChildren(
@@ -210,12 +220,210 @@ async function showOverview() {
     showTrend("12w"),
   ]);
   document.getElementById("periods").replaceChildren(...figures.map(periodCard));
-  document.getElementById("overview").hidden = false;
+}
+
+// Tabs: each page is a section, shown alone.
+const PAGES = { overview: showOverview, cases: showCases };
+
+async function showPage(name) {
+  for (const tab of document.querySelectorAll("#tabs button")) {
+    tab.setAttribute("aria-pressed", String(tab.dataset.page === name));
+  }
+  for (const page of Object.keys(PAGES)) {
+    document.getElementById(page).hidden = page !== name;
+  }
+  await PAGES[name]();
+  document.body.dataset.ready = name;
+}
+
+function makeTabs() {
+  const tabs = document.getElementById("tabs");
+  tabs.replaceChildren(
+    ...Object.keys(PAGES).map((page) => {
+      const tab = element("button", words[page]);
+      tab.type = "button";
+      tab.dataset.page = page;
+      tab.addEventListener("click", () => {
+        document.body.dataset.ready = "";
+        showPage(page).catch(failed);
+      });
+      return tab;
+    }),
+  );
+  tabs.hidden = false;
+}
+
+function when(iso) {
+  return new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short", timeZone }).format(
+    new Date(iso),
+  );
+}
+
+async function showCases() {
+  document.getElementById("case").hidden = true;
+  const list = document.getElementById("case-list");
+  list.hidden = false;
+  const { cases } = await api("cases");
+  const open = cases.filter((found) => !found.resolved_at);
+  const resolved = cases.filter((found) => found.resolved_at);
+  const rows = [];
+  if (!cases.length) {
+    rows.push(element("p", words.no_cases, "hint"));
+  }
+  for (const [title, group] of [[words.open, open], [words.resolved_title, resolved]]) {
+    if (!group.length) continue;
+    rows.push(element("h2", `${title} (${group.length})`));
+    for (const found of group) {
+      const row = element("button", null, "case-row");
+      row.type = "button";
+      row.dataset.case = String(found.id);
+      const owner = found.resolved_at
+        ? words.resolved_by.replace("{name}", found.claimed_by || "–")
+        : found.claimed_by
+          ? words.claimed_by.replace("{name}", found.claimed_by)
+          : words.unclaimed;
+      row.append(
+        element("div", `${found.patient} · ${found.reasons.join(", ")}`, "who"),
+        element("div", `${when(found.opened_at)} · ${owner}`, "meta"),
+      );
+      row.addEventListener("click", () => {
+        document.body.dataset.ready = "";
+        openCase(found.id).catch(failed);
+      });
+      rows.push(row);
+    }
+  }
+  list.replaceChildren(...rows);
+}
+
+function section(title, ...content) {
+  const part = document.createElement("section");
+  part.append(element("h2", title), ...content);
+  return part;
+}
+
+async function openCase(id) {
+  const found = await api(`cases/${id}`);
+  const view = document.getElementById("case");
+  const back = element("button", `← ${words.back}`, "back");
+  back.type = "button";
+  back.addEventListener("click", () => {
+    document.body.dataset.ready = "";
+    showPage("cases").catch(failed);
+  });
+  const parts = [back, element("h2", found.patient)];
+  parts.push(element("p", `${words.why}: ${found.reasons.join(", ")} · ${when(found.opened_at)}`, "hint"));
+  if (found.visit) {
+    parts.push(element("p", `${words.visit}: ${found.visit}`));
+  }
+  if (found.callback_phone) {
+    parts.push(element("p", words.call_request.replace("{phone}", found.callback_phone)));
+  }
+  const owner = found.resolved_by
+    ? words.resolved_by.replace("{name}", found.resolved_by)
+    : found.claimed_by
+      ? words.claimed_by.replace("{name}", found.claimed_by)
+      : words.unclaimed;
+  parts.push(element("p", owner, "hint"));
+  parts.push(
+    section(
+      words.answers,
+      ...found.answers.map((answer) => {
+        const box = element("div", null, "answer");
+        box.append(element("div", answer.question, "question"), element("div", answer.value, "said"));
+        if (answer.sentiment) {
+          const polarity = number(answer.polarity, 2);
+          const why = answer.why.length ? ` — ${answer.why.join("; ")}` : "";
+          box.append(element("div", `${answer.sentiment} (${polarity})${why}`, "hint"));
+        }
+        return box;
+      }),
+    ),
+  );
+  if (found.conversation.length) {
+    parts.push(
+      section(
+        words.conversation,
+        ...found.conversation.map((message) => {
+          const box = element("div", null, `message ${message.from}`);
+          const who = message.from === "to_patient"
+            ? words.from_clinic.replace("{name}", message.author || "")
+            : words.from_patient;
+          const state = message.delivery === "failed"
+            ? ` · ${words.delivery_failed}`
+            : message.delivery === "pending" && message.from === "to_patient"
+              ? ` · ${words.not_delivered}`
+              : "";
+          box.append(element("div", `${who} · ${when(message.at)}${state}`, "hint"), element("div", message.body, "body"));
+          return box;
+        }),
+      ),
+    );
+  }
+  if (found.note) {
+    parts.push(section(words.note, element("p", found.note)));
+  }
+  if (!found.resolved_at) {
+    parts.push(caseActions(found));
+  }
+  const said = element("p", "", null);
+  said.id = "case-said";
+  said.setAttribute("role", "status");
+  parts.push(said);
+  view.replaceChildren(...parts);
+  view.dataset.case = String(found.id);
+  document.getElementById("case-list").hidden = true;
+  view.hidden = false;
+  document.body.dataset.ready = "case";
+}
+
+function caseActions(found) {
+  const actions = element("div", null, "actions");
+  const act = async (button, path, sent) => {
+    button.disabled = true;
+    try {
+      const done = await api(`cases/${found.id}/${path}`, sent);
+      await openCase(found.id);
+      document.getElementById("case-said").textContent = done.message;
+    } finally {
+      button.disabled = false;
+    }
+  };
+  if (!found.claimed_by) {
+    const claim = element("button", words.claim);
+    claim.type = "button";
+    claim.dataset.action = "claim";
+    claim.addEventListener("click", () => act(claim, "claim", {}).catch(failed));
+    actions.append(claim);
+  }
+  const reply = document.createElement("textarea");
+  reply.rows = 3;
+  reply.placeholder = words.reply_placeholder;
+  reply.setAttribute("aria-label", words.reply);
+  reply.dataset.field = "reply";
+  const send = element("button", words.send);
+  send.type = "button";
+  send.dataset.action = "reply";
+  // One key per reply typed: a double tap or a retry sends it once.
+  const request = Math.floor(Math.random() * 2 ** 52) + 1;
+  send.addEventListener("click", () => act(send, "reply", { text: reply.value, request }).catch(failed));
+  const note = document.createElement("input");
+  note.placeholder = words.note_placeholder;
+  note.setAttribute("aria-label", words.note);
+  note.dataset.field = "note";
+  const resolve = element("button", words.resolve);
+  resolve.type = "button";
+  resolve.dataset.action = "resolve";
+  resolve.addEventListener("click", () => act(resolve, "resolve", { note: note.value }).catch(failed));
+  actions.append(element("h2", words.reply), reply, send, note, resolve);
+  return actions;
 }
 
 function failed(error) {
   if (error instanceof Refused) {
-    document.getElementById("overview").hidden = true;
+    for (const page of Object.keys(PAGES)) {
+      document.getElementById(page).hidden = true;
+    }
     document.getElementById("tabs").hidden = true;
     say(error.message, true);
   } else {
@@ -232,13 +440,14 @@ async function start() {
   const me = await api("me");
   words = me.words;
   language = me.language;
+  timeZone = me.timezone;
   document.documentElement.lang = language;
   document.title = `${words.title} · ${me.clinic}`;
   document.getElementById("title").textContent = `${words.title} · ${me.clinic}`;
   say(words.loading);
-  await showOverview();
+  makeTabs();
+  await showPage("overview");
   say("");
-  document.body.dataset.ready = "overview";
   // How long the first render took, for the browser test to read.
   window.consoleFirstRenderMs = performance.now();
 }
