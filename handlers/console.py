@@ -18,7 +18,7 @@ from typing import Any, TypeVar, assert_never
 
 from aiohttp import web
 
-from bot.domain.models import CaseView, StaffMember, Summary
+from bot.domain.models import CaseView, CommentFilter, SentimentLabel, StaffMember, Summary
 from bot.domain.periods import Period
 from bot.domain.surveys import AnswerValue, Question, SurveyCatalog, localize
 from bot.domain.trend import Trend, TrendPeriod
@@ -37,7 +37,7 @@ from bot.services.cases import (
     TakenBy,
     TooLong,
 )
-from bot.services.staff import ReportService
+from bot.services.staff import COMMENTS_PAGE, ReportService
 from handlers.console_auth import ConsoleUser, Refusal, signed_in
 from handlers.texts import Texts
 from handlers.texts.formatting import describe_visit
@@ -64,8 +64,14 @@ _PAGE_FILES = {
     "console.css": ("console.css", "text/css"),
 }
 
+# Fewer responses than this in a group: shown, but marked too few to judge by.
+FEWEST_TO_JUDGE = 5
+# Words a comment search takes (each must be in the comment).
+MOST_WORDS = 8
+
 Handler = Callable[[web.Request, ConsoleUser], Awaitable[web.Response]]
 _T = TypeVar("_T")
+_U = TypeVar("_U")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +129,9 @@ class Console:
         app.router.add_get(f"{API_PATH}/me", self._signed(self._me))
         app.router.add_get(f"{API_PATH}/overview", self._signed(self._overview))
         app.router.add_get(f"{API_PATH}/trend", self._signed(self._trend))
+        app.router.add_get(f"{API_PATH}/comments", self._signed(self._comments))
+        app.router.add_get(f"{API_PATH}/filters", self._signed(self._filters))
+        app.router.add_get(f"{API_PATH}/breakdowns", self._signed(self._breakdowns))
         app.router.add_get(f"{API_PATH}/cases", self._signed(self._case_list))
         app.router.add_get(f"{API_PATH}/cases/{{case:\\d+}}", self._signed(self._case))
         for action in ("claim", "reply", "resolve"):
@@ -175,6 +184,103 @@ class Console:
     async def _trend(self, request: web.Request, _: ConsoleUser) -> web.Response:
         span = _choice(request, "span", TrendPeriod, TrendPeriod.WEEKS_12)
         return _json(_trend_figures(await self._reports.trend(span)))
+
+    async def _comments(self, request: web.Request, _: ConsoleUser) -> web.Response:
+        query = request.query
+        period = _choice(request, "period", Period, Period.ALL)
+        page = _choice(request, "page", int, 0)
+        if page < 0:
+            raise _BadQueryError("page must be 0 or more")
+        wanted = CommentFilter(
+            words=tuple(query.get("q", "").split()[:MOST_WORDS]),
+            since=period.since(self._reports.now()),
+            sentiment=_choice(request, "sentiment", SentimentLabel, None),
+            treatment=query.get("treatment") or None,
+            provider=query.get("provider") or None,
+            location=query.get("location") or None,
+            survey=query.get("survey") or None,
+        )
+        found = await self._reports.comments(wanted, page)
+        language = self._language
+        return _json(
+            {
+                "total": found.total,
+                "page": page,
+                "pages": max(1, -(-found.total // COMMENTS_PAGE)),
+                "comments": [
+                    {
+                        "patient": comment.patient_pseudonym,
+                        "survey": self._survey_title(comment.survey_id),
+                        "text": comment.text,
+                        "sentiment": self._texts.sentiment_labels[comment.label],
+                        "polarity": comment.polarity,
+                        "at": comment.answered_at.isoformat(),
+                        "visit": (
+                            None
+                            if comment.visit is None
+                            else describe_visit(comment.visit, self._surveys, language)
+                        ),
+                    }
+                    for comment in found.comments
+                ],
+            }
+        )
+
+    async def _filters(self, _: web.Request, __: ConsoleUser) -> web.Response:
+        providers, locations = await self._reports.visit_names()
+        language = self._language
+        return _json(
+            {
+                "treatments": [
+                    {"id": t.id, "label": localize(t.label, language, language)}
+                    for t in self._surveys.treatments
+                ],
+                "providers": providers,
+                "locations": locations,
+                "surveys": [
+                    {"id": survey.id, "label": self._survey_title(survey.id)}
+                    for survey in self._surveys.surveys
+                ],
+                "sentiments": [
+                    {"id": label.value, "label": self._texts.sentiment_labels[label]}
+                    for label in (
+                        SentimentLabel.NEGATIVE,
+                        SentimentLabel.NEUTRAL,
+                        SentimentLabel.POSITIVE,
+                    )
+                ],
+            }
+        )
+
+    async def _breakdowns(self, request: web.Request, _: ConsoleUser) -> web.Response:
+        period = _choice(request, "period", Period, Period.DAYS_90)
+        groups = await self._reports.visit_groups(period)
+        return _json(
+            {
+                "period": period.value,
+                "fewest_to_judge": FEWEST_TO_JUDGE,
+                "groups": [
+                    {
+                        "provider": group.provider,
+                        "treatment": self._treatment_label(group.treatment),
+                        "location": group.location,
+                        "responses": group.responses,
+                        "csat": group.csat,
+                        "nps": group.nps,
+                        "too_small": group.responses < FEWEST_TO_JUDGE,
+                    }
+                    for group in groups
+                ],
+            }
+        )
+
+    def _survey_title(self, survey_id: str) -> str:
+        survey = self._surveys.get(survey_id)
+        return localize(survey.title, self._language, self._language) if survey else survey_id
+
+    def _treatment_label(self, treatment: str | None) -> str | None:
+        found = self._surveys.treatment(treatment) if treatment else None
+        return localize(found.label, self._language, self._language) if found else treatment
 
     async def _case_list(self, _: web.Request, __: ConsoleUser) -> web.Response:
         listing = await self._cases.listing()
@@ -278,7 +384,7 @@ class _BadQueryError(ValueError):
     """A query parameter the console's own page never sends."""
 
 
-def _choice(request: web.Request, name: str, kind: Callable[[str], _T], default: _T) -> _T:
+def _choice(request: web.Request, name: str, kind: Callable[[str], _T], default: _U) -> _T | _U:
     given = request.query.get(name)
     if given is None:
         return default

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta
 from statistics import median
 
-from sqlalchemy import Column, case, exists, func, select
+from sqlalchemy import Column, and_, case, exists, func, select
 
 from bot.domain.intake import Delivery
 from bot.domain.models import (
@@ -14,13 +14,18 @@ from bot.domain.models import (
     Breakdown,
     BreakdownBy,
     CaseFigures,
+    CommentFilter,
+    CommentPage,
     InvitationFunnel,
+    ListedComment,
     NegativeComment,
     Response,
     SentimentLabel,
     Summary,
+    VisitGroup,
 )
 from bot.domain.periods import Period
+from bot.domain.scores import NPS_DETRACTORS_UP_TO, NPS_PROMOTERS_FROM
 from bot.domain.surveys import ScoreQuestions
 from bot.domain.trend import DayFigures
 from storage.database import Database, from_db_time, to_db_time
@@ -29,6 +34,7 @@ from storage.responses import (
     RESPONSES_WITH_PATIENTS,
     row_to_answer,
     row_to_response,
+    row_to_visit,
 )
 from storage.schema import (
     alerts,
@@ -213,6 +219,138 @@ class SqliteReportStore:
             for by, found in groups.items()
         }
         return InvitationFunnel("", *totals[""]), ranked
+
+    async def comments(self, wanted: CommentFilter, limit: int, offset: int) -> CommentPage:
+        """Patients' comments the filter finds, newest first: `limit` from `offset` on.
+
+        A word matches anywhere in a comment, whatever its case (`%` and `_` as typed).
+        """
+        conditions = [answers.c.value_kind == "text", answers.c.sentiment_label.is_not(None)]
+        for word in wanted.words:
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conditions.append(answers.c.value_text.ilike(f"%{escaped}%", escape="\\"))
+        if wanted.since is not None:
+            conditions.append(answers.c.answered_at >= to_db_time(wanted.since))
+        if wanted.sentiment is not None:
+            conditions.append(answers.c.sentiment_label == wanted.sentiment.value)
+        for column, value in (
+            (visits.c.treatment, wanted.treatment),
+            (visits.c.provider, wanted.provider),
+            (visits.c.location, wanted.location),
+            (responses.c.survey_id, wanted.survey),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        joined = (
+            answers.join(responses, responses.c.id == answers.c.response_id)
+            .join(patients, patients.c.id == responses.c.patient_id)
+            .outerjoin(visits, visits.c.id == responses.c.visit_id)
+        )
+        total = await self._db.connection.scalar(
+            select(func.count()).select_from(joined).where(*conditions)
+        )
+        rows = await self._db.connection.rows(
+            select(
+                patients.c.pseudonym,
+                responses.c.survey_id,
+                answers.c.question_id,
+                answers.c.value_text,
+                answers.c.sentiment_label,
+                answers.c.polarity,
+                answers.c.answered_at,
+                visits.c.treatment,
+                visits.c.provider,
+                visits.c.location,
+                visits.c.visit_date,
+            )
+            .select_from(joined)
+            .where(*conditions)
+            .order_by(answers.c.answered_at.desc(), answers.c.response_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return CommentPage(
+            total=int(total or 0),
+            comments=tuple(
+                ListedComment(
+                    patient_pseudonym=row.pseudonym,
+                    survey_id=row.survey_id,
+                    question_id=row.question_id,
+                    text=row.value_text,
+                    label=SentimentLabel(row.sentiment_label),
+                    polarity=row.polarity,
+                    answered_at=from_db_time(row.answered_at),
+                    visit=row_to_visit(row._mapping),
+                )
+                for row in rows
+            ),
+        )
+
+    async def visit_names(self) -> tuple[list[str], list[str]]:
+        """Every provider and every location visits name, sorted."""
+        named = []
+        for column in (visits.c.provider, visits.c.location):
+            rows = await self._db.connection.rows(
+                select(column).where(column.is_not(None)).distinct().order_by(column)
+            )
+            named.append([str(row[0]) for row in rows])
+        return named[0], named[1]
+
+    async def visit_groups(
+        self, since: datetime | None, scores: ScoreQuestions
+    ) -> list[VisitGroup]:
+        """Responses started since `since` per provider, treatment and location; largest first.
+
+        A response's CSAT is its answer to a CSAT question (NPS likewise); responses with no
+        visit form the group with no provider, treatment nor location.
+        """
+        csat = answers.alias("csat")
+        nps = answers.alias("nps")
+        promoter = case((nps.c.value_int >= NPS_PROMOTERS_FROM, 1))
+        detractor = case((nps.c.value_int <= NPS_DETRACTORS_UP_TO, 1))
+        passive = case(
+            (nps.c.value_int.between(NPS_DETRACTORS_UP_TO + 1, NPS_PROMOTERS_FROM - 1), 1)
+        )
+        query = (
+            select(
+                visits.c.provider,
+                visits.c.treatment,
+                visits.c.location,
+                func.count(func.distinct(responses.c.id)),
+                func.count(csat.c.value_int),
+                func.coalesce(func.sum(csat.c.value_int), 0),
+                func.count(promoter),
+                func.count(passive),
+                func.count(detractor),
+            )
+            .select_from(
+                responses.outerjoin(visits, visits.c.id == responses.c.visit_id)
+                .outerjoin(
+                    csat,
+                    and_(
+                        csat.c.response_id == responses.c.id,
+                        csat.c.question_id.in_(scores.csat or ("",)),
+                        csat.c.value_kind == "int",
+                    ),
+                )
+                .outerjoin(
+                    nps,
+                    and_(
+                        nps.c.response_id == responses.c.id,
+                        nps.c.question_id.in_(scores.nps or ("",)),
+                        nps.c.value_kind == "int",
+                    ),
+                )
+            )
+            .group_by(visits.c.provider, visits.c.treatment, visits.c.location)
+        )
+        if since is not None:
+            query = query.where(responses.c.started_at >= to_db_time(since))
+        rows = await self._db.connection.rows(query)
+        groups = [
+            VisitGroup(row[0], row[1], row[2], *(int(value) for value in row[3:9])) for row in rows
+        ]
+        return sorted(groups, key=lambda g: (-g.responses, g.provider or "", g.treatment or ""))
 
     async def _visits_by_channel(self, after: str) -> tuple[InvitationFunnel, ...]:
         """Announced visits received since `after`, per channel: invited, opened, completed.

@@ -99,6 +99,14 @@ class Browser:
         found = await self.run(self.driver.find_element, By.CSS_SELECTOR, selector)
         await self.run(found.send_keys, text)
 
+    async def select(self, selector: str, value: str) -> None:
+        """Choose the option with this value in the select the CSS selector finds."""
+        from selenium.webdriver.common.by import By  # noqa: PLC0415 - with Selenium, above
+        from selenium.webdriver.support.select import Select  # noqa: PLC0415
+
+        found = await self.run(self.driver.find_element, By.CSS_SELECTOR, selector)
+        await self.run(Select(found).select_by_value, value)
+
     async def screenshot(self, path: Path) -> None:
         """The window as a PNG."""
         await self.run(self.driver.save_screenshot, str(path))

@@ -145,8 +145,9 @@ async def test_a_signed_admin_gets_the_same_figures_as_summary(
     telegram: FakeTelegram, console_settings: Settings, clock: FakeClock
 ) -> None:
     for user_id, (csat, nps) in enumerate([("5", "10"), ("2", "3"), ("4", "8")], start=900):
-        await answer_all(telegram.patient(user_id), csat, nps, None)
-        await telegram.patient(user_id).next_message()
+        patient = telegram.patient(user_id)
+        await answer_all(patient, csat, nps, None)
+        assert "Thank you" in (await patient.next_message()).text
     launch = signed_launch(telegram.token, ADMIN, clock.now())
     status, me, headers = await call(console_settings, "me", launch)
     assert status == 200
@@ -300,3 +301,30 @@ async def test_case_actions_answer_each_outcome_and_a_retried_reply_is_sent_once
         assert (await act(settings, f"{path}/resolve", dana, {"note": "done"}))[0] == 200
         status, again = await act(settings, f"{path}/resolve", dana)
         assert (status, again["outcome"]) == (409, "closed")
+
+
+@pytest.mark.usefixtures("console_bot")
+async def test_comments_come_fifty_a_page_and_search_words_are_taken_literally(
+    telegram: FakeTelegram, console_settings: Settings, clock: FakeClock
+) -> None:
+    for user_id in range(1000, 1052):
+        comment = "100% happy" if user_id == 1000 else f"visit number {user_id}"
+        patient = telegram.patient(user_id)
+        await answer_all(patient, "5", "10", comment)
+        assert "Thank you" in (await patient.next_message()).text
+        clock.advance(minutes=1)
+    launch = signed_launch(telegram.token, ADMIN, clock.now())
+    status, first, _ = await call(console_settings, "comments", launch)
+    assert (status, first["total"], first["pages"], len(first["comments"])) == (200, 52, 2, 50)
+    assert first["comments"][0]["text"] == "visit number 1051"  # newest first
+    _, second, _ = await call(console_settings, "comments?page=1", launch)
+    assert [c["text"] for c in second["comments"]] == ["visit number 1001", "100% happy"]
+    # `%` and `_` are letters to look for, not patterns.
+    _, percent, _ = await call(console_settings, "comments?q=%25", launch)
+    assert [c["text"] for c in percent["comments"]] == ["100% happy"]
+    _, none, _ = await call(console_settings, "comments?q=_", launch)
+    assert none["total"] == 0
+    _, two_words, _ = await call(console_settings, "comments?q=NUMBER+1049", launch)
+    assert [c["text"] for c in two_words["comments"]] == ["visit number 1049"]
+    assert (await call(console_settings, "comments?page=-1", launch))[0] == 400
+    assert (await call(console_settings, "comments?sentiment=angry", launch))[0] == 400

@@ -24,6 +24,7 @@ from tests.fake_telegram import FakeTelegram
 from tests.harness import ADMIN_ID, FakeClock, running_bot
 from tests.test_cases import alert_when
 from tests.test_console import ADMIN, console_settings  # noqa: F401 - a fixture used here
+from tests.test_invitations import invite
 from tests.test_patient_flow import answer_all
 
 EN = CATALOGUES["en"]
@@ -67,8 +68,9 @@ async def test_an_admin_sees_the_overview_with_the_figures_of_summary(
     tmp_path: Path,
 ) -> None:
     for user_id, (csat, nps) in enumerate([("5", "10"), ("2", "3"), ("4", "8")], start=910):
-        await answer_all(telegram.patient(user_id), csat, nps, None)
-        await telegram.patient(user_id).next_message()
+        patient = telegram.patient(user_id)
+        await answer_all(patient, csat, nps, None)
+        assert "Thank you" in (await patient.next_message()).text
     admin = telegram.patient(ADMIN_ID)
     await admin.send("/summary 30d")
     summary = (await admin.next_message()).text
@@ -108,7 +110,9 @@ async def test_a_refused_launch_sees_why_and_no_data(
     browser: Browser,
     who: str,
 ) -> None:
-    await answer_all(telegram.patient(920), "5", "10", "Lovely staff")
+    patient = telegram.patient(920)
+    await answer_all(patient, "5", "10", "Lovely staff")
+    assert "Thank you" in (await patient.next_message()).text
     now = clock.now()
     words = CATALOGUES["en"].console_page
     match who:
@@ -199,3 +203,83 @@ async def test_an_admin_claims_replies_and_resolves_a_case_and_the_patient_gets_
     )
     # Resolved: no more actions offered.
     assert await browser.script("return document.querySelectorAll('.actions').length") == 0
+
+
+async def visit_with_comment(
+    telegram: FakeTelegram, patient_id: int, provider: str, scores: tuple[str, str], comment: str
+) -> None:
+    """A patient invited for a Botox visit with `provider` Downtown, answering everything."""
+    code = await invite(telegram, "Botox", provider, "Downtown")
+    patient = telegram.patient(patient_id)
+    await patient.send(f"/start {code}")
+    await patient.next_message()
+    await patient.tap("I agree")
+    await patient.next_message()
+    await patient.tap(scores[0])
+    await patient.next_message()
+    await patient.tap(scores[1])
+    await patient.next_message()
+    await patient.send(comment)
+    await patient.next_message()
+
+
+@pytest.mark.usefixtures("console_bot")
+async def test_comments_are_found_by_words_and_filters_and_breakdowns_mark_small_groups(
+    telegram: FakeTelegram,
+    console_settings: Settings,  # noqa: F811
+    clock: FakeClock,
+    browser: Browser,
+) -> None:
+    said = [
+        ("Dr_Li", ("5", "10"), "Lovely staff, no wait at all"),
+        ("Dr_Li", ("4", "9"), "The WAIT was long but worth it"),
+        ("Dr_Li", ("5", "10"), "Great results"),
+        ("Dr_Li", ("5", "9"), "Clean and calm"),
+        ("Dr_Li", ("4", "8"), XSS),
+        ("Dr_Ruiz", ("2", "3"), "Rushed and rude"),
+        ("Dr_Ruiz", ("3", "6"), "Too expensive"),
+    ]
+    for patient_id, (provider, scores, comment) in enumerate(said, start=950):
+        await visit_with_comment(telegram, patient_id, provider, scores, comment)
+        clock.advance(minutes=5)
+    await browser.open(opened_from_telegram(console_settings, signed_launch(
+        telegram.token, ADMIN, clock.now()
+    )))  # fmt: skip
+    await browser.wait_for("document.body.dataset.ready === 'overview'")
+    await browser.click('#tabs button[data-page="comments"]')
+    await browser.wait_for("document.body.dataset.ready === 'comments'")
+    assert await browser.texts("#comment-count") == ["7 comments"]
+    # Newest first; every comment is text, the XSS one included.
+    shown = await browser.texts(".comment .said")
+    assert shown[0] == "Too expensive"
+    assert XSS in shown
+    assert await browser.script("return document.querySelectorAll('img').length") == 0
+    assert await browser.script("return window.hacked === undefined")
+
+    await browser.type("#comment-words", "wait")
+    await browser.click("#comment-go")
+    await browser.wait_for("document.body.dataset.ready === 'comments'")
+    assert sorted(await browser.texts(".comment .said")) == [
+        "Lovely staff, no wait at all",
+        "The WAIT was long but worth it",
+    ]
+    await browser.run(browser.driver.find_element("css selector", "#comment-words").clear)
+    await browser.select("#comment-provider", "Dr_Ruiz")
+    await browser.select("#comment-sentiment", "negative")
+    await browser.click("#comment-go")
+    await browser.wait_for("document.body.dataset.ready === 'comments'")
+    assert await browser.texts(".comment .said") == ["Too expensive", "Rushed and rude"]
+    await browser.select("#comment-sentiment", "positive")
+    await browser.click("#comment-go")
+    await browser.wait_for("document.body.dataset.ready === 'comments'")
+    assert await browser.texts(".comment .said") == []
+    assert await browser.texts("#comment-list") == [CATALOGUES["en"].console_page["no_comments"]]
+
+    await browser.click('#tabs button[data-page="breakdowns"]')
+    await browser.wait_for("document.body.dataset.ready === 'breakdowns'")
+    rows = [row.split("\t") for row in await browser.texts("#breakdown-table tr")]
+    assert rows[0] == ["Provider", "Treatment", "Location", "Responses", "CSAT", "NPS"]
+    assert rows[1] == ["Dr_Li", "Botox / neuromodulator", "Downtown", "5", "4.60", "+80"]
+    assert rows[2] == [
+        "Dr_Ruiz", "Botox / neuromodulator", "Downtown", "2 (too few to judge)", "2.50", "-100"
+    ]  # fmt: skip

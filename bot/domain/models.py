@@ -371,6 +371,69 @@ class NegativeComment:
 
 
 @dataclass(frozen=True, slots=True)
+class CommentFilter:
+    """Which comments staff look for: words each comment holds, and what it is about."""
+
+    words: tuple[str, ...] = ()
+    since: datetime | None = None
+    sentiment: SentimentLabel | None = None
+    treatment: str | None = None
+    provider: str | None = None
+    location: str | None = None
+    survey: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedComment:
+    """A patient's comment as the console lists it."""
+
+    patient_pseudonym: str
+    survey_id: str
+    question_id: str
+    text: str
+    label: SentimentLabel
+    polarity: float | None
+    answered_at: datetime
+    visit: Visit | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommentPage:
+    """One page of the comments a filter finds, newest first, and how many it finds in all."""
+
+    total: int
+    comments: tuple[ListedComment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VisitGroup:
+    """One provider, treatment and location together: how many responses, CSAT and NPS."""
+
+    provider: str | None
+    treatment: str | None
+    location: str | None
+    responses: int
+    csat_count: int
+    csat_sum: int
+    nps_promoters: int
+    nps_passives: int
+    nps_detractors: int
+
+    @property
+    def csat(self) -> float | None:
+        """Mean CSAT."""
+        return self.csat_sum / self.csat_count if self.csat_count else None
+
+    @property
+    def nps(self) -> float | None:
+        """Net Promoter Score, -100..100."""
+        counted = self.nps_promoters + self.nps_passives + self.nps_detractors
+        if not counted:
+            return None
+        return 100 * (self.nps_promoters - self.nps_detractors) / counted
+
+
+@dataclass(frozen=True, slots=True)
 class Breakdown:
     """Scores for one treatment, provider or location."""
 

@@ -14,6 +14,8 @@ from bot.domain.models import (
     CaseListing,
     CaseTarget,
     CaseView,
+    CommentFilter,
+    CommentPage,
     Invitation,
     OpenCase,
     OwedNotice,
@@ -26,6 +28,7 @@ from bot.domain.models import (
     StaffMember,
     Summary,
     Visit,
+    VisitGroup,
 )
 from bot.domain.periods import Period
 from bot.domain.surveys import ScoreQuestions
@@ -424,6 +427,20 @@ class ReportStore(Protocol):
 
     def iter_responses(self, since: datetime | None) -> AsyncGenerator[Response, None]:
         """Every response started since `since`, oldest first, with answers."""
+        ...
+
+    async def comments(self, wanted: CommentFilter, limit: int, offset: int) -> CommentPage:
+        """Patients' comments the filter finds, newest first: `limit` from `offset` on."""
+        ...
+
+    async def visit_names(self) -> tuple[list[str], list[str]]:
+        """Every provider and every location visits name, sorted."""
+        ...
+
+    async def visit_groups(
+        self, since: datetime | None, scores: ScoreQuestions
+    ) -> list[VisitGroup]:
+        """Responses started since `since` per provider, treatment and location; largest first."""
         ...
 
 

@@ -14,9 +14,12 @@ from typing import TextIO, TypeVar, assert_never
 
 from bot.domain.export import ExportColumn, csv_header, csv_row, response_record
 from bot.domain.models import (
+    CommentFilter,
+    CommentPage,
     PendingAlert,
     Response,
     Summary,
+    VisitGroup,
 )
 from bot.domain.periods import Period
 from bot.domain.schedule import backoff
@@ -39,6 +42,8 @@ _Outcome = TypeVar("_Outcome", Posted | TryLater, Edited | MessageGone | TryLate
 
 # Alerts read from the outbox at a time.
 PAGE = 20
+COMMENTS_PAGE = 50
+"""Comments the console shows at a time."""
 
 
 class AlertService:
@@ -258,6 +263,19 @@ class ReportService:
     async def summary(self, period: Period) -> Summary:
         """Aggregates over the responses started in the period ending now."""
         return await self._store.summary(period, period.since(self._clock.now()), self._scores)
+
+    async def comments(self, wanted: CommentFilter, page: int) -> CommentPage:
+        """Page `page` (from 0) of the comments the filter finds, newest first."""
+        return await self._store.comments(wanted, COMMENTS_PAGE, page * COMMENTS_PAGE)
+
+    async def visit_groups(self, period: Period) -> list[VisitGroup]:
+        """Each provider, treatment and location together, over the period; largest first."""
+        since = period.since(self._clock.now())
+        return await self._store.visit_groups(since, self._scores)
+
+    async def visit_names(self) -> tuple[list[str], list[str]]:
+        """The providers and the locations visits name, to filter by."""
+        return await self._store.visit_names()
 
     async def export_columns(self, surveys: SurveyCatalog) -> list[ExportColumn]:
         """Answer columns for a flat export: the surveys' questions, then any others answered.

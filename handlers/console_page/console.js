@@ -223,7 +223,12 @@ async function showOverview() {
 }
 
 // Tabs: each page is a section, shown alone.
-const PAGES = { overview: showOverview, cases: showCases };
+const PAGES = {
+  overview: showOverview,
+  cases: showCases,
+  comments: showComments,
+  breakdowns: showBreakdowns,
+};
 
 async function showPage(name) {
   for (const tab of document.querySelectorAll("#tabs button")) {
@@ -417,6 +422,145 @@ function caseActions(found) {
   resolve.addEventListener("click", () => act(resolve, "resolve", { note: note.value }).catch(failed));
   actions.append(element("h2", words.reply), reply, send, note, resolve);
   return actions;
+}
+
+// Comments: words to find, filters, pages of 50.
+let commentPage = 0;
+let filtersMade = false;
+
+function options(select, anyLabel, choices) {
+  select.replaceChildren(element("option", anyLabel));
+  select.firstChild.value = "";
+  for (const choice of choices) {
+    const option = element("option", choice.label);
+    option.value = choice.id;
+    select.append(option);
+  }
+}
+
+async function makeFilters() {
+  if (filtersMade) return;
+  const found = await api("filters");
+  document.getElementById("comment-words").placeholder = words.search_placeholder;
+  document.getElementById("comment-go").textContent = words.search;
+  options(document.getElementById("comment-period"), words.any_period,
+    PERIODS.slice(0, 3).map((period) => ({ id: period, label: words[`period_${period}`] })));
+  options(document.getElementById("comment-sentiment"), words.any_sentiment, found.sentiments);
+  options(document.getElementById("comment-treatment"), words.any_treatment, found.treatments);
+  options(document.getElementById("comment-provider"), words.any_provider,
+    found.providers.map((name) => ({ id: name, label: name })));
+  options(document.getElementById("comment-location"), words.any_location,
+    found.locations.map((name) => ({ id: name, label: name })));
+  options(document.getElementById("comment-survey"), words.any_survey, found.surveys);
+  document.getElementById("comment-search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    commentPage = 0;
+    document.body.dataset.ready = "";
+    listComments().then(() => { document.body.dataset.ready = "comments"; }).catch(failed);
+  });
+  for (const [id, step] of [["comment-previous", -1], ["comment-next", 1]]) {
+    const button = document.getElementById(id);
+    button.textContent = words[id === "comment-previous" ? "previous" : "next"];
+    button.addEventListener("click", () => {
+      commentPage += step;
+      document.body.dataset.ready = "";
+      listComments().then(() => { document.body.dataset.ready = "comments"; }).catch(failed);
+    });
+  }
+  filtersMade = true;
+}
+
+async function listComments() {
+  const query = new URLSearchParams({ page: String(commentPage) });
+  const fields = {
+    q: "comment-words", period: "comment-period", sentiment: "comment-sentiment",
+    treatment: "comment-treatment", provider: "comment-provider",
+    location: "comment-location", survey: "comment-survey",
+  };
+  for (const [name, id] of Object.entries(fields)) {
+    const value = document.getElementById(id).value.trim();
+    if (value) query.set(name, value);
+  }
+  const found = await api(`comments?${query}`);
+  document.getElementById("comment-count").textContent = words.found.replace("{total}", number(found.total, 0));
+  const list = document.getElementById("comment-list");
+  if (!found.comments.length) {
+    list.replaceChildren(element("p", words.no_comments, "hint"));
+  } else {
+    list.replaceChildren(
+      ...found.comments.map((comment) => {
+        const box = element("div", null, "comment");
+        const about = [comment.patient, when(comment.at), comment.visit].filter(Boolean).join(" · ");
+        box.append(
+          element("div", about, "hint"),
+          element("div", comment.text, "said"),
+          element("div", `${comment.sentiment} (${number(comment.polarity, 2)}) · ${comment.survey}`, "hint"),
+        );
+        return box;
+      }),
+    );
+  }
+  document.getElementById("comment-page").textContent = words.page_of
+    .replace("{page}", String(found.page + 1))
+    .replace("{pages}", String(found.pages));
+  document.getElementById("comment-previous").disabled = found.page === 0;
+  document.getElementById("comment-next").disabled = found.page + 1 >= found.pages;
+}
+
+async function showComments() {
+  await makeFilters();
+  await listComments();
+}
+
+// Breakdowns: provider, treatment and location together.
+let breakdownPeriod = "90d";
+
+async function showBreakdowns() {
+  const chips = document.getElementById("breakdown-periods");
+  chips.replaceChildren(
+    ...PERIODS.map((period) => {
+      const chip = element("button", words[`period_${period}`]);
+      chip.type = "button";
+      chip.dataset.period = period;
+      chip.setAttribute("aria-pressed", String(period === breakdownPeriod));
+      chip.addEventListener("click", () => {
+        breakdownPeriod = period;
+        document.body.dataset.ready = "";
+        showPage("breakdowns").catch(failed);
+      });
+      return chip;
+    }),
+  );
+  const found = await api(`breakdowns?period=${breakdownPeriod}`);
+  const holder = document.getElementById("breakdown-table");
+  if (!found.groups.length) {
+    holder.replaceChildren(element("p", words.no_groups, "hint"));
+    return;
+  }
+  const table = document.createElement("table");
+  const head = document.createElement("tr");
+  for (const [label, numeric] of [
+    [words.provider, false], [words.treatment, false], [words.location, false],
+    [words.responses, true], [words.csat, true], [words.nps, true],
+  ]) {
+    head.append(element("th", label, numeric ? "number" : null));
+  }
+  table.append(head);
+  for (const group of found.groups) {
+    const row = document.createElement("tr");
+    if (group.too_small) row.className = "too-small";
+    const small = group.too_small ? ` (${words.too_small})` : "";
+    row.append(
+      element("td", group.provider || words.none),
+      element("td", group.treatment || words.none),
+      element("td", group.location || words.none),
+      element("td", `${number(group.responses, 0)}${small}`, "number"),
+      element("td", number(group.csat, 2), "number"),
+      element("td", signed(group.nps), "number"),
+    );
+    table.append(row);
+  }
+  holder.replaceChildren(table);
 }
 
 function failed(error) {
