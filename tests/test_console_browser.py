@@ -7,6 +7,7 @@ The page gets its launch data as Telegram's clients pass it in the URL's fragmen
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -30,7 +31,15 @@ from tests.test_patient_flow import answer_all
 EN = CATALOGUES["en"]
 
 FIRST_RENDER_MS = 1000
+# Set to a folder (docs/images) to keep the screenshots the tests take of each page.
+SCREENSHOTS = "FEEDBACK_CONSOLE_SCREENSHOTS"
 THEME = {"bg_color": "#17212b", "text_color": "#f5f5f5", "button_color": "#5288c1"}
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where the screenshots go: the docs' images if asked, else the test's own folder."""
+    return Path(os.environ.get(SCREENSHOTS) or tmp_path)
 
 
 @pytest.fixture
@@ -65,7 +74,7 @@ async def test_an_admin_sees_the_overview_with_the_figures_of_summary(
     console_settings: Settings,  # noqa: F811
     clock: FakeClock,
     browser: Browser,
-    tmp_path: Path,
+    shots: Path,
 ) -> None:
     for user_id, (csat, nps) in enumerate([("5", "10"), ("2", "3"), ("4", "8")], start=910):
         patient = telegram.patient(user_id)
@@ -98,7 +107,7 @@ async def test_an_admin_sees_the_overview_with_the_figures_of_summary(
     # Telegram's theme colours, as the client passed them.
     background = await browser.script("return getComputedStyle(document.body).backgroundColor;")
     assert background == "rgb(23, 33, 43)"
-    await browser.screenshot(tmp_path / "overview.png")
+    await browser.screenshot(shots / "console-overview.png")
 
 
 @pytest.mark.usefixtures("console_bot")
@@ -150,6 +159,7 @@ async def test_an_admin_claims_replies_and_resolves_a_case_and_the_patient_gets_
     console_settings: Settings,  # noqa: F811
     clock: FakeClock,
     browser: Browser,
+    shots: Path,
 ) -> None:
     patient = telegram.patient(930)
     await answer_all(patient, "1", "2", XSS)
@@ -165,6 +175,7 @@ async def test_an_admin_claims_replies_and_resolves_a_case_and_the_patient_gets_
     await browser.wait_for("document.body.dataset.ready === 'overview'")
     await browser.click('#tabs button[data-page="cases"]')
     await browser.wait_for("document.body.dataset.ready === 'cases'")
+    await browser.screenshot(shots / "console-cases.png")
     [row] = await browser.texts(".case-row")
     assert row.startswith(
         f"{pseudonym.group()} · low satisfaction score, unlikely to recommend\n"
@@ -190,6 +201,7 @@ async def test_an_admin_claims_replies_and_resolves_a_case_and_the_patient_gets_
     await browser.wait_for("document.getElementById('case-said')?.innerText.includes('P-')")
     received = await patient.next_message()
     assert reply in received.text
+    await browser.screenshot(shots / "console-case.png")
     await alert_when(telegram, lambda text: reply in text)
 
     await browser.type('input[data-field="note"]', "Called back; offered a review visit")
@@ -229,6 +241,7 @@ async def test_comments_are_found_by_words_and_filters_and_breakdowns_mark_small
     console_settings: Settings,  # noqa: F811
     clock: FakeClock,
     browser: Browser,
+    shots: Path,
 ) -> None:
     said = [
         ("Dr_Li", ("5", "10"), "Lovely staff, no wait at all"),
@@ -249,6 +262,7 @@ async def test_comments_are_found_by_words_and_filters_and_breakdowns_mark_small
     await browser.click('#tabs button[data-page="comments"]')
     await browser.wait_for("document.body.dataset.ready === 'comments'")
     assert await browser.texts("#comment-count") == ["7 comments"]
+    await browser.screenshot(shots / "console-comments.png")
     # Newest first; every comment is text, the XSS one included.
     shown = await browser.texts(".comment .said")
     assert shown[0] == "Too expensive"
@@ -277,6 +291,7 @@ async def test_comments_are_found_by_words_and_filters_and_breakdowns_mark_small
 
     await browser.click('#tabs button[data-page="breakdowns"]')
     await browser.wait_for("document.body.dataset.ready === 'breakdowns'")
+    await browser.screenshot(shots / "console-breakdowns.png")
     rows = [row.split("\t") for row in await browser.texts("#breakdown-table tr")]
     assert rows[0] == ["Provider", "Treatment", "Location", "Responses", "CSAT", "NPS"]
     assert rows[1] == ["Dr_Li", "Botox / neuromodulator", "Downtown", "5", "4.60", "+80"]
