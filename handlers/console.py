@@ -37,7 +37,7 @@ from bot.services.cases import (
     TakenBy,
     TooLong,
 )
-from bot.services.staff import COMMENTS_PAGE, ReportService
+from bot.services.staff import COMMENTS_PAGE, COUNTED_UP_TO, ReportService
 from handlers.console_auth import ConsoleUser, Refusal, signed_in
 from handlers.texts import Texts
 from handlers.texts.formatting import describe_visit
@@ -202,11 +202,13 @@ class Console:
         )
         found = await self._reports.comments(wanted, page)
         language = self._language
+        counted = min(found.total, COUNTED_UP_TO)
         return _json(
             {
-                "total": found.total,
+                "total": counted,
+                "more": found.total > COUNTED_UP_TO,
                 "page": page,
-                "pages": max(1, -(-found.total // COMMENTS_PAGE)),
+                "pages": max(1, -(-counted // COMMENTS_PAGE)),
                 "comments": [
                     {
                         "patient": comment.patient_pseudonym,
@@ -283,9 +285,10 @@ class Console:
         return localize(found.label, self._language, self._language) if found else treatment
 
     async def _case_list(self, _: web.Request, __: ConsoleUser) -> web.Response:
-        listing = await self._cases.listing()
+        open_total, listing = await self._cases.listing()
         return _json(
             {
+                "open_total": open_total,
                 "cases": [
                     {
                         "id": case.alert_id,
@@ -296,7 +299,7 @@ class Console:
                         "resolved_at": _moment(case.resolved_at),
                     }
                     for case in listing
-                ]
+                ],
             }
         )
 

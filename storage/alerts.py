@@ -11,6 +11,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    func,
     literal,
     or_,
     select,
@@ -105,8 +106,17 @@ class SqliteAlertStore:
             )
         return pending
 
-    async def case_listing(self, resolved: int) -> list[CaseListing]:
-        """Every open case, oldest first; then the latest `resolved` resolved, newest first."""
+    async def open_count(self) -> int:
+        """How many cases are open."""
+        counted = await self._db.connection.scalar(
+            select(func.count()).where(
+                alerts.c.case_opened_at.is_not(None), alerts.c.resolved_at.is_(None)
+            )
+        )
+        return int(counted or 0)
+
+    async def case_listing(self, opened: int, resolved: int) -> list[CaseListing]:
+        """The `opened` oldest open cases; then the latest `resolved` resolved, newest first."""
         listed = select(
             alerts.c.id,
             patients.c.pseudonym,
@@ -121,9 +131,9 @@ class SqliteAlertStore:
         )
         is_case = alerts.c.case_opened_at.is_not(None)
         open_rows = await self._db.connection.rows(
-            listed.where(is_case, alerts.c.resolved_at.is_(None)).order_by(
-                alerts.c.case_opened_at, alerts.c.id
-            )
+            listed.where(is_case, alerts.c.resolved_at.is_(None))
+            .order_by(alerts.c.case_opened_at, alerts.c.id)
+            .limit(opened)
         )
         closed_rows = await self._db.connection.rows(
             listed.where(is_case, alerts.c.resolved_at.is_not(None))

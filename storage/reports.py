@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta
 from statistics import median
 
-from sqlalchemy import Column, and_, case, exists, func, select
+from sqlalchemy import Column, and_, case, exists, func, literal, select
 
 from bot.domain.intake import Delivery
 from bot.domain.models import (
@@ -39,6 +39,7 @@ from storage.responses import (
 from storage.schema import (
     alerts,
     answers,
+    daily_groups,
     daily_scores,
     patients,
     responses,
@@ -220,7 +221,9 @@ class SqliteReportStore:
         }
         return InvitationFunnel("", *totals[""]), ranked
 
-    async def comments(self, wanted: CommentFilter, limit: int, offset: int) -> CommentPage:
+    async def comments(
+        self, wanted: CommentFilter, limit: int, offset: int, *, count_up_to: int
+    ) -> CommentPage:
         """Patients' comments the filter finds, newest first: `limit` from `offset` on.
 
         A word matches anywhere in a comment, whatever its case (`%` and `_` as typed).
@@ -246,8 +249,11 @@ class SqliteReportStore:
             .join(patients, patients.c.id == responses.c.patient_id)
             .outerjoin(visits, visits.c.id == responses.c.visit_id)
         )
+        # Counted up to a limit: past it the page says "more than", rather than count a
+        # million answers for a number nobody reads to the last digit.
+        counted = select(literal(1)).select_from(joined).where(*conditions).limit(count_up_to + 1)
         total = await self._db.connection.scalar(
-            select(func.count()).select_from(joined).where(*conditions)
+            select(func.count()).select_from(counted.subquery())
         )
         rows = await self._db.connection.rows(
             select(
@@ -287,11 +293,17 @@ class SqliteReportStore:
         )
 
     async def visit_names(self) -> tuple[list[str], list[str]]:
-        """Every provider and every location visits name, sorted."""
+        """Every provider and every location responses' visits name, sorted.
+
+        From the daily totals' groups: a few rows a day, not every visit.
+        """
         named = []
-        for column in (visits.c.provider, visits.c.location):
+        for dimension in (BreakdownBy.PROVIDER, BreakdownBy.LOCATION):
             rows = await self._db.connection.rows(
-                select(column).where(column.is_not(None)).distinct().order_by(column)
+                select(daily_groups.c.name)
+                .where(daily_groups.c.dimension == dimension.value)
+                .distinct()
+                .order_by(daily_groups.c.name)
             )
             named.append([str(row[0]) for row in rows])
         return named[0], named[1]

@@ -132,6 +132,8 @@ answers = Table(
     _in("sentiment_label", "negative", "neutral", "positive", "unknown"),
     Index("answers_scores", "question_id", "answered_at", "value_int"),
     Index("answers_sentiment", "sentiment_label", "answered_at"),
+    # The console's comments, newest first, without sorting a million answers.
+    Index("answers_by_kind", "value_kind", "answered_at"),
     sqlite_with_rowid=False,
 )
 

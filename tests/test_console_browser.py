@@ -30,7 +30,6 @@ from tests.test_patient_flow import answer_all
 
 EN = CATALOGUES["en"]
 
-FIRST_RENDER_MS = 1000
 # Set to a folder (docs/images) to keep the screenshots the tests take of each page.
 SCREENSHOTS = "FEEDBACK_CONSOLE_SCREENSHOTS"
 THEME = {"bg_color": "#17212b", "text_color": "#f5f5f5", "button_color": "#5288c1"}
@@ -88,8 +87,9 @@ async def test_an_admin_sees_the_overview_with_the_figures_of_summary(
         telegram.token, ADMIN, clock.now()
     )))  # fmt: skip
     await browser.wait_for("document.body.dataset.ready === 'overview'")
-    rendered_ms = await browser.script("return window.consoleFirstRenderMs;")
-    assert rendered_ms <= FIRST_RENDER_MS, f"first render took {rendered_ms:.0f} ms"
+    # The page measures its first render (benchmarks/console_speed.py --browser reads it
+    # against the 1 s target: timings belong to benchmarks, not to tests).
+    assert await browser.script("return window.consoleFirstRenderMs > 0;")
     assert await browser.texts("h1") == ["Console · Glow Aesthetics"]
     headings = await browser.texts(".card h3")
     assert headings == ["Last 7 days", "Last 30 days", "Last 90 days", "All time"]

@@ -103,7 +103,8 @@ ClaimOutcome = Claimed | TakenBy | AlreadyYours | Closed | Gone
 StaffTextOutcome = Relayed | Noted | TooLong | Closed | Gone | NotForACase
 ReplyOutcome = Relayed | TooLong | NothingToSend | Closed | Gone
 ResolveOutcome = Resolved | Closed | Gone
-# The console lists every open case and this many of the latest resolved ones.
+# The console lists the oldest open cases and the latest resolved ones, this many of each.
+OPEN_LISTED = 200
 RESOLVED_LISTED = 50
 
 
@@ -229,9 +230,10 @@ class CaseService:
         """The patient shared their number to be called; whether a case shows it."""
         return await self._store.callback_request(external_id, phone)
 
-    async def listing(self) -> list[CaseListing]:
-        """Open cases oldest first, then the latest resolved ones: the console's list."""
-        return await self._records.case_listing(RESOLVED_LISTED)
+    async def listing(self) -> tuple[int, list[CaseListing]]:
+        """How many are open; the oldest open cases, then the latest resolved ones."""
+        listed = await self._records.case_listing(OPEN_LISTED, RESOLVED_LISTED)
+        return await self._records.open_count(), listed
 
     async def view(self, alert_id: int) -> CaseView | None:
         """The case whole (`None`: erased, or no such case)."""

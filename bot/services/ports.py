@@ -367,8 +367,12 @@ class CaseReminders(Protocol):
 class CaseRecords(Protocol):
     """Cases whole, for the console."""
 
-    async def case_listing(self, resolved: int) -> list[CaseListing]:
-        """Every open case, oldest first; then the `resolved` latest resolved, newest first."""
+    async def open_count(self) -> int:
+        """How many cases are open."""
+        ...
+
+    async def case_listing(self, opened: int, resolved: int) -> list[CaseListing]:
+        """The `opened` oldest open cases; then the `resolved` latest resolved, newest first."""
         ...
 
     async def case_view(self, alert_id: int) -> CaseView | None:
@@ -429,8 +433,13 @@ class ReportStore(Protocol):
         """Every response started since `since`, oldest first, with answers."""
         ...
 
-    async def comments(self, wanted: CommentFilter, limit: int, offset: int) -> CommentPage:
-        """Patients' comments the filter finds, newest first: `limit` from `offset` on."""
+    async def comments(
+        self, wanted: CommentFilter, limit: int, offset: int, *, count_up_to: int
+    ) -> CommentPage:
+        """Patients' comments the filter finds, newest first: `limit` from `offset` on.
+
+        The total is exact up to `count_up_to`, and that plus one beyond.
+        """
         ...
 
     async def visit_names(self) -> tuple[list[str], list[str]]:

@@ -44,6 +44,8 @@ _Outcome = TypeVar("_Outcome", Posted | TryLater, Edited | MessageGone | TryLate
 PAGE = 20
 COMMENTS_PAGE = 50
 """Comments the console shows at a time."""
+COUNTED_UP_TO = 1000
+"""Comments a search counts exactly; past this many it says "more than"."""
 
 
 class AlertService:
@@ -266,7 +268,9 @@ class ReportService:
 
     async def comments(self, wanted: CommentFilter, page: int) -> CommentPage:
         """Page `page` (from 0) of the comments the filter finds, newest first."""
-        return await self._store.comments(wanted, COMMENTS_PAGE, page * COMMENTS_PAGE)
+        return await self._store.comments(
+            wanted, COMMENTS_PAGE, page * COMMENTS_PAGE, count_up_to=COUNTED_UP_TO
+        )
 
     async def visit_groups(self, period: Period) -> list[VisitGroup]:
         """Each provider, treatment and location together, over the period; largest first."""

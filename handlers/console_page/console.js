@@ -268,16 +268,19 @@ async function showCases() {
   document.getElementById("case").hidden = true;
   const list = document.getElementById("case-list");
   list.hidden = false;
-  const { cases } = await api("cases");
+  const { cases, open_total: openTotal } = await api("cases");
   const open = cases.filter((found) => !found.resolved_at);
   const resolved = cases.filter((found) => found.resolved_at);
   const rows = [];
   if (!cases.length) {
     rows.push(element("p", words.no_cases, "hint"));
   }
-  for (const [title, group] of [[words.open, open], [words.resolved_title, resolved]]) {
+  for (const [title, group, total] of [
+    [words.open, open, openTotal],
+    [words.resolved_title, resolved, resolved.length],
+  ]) {
     if (!group.length) continue;
-    rows.push(element("h2", `${title} (${group.length})`));
+    rows.push(element("h2", `${title} (${number(total, 0)})`));
     for (const found of group) {
       const row = element("button", null, "case-row");
       row.type = "button";
@@ -482,7 +485,8 @@ async function listComments() {
     if (value) query.set(name, value);
   }
   const found = await api(`comments?${query}`);
-  document.getElementById("comment-count").textContent = words.found.replace("{total}", number(found.total, 0));
+  const count = (found.more ? words.found_more : words.found).replace("{total}", number(found.total, 0));
+  document.getElementById("comment-count").textContent = count;
   const list = document.getElementById("comment-list");
   if (!found.comments.length) {
     list.replaceChildren(element("p", words.no_comments, "hint"));
@@ -502,9 +506,9 @@ async function listComments() {
   }
   document.getElementById("comment-page").textContent = words.page_of
     .replace("{page}", String(found.page + 1))
-    .replace("{pages}", String(found.pages));
+    .replace("{pages}", found.more ? `${found.pages}+` : String(found.pages));
   document.getElementById("comment-previous").disabled = found.page === 0;
-  document.getElementById("comment-next").disabled = found.page + 1 >= found.pages;
+  document.getElementById("comment-next").disabled = found.page + 1 >= found.pages && !found.more;
 }
 
 async function showComments() {

@@ -186,6 +186,7 @@ ENGLISH = Texts(
         "any_location": "Any location",
         "any_survey": "Any survey",
         "found": "{total} comments",
+        "found_more": "More than {total} comments",
         "page_of": "Page {page} of {pages}",
         "previous": "Previous",
         "next": "Next",

@@ -186,6 +186,7 @@ SPANISH = Texts(
         "any_location": "Cualquier centro",
         "any_survey": "Cualquier encuesta",
         "found": "{total} comentarios",
+        "found_more": "Más de {total} comentarios",
         "page_of": "Página {page} de {pages}",
         "previous": "Anterior",
         "next": "Siguiente",
