@@ -163,6 +163,10 @@ class Console:
                 return await handler(request, found)
             except _BadQueryError as error:
                 return _json({"error": "bad_request", "message": str(error)}, 400)
+            except Exception as error:  # noqa: BLE001 - the database, whatever its driver raises
+                # One line: a driver's message may quote the values of a statement.
+                logger.warning("a console call failed (%s)", type(error).__name__)
+                return _json({"error": "unavailable", "message": self._word("failed")}, 503)
 
         return checked
 

@@ -6,6 +6,7 @@ What the page shows is tested in a real browser in tests/test_console_browser.py
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession
 
+from bot.services.staff import ReportService
 from bot.settings import Settings
 from handlers.registry import FeedbackApplication
 from handlers.texts import CATALOGUES
@@ -328,3 +330,27 @@ async def test_comments_come_fifty_a_page_and_search_words_are_taken_literally(
     assert [c["text"] for c in two_words["comments"]] == ["visit number 1049"]
     assert (await call(console_settings, "comments?page=-1", launch))[0] == 400
     assert (await call(console_settings, "comments?sentiment=angry", launch))[0] == 400
+
+
+@pytest.mark.usefixtures("console_bot")
+async def test_a_database_failure_is_a_503_in_words_with_one_line_in_the_log(
+    telegram: FakeTelegram,
+    console_settings: Settings,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def unreachable(*_: object) -> None:
+        raise ConnectionRefusedError("connection to server at 10.0.0.5 failed: 'P-SECRET'")
+
+    monkeypatch.setattr(ReportService, "summary", unreachable)
+    launch = signed_launch(telegram.token, ADMIN, clock.now())
+    with caplog.at_level(logging.DEBUG):
+        status, body, _ = await call(console_settings, "overview", launch)
+    assert (status, body) == (
+        503,
+        {"error": "unavailable", "message": EN.console_page["failed"]},
+    )
+    assert "console call failed (ConnectionRefusedError)" in caplog.text
+    assert "P-SECRET" not in caplog.text
+    assert "Traceback" not in caplog.text
