@@ -62,6 +62,7 @@ CALLS = [
     "comments",
     "comments?period=30d&sentiment=negative",
     "comments?q=rude+wait",
+    "comments?q=nowhere",
     "comments?provider=Dr+Li&treatment=filler&page=3",
     "filters",
     "breakdowns?period=7d",
