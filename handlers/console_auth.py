@@ -73,7 +73,7 @@ def signed_in(
             last_name=str(user.get("last_name", "")),
             language_code=user.get("language_code"),
         )
-    except (KeyError, ValueError, TypeError, OverflowError, OSError):
+    except (KeyError, ValueError, TypeError, AttributeError, OverflowError, OSError):
         # Signed by this bot's key, but not as a Mini App launch (another of its signatures).
         return Refusal.FORGED
     if signed_at > now + CLOCK_SKEW or now - signed_at > lasts:
