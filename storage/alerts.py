@@ -117,17 +117,21 @@ class SqliteAlertStore:
 
     async def case_listing(self, opened: int, resolved: int) -> list[CaseListing]:
         """The `opened` oldest open cases; then the latest `resolved` resolved, newest first."""
+        # The pseudonym looked up per listed case: joined, SQLite would walk every response
+        # to find the few with a case.
+        pseudonym = (
+            select(patients.c.pseudonym)
+            .join(responses, responses.c.patient_id == patients.c.id)
+            .where(responses.c.id == alerts.c.response_id)
+            .scalar_subquery()
+        )
         listed = select(
             alerts.c.id,
-            patients.c.pseudonym,
+            pseudonym.label("pseudonym"),
             alerts.c.reasons,
             alerts.c.case_opened_at,
             alerts.c.claimed_by_name,
             alerts.c.resolved_at,
-        ).select_from(
-            alerts.join(responses, responses.c.id == alerts.c.response_id).join(
-                patients, patients.c.id == responses.c.patient_id
-            )
         )
         is_case = alerts.c.case_opened_at.is_not(None)
         open_rows = await self._db.connection.rows(
