@@ -446,6 +446,13 @@ def _intake_api_mode(settings: Settings) -> list[str]:
             f"Vagaro's webhook: {_intake_origin(settings)}{VAGARO_PATH} (create it for "
             "Appointments events), " + served
         )
+    console = settings.console_url()
+    if console is not None:
+        notes.append(f"staff console: {console} (admins open it with /console)")
+    elif settings.serves_http:
+        notes.append(f"staff console: no https address for it (set {ENV_PREFIX}PUBLIC_URL)")
+    else:
+        notes.append("staff console: off (it needs webhook mode or FEEDBACK_HTTP_LISTEN)")
     smtp = settings.smtp_server()
     if smtp is None:
         notes.append(f"e-mail invitations: off (no {ENV_PREFIX}SMTP_URL)")

@@ -115,6 +115,7 @@ def test_check_config_passes_a_good_configuration(tmp_path: Path) -> None:
     assert "sentiment lexicons: en, es" in result.stdout
     assert "updates: long polling" in result.stdout
     assert "intake API: off (no FEEDBACK_API_TOKENS)" in result.stdout
+    assert "staff console: off (it needs webhook mode or FEEDBACK_HTTP_LISTEN)" in result.stdout
     assert "FEEDBACK_CLINIC_NAME is not set: patients read “our clinic”" in result.stdout
     # The built-in pre-visit survey asks for hopes and worries, no scores, on purpose: a
     # fresh install has nothing to fix, so nothing to warn about...

@@ -32,6 +32,7 @@ from tests.harness import (
     webhook_bot,
 )
 from tests.test_cases import alert_when, case_messages, unhappy_patient
+from tests.test_cli import run_cli
 from tests.test_patient_flow import answer_all
 
 EN = CATALOGUES["en"]
@@ -354,3 +355,22 @@ async def test_a_database_failure_is_a_503_in_words_with_one_line_in_the_log(
     assert "console call failed (ConnectionRefusedError)" in caplog.text
     assert "P-SECRET" not in caplog.text
     assert "Traceback" not in caplog.text
+
+
+def test_check_config_names_the_console_address(tmp_path: Path) -> None:
+    result = run_cli(
+        tmp_path,
+        "check-config",
+        FEEDBACK_BOT_TOKEN="123456789:AAFakeTokenForTheCheck",
+        FEEDBACK_HTTP_LISTEN="127.0.0.1:8081",
+        FEEDBACK_PUBLIC_URL=PUBLIC_URL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"staff console: {PUBLIC_URL}/console/ (admins open it with /console)" in result.stdout
+    without = run_cli(
+        tmp_path,
+        "check-config",
+        FEEDBACK_BOT_TOKEN="123456789:AAFakeTokenForTheCheck",
+        FEEDBACK_HTTP_LISTEN="127.0.0.1:8081",
+    )
+    assert "staff console: no https address for it (set FEEDBACK_PUBLIC_URL)" in without.stdout
