@@ -40,7 +40,7 @@ from handlers.followups import FollowupHandlers, TelegramFollowupSender
 from handlers.intake import Intake, UpdateQueue
 from handlers.intake_api import BookingWebhook, IntakeApi, MindbodyWebhook, VagaroWebhook
 from handlers.lanes import Lanes, PerPersonUpdateProcessor
-from handlers.mail import InvitationMessages, SmtpConnection, SmtpInvitationMailer
+from handlers.mail import InvitationMessages, SmtpInvitationMailer
 from handlers.patient import ClinicProfile, PatientHandlers
 from handlers.polling import DurablePoller
 from handlers.registry import FeedbackApplication, register_handlers
@@ -382,9 +382,7 @@ def build_application(
         lifecycle.mail = MailService(
             SqliteInvitationMail(database),
             SmtpInvitationMailer(
-                SmtpConnection(
-                    smtp.host, smtp.port, smtp.implicit_tls, smtp.username, smtp.password
-                ),
+                smtp,
                 messages,
             ),
             clock,

@@ -54,7 +54,7 @@ from bot.settings import (
 )
 from handlers.charts import trend_png
 from handlers.intake_api import MINDBODY_PATH, VAGARO_PATH, VISITS_PATH
-from handlers.mail import SmtpConnection, smtp_problem
+from handlers.mail import smtp_problem
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
 from handlers.webhook import ListenError, WebhookConfig
@@ -473,10 +473,7 @@ async def _online_checks(settings: Settings) -> tuple[list[str], list[str]]:
     checked, refused = await _telegram_checks(settings)
     smtp = settings.smtp_server()
     if smtp is not None:
-        connection = SmtpConnection(
-            smtp.host, smtp.port, smtp.implicit_tls, smtp.username, smtp.password
-        )
-        problem = await smtp_problem(connection)
+        problem = await smtp_problem(smtp)
         if problem is None:
             checked.append(f"e-mail: {smtp.host}:{smtp.port} takes the bot's connection")
         else:

@@ -10,7 +10,6 @@ import html
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 import aiosmtplib
 
 from bot.domain.intake import OwedMail
+from bot.domain.mail import SmtpServer
 from bot.domain.models import Visit
 from bot.domain.surveys import SurveyCatalog
 from bot.qr import qr_png
@@ -116,21 +116,10 @@ def _html(  # noqa: PLR0913 - the message's parts, each escaped here
     )
 
 
-@dataclass(frozen=True, slots=True)
-class SmtpConnection:
-    """How to reach the clinic's SMTP server (`FEEDBACK_SMTP_URL`, read by the settings)."""
-
-    host: str
-    port: int
-    implicit_tls: bool
-    username: str | None = field(default=None, repr=False)
-    password: str | None = field(default=None, repr=False)
-
-
 class SmtpInvitationMailer:
     """Hands invitations to the clinic's SMTP server (STARTTLS when offered, or TLS)."""
 
-    def __init__(self, server: SmtpConnection, messages: InvitationMessages) -> None:
+    def __init__(self, server: SmtpServer, messages: InvitationMessages) -> None:
         self._server = server
         self._messages = messages
 
@@ -170,7 +159,7 @@ class SmtpInvitationMailer:
         return MailAccepted(_reply_text(reply))
 
 
-async def smtp_problem(server: SmtpConnection) -> str | None:
+async def smtp_problem(server: SmtpServer) -> str | None:
     """Why the server would not take the bot's mail (connection, TLS, login), or `None`."""
     client = aiosmtplib.SMTP(
         hostname=server.host,

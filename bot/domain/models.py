@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum, StrEnum, auto
 
 from bot.domain.periods import Period
-from bot.domain.scores import DEFAULT_RATING_SCALE
+from bot.domain.scores import DEFAULT_RATING_SCALE, net_promoter_score
 from bot.domain.surveys import AnswerValue
 
 
@@ -427,10 +427,7 @@ class VisitGroup:
     @property
     def nps(self) -> float | None:
         """Net Promoter Score, -100..100."""
-        counted = self.nps_promoters + self.nps_passives + self.nps_detractors
-        if not counted:
-            return None
-        return 100 * (self.nps_promoters - self.nps_detractors) / counted
+        return net_promoter_score(self.nps_promoters, self.nps_passives, self.nps_detractors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,9 +546,7 @@ class Summary:
     @property
     def nps(self) -> float | None:
         """Net Promoter Score: % promoters minus % detractors, -100..100."""
-        if not self.nps_count:
-            return None
-        return 100 * (self.nps_promoters - self.nps_detractors) / self.nps_count
+        return net_promoter_score(self.nps_promoters, self.nps_passives, self.nps_detractors)
 
 
 class FollowupStatus(StrEnum):

@@ -19,3 +19,9 @@ def satisfied_from(scale: range) -> int:
     """The lowest CSAT rating on `scale` that counts as satisfied: the top two boxes."""
     boxes = TOP_BOXES if len(scale) >= SMALLEST_TOP_TWO_SCALE else 1
     return scale[-boxes]
+
+
+def net_promoter_score(promoters: int, passives: int, detractors: int) -> float | None:
+    """% promoters minus % detractors, -100..100 (`None` without an answer)."""
+    answers = promoters + passives + detractors
+    return 100 * (promoters - detractors) / answers if answers else None

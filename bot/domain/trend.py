@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from bot.domain.scores import net_promoter_score
+
 # Twelve points: a quarter of weeks, or a year of months.
 POINTS = 12
 
@@ -67,8 +69,7 @@ class _Sums:
 
     @property
     def nps(self) -> float | None:
-        answers = self.promoters + self.passives + self.detractors
-        return 100 * (self.promoters - self.detractors) / answers if answers else None
+        return net_promoter_score(self.promoters, self.passives, self.detractors)
 
 
 @dataclass(frozen=True, slots=True)
