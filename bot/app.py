@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -170,14 +170,18 @@ class Lifecycle:
                 logger.warning(
                     "%d follow-ups were being sent at a crash; counted as sent", recovered
                 )
-            self._dispatching.append(asyncio.create_task(self._send_followups(self.followups)))
+            self._dispatching.append(
+                asyncio.create_task(self._send_due(self.followups.dispatch, "follow-ups"))
+            )
         if self.mail is not None:
             again = await self.mail.recover()
             if again:
                 logger.warning(
                     "%d e-mail invitations were being sent at a crash; due again", again
                 )
-            self._dispatching.append(asyncio.create_task(self._send_mail(self.mail)))
+            self._dispatching.append(
+                asyncio.create_task(self._send_due(self.mail.dispatch, "e-mail invitations"))
+            )
 
     async def _follow_election(self, application: FeedbackApplication) -> None:
         # Several workers share PostgreSQL: the one holding the dispatcher's lock sends. If it
@@ -217,21 +221,13 @@ class Lifecycle:
             logger.info("deleted %d responses older than %s", purged, self._retention)
         await self._handled_events.forget_events_before(self._clock.now() - HANDLED_EVENTS_KEPT)
 
-    async def _send_followups(self, followups: FollowupService) -> None:
-        # Right away first: follow-ups that fell due while the bot was down go out now.
+    async def _send_due(self, dispatch: Callable[[], Awaitable[object]], what: str) -> None:
+        # Right away first: what fell due while the bot was down goes out now.
         while True:
             try:
-                await followups.dispatch()
+                await dispatch()
             except Exception:  # try again next round rather than stop for good
-                logger.exception("sending follow-ups failed")
-            await asyncio.sleep(self.followup_interval)
-
-    async def _send_mail(self, mail: MailService) -> None:
-        while True:
-            try:
-                await mail.dispatch()
-            except Exception:  # try again next round rather than stop for good
-                logger.exception("sending e-mail invitations failed")
+                logger.exception("sending %s failed", what)
             await asyncio.sleep(self.followup_interval)
 
     async def _send_owed(

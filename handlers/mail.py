@@ -13,6 +13,7 @@ from collections.abc import Callable
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formataddr
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
@@ -130,14 +131,9 @@ class SmtpInvitationMailer:
         try:
             _, reply = await aiosmtplib.send(
                 message,
-                hostname=server.host,
-                port=server.port,
                 username=server.username,
                 password=server.password,
-                use_tls=server.implicit_tls,
-                # None: STARTTLS when the server offers it, plain only if it does not.
-                start_tls=None if not server.implicit_tls else False,
-                timeout=SMTP_TIMEOUT,
+                **_reaching(server),
             )
         except aiosmtplib.SMTPRecipientsRefused as refused:
             first = refused.recipients[0]
@@ -159,15 +155,21 @@ class SmtpInvitationMailer:
         return MailAccepted(_reply_text(reply))
 
 
+def _reaching(server: SmtpServer) -> dict[str, Any]:
+    """How aiosmtplib connects to the server, for sending and for checking alike."""
+    return {
+        "hostname": server.host,
+        "port": server.port,
+        "use_tls": server.implicit_tls,
+        # None: STARTTLS when the server offers it, plain only if it does not.
+        "start_tls": None if not server.implicit_tls else False,
+        "timeout": SMTP_TIMEOUT,
+    }
+
+
 async def smtp_problem(server: SmtpServer) -> str | None:
     """Why the server would not take the bot's mail (connection, TLS, login), or `None`."""
-    client = aiosmtplib.SMTP(
-        hostname=server.host,
-        port=server.port,
-        use_tls=server.implicit_tls,
-        start_tls=None if not server.implicit_tls else False,
-        timeout=SMTP_TIMEOUT,
-    )
+    client = aiosmtplib.SMTP(**_reaching(server))
     try:
         await client.connect()
         if server.username is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -17,14 +17,15 @@ from urllib.parse import quote
 import pytest
 
 from bot.settings import Settings
-from handlers.registry import FeedbackApplication
 from handlers.texts import CATALOGUES
 from tests.browser import Browser, browser_or_skip
 from tests.console_launch import signed_launch
 from tests.fake_telegram import FakeTelegram
-from tests.harness import ADMIN_ID, FakeClock, running_bot
+from tests.harness import ADMIN_ID, FakeClock
 from tests.test_cases import alert_when
-from tests.test_console import ADMIN, console_settings  # noqa: F401 - a fixture used here
+
+# The console tests' fixtures, used here by name.
+from tests.test_console import ADMIN, console_bot, console_settings  # noqa: F401
 from tests.test_invitations import invite
 from tests.test_patient_flow import answer_all
 
@@ -47,15 +48,6 @@ def browser() -> Iterator[Browser]:
     opened = Browser()
     yield opened
     opened.close()
-
-
-@pytest.fixture
-async def console_bot(
-    console_settings: Settings,  # noqa: F811 - the fixture imported above
-    clock: FakeClock,
-) -> AsyncIterator[FeedbackApplication]:
-    async with running_bot(console_settings, clock) as application:
-        yield application
 
 
 def opened_from_telegram(settings: Settings, launch: str) -> str:
