@@ -10,7 +10,7 @@ Target: every call ≤ 100 ms median. With `--browser`, also the page's first re
 headless Chromium (target ≤ 1 s), as the page itself measures it.
 
     python benchmarks/console_speed.py [--answers 1000000] [--repeat 7] [--browser]
-        [--postgresql postgresql://postgres@127.0.0.1:5432/test]
+        [--postgresql postgresql://postgres@127.0.0.1:5432/test] [--database seeded.db]
 
 Prints figures; asserts only that every call answered 200.
 """
@@ -217,13 +217,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--browser", action="store_true")
     parser.add_argument("--postgresql", help="also measure on a new database on this server")
+    parser.add_argument(
+        "--database", type=Path, help="seed this file once and measure it again on later runs"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.db"
-        asyncio.run(create_schema(path))
-        seed(path, args.answers)
-        cases = add_cases(path)
-        print(f"seeded {args.answers:,} answers and {cases} cases")
+        path = args.database or Path(folder) / "bench.db"
+        if path.exists():
+            print(f"measuring {path} as seeded before")
+        else:
+            asyncio.run(create_schema(path))
+            seed(path, args.answers)
+            cases = add_cases(path)
+            print(f"seeded {args.answers:,} answers and {cases} cases")
         if args.postgresql:
             asyncio.run(on_postgresql(path, args.postgresql, args.repeat))
         print("on SQLite:")

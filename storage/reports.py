@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta
 from statistics import median
 
-from sqlalchemy import Column, and_, case, exists, func, literal, select
+from sqlalchemy import Column, ColumnElement, and_, case, exists, func, literal, select, tuple_
 
 from bot.domain.intake import Delivery
 from bot.domain.models import (
@@ -25,7 +26,6 @@ from bot.domain.models import (
     VisitGroup,
 )
 from bot.domain.periods import Period
-from bot.domain.scores import NPS_DETRACTORS_UP_TO, NPS_PROMOTERS_FROM
 from bot.domain.surveys import ScoreQuestions
 from bot.domain.trend import DayFigures
 from storage.database import Database, from_db_time, to_db_time
@@ -37,8 +37,11 @@ from storage.responses import (
     row_to_visit,
 )
 from storage.schema import (
+    COMMENT_SEARCH,
     alerts,
     answers,
+    comment_keys,
+    comment_search,
     daily_groups,
     daily_scores,
     patients,
@@ -48,6 +51,7 @@ from storage.schema import (
 )
 from storage.totals import (
     END_OF_TIME,
+    GROUP_COLUMNS,
     SCORE_COLUMNS,
     Basis,
     Figures,
@@ -68,12 +72,21 @@ BREAKDOWN_ROWS = 8  # a phone screen's worth per breakdown
 # ISO-8601 text sorts by time, and every timestamp sorts after the empty string.
 _BEGINNING = ""
 
+_NPS_COLUMNS = ("nps_promoters", "nps_passives", "nps_detractors")
+
+# Words of fewer letters are not in SQLite's index of comments (it holds every three in a row).
+_TRIGRAM = 3
+# Up to this many comments found by the index, the search starts from them (see
+# `_few_with_words`).
+_FEW_COMMENTS = 5000
+
 
 class SqliteReportStore:
     """The `ReportStore` over the shared database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, few_comments: int = _FEW_COMMENTS) -> None:
         self._db = database
+        self._few_comments = few_comments
 
     async def summary(
         self,
@@ -232,6 +245,9 @@ class SqliteReportStore:
         for word in wanted.words:
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             conditions.append(answers.c.value_text.ilike(f"%{escaped}%", escape="\\"))
+        few = await self._few_with_words(wanted.words)
+        if few is not None:
+            conditions.append(few)
         if wanted.since is not None:
             conditions.append(answers.c.answered_at >= to_db_time(wanted.since))
         if wanted.sentiment is not None:
@@ -244,18 +260,27 @@ class SqliteReportStore:
         ):
             if value is not None:
                 conditions.append(column == value)
-        joined = (
-            answers.join(responses, responses.c.id == answers.c.response_id)
-            .join(patients, patients.c.id == responses.c.patient_id)
-            .outerjoin(visits, visits.c.id == responses.c.visit_id)
+        filtered = answers.join(responses, responses.c.id == answers.c.response_id).outerjoin(
+            visits, visits.c.id == responses.c.visit_id
         )
         # Counted up to a limit: past it the page says "more than", rather than count a
         # million answers for a number nobody reads to the last digit.
-        counted = select(literal(1)).select_from(joined).where(*conditions).limit(count_up_to + 1)
-        total = await self._db.connection.scalar(
-            select(func.count()).select_from(counted.subquery())
+        counted = (
+            select(literal(1)).select_from(filtered).where(*conditions).limit(count_up_to + 1)
         )
-        rows = await self._db.connection.rows(
+        # The page's answers first, then what is shown of those 50 alone: reading each
+        # candidate's patient while looking for them doubled the time of a provider's fourth
+        # page on PostgreSQL.
+        page = (
+            select(answers.c.response_id, answers.c.question_id, answers.c.answered_at)
+            .select_from(filtered)
+            .where(*conditions)
+            .order_by(answers.c.answered_at.desc(), answers.c.response_id)
+            .limit(limit)
+            .offset(offset)
+            .subquery("page")
+        )
+        shown = (
             select(
                 patients.c.pseudonym,
                 responses.c.survey_id,
@@ -269,11 +294,24 @@ class SqliteReportStore:
                 visits.c.location,
                 visits.c.visit_date,
             )
-            .select_from(joined)
-            .where(*conditions)
-            .order_by(answers.c.answered_at.desc(), answers.c.response_id)
-            .limit(limit)
-            .offset(offset)
+            .select_from(
+                page.join(
+                    answers,
+                    and_(
+                        answers.c.response_id == page.c.response_id,
+                        answers.c.question_id == page.c.question_id,
+                    ),
+                )
+                .join(responses, responses.c.id == answers.c.response_id)
+                .join(patients, patients.c.id == responses.c.patient_id)
+                .outerjoin(visits, visits.c.id == responses.c.visit_id)
+            )
+            .order_by(page.c.answered_at.desc(), page.c.response_id)
+        )
+        # Both at once: PostgreSQL runs them on two connections (SQLite one after the other).
+        total, rows = await asyncio.gather(
+            self._db.connection.scalar(select(func.count()).select_from(counted.subquery())),
+            self._db.connection.rows(shown),
         )
         return CommentPage(
             total=int(total or 0),
@@ -292,6 +330,35 @@ class SqliteReportStore:
             ),
         )
 
+    async def _few_with_words(self, words: tuple[str, ...]) -> ColumnElement[bool] | None:
+        """On SQLite, the comments its index of trigrams finds for these words, if few.
+
+        A word found in few comments would otherwise be looked for in every one; a common
+        word is found soon enough in the newest comments, where the page starts, and its
+        thousands of matches would cost more to collect than to come across. Each word is
+        checked as typed all the same (the index finds a superset: it ignores the case of
+        more letters than SQLite's LIKE, and words under three letters are not in it).
+        (PostgreSQL's planner uses its trigram index by itself.)
+        """
+        indexed = [word for word in words if len(word) >= _TRIGRAM]
+        if self._db.postgresql or not indexed:
+            return None
+        query = " AND ".join('"' + word.replace('"', '""') + '"' for word in indexed)
+        found = (
+            select(comment_search.c.rowid)
+            .where(comment_search.c[COMMENT_SEARCH].op("MATCH")(query))
+            .limit(self._few_comments + 1)
+        )
+        counted = await self._db.connection.scalar(
+            select(func.count()).select_from(found.subquery())
+        )
+        if int(counted or 0) > self._few_comments:
+            return None
+        keys = select(comment_keys.c.response_id, comment_keys.c.question_id).where(
+            comment_keys.c.id.in_(found)
+        )
+        return tuple_(answers.c.response_id, answers.c.question_id).in_(keys)
+
     async def visit_names(self) -> tuple[list[str], list[str]]:
         """Every provider and every location responses' visits name, sorted.
 
@@ -309,58 +376,48 @@ class SqliteReportStore:
         return named[0], named[1]
 
     async def visit_groups(
-        self, since: datetime | None, scores: ScoreQuestions
+        self, since: datetime | None, scores: ScoreQuestions, *, from_totals: bool = True
     ) -> list[VisitGroup]:
         """Responses started since `since` per provider, treatment and location; largest first.
 
         A response's CSAT is its answer to a CSAT question (NPS likewise); responses with no
-        visit form the group with no provider, treatment nor location.
+        visit form the group with no provider, treatment nor location. From the daily totals
+        (`from_totals=False` counts the rows instead, to check them).
         """
-        csat = answers.alias("csat")
-        nps = answers.alias("nps")
-        promoter = case((nps.c.value_int >= NPS_PROMOTERS_FROM, 1))
-        detractor = case((nps.c.value_int <= NPS_DETRACTORS_UP_TO, 1))
-        passive = case(
-            (nps.c.value_int.between(NPS_DETRACTORS_UP_TO + 1, NPS_PROMOTERS_FROM - 1), 1)
-        )
-        query = (
-            select(
-                visits.c.provider,
-                visits.c.treatment,
-                visits.c.location,
-                func.count(func.distinct(responses.c.id)),
-                func.count(csat.c.value_int),
-                func.coalesce(func.sum(csat.c.value_int), 0),
-                func.count(promoter),
-                func.count(passive),
-                func.count(detractor),
-            )
-            .select_from(
-                responses.outerjoin(visits, visits.c.id == responses.c.visit_id)
-                .outerjoin(
-                    csat,
-                    and_(
-                        csat.c.response_id == responses.c.id,
-                        csat.c.question_id.in_(scores.csat or ("",)),
-                        csat.c.value_kind == "int",
-                    ),
-                )
-                .outerjoin(
-                    nps,
-                    and_(
-                        nps.c.response_id == responses.c.id,
-                        nps.c.question_id.in_(scores.nps or ("",)),
-                        nps.c.value_kind == "int",
-                    ),
-                )
-            )
-            .group_by(visits.c.provider, visits.c.treatment, visits.c.location)
-        )
-        if since is not None:
-            query = query.where(responses.c.started_at >= to_db_time(since))
-        rows = await self._db.connection.rows(query)
+        after = _BEGINNING if since is None else to_db_time(since)
+        tally = await self._tally(after, scores, from_totals=from_totals, visit_groups=True)
+        together = tally.visit_group_totals()
+        # What the surveys count beyond the visits' groups is the responses without a visit.
+        beyond = dict.fromkeys(GROUP_COLUMNS, 0)
+        for figures in tally.survey_totals().values():
+            beyond["responses"] += figures["started"]
+            beyond["csat_count"] += figures["csat_count"]
+            beyond["csat_sum"] += figures["csat_sum"]
+            beyond["nps_promoters"] += figures["nps_promoters"]
+            beyond["nps_detractors"] += figures["nps_detractors"]
+            beyond["nps_count"] += sum(figures[c] for c in _NPS_COLUMNS)
+        for figures in together.values():
+            for column, value in figures.items():
+                beyond[column] -= value
+        if any(beyond.values()):
+            unnamed = together.setdefault(("", "", ""), dict.fromkeys(GROUP_COLUMNS, 0))
+            for column, value in beyond.items():
+                unnamed[column] += value
         groups = [
-            VisitGroup(row[0], row[1], row[2], *(int(value) for value in row[3:9])) for row in rows
+            VisitGroup(
+                provider or None,
+                treatment or None,
+                location or None,
+                responses=figures["responses"],
+                csat_count=figures["csat_count"],
+                csat_sum=figures["csat_sum"],
+                nps_promoters=figures["nps_promoters"],
+                nps_passives=(
+                    figures["nps_count"] - figures["nps_promoters"] - figures["nps_detractors"]
+                ),
+                nps_detractors=figures["nps_detractors"],
+            )
+            for (provider, treatment, location), figures in together.items()
         ]
         return sorted(groups, key=lambda g: (-g.responses, g.provider or "", g.treatment or ""))
 
@@ -393,8 +450,10 @@ class SqliteReportStore:
             if channel.value in found
         )
 
-    async def _tally(self, after: str, scores: ScoreQuestions, *, from_totals: bool) -> Tally:
-        """The figures of responses started from `after` on.
+    async def _tally(
+        self, after: str, scores: ScoreQuestions, *, from_totals: bool, visit_groups: bool = False
+    ) -> Tally:
+        """The figures of responses started from `after` on (see `tally_days`).
 
         Whole days from the totals, the part-day at the start from the rows.
         """
@@ -403,10 +462,10 @@ class SqliteReportStore:
         if not from_totals:
             return await tally_rows(conn, after, END_OF_TIME, basis)
         if after == _BEGINNING:
-            return await tally_days(conn, "")
+            return await tally_days(conn, "", visit_groups=visit_groups)
         following = next_day(after[:10])
         tally = await tally_rows(conn, after, following, basis)
-        tally.merge(await tally_days(conn, following))
+        tally.merge(await tally_days(conn, following, visit_groups=visit_groups))
         return tally
 
     async def _totals_for(self, scores: ScoreQuestions) -> Basis:

@@ -729,6 +729,8 @@ class SqliteResponseStore:
                     ~exists().where(responses.c.visit_id == visits.c.id),
                 )
             )
+        if deleted:
+            await self._db.checkpoint()
         return deleted
 
     async def forget_events_before(self, cutoff: datetime) -> int:

@@ -55,6 +55,7 @@ from storage.schema import (
     answers,
     daily_groups,
     daily_scores,
+    daily_visit_groups,
     figure_columns,
     patients,
     report_basis,
@@ -164,6 +165,8 @@ GROUP_COLUMNS = figure_columns(daily_groups)
 """A day's figures per treatment, provider or location (the schema's columns)."""
 _ANSWER_COLUMNS = SCORE_COLUMNS[2:]
 _GROUP_ANSWER_COLUMNS = GROUP_COLUMNS[1:]
+if figure_columns(daily_visit_groups) != GROUP_COLUMNS:  # pragma: no cover
+    raise RuntimeError("a visit's groups count what a treatment's, provider's or location's do")
 
 
 def _shares(marked: FromClause) -> dict[str, ColumnElement[int]]:
@@ -264,6 +267,37 @@ def _group_answers(where: ColumnElement[bool], basis: Basis) -> Select[Any]:
     )
 
 
+# A visit's provider, treatment and location, '' for one it does not name (see the table).
+_UNNAMED: ColumnClause[str] = literal_column("''")
+_VISIT_KEY = tuple(
+    func.coalesce(visits.c[column], _UNNAMED) for column in ("provider", "treatment", "location")
+)
+
+
+def _visit_group_responses(where: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(DAY, *_VISIT_KEY, func.count().label("responses"))
+        .select_from(responses.join(visits, visits.c.id == responses.c.visit_id))
+        .where(where)
+        .group_by(DAY, *_VISIT_KEY)
+    )
+
+
+def _visit_group_answers(where: ColumnElement[bool], basis: Basis) -> Select[Any]:
+    marked = _marked_answers(where, basis)
+    shares = _shares(marked)
+    return (
+        select(
+            marked.c.day,
+            *_VISIT_KEY,
+            *(func.sum(shares[column]).label(column) for column in _GROUP_ANSWER_COLUMNS),
+        )
+        .select_from(marked.join(visits, visits.c.id == marked.c.visit_id))
+        .where(or_(marked.c.is_csat == 1, marked.c.is_nps == 1))
+        .group_by(marked.c.day, *_VISIT_KEY)
+    )
+
+
 Figures = dict[str, int]
 """Figures by column name."""
 
@@ -285,6 +319,8 @@ class Tally:
     """(day, survey) -> the figures of `SCORE_COLUMNS`, in order."""
     groups: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
     """(day, dimension, name) -> the figures of `GROUP_COLUMNS`, in order."""
+    visit_groups: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+    """(day, provider, treatment, location) -> the figures of `GROUP_COLUMNS`, in order."""
 
     def add_scores(self, key: tuple[str, ...], start: int, figures: tuple[int, ...]) -> None:
         """Add figures to the survey's columns from `start` on."""
@@ -294,12 +330,18 @@ class Tally:
         """Add figures to the group's columns from `start` on."""
         _add(self.groups, key, len(GROUP_COLUMNS), start, figures)
 
+    def add_visit_group(self, key: tuple[str, ...], start: int, figures: tuple[int, ...]) -> None:
+        """Add figures to the visit group's columns from `start` on."""
+        _add(self.visit_groups, key, len(GROUP_COLUMNS), start, figures)
+
     def merge(self, other: Tally) -> None:
         """Add another stretch's figures to these."""
         for key, figures in other.scores.items():
             self.add_scores(key, 0, tuple(figures))
         for group, figures in other.groups.items():
             self.add_group(group, 0, tuple(figures))
+        for visit_group, figures in other.visit_groups.items():
+            self.add_visit_group(visit_group, 0, tuple(figures))
 
     def survey_totals(self) -> dict[str, Figures]:
         """The figures per survey, every day added up."""
@@ -317,6 +359,16 @@ class Tally:
         for (dimension, name), row in totals.items():
             named[BreakdownBy(dimension)][name] = dict(zip(GROUP_COLUMNS, row, strict=True))
         return named
+
+    def visit_group_totals(self) -> dict[tuple[str, str, str], Figures]:
+        """The figures per provider, treatment and location together, every day added up."""
+        totals: dict[_Key, list[int]] = {}
+        for (_, *visit), figures in self.visit_groups.items():
+            _add(totals, tuple(visit), len(GROUP_COLUMNS), 0, tuple(figures))
+        return {
+            (key[0], key[1], key[2]): dict(zip(GROUP_COLUMNS, row, strict=True))
+            for key, row in totals.items()
+        }
 
 
 def basis_of(scores: ScoreQuestions) -> tuple[str, str]:
@@ -339,7 +391,7 @@ async def stored_basis(conn: Connection) -> Basis | None:
 
 @lru_cache(maxsize=8)
 def _range_tally(stored: tuple[str, str]) -> tuple[Select[Any], ...]:
-    """The four queries of `tally_rows` for a basis (they bind `after` and `before`)."""
+    """The queries of `tally_rows` for a basis (they bind `after` and `before`)."""
     basis = Basis(stored)
     within = _in_range(bindparam("after", type_=Text), bindparam("before", type_=Text))
     return (
@@ -347,6 +399,8 @@ def _range_tally(stored: tuple[str, str]) -> tuple[Select[Any], ...]:
         _answer_figures(within, basis),
         _group_responses(within),
         _group_answers(within, basis),
+        _visit_group_responses(within),
+        _visit_group_answers(within, basis),
     )
 
 
@@ -354,7 +408,9 @@ async def tally_rows(conn: Connection, after: str, before: str, basis: Basis) ->
     """The figures of responses started from `after` to before `before`, straight from rows."""
     tally = Tally()
     bounds = {"after": after, "before": before}
-    responded, answered, grouped, group_answered = _range_tally(basis.stored)
+    responded, answered, grouped, group_answered, visited, visit_answered = _range_tally(
+        basis.stored
+    )
     for row in await conn.rows(responded, bounds):
         tally.add_scores((row[0], row[1]), 0, tuple(row[2:4]))
     for row in await conn.rows(answered, bounds):
@@ -363,11 +419,18 @@ async def tally_rows(conn: Connection, after: str, before: str, basis: Basis) ->
         tally.add_group((row[0], row[1], row[2]), 0, (row[3],))
     for row in await conn.rows(group_answered, bounds):
         tally.add_group((row[0], row[1], row[2]), 1, tuple(row[3:]))
+    for row in await conn.rows(visited, bounds):
+        tally.add_visit_group(tuple(row[0:4]), 0, (row[4],))
+    for row in await conn.rows(visit_answered, bounds):
+        tally.add_visit_group(tuple(row[0:4]), 1, tuple(row[4:]))
     return tally
 
 
-async def tally_days(conn: Connection, first_day: str) -> Tally:
+async def tally_days(conn: Connection, first_day: str, *, visit_groups: bool = False) -> Tally:
     """The stored totals of every day from `first_day` on, added up per survey and group.
+
+    With `visit_groups`, also per provider, treatment and location together (the console's
+    breakdowns; summaries do without them).
 
     Added up in SQL: years of days are a few thousand rows, fewer to carry into Python.
     """
@@ -390,6 +453,15 @@ async def tally_days(conn: Connection, first_day: str) -> Tally:
     )
     for row in await conn.rows(groups):
         tally.add_group((first_day, row[0], row[1]), 0, tuple(row[2:]))
+    if visit_groups:
+        key = [daily_visit_groups.c[column] for column in ("provider", "treatment", "location")]
+        together = (
+            select(*key, *(func.sum(daily_visit_groups.c[c]) for c in GROUP_COLUMNS))
+            .where(daily_visit_groups.c.day >= first_day)
+            .group_by(*key)
+        )
+        for row in await conn.rows(together):
+            tally.add_visit_group((first_day, *row[0:3]), 0, tuple(row[3:]))
     return tally
 
 
@@ -413,6 +485,19 @@ async def _store(conn: Connection, tally: Tally) -> None:
             for (day, dimension, name), figures in tally.groups.items()
         ],
     )
+    await conn.run(
+        insert(daily_visit_groups),
+        [
+            {
+                "day": day,
+                "provider": provider,
+                "treatment": treatment,
+                "location": location,
+                **dict(zip(GROUP_COLUMNS, figures, strict=True)),
+            }
+            for (day, provider, treatment, location), figures in tally.visit_groups.items()
+        ],
+    )
 
 
 async def refresh_days(conn: Connection, first_day: str, end_day: str) -> None:
@@ -423,7 +508,7 @@ async def refresh_days(conn: Connection, first_day: str, end_day: str) -> None:
     basis = await stored_basis(conn)
     if basis is None:
         return
-    for table in (daily_scores, daily_groups):
+    for table in (daily_scores, daily_groups, daily_visit_groups):
         await conn.run(delete(table).where(table.c.day >= first_day, table.c.day < end_day))
     await _store(conn, await tally_rows(conn, first_day, end_day, basis))
 
@@ -431,8 +516,11 @@ async def refresh_days(conn: Connection, first_day: str, end_day: str) -> None:
 def _adding(
     dialect: str, table: Table, columns: Sequence[str], figures: Select[Any]
 ) -> Executable:
-    """Add the figures (a row per key, then the columns in order) to the stored ones."""
-    key = [column.name for column in table.primary_key.columns]
+    """Add the figures (a row per key, then the columns in order) to the stored ones.
+
+    The key's columns come in the table's order (its primary key may list them otherwise).
+    """
+    key = [column.name for column in table.columns if column.primary_key]
     upsert = dialect_insert(dialect, table).from_select([*key, *columns], figures)
     return upsert.on_conflict_do_update(
         index_elements=key,
@@ -470,6 +558,13 @@ def _visit_counting(stored: tuple[str, str], dialect: str) -> tuple[Executable, 
             _GROUP_ANSWER_COLUMNS,
             _group_answers(this_response, Basis(stored)),
         ),
+        _adding(dialect, daily_visit_groups, ["responses"], _visit_group_responses(this_response)),
+        _adding(
+            dialect,
+            daily_visit_groups,
+            _GROUP_ANSWER_COLUMNS,
+            _visit_group_answers(this_response, Basis(stored)),
+        ),
     )
 
 
@@ -489,6 +584,12 @@ def _answer_counting(stored: tuple[str, str], dialect: str) -> tuple[Executable,
     return (
         _adding(dialect, daily_scores, ["completed", *_ANSWER_COLUMNS], scores),
         _adding(dialect, daily_groups, _GROUP_ANSWER_COLUMNS, _group_answers(this_answer, basis)),
+        _adding(
+            dialect,
+            daily_visit_groups,
+            _GROUP_ANSWER_COLUMNS,
+            _visit_group_answers(this_answer, basis),
+        ),
     )
 
 
@@ -536,8 +637,8 @@ async def days_of_patient(conn: Connection, external_id: int) -> list[str]:
 async def rebuild(conn: Connection, scores: ScoreQuestions) -> None:
     """Build every day's totals from the answers, for these score questions."""
     basis = Basis(basis_of(scores))
-    await conn.run(delete(daily_scores))
-    await conn.run(delete(daily_groups))
+    for table in (daily_scores, daily_groups, daily_visit_groups):
+        await conn.run(delete(table))
     await _store(conn, await tally_rows(conn, "", END_OF_TIME, basis))
     chosen = dialect_insert(conn.dialect, report_basis).values(
         id=1, csat=basis.stored[0], nps=basis.stored[1]

@@ -104,6 +104,35 @@ async def test_summaries_from_daily_totals_equal_those_computed_from_the_answers
     assert everything.breakdowns
 
 
+async def test_the_consoles_breakdowns_from_daily_totals_equal_those_computed_from_the_answers(
+    seeded: Seeded,
+) -> None:
+    responses, reports = seeded.responses, seeded.reports
+    await responses.forget_patient(3, NOW)
+    await responses.purge_before(NOW - timedelta(days=100, hours=5), NOW)
+    sinces = [period.since(NOW) for period in Period]
+    sinces += [NOW - timedelta(days=days, minutes=17) for days in (1, 13, 45)]
+    for since in sinces:
+        from_totals = await reports.visit_groups(since, SCORES)
+        assert from_totals == await reports.visit_groups(since, SCORES, from_totals=False)
+        summary = await reports.summary(Period.ALL, since, SCORES)
+        assert sum(group.responses for group in from_totals) == summary.started
+        assert sum(group.csat_count for group in from_totals) == summary.csat_count
+    groups = {
+        (group.provider, group.treatment, group.location): group
+        for group in await reports.visit_groups(None, SCORES)
+    }
+    # Every response counted once: by its visit, or with those that have none.
+    assert set(groups) == {
+        ("Dr Li", "filler", "Downtown"),
+        ("Dr Li", "laser", "Downtown"),
+        (None, "filler", "Downtown"),
+        (None, "laser", "Downtown"),
+        (None, None, None),
+    }
+    assert all(group.responses > 3 for group in groups.values())
+
+
 async def test_moving_a_score_to_another_question_rebuilds_the_totals(seeded: Seeded) -> None:
     reports = seeded.reports
     before = await reports.summary(Period.ALL, None, SCORES)

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Identity, create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.database import Database, postgresql_url
-from storage.schema import POSTGRESQL_ONLY, metadata
+from storage.schema import POSTGRESQL_ONLY, SQLITE_ONLY_TABLES, metadata
 
 Difference = tuple[Any, ...]  # ("remove_column", schema, table, column), ("add_index", ...)
 
@@ -58,9 +58,14 @@ def _compare(connection: Connection, dialect: str) -> list[Difference]:
     def include(item: Any, name: str | None, kind: str, reflected: bool, _: Any) -> bool:
         if kind == "table" and name == "alembic_version":
             return False  # Alembic's own bookkeeping
+        if dialect == "postgresql":
+            return True
+        # SQLite's search is an FTS5 table; PostgreSQL's a trigram index (COMMENT_SEARCH).
+        if kind == "table" and reflected and name in SQLITE_ONLY_TABLES:
+            return False
         # responses.seq is PostgreSQL's: SQLite keeps the same order as the rowid.
-        return not (kind == "column" and not reflected and item.info.get(POSTGRESQL_ONLY)) or (
-            dialect == "postgresql"
+        return not (
+            kind in ("column", "index") and not reflected and item.info.get(POSTGRESQL_ONLY)
         )
 
     context = MigrationContext.configure(

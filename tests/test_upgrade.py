@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import create_engine
+
+from bot.domain.models import CommentFilter
 from bot.domain.periods import Period
 from bot.domain.surveys import load_catalog
 from storage.alerts import SqliteAlertStore
 from storage.cases import SqliteCaseStore
-from storage.database import Database, migrations, newest_revision, to_db_time
+from storage.database import (
+    Database,
+    migrations,
+    newest_revision,
+    to_db_time,
+    upgrade_schema,
+)
 from storage.reports import SqliteReportStore
 from storage.responses import SqliteResponseStore
 
@@ -88,15 +98,21 @@ async def test_a_previous_release_database_migrates_in_place_and_keeps_everythin
         await database.close()
 
 
+def sqlite_history(path: Path) -> None:
+    """A file with SQLite's migrations 1 to 13, as they were before Alembic's revisions."""
+    with closing(sqlite3.connect(path)) as connection, connection:
+        for _, _, sql in migrations():
+            connection.executescript(sql)
+        connection.execute(f"PRAGMA user_version = {len(migrations())}")
+
+
 async def test_a_database_of_the_release_before_postgresql_migrates_in_place(
     tmp_path: Path,
 ) -> None:
     # The schema of migration 13, as that release left it: no Alembic table yet.
     path = tmp_path / "feedback.db"
-    with sqlite3.connect(path) as connection:
-        for _, _, sql in migrations():
-            connection.executescript(sql)
-        connection.execute(f"PRAGMA user_version = {len(migrations())}")
+    sqlite_history(path)
+    with closing(sqlite3.connect(path)) as connection, connection:
         connection.execute(
             "INSERT INTO patients (id, external_id, pseudonym, consented_at)"
             " VALUES (1, 501, 'P-OLDONE01', ?)",
@@ -109,5 +125,61 @@ async def test_a_database_of_the_release_before_postgresql_migrates_in_place(
         patient = await SqliteResponseStore(database).get_patient(501)
         assert patient is not None
         assert patient.pseudonym == "P-OLDONE01"
+    finally:
+        await database.close()
+
+
+async def test_comments_and_visits_from_before_the_console_are_searched_and_broken_down(
+    tmp_path: Path,
+) -> None:
+    # The schema of the release before the console's totals and search (revision 0016).
+    path = tmp_path / "feedback.db"
+    sqlite_history(path)
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        upgrade_schema(connection, "0016")
+    engine.dispose()
+    at = to_db_time(NOW - timedelta(days=2))
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO patients (id, external_id, pseudonym, consented_at)"
+            " VALUES (1, 501, 'P-OLDONE01', ?), (2, 502, 'P-OLDTWO02', ?)",
+            (at, at),
+        )
+        connection.execute(
+            "INSERT INTO visits (id, survey_id, treatment, provider, location, created_at)"
+            " VALUES (1, 'post_visit', 'filler', 'Dr Li', 'Downtown', ?)",
+            (at,),
+        )
+        connection.execute(
+            "INSERT INTO responses (id, patient_id, survey_id, status, started_at, visit_id)"
+            " VALUES ('r1', 1, 'post_visit', 'completed', ?, 1),"
+            " ('r2', 2, 'post_visit', 'completed', ?, NULL)",
+            (at, at),
+        )
+        connection.executemany(
+            "INSERT INTO answers (response_id, question_id, value_kind, value_int, value_text,"
+            " answered_at, sentiment_label) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                ("r1", "csat", "int", 2, None, at, None),
+                ("r1", "comment", "text", None, "Bruising for a week", at, "negative"),
+                ("r2", "csat", "int", 5, None, at, None),
+                ("r2", "comment", "text", None, "Lovely staff", at, "positive"),
+            ],
+        )
+    database = await Database.open(path)
+    try:
+        assert await database.schema_version() == newest_revision()
+        reports = SqliteReportStore(database)
+        found = await reports.comments(CommentFilter(words=("bruising",)), 50, 0, count_up_to=9)
+        assert [comment.text for comment in found.comments] == ["Bruising for a week"]
+        scores = load_catalog().score_questions()
+        since = Period.DAYS_7.since(NOW)
+        groups = await reports.visit_groups(since, scores)
+        assert groups == await reports.visit_groups(since, scores, from_totals=False)
+        assert {(g.provider, g.responses, g.csat_count, g.csat_sum) for g in groups} == {
+            ("Dr Li", 1, 1, 2),
+            (None, 1, 1, 5),
+        }
     finally:
         await database.close()
