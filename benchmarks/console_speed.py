@@ -35,11 +35,13 @@ from summary_speed import CATALOG, NOW, SCORES, create_schema, seed
 
 from bot.domain.periods import Period
 from bot.domain.schedule import SendHours
+from bot.services.audit import AuditService
 from bot.services.cases import CaseService
 from bot.services.staff import ReportService
 from handlers.console import CaseWaking, Console, ConsoleAccess
 from handlers.texts import CATALOGUES
 from storage.alerts import SqliteAlertStore
+from storage.audit import SqliteAuditTrail
 from storage.cases import SqliteCaseStore
 from storage.copy import copy_database
 from storage.database import Database, to_db_time
@@ -121,6 +123,7 @@ async def measure(location: Path | str, repeat: int, *, browser: bool) -> None:
         records=SqliteAlertStore(database),
         escalate_after=timedelta(hours=4),
         send_hours=SendHours.parse("00:00-23:59", "UTC"),
+        audit=AuditService(SqliteAuditTrail(database), FixedClock()),
     )
     console = Console(
         ConsoleAccess(TOKEN, frozenset({ADMIN}), timedelta(hours=24)),

@@ -23,6 +23,7 @@ from bot.domain.models import AlertThresholds
 from bot.domain.surveys import SurveyCatalog, load_catalog
 from bot.pacing import Pacer
 from bot.sentiment import ClinicScorer
+from bot.services.audit import AuditService
 from bot.services.cases import CaseService
 from bot.services.feedback import FeedbackService
 from bot.services.followups import FollowupService
@@ -48,6 +49,7 @@ from handlers.staff import StaffHandlers, TelegramAlertSender
 from handlers.texts import CATALOGUES, Texts
 from handlers.webhook import ApiListener, Routes, WebhookConfig, WebhookReceiver
 from storage.alerts import SqliteAlertStore
+from storage.audit import SqliteAuditTrail
 from storage.cases import SqliteCaseStore
 from storage.database import Database, shown
 from storage.followups import SqliteFollowupStore
@@ -386,12 +388,14 @@ def build_application(
         )
         # Like the follow-ups' dispatcher: for tests and operators, not for handlers.
         application.bot_data[MAIL_KEY] = lifecycle.mail
+    audit = AuditService(SqliteAuditTrail(database), clock)
     cases = CaseService(
         SqliteCaseStore(database),
         clock,
         records=SqliteAlertStore(database),
         escalate_after=timedelta(hours=settings.case_escalate_hours),
         send_hours=settings.followup_policy().send_hours,
+        audit=audit,
     )
     lifecycle.cases = cases
     reports = ReportService(
@@ -445,6 +449,7 @@ def build_application(
         surveys,
         texts,
         cases=cases,
+        audit=audit,
         admins=settings.admins,
         staff_chat=settings.staff_chat,
         clinic_name=settings.clinic_name,

@@ -69,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="the new, empty PostgreSQL database: postgresql://user:password@host/name",
     )
+    audit = commands.add_parser(
+        "audit",
+        help="list who looked at or did what with patients' data; 'audit verify' checks it",
+        description="Lists the audit trail's entries, oldest first. 'feedback-bot audit "
+        "verify' checks that none was changed, deleted or inserted (exit 1 naming the first).",
+    )
+    audit.add_argument("check", nargs="?", choices=["verify"], help="check the chain of hashes")
+    audit.add_argument("--since", type=_since, help="entries from DATE (YYYY-MM-DD) on")
+    audit.add_argument("--actor", help="one person's entries: a Telegram user id")
+    audit.add_argument("--format", choices=["text", "csv"], default="text")
     commands.add_parser(
         "set-webhook",
         help="tell Telegram the webhook address (FEEDBACK_WEBHOOK_URL) once, for every worker",

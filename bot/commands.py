@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import codecs
 import csv
+import getpass
 import io
 import json
 import sqlite3
@@ -31,6 +32,7 @@ from bot.app import (
     webhook_config,
 )
 from bot.demo import run_demo
+from bot.domain.audit import Actor, AuditAction, ChainBreak, StoredEntry
 from bot.domain.models import FollowupStatus, Visit
 from bot.domain.periods import Period
 from bot.domain.surveys import QuestionRole, SurveyCatalog, SurveyFileError, load_catalog
@@ -39,6 +41,7 @@ from bot.env import ENV_PREFIX
 from bot.logs import configure_logging
 from bot.qr import write_qr
 from bot.sentiment import ClinicScorer, LexiconError, lexicons
+from bot.services.audit import AuditService
 from bot.services.invitations import (
     InvitationService,
     UnknownTreatmentError,
@@ -58,6 +61,7 @@ from handlers.mail import smtp_problem
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
 from handlers.webhook import ListenError, WebhookConfig
+from storage.audit import SqliteAuditTrail
 from storage.copy import CopyMismatchError, CopyReport, TargetNotEmptyError, copy_database
 from storage.database import (
     POSTGRESQL_DRIVER_MISSING,
@@ -101,6 +105,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "backup": _backup_command,
         "copy-db": _copy_db_command,
         "set-webhook": _set_webhook_command,
+        "audit": _audit_command,
     }[args.command]
     try:
         return command(settings, args)
@@ -263,6 +268,8 @@ def _backup_command(settings: Settings, args: argparse.Namespace) -> int:
         f"backed up {settings.db} to {copy.path}: {copy.responses} responses, "
         f"{copy.size / 1_000_000:.1f} MB, integrity ok"
     )
+    detail = f"to {copy.path}, {copy.responses} responses"
+    asyncio.run(_audited_at(settings, settings.db, AuditAction.BACKUP, detail))
     return 0
 
 
@@ -283,6 +290,9 @@ def _copy_db_command(settings: Settings, args: argparse.Namespace) -> int:
         where = "--to" if is_postgresql(str(exc.path)) else f"{ENV_PREFIX}DB"
         return _refuse(f"{exc}; check {where}")
     rows = ", ".join(f"{count} {table}" for table, count in report.rows.items() if count)
+    # Recorded where the clinic now lives (its trail came along with the rows).
+    detail = f"from {settings.db}, {report.rows.get('responses', 0)} responses"
+    asyncio.run(_audited_at(settings, args.to, AuditAction.COPY_DB, detail))
     print(f"copied {settings.db} to {shown(args.to)}: {rows or 'no rows'}; row counts match")
     print(f"now set {ENV_PREFIX}DB={shown(args.to)} (with its password) and start the bot")
     return 0
@@ -313,6 +323,82 @@ async def _set_webhook(settings: Settings, config: WebhookConfig) -> None:
     application = build_application(settings)
     async with application.bot:
         await register_webhook(application, config)
+
+
+def _audit_command(settings: Settings, args: argparse.Namespace) -> int:
+    if not _has_database(settings):
+        return EXIT_CONFIG
+    if args.check == "verify":
+        checked, broken, head = asyncio.run(_verify_audit(settings))
+        if broken is not None:
+            print(
+                f"audit trail broken at entry {broken.number}: changed, deleted or inserted "
+                f"there or just before ({checked} entries before it hold)",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"audit trail holds: {checked} entries, head {head}")
+        return 0
+    entries = asyncio.run(_audit_entries(settings, args.since, args.actor))
+    if args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(AUDIT_COLUMNS)
+        writer.writerows(_audit_row(stored) for stored in entries)
+    else:
+        for stored in entries:
+            print("  ".join(cell for cell in _audit_row(stored) if cell))
+    return 0
+
+
+AUDIT_COLUMNS = ("number", "at", "actor", "action", "subject", "detail")
+
+
+def _audit_row(stored: StoredEntry) -> tuple[str, ...]:
+    entry = stored.entry
+    at = entry.at.isoformat(timespec="seconds")
+    return (str(stored.number), at, entry.actor, entry.action, entry.subject, entry.detail)
+
+
+async def _audit_entries(
+    settings: Settings, since: datetime | None, actor: str | None
+) -> list[StoredEntry]:
+    database = await Database.open(settings.db)
+    try:
+        return await _audit_service(database, settings).entries(since, actor)
+    finally:
+        await database.close()
+
+
+async def _verify_audit(settings: Settings) -> tuple[int, ChainBreak | None, str]:
+    database = await Database.open(settings.db)
+    try:
+        trail = SqliteAuditTrail(database)
+        checked, broken = await AuditService(trail, clock_for(settings)).verify()
+        return checked, broken, await trail.head()
+    finally:
+        await database.close()
+
+
+def _audit_service(database: Database, settings: Settings) -> AuditService:
+    return AuditService(SqliteAuditTrail(database), clock_for(settings))
+
+
+async def _audited(
+    database: Database, settings: Settings, action: AuditAction, detail: str
+) -> None:
+    """Record what someone at the command line read or did (who: their OS user)."""
+    actor = Actor(os_user=getpass.getuser())
+    await _audit_service(database, settings).record(actor, action, detail=detail)
+
+
+async def _audited_at(
+    settings: Settings, location: Path | str, action: AuditAction, detail: str
+) -> None:
+    database = await Database.open(location)
+    try:
+        await _audited(database, settings, action, detail)
+    finally:
+        await database.close()
 
 
 def _fail(problems: list[str]) -> None:
@@ -549,6 +635,7 @@ async def _summary(settings: Settings, period: Period) -> str:
         catalog = load_catalog(settings.surveys)
         texts = CATALOGUES.get(catalog.default_language, CATALOGUES["en"])
         summary = await reports.summary(period)
+        await _audited(database, settings, AuditAction.SUMMARY, f"period {period.value}")
         return format_summary(summary, texts, markup=False, surveys=catalog)
     finally:
         await database.close()
@@ -628,9 +715,11 @@ async def _export(
     try:
         after = since if isinstance(since, datetime) else None
         if fmt == "jsonl":
-            await reports.write_jsonl(out, after)
+            rows = await reports.write_jsonl(out, after)
         else:
-            await reports.write_csv(load_catalog(settings.surveys), out, after, excel=excel)
+            rows = await reports.write_csv(load_catalog(settings.surveys), out, after, excel=excel)
+        start = f"since {after.isoformat()}" if after else "everything"
+        await _audited(database, settings, AuditAction.EXPORT, f"{fmt}, {start}, {rows} rows")
     finally:
         await database.close()
 

@@ -307,8 +307,9 @@ class Console:
             }
         )
 
-    async def _case(self, request: web.Request, _: ConsoleUser) -> web.Response:
-        view = await self._cases.view(int(request.match_info["case"]))
+    async def _case(self, request: web.Request, user: ConsoleUser) -> web.Response:
+        viewer = StaffMember(user.id, user.name)
+        view = await self._cases.view(int(request.match_info["case"]), viewer)
         if view is None:
             return _json({"error": "gone", "message": self._texts.case_gone}, 404)
         return _json(case_figures(view, self._surveys, self._texts))

@@ -27,6 +27,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
+from bot.domain.audit import Actor, AuditAction
 from bot.domain.models import (
     PatientRelay,
     PendingAlert,
@@ -36,6 +37,7 @@ from bot.domain.periods import Period
 from bot.domain.surveys import SurveyCatalog
 from bot.domain.trend import TrendPeriod
 from bot.qr import qr_png
+from bot.services.audit import AuditService
 from bot.services.cases import CaseService
 from bot.services.invitations import (
     InvitationService,
@@ -74,6 +76,7 @@ class StaffHandlers:
         texts: Texts,
         *,
         cases: CaseService,
+        audit: AuditService,
         admins: frozenset[int],
         staff_chat: int | None,
         clinic_name: str | None = None,
@@ -81,6 +84,7 @@ class StaffHandlers:
     ) -> None:
         self._console_url = console_url
         self._cases = cases
+        self._audit = audit
         self._clinic = clinic_name
         self._reports = reports
         self._invitations = invitations
@@ -104,6 +108,7 @@ class StaffHandlers:
             parse_mode=ParseMode.HTML,
             link_preview_options=NO_PREVIEW,
         )
+        await self._audited(update, AuditAction.SUMMARY, f"period {period.value}")
 
     async def cases(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """`/cases`: open cases, oldest first, with their age and owner, for admins."""
@@ -114,6 +119,7 @@ class StaffHandlers:
         await message.reply_text(
             format_cases(cases, self._texts, self._cases.now()), parse_mode=ParseMode.HTML
         )
+        await self._audited(update, AuditAction.CASES, f"{len(cases)} open")
 
     async def console(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """`/console`: a button that opens the staff console, in an admin's private chat."""
@@ -178,6 +184,7 @@ class StaffHandlers:
             InputFile(png, filename=f"trend-{period.value}.png"),
             caption=self._texts.trend_caption.format(unit=unit, responses=trend.responses),
         )
+        await self._audited(update, AuditAction.TREND, f"span {period.value}")
 
     async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/export [7d|30d|90d|all]`: the CSV export as a file, to an admin in private."""
@@ -217,6 +224,7 @@ class StaffHandlers:
                     period=period_name(period, self._texts), rows=rows
                 ),
             )
+        await self._audited(update, AuditAction.EXPORT, f"period {period.value}, {rows} rows")
 
     async def invite(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/invite treatment provider [location] [date] [survey]`: a link and its QR code."""
@@ -278,6 +286,12 @@ class StaffHandlers:
             else:
                 return None
         return Visit(treatment, provider, location, visit_date), survey_id
+
+    async def _audited(self, update: Update, action: AuditAction, detail: str) -> None:
+        """Record what an admin was shown (who: their Telegram id)."""
+        user = update.effective_user
+        if user is not None:  # always: only an admin's message got this far
+            await self._audit.record(Actor(telegram_id=user.id), action, detail=detail)
 
     async def _admin_message(self, update: Update) -> Message | None:
         """The command's message if an admin sent it; otherwise a refusal and `None`."""

@@ -175,6 +175,8 @@ _LOCK_AREA = 7240
 _MIGRATION_LOCK = (_LOCK_AREA, 1)
 _DISPATCHER_LOCK = (_LOCK_AREA, 2)
 _ALONE_LOCK = (_LOCK_AREA, 3)
+AUDIT_LOCK = (_LOCK_AREA, 4)
+"""Held while an entry is added to the audit trail: each follows the one before."""
 # Connections that hold a patient's lock while their update is handled, per worker: updates
 # beyond this wait for one to come free.
 PERSON_LOCKS = 32

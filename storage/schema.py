@@ -447,6 +447,21 @@ invitation_mail = Table(
 )
 
 
+# The audit trail (bot/domain/audit.py): append-only, each hash covering the one before.
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    _id(),  # the entry's number
+    Column("at", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+    Index("audit_entries_by_time", "at"),
+)
+
+
 def figure_columns(table: Table) -> tuple[str, ...]:
     """A totals table's figures: every column but its key, in the table's order."""
     return tuple(column.name for column in table.columns if not column.primary_key)

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import assert_never
 
+from bot.domain.audit import Actor, AuditAction
 from bot.domain.models import CaseIntent, CaseListing, CaseView, IntentKind, OpenCase, StaffMember
 from bot.domain.schedule import SendHours
+from bot.services.audit import AuditService
 from bot.services.ports import CaseRecords, CaseStore, Clock
 
 # After tapping Reply or Resolve, the staff member's next message in the staff chat is the
@@ -111,7 +113,7 @@ RESOLVED_LISTED = 50
 class CaseService:
     """What staff do with alerts, and what patients answer them."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - its stores, clock, timing and trail, each named
         self,
         store: CaseStore,
         clock: Clock,
@@ -119,7 +121,9 @@ class CaseService:
         records: CaseRecords,
         escalate_after: timedelta,
         send_hours: SendHours,
+        audit: AuditService,
     ) -> None:
+        self._audit = audit
         self._store = store
         self._records = records
         self._clock = clock
@@ -138,6 +142,7 @@ class CaseService:
         if target.claimed_by is not None:
             return TakenBy(target.claimed_by_name or "?")
         if await self._store.claim(alert_id, staff, self._clock.now()):
+            await self._audited(staff, AuditAction.CLAIM, alert_id, target.pseudonym)
             return Claimed(target.pseudonym)
         return await self.claim(alert_id, staff)  # taken or closed in between: say by whom
 
@@ -164,6 +169,7 @@ class CaseService:
             return Gone()
         if not await self._store.resolve(alert_id, staff, self._clock.now()):
             return Closed()
+        await self._audited(staff, AuditAction.RESOLVE, alert_id, target.pseudonym)
         return Prompting(target.pseudonym, IntentKind.NOTE)
 
     async def prompted(self, message_id: int, alert_id: int, kind: IntentKind) -> None:
@@ -202,6 +208,7 @@ class CaseService:
                 note = " ".join(body.split())[:NOTE_LIMIT]
                 if not await self._store.add_note(intent.alert_id, note):
                     return Closed()  # pragma: no cover - only resolved cases ask for a note
+                await self._audited(staff, AuditAction.NOTE, intent.alert_id, target.pseudonym)
                 return Noted(target.pseudonym)
             case IntentKind.REPLY:
                 if len(body) > REPLY_LIMIT:
@@ -209,7 +216,10 @@ class CaseService:
                 added = await self._store.add_staff_reply(
                     intent.alert_id, staff, body, self._clock.now(), dedup_key
                 )
-                return Relayed(target.pseudonym) if added else Closed()
+                if not added:
+                    return Closed()
+                await self._audited(staff, AuditAction.REPLY, intent.alert_id, target.pseudonym)
+                return Relayed(target.pseudonym)
             case _:
                 assert_never(intent.kind)
 
@@ -235,9 +245,13 @@ class CaseService:
         listed = await self._records.case_listing(OPEN_LISTED, RESOLVED_LISTED)
         return await self._records.open_count(), listed
 
-    async def view(self, alert_id: int) -> CaseView | None:
-        """The case whole (`None`: erased, or no such case)."""
-        return await self._records.case_view(alert_id)
+    async def view(self, alert_id: int, viewer: StaffMember) -> CaseView | None:
+        """The case whole (`None`: erased, or no such case); the viewing is audited."""
+        view = await self._records.case_view(alert_id)
+        if view is not None:
+            pseudonym = view.response.patient_pseudonym
+            await self._audited(viewer, AuditAction.CASE_VIEWED, alert_id, pseudonym)
+        return view
 
     async def reply(
         self, alert_id: int, staff: StaffMember, text: str, *, request_key: int | None
@@ -254,7 +268,10 @@ class CaseService:
         added = await self._store.add_staff_reply(
             alert_id, staff, body, self._clock.now(), request_key
         )
-        return Relayed(target.pseudonym) if added else Closed()
+        if not added:
+            return Closed()
+        await self._audited(staff, AuditAction.REPLY, alert_id, target.pseudonym)
+        return Relayed(target.pseudonym)
 
     async def resolve_with_note(
         self, alert_id: int, staff: StaffMember, note: str
@@ -268,7 +285,20 @@ class CaseService:
         written = " ".join(note.split())[:NOTE_LIMIT]
         if written:
             await self._store.add_note(alert_id, written)
+        noted = "with a note" if written else ""
+        await self._audited(staff, AuditAction.RESOLVE, alert_id, target.pseudonym, noted)
         return Resolved(target.pseudonym)
+
+    async def _audited(
+        self,
+        staff: StaffMember,
+        action: AuditAction,
+        alert_id: int,
+        pseudonym: str,
+        detail: str = "",
+    ) -> None:
+        subject = f"case {alert_id} {pseudonym}"
+        await self._audit.record(Actor(telegram_id=staff.user_id), action, subject, detail)
 
     async def open_cases(self) -> list[OpenCase]:
         """Cases not resolved yet, oldest first."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
+from bot.domain.audit import AuditEntry, StoredEntry
 from bot.domain.models import (
     AnswerCommit,
     CaseIntent,
@@ -401,6 +402,28 @@ class Inbox(Protocol):
 
     async def last_update_id(self) -> int | None:
         """The newest update stored, if any."""
+        ...
+
+
+class AuditTrail(Protocol):
+    """The audit trail's entries, each chained to the one before (bot/domain/audit.py)."""
+
+    async def append(self, entry: AuditEntry) -> str:
+        """Add the entry after the last one; its hash."""
+        ...
+
+    async def entries(
+        self, since: datetime | None = None, actor: str | None = None
+    ) -> list[StoredEntry]:
+        """Entries in order, from `since` on, by `actor` alone if given."""
+        ...
+
+    def chain(self) -> AsyncGenerator[StoredEntry]:
+        """Every entry in order, a batch at a time."""
+        ...
+
+    async def head(self) -> str:
+        """The last entry's hash."""
         ...
 
 
