@@ -29,6 +29,7 @@ from bot.domain.models import (
     IntentKind,
     OpenCase,
     StaffMember,
+    StaffReplyStored,
 )
 from storage.database import Database, from_db_time, to_db_time
 from storage.responses import remember_handled
@@ -206,8 +207,8 @@ class SqliteCaseStore:
         body: str,
         now: datetime,
         dedup_key: int | None = None,
-    ) -> bool:
-        """Owe the patient this reply (claiming an unclaimed case); `False` if closed.
+    ) -> StaffReplyStored:
+        """Owe the patient this reply (claiming an unclaimed case), unless stored already.
 
         `dedup_key`: the staff message's update, so that a redelivery sends nothing twice.
         """
@@ -216,7 +217,7 @@ class SqliteCaseStore:
             if dedup_key is not None and await conn.scalar(
                 select(exists().where(handled_events.c.event_key == dedup_key))
             ):
-                return True  # sent already: a retry (the console's) or a redelivery
+                return StaffReplyStored.ALREADY  # a retry (the console's) or a redelivery
             taken = await conn.run(
                 update(alerts)
                 .where(alerts.c.id == alert_id, _OPEN)
@@ -229,7 +230,7 @@ class SqliteCaseStore:
                 )
             )
             if taken == 0:
-                return False
+                return StaffReplyStored.CASE_CLOSED
             message_id = await conn.scalar(
                 insert(case_messages)
                 .values(
@@ -258,7 +259,7 @@ class SqliteCaseStore:
             await conn.run(delete(staff_intents).where(staff_intents.c.user_id == staff.user_id))
             if dedup_key is not None:
                 await remember_handled(conn, dedup_key, moment)
-        return True
+        return StaffReplyStored.OWED
 
     async def resolve(self, alert_id: int, staff: StaffMember, now: datetime) -> bool:
         """Close the case; `False` if it was closed already."""

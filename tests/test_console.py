@@ -31,6 +31,7 @@ from tests.harness import (
     running_bot,
     webhook_bot,
 )
+from tests.test_audit import audit_entries
 from tests.test_cases import alert_when, case_messages, unhappy_patient
 from tests.test_cli import run_cli
 from tests.test_patient_flow import answer_all
@@ -304,6 +305,13 @@ async def test_case_actions_answer_each_outcome_and_a_retried_reply_is_sent_once
         assert (await act(settings, f"{path}/resolve", dana, {"note": "done"}))[0] == 200
         status, again = await act(settings, f"{path}/resolve", dana)
         assert (status, again["outcome"]) == (409, "closed")
+    # Audited once each, by Dana, the retried reply too; Lee's refused claim not at all.
+    entries = await audit_entries(settings, 3)
+    assert [(e.entry.actor, e.entry.action) for e in entries] == [
+        (str(ADMIN_ID), "claim"),
+        (str(ADMIN_ID), "reply"),
+        (str(ADMIN_ID), "resolve"),
+    ]
 
 
 @pytest.mark.usefixtures("console_bot")

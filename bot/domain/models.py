@@ -245,6 +245,17 @@ class StaffMember:
         return f'<a href="tg://user?id={self.user_id}">{html.escape(self.name)}</a>'
 
 
+class StaffReplyStored(StrEnum):
+    """What became of a staff member's reply to a patient when it was stored."""
+
+    OWED = "owed"
+    """Stored now, to be delivered."""
+    ALREADY = "already"
+    """Stored before: a retry or a redelivered update, sent once all the same."""
+    CASE_CLOSED = "case_closed"
+    """Not stored: the case is resolved (or gone)."""
+
+
 class IntentKind(StrEnum):
     """What a staff member's next message in the staff chat is for."""
 

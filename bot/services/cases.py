@@ -11,7 +11,15 @@ from datetime import datetime, timedelta
 from typing import assert_never
 
 from bot.domain.audit import Actor, AuditAction
-from bot.domain.models import CaseIntent, CaseListing, CaseView, IntentKind, OpenCase, StaffMember
+from bot.domain.models import (
+    CaseIntent,
+    CaseListing,
+    CaseView,
+    IntentKind,
+    OpenCase,
+    StaffMember,
+    StaffReplyStored,
+)
 from bot.domain.schedule import SendHours
 from bot.services.audit import AuditService
 from bot.services.ports import CaseRecords, CaseStore, Clock
@@ -213,13 +221,10 @@ class CaseService:
             case IntentKind.REPLY:
                 if len(body) > REPLY_LIMIT:
                     return TooLong(REPLY_LIMIT)
-                added = await self._store.add_staff_reply(
+                stored = await self._store.add_staff_reply(
                     intent.alert_id, staff, body, self._clock.now(), dedup_key
                 )
-                if not added:
-                    return Closed()
-                await self._audited(staff, AuditAction.REPLY, intent.alert_id, target.pseudonym)
-                return Relayed(target.pseudonym)
+                return await self._replied(stored, staff, intent.alert_id, target.pseudonym)
             case _:
                 assert_never(intent.kind)
 
@@ -265,13 +270,25 @@ class CaseService:
         target = await self._store.case_target(alert_id)
         if target is None:
             return Gone()
-        added = await self._store.add_staff_reply(
+        stored = await self._store.add_staff_reply(
             alert_id, staff, body, self._clock.now(), request_key
         )
-        if not added:
-            return Closed()
-        await self._audited(staff, AuditAction.REPLY, alert_id, target.pseudonym)
-        return Relayed(target.pseudonym)
+        return await self._replied(stored, staff, alert_id, target.pseudonym)
+
+    async def _replied(
+        self, stored: StaffReplyStored, staff: StaffMember, alert_id: int, pseudonym: str
+    ) -> Relayed | Closed:
+        """What storing a reply comes to; a reply stored now is audited (a retry is not)."""
+        match stored:
+            case StaffReplyStored.OWED:
+                await self._audited(staff, AuditAction.REPLY, alert_id, pseudonym)
+                return Relayed(pseudonym)
+            case StaffReplyStored.ALREADY:
+                return Relayed(pseudonym)
+            case StaffReplyStored.CASE_CLOSED:
+                return Closed()
+            case _:
+                assert_never(stored)
 
     async def resolve_with_note(
         self, alert_id: int, staff: StaffMember, note: str

@@ -27,6 +27,7 @@ from bot.domain.models import (
     Response,
     Sentiment,
     StaffMember,
+    StaffReplyStored,
     Summary,
     Visit,
     VisitGroup,
@@ -298,8 +299,8 @@ class CaseWork(Protocol):
         body: str,
         now: datetime,
         dedup_key: int | None = None,
-    ) -> bool:
-        """Owe the patient this reply (claiming an unclaimed case); `False` if closed."""
+    ) -> StaffReplyStored:
+        """Owe the patient this reply (claiming an unclaimed case), unless stored already."""
         ...
 
     async def resolve(self, alert_id: int, staff: StaffMember, now: datetime) -> bool:
