@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
@@ -62,8 +63,9 @@ class SqliteAuditTrail:
 
     async def chain(self) -> AsyncGenerator[StoredEntry]:
         """Every entry in order, a batch at a time (years of them, to verify)."""
-        async for row in self._db.stream(_IN_ORDER):
-            yield _stored(row)
+        async with contextlib.aclosing(self._db.stream(_IN_ORDER)) as rows:
+            async for row in rows:
+                yield _stored(row)
 
     async def head(self) -> str:
         """The last entry's hash (GENESIS before any)."""

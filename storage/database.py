@@ -7,7 +7,7 @@ import errno
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, closing, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -405,7 +405,7 @@ class Database:
                 await runner.rollback()
                 raise
 
-    async def stream(self, query: Executable) -> AsyncIterator[StoredRow]:
+    async def stream(self, query: Executable) -> AsyncGenerator[StoredRow]:
         """A long query's rows a batch at a time (an export), on a connection of its own.
 
         Its own: on SQLite a read snapshot beside the shared connection (WAL lets the bot
@@ -413,10 +413,11 @@ class Database:
         through a server-side cursor, so only a batch is ever in memory.
         """
         async with self._require_engine().connect() as connection:
-            result = await connection.stream(query, execution_options={"yield_per": STREAM_BATCH})
-            async for batch in result.partitions():
-                for row in batch:
-                    yield row
+            options = {"yield_per": STREAM_BATCH}
+            async with connection.stream(query, execution_options=options) as result:
+                async for batch in result.partitions():
+                    for row in batch:
+                        yield row
 
     @asynccontextmanager
     async def person_lock(self, key: int) -> AsyncIterator[None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta
 from statistics import median
@@ -554,17 +555,19 @@ class SqliteReportStore:
             .where(responses.c.started_at >= after)
             .order_by(responses.c.started_at, self._db.insertion_order(), answers.c.answered_at)
         )
-        rows = self._db.stream(query)
         current = None
         given: list[Answer] = []
-        async for row in rows:
-            columns = row._mapping
-            if current is not None and current["id"] != columns["id"]:
-                yield row_to_response(current, given)
-                given = []
-            current = columns
-            if columns["question_id"] is not None:
-                given.append(row_to_answer(columns))
+        # Closed with this generator, not whenever it is collected: a reader gone away
+        # (`| head`) must give the connection back before the database closes.
+        async with contextlib.aclosing(self._db.stream(query)) as rows:
+            async for row in rows:
+                columns = row._mapping
+                if current is not None and current["id"] != columns["id"]:
+                    yield row_to_response(current, given)
+                    given = []
+                current = columns
+                if columns["question_id"] is not None:
+                    given.append(row_to_answer(columns))
         if current is not None:
             yield row_to_response(current, given)
 

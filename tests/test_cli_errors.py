@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sqlite3
 import subprocess
@@ -10,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.surveys import load_catalog
+from bot.services.staff import ReportService
 from storage.database import Database, to_db_time
+from storage.reports import SqliteReportStore
+from tests.harness import FakeClock
 from tests.test_cli import NOW, made_by_the_bot, populate, run_cli
 from tests.test_process import feedback_bot
 
@@ -189,6 +194,40 @@ def test_an_export_cut_short_by_head_ends_quietly_as_cat_does(tmp_path: Path) ->
     assert result.stdout.count("\n") == 1
     assert result.returncode == 141  # as `cat` under pipefail: the output was cut short
     assert result.stderr == ""
+
+
+class _ReaderGoneAfterOneLine(io.StringIO):
+    def write(self, text: str) -> int:
+        if self.tell():
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_an_export_cut_short_frees_the_database_before_it_returns(tmp_path: Path) -> None:
+    """Its query's connection is closed then, not later by the garbage collector.
+
+    Later, it raced the command's own exit (`| head`) and printed a traceback to the
+    operator when it lost, once in CI; a reader still open keeps the write-ahead log too.
+    """
+    db = tmp_path / "feedback.db"
+    asyncio.run(many_responses(db, 5000))
+
+    async def export_cut_short() -> int:
+        database = await Database.open(db)
+        try:
+            reports = ReportService(
+                SqliteReportStore(database), FakeClock(), load_catalog().score_questions()
+            )
+            with pytest.raises(BrokenPipeError):
+                await reports.write_jsonl(_ReaderGoneAfterOneLine())
+            # No await in between: nothing else may run and close the query meanwhile.
+            with sqlite3.connect(db) as other:
+                busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            return int(busy)
+        finally:
+            await database.close()
+
+    assert asyncio.run(export_cut_short()) == 0  # 1: a reader still held the database
 
 
 def test_sentiment_read_by_head_ends_as_quietly_as_cat(tmp_path: Path) -> None:
