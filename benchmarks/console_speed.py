@@ -34,6 +34,7 @@ from aiohttp import ClientSession, web
 from summary_speed import CATALOG, NOW, SCORES, create_schema, seed
 
 from bot.domain.periods import Period
+from bot.domain.roles import Roster
 from bot.domain.schedule import SendHours
 from bot.services.audit import AuditService
 from bot.services.cases import CaseService
@@ -117,20 +118,23 @@ async def measure(location: Path | str, repeat: int, *, browser: bool) -> None:
     database = await Database.open(location)
     reports = ReportService(SqliteReportStore(database), FixedClock(), SCORES)
     await reports.prepare()
+    # Every console call adds an audit entry, as the bot's does.
+    audit = AuditService(SqliteAuditTrail(database), FixedClock())
     cases = CaseService(
         SqliteCaseStore(database),
         FixedClock(),
         records=SqliteAlertStore(database),
         escalate_after=timedelta(hours=4),
         send_hours=SendHours.parse("00:00-23:59", "UTC"),
-        audit=AuditService(SqliteAuditTrail(database), FixedClock()),
+        audit=audit,
     )
     console = Console(
-        ConsoleAccess(TOKEN, frozenset({ADMIN}), timedelta(hours=24)),
+        ConsoleAccess(TOKEN, Roster(frozenset({ADMIN})), timedelta(hours=24)),
         reports,
         cases,
         CATALOG,
         CATALOGUES["en"],
+        audit=audit,
         waking=CaseWaking(alert_changed=lambda: None, patient_owed=lambda: None),
         clinic_name="Benchmark Clinic",
         timezone="UTC",

@@ -19,6 +19,7 @@ from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import ApplicationBuilder
 
+from bot.domain.audit import RETENTION_ACTOR, AuditAction
 from bot.domain.models import AlertThresholds
 from bot.domain.surveys import SurveyCatalog, load_catalog
 from bot.pacing import Pacer
@@ -107,8 +108,10 @@ class Lifecycle:
         clock: Clock,
         texts: Texts,
         retention: timedelta,
+        audit: AuditService,
     ) -> None:
         self.database = database
+        self._audit = audit
         self.alerts: AlertService | None = None
         self.patients: PatientHandlers | None = None
         self.owed_interval = 5.0
@@ -221,7 +224,13 @@ class Lifecycle:
         purged = await self._retention_store.purge_before(now - self._retention, now)
         if purged:
             logger.info("deleted %d responses older than %s", purged, self._retention)
+            detail = f"{purged} responses older than {self._retention.days} days erased"
+            await self._audit.record(RETENTION_ACTOR, AuditAction.RETENTION, detail=detail)
         await self._handled_events.forget_events_before(self._clock.now() - HANDLED_EVENTS_KEPT)
+        await self._audit.remove_expired()
+        # A copy of the trail's head outside the database, once a day: sent with the alerts.
+        if self.alerts is not None and await self._audit.owe_head() is not None:
+            self.alerts.wake()
 
     async def _send_due(self, dispatch: Callable[[], Awaitable[object]], what: str) -> None:
         # Right away first: what fell due while the bot was down goes out now.
@@ -285,6 +294,13 @@ def build_application(
     clock = clock or SystemClock()
     surveys = surveys or load_catalog(settings.surveys)
     database = Database(settings.db)
+    audit_trail = SqliteAuditTrail(database)
+    audit = AuditService(
+        audit_trail,
+        clock,
+        kept=timedelta(days=settings.audit_retention_days),
+        zone=ZoneInfo(settings.timezone),
+    )
     responses = SqliteResponseStore(database)
     feedback = FeedbackService(
         responses,
@@ -294,6 +310,7 @@ def build_application(
         clock,
         thresholds=AlertThresholds(settings.alert_csat_at_most, settings.alert_nps_at_most),
         languages=CATALOGUES.keys(),
+        audit=audit,
         followup_window=timedelta(days=settings.followup_window_days),
         # Offered to everyone who finishes: asking only happy patients (review gating)
         # breaks Google's review policy and FTC guidance.
@@ -311,6 +328,7 @@ def build_application(
         clock=clock,
         texts=texts,
         retention=timedelta(days=settings.retention_days),
+        audit=audit,
     )
     application = (
         ApplicationBuilder()
@@ -330,7 +348,11 @@ def build_application(
     if settings.staff_chat is not None:
         sender = TelegramAlertSender(application.bot, settings.staff_chat, surveys, texts)
         lifecycle.alerts = AlertService(
-            SqliteAlertStore(database), sender, clock, check_every=settings.alert_check_seconds
+            SqliteAlertStore(database),
+            sender,
+            clock,
+            check_every=settings.alert_check_seconds,
+            audit_trail=audit_trail,
         )
     followups = FollowupService(
         SqliteFollowupStore(database),
@@ -365,6 +387,7 @@ def build_application(
                 visits,
                 tuple(token.get_secret_value() for token in settings.api_tokens),
                 lambda: application.bot.username,
+                audit,
                 webhooks=booking_webhooks(settings),
             )
         )
@@ -388,7 +411,6 @@ def build_application(
         )
         # Like the follow-ups' dispatcher: for tests and operators, not for handlers.
         application.bot_data[MAIL_KEY] = lifecycle.mail
-    audit = AuditService(SqliteAuditTrail(database), clock)
     cases = CaseService(
         SqliteCaseStore(database),
         clock,
@@ -414,7 +436,7 @@ def build_application(
         ClinicProfile(
             name=settings.clinic_name,
             review_url=str(settings.review_url) if settings.review_url else None,
-            admins=settings.admins,
+            team=settings.roster().members,
             retention_days=settings.retention_days,
             survey_language=surveys.default_language,
         ),
@@ -426,13 +448,14 @@ def build_application(
             Console(
                 ConsoleAccess(
                     settings.token(),
-                    settings.admins,
+                    settings.roster(),
                     timedelta(hours=settings.console_session_hours),
                 ),
                 reports,
                 cases,
                 surveys,
                 texts,
+                audit=audit,
                 waking=CaseWaking(
                     alert_changed=lifecycle.alerts.wake if lifecycle.alerts else _nobody,
                     patient_owed=patients.deliver_soon,
@@ -450,7 +473,7 @@ def build_application(
         texts,
         cases=cases,
         audit=audit,
-        admins=settings.admins,
+        roster=settings.roster(),
         staff_chat=settings.staff_chat,
         clinic_name=settings.clinic_name,
         console_url=settings.console_url(),
@@ -467,7 +490,7 @@ def build_application(
         cases=CaseHandlers(
             cases,
             texts,
-            admins=settings.admins,
+            roster=settings.roster(),
             clinic_name=settings.clinic_name,
             alerts=lifecycle.alerts,
             deliver_to_patients=patients.deliver_soon,

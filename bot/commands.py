@@ -13,7 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -41,7 +41,7 @@ from bot.env import ENV_PREFIX
 from bot.logs import configure_logging
 from bot.qr import write_qr
 from bot.sentiment import ClinicScorer, LexiconError, lexicons
-from bot.services.audit import AuditService
+from bot.services.audit import AuditService, audit_row, write_audit_csv
 from bot.services.invitations import (
     InvitationService,
     UnknownTreatmentError,
@@ -341,22 +341,12 @@ def _audit_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     entries = asyncio.run(_audit_entries(settings, args.since, args.actor))
     if args.format == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(AUDIT_COLUMNS)
-        writer.writerows(_audit_row(stored) for stored in entries)
+        write_audit_csv(entries, sys.stdout)
     else:
         for stored in entries:
-            print("  ".join(cell for cell in _audit_row(stored) if cell))
+            # The hash is for the CSV, to compare with the heads posted to the staff chat.
+            print("  ".join(cell for cell in audit_row(stored)[:-1] if cell))
     return 0
-
-
-AUDIT_COLUMNS = ("number", "at", "actor", "action", "subject", "detail")
-
-
-def _audit_row(stored: StoredEntry) -> tuple[str, ...]:
-    entry = stored.entry
-    at = entry.at.isoformat(timespec="seconds")
-    return (str(stored.number), at, entry.actor, entry.action, entry.subject, entry.detail)
 
 
 async def _audit_entries(
@@ -372,15 +362,19 @@ async def _audit_entries(
 async def _verify_audit(settings: Settings) -> tuple[int, ChainBreak | None, str]:
     database = await Database.open(settings.db)
     try:
-        trail = SqliteAuditTrail(database)
-        checked, broken = await AuditService(trail, clock_for(settings)).verify()
-        return checked, broken, await trail.head()
+        checked, broken = await _audit_service(database, settings).verify()
+        return checked, broken, await SqliteAuditTrail(database).head()
     finally:
         await database.close()
 
 
 def _audit_service(database: Database, settings: Settings) -> AuditService:
-    return AuditService(SqliteAuditTrail(database), clock_for(settings))
+    return AuditService(
+        SqliteAuditTrail(database),
+        clock_for(settings),
+        kept=timedelta(days=settings.audit_retention_days),
+        zone=ZoneInfo(settings.timezone),
+    )
 
 
 async def _audited(

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.intake import EMAIL_PATTERN, DeliveryRules
 from bot.domain.mail import SmtpServer
+from bot.domain.roles import Roster
 from bot.domain.schedule import FollowupPolicy, SendHours
 from bot.env import ENV_PREFIX
 
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     db: Path | str = Path("feedback.db")
     """A SQLite file (a `Path`), or a PostgreSQL address (`postgresql://...`, a `str`)."""
     admins: Annotated[frozenset[int], NoDecode] = frozenset()
+    staff: Annotated[frozenset[int], NoDecode] = frozenset()
+    """Team members who work cases and read summaries, but neither export nor audit."""
     staff_chat: int | None = None
     surveys: Path | None = None
     review_url: HttpUrl | None = None
@@ -67,6 +70,8 @@ class Settings(BaseSettings):
     startup_wait_seconds: float = Field(default=120, ge=0, le=3600)
     send_rate: float = Field(default=28, gt=0, le=30)
     retention_days: int = Field(default=730, ge=30, le=3650)
+    audit_retention_days: int = Field(default=2190, ge=30, le=7300)
+    """How long the audit trail keeps an entry: six years by default, as HIPAA asks."""
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     webhook_url: HttpUrl | None = None
     webhook_secret: SecretStr | None = None
@@ -98,7 +103,7 @@ class Settings(BaseSettings):
     offset), so a process runs on the same calendar as the fake clock of the test that
     started it. Unset, the real clock."""
 
-    @field_validator("admins", mode="before")
+    @field_validator("admins", "staff", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -318,6 +323,10 @@ class Settings(BaseSettings):
     def serves_http(self) -> bool:
         """Whether the bot runs an HTTP server: the webhook's, or `FEEDBACK_HTTP_LISTEN`."""
         return self.webhook_url is not None or self.http_listen is not None
+
+    def roster(self) -> Roster:
+        """The clinic's team: admins, and staff who are not admins too."""
+        return Roster(self.admins, self.staff - self.admins)
 
     def console_url(self) -> str | None:
         """Where Telegram opens the staff console, if it can: an https origin and a server."""

@@ -1,6 +1,7 @@
 """The staff chat's side of cases: the alert's buttons, and staff messages for patients.
 
-Only admins act; anyone else gets a pop-up (or a one-line answer) and nothing changes.
+Only the clinic's team acts (admins and staff, bot/domain/roles.py); anyone else gets a
+pop-up (or a one-line answer) and nothing changes.
 What staff write to a patient is stored and delivered from the patient's outbox, so
 nothing here sends the patient anything directly.
 """
@@ -19,6 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.domain.models import IntentKind, StaffMember
+from bot.domain.roles import Permission, Roster
 from bot.services.cases import (
     AlreadyYours,
     CaseService,
@@ -55,14 +57,14 @@ class CaseHandlers:
         cases: CaseService,
         texts: Texts,
         *,
-        admins: frozenset[int],
+        roster: Roster,
         clinic_name: str | None,
         alerts: AlertService | None,
         deliver_to_patients: Callable[[], None],
     ) -> None:
         self._cases = cases
         self._texts = texts
-        self._admins = admins
+        self._roster = roster
         self._clinic = clinic_name
         self._alerts = alerts
         self._deliver_to_patients = deliver_to_patients
@@ -84,8 +86,8 @@ class CaseHandlers:
         button = CaseButton.decode(query.data or "")
         if button is None:
             return None
-        if query.from_user.id not in self._admins:
-            return Toast(self._texts.case_admins_only, popup=True)
+        if not self._roster.may(query.from_user.id, Permission.WORK_CASES):
+            return Toast(self._texts.case_team_only, popup=True)
         staff = _staff(query.from_user)
         match button.action:
             case CaseAction.CLAIM:
@@ -130,10 +132,10 @@ class CaseHandlers:
         if message is None or user is None:  # pragma: no cover - the filters guarantee both
             return
         replying_to = message.reply_to_message.message_id if message.reply_to_message else None
-        if user.id not in self._admins:
-            # Staff talk among themselves here; only an answer to a case is refused.
+        if not self._roster.may(user.id, Permission.WORK_CASES):
+            # People talk among themselves here; only an answer to a case is refused.
             if replying_to is not None and await self._cases.is_case_message(replying_to):
-                await message.reply_text(self._texts.case_staff_only_reply)
+                await message.reply_text(self._texts.case_team_only_reply)
             return
         outcome = await self._cases.staff_text(
             _staff(user), message.text or "", replying_to, dedup_key=update.update_id
@@ -166,7 +168,9 @@ class CaseHandlers:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:  # pragma: no cover - a command has both
             return
-        cancelled = user.id in self._admins and await self._cases.cancel(_staff(user))
+        cancelled = self._roster.may(user.id, Permission.WORK_CASES) and await self._cases.cancel(
+            _staff(user)
+        )
         await message.reply_text(
             self._texts.case_prompt_cancelled if cancelled else self._texts.case_nothing_to_cancel
         )

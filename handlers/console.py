@@ -18,10 +18,20 @@ from typing import Any, TypeVar, assert_never
 
 from aiohttp import web
 
-from bot.domain.models import CaseView, CommentFilter, SentimentLabel, StaffMember, Summary
+from bot.domain.audit import Actor, AuditAction
+from bot.domain.models import (
+    CaseView,
+    CommentFilter,
+    CommentPage,
+    SentimentLabel,
+    StaffMember,
+    Summary,
+)
 from bot.domain.periods import Period
+from bot.domain.roles import Permission, Roster
 from bot.domain.surveys import AnswerValue, Question, SurveyCatalog, localize
 from bot.domain.trend import Trend, TrendPeriod
+from bot.services.audit import AuditService
 from bot.services.cases import (
     AlreadyYours,
     CaseService,
@@ -79,7 +89,7 @@ class ConsoleAccess:
     """Who may sign in, with which bot's key, for how long."""
 
     bot_token: str
-    admins: frozenset[int]
+    roster: Roster
     session: timedelta
 
 
@@ -104,6 +114,7 @@ class Console:
         surveys: SurveyCatalog,
         texts: Texts,
         *,
+        audit: AuditService,
         waking: CaseWaking,
         clinic_name: str | None,
         timezone: str,
@@ -115,6 +126,7 @@ class Console:
         self._surveys = surveys
         self._texts = texts
         self._waking = waking
+        self._audit = audit
         self._clinic = clinic_name
         self._language = surveys.default_language
         self._page = {
@@ -156,9 +168,9 @@ class Console:
                 # One line, never the launch data (it names the user).
                 logger.warning("a console call was refused: %s sign-in", found.value)
                 return _json({"error": found.value, "message": self._word("refused")}, 401)
-            if found.id not in self._access.admins:
-                logger.warning("a console call by someone not an admin was refused")
-                return _json({"error": "not_admin", "message": self._word("not_admin")}, 403)
+            if not self._access.roster.may(found.id, Permission.READ_REPORTS):
+                logger.warning("a console call by someone not on the team was refused")
+                return _json({"error": "not_team", "message": self._word("not_team")}, 403)
             try:
                 return await handler(request, found)
             except _BadQueryError as error:
@@ -181,15 +193,23 @@ class Console:
             }
         )
 
-    async def _overview(self, request: web.Request, _: ConsoleUser) -> web.Response:
+    async def _overview(self, request: web.Request, user: ConsoleUser) -> web.Response:
         period = _choice(request, "period", Period, Period.DAYS_30)
-        return _json(_summary_figures(await self._reports.summary(period)))
+        figures = _summary_figures(await self._reports.summary(period))
+        await self._audited(user, AuditAction.SUMMARY, f"period {period.value}")
+        return _json(figures)
 
-    async def _trend(self, request: web.Request, _: ConsoleUser) -> web.Response:
+    async def _trend(self, request: web.Request, user: ConsoleUser) -> web.Response:
         span = _choice(request, "span", TrendPeriod, TrendPeriod.WEEKS_12)
-        return _json(_trend_figures(await self._reports.trend(span)))
+        figures = _trend_figures(await self._reports.trend(span))
+        await self._audited(user, AuditAction.TREND, f"span {span.value}")
+        return _json(figures)
 
-    async def _comments(self, request: web.Request, _: ConsoleUser) -> web.Response:
+    async def _audited(self, user: ConsoleUser, action: AuditAction, detail: str) -> None:
+        """Record what an admin was shown in the console (who: their Telegram id)."""
+        await self._audit.record(Actor(telegram_id=user.id), action, detail=f"console, {detail}")
+
+    async def _comments(self, request: web.Request, user: ConsoleUser) -> web.Response:
         query = request.query
         period = _choice(request, "period", Period, Period.ALL)
         page = _choice(request, "page", int, 0)
@@ -205,6 +225,7 @@ class Console:
             survey=query.get("survey") or None,
         )
         found = await self._reports.comments(wanted, page)
+        await self._audited(user, AuditAction.COMMENTS, _comments_detail(wanted, page, found))
         language = self._language
         counted = min(found.total, COUNTED_UP_TO)
         return _json(
@@ -258,9 +279,10 @@ class Console:
             }
         )
 
-    async def _breakdowns(self, request: web.Request, _: ConsoleUser) -> web.Response:
+    async def _breakdowns(self, request: web.Request, user: ConsoleUser) -> web.Response:
         period = _choice(request, "period", Period, Period.DAYS_90)
         groups = await self._reports.visit_groups(period)
+        await self._audited(user, AuditAction.BREAKDOWNS, f"period {period.value}")
         return _json(
             {
                 "period": period.value,
@@ -288,8 +310,9 @@ class Console:
         found = self._surveys.treatment(treatment) if treatment else None
         return localize(found.label, self._language, self._language) if found else treatment
 
-    async def _case_list(self, _: web.Request, __: ConsoleUser) -> web.Response:
+    async def _case_list(self, _: web.Request, user: ConsoleUser) -> web.Response:
         open_total, listing = await self._cases.listing()
+        await self._audited(user, AuditAction.CASES, f"{open_total} open, {len(listing)} listed")
         return _json(
             {
                 "open_total": open_total,
@@ -386,6 +409,25 @@ class Console:
 
     def _word(self, key: str) -> str:
         return self._texts.console_page[key]
+
+
+def _comments_detail(wanted: CommentFilter, page: int, found: CommentPage) -> str:
+    """What a comment search asked for, as the audit trail keeps it: never the words."""
+    chosen = [
+        f"{name} {value}"
+        for name, value in (
+            ("sentiment", wanted.sentiment.value if wanted.sentiment else None),
+            ("treatment", wanted.treatment),
+            ("provider", wanted.provider),
+            ("location", wanted.location),
+            ("survey", wanted.survey),
+        )
+        if value
+    ]
+    if wanted.words:
+        chosen.append(f"search words: {len(wanted.words)}")
+    since = f"since {wanted.since.date().isoformat()}" if wanted.since else "all time"
+    return ", ".join([since, *chosen, f"page {page}, {len(found.comments)} shown"])
 
 
 class _BadQueryError(ValueError):

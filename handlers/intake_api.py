@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.domain.audit import Actor, AuditAction, token_fingerprint
 from bot.domain.booking_systems import (
     MINDBODY,
     VAGARO,
@@ -34,6 +35,7 @@ from bot.domain.booking_systems import (
     vagaro_visit,
 )
 from bot.domain.intake import FieldProblem, RecordedVisit, VisitEvent
+from bot.services.audit import AuditService
 from bot.services.intake import VisitIntakeService, VisitRefusedError
 from bot.services.invitations import invitation_link
 
@@ -80,10 +82,12 @@ class IntakeApi:
         intake: VisitIntakeService,
         tokens: tuple[str, ...],
         bot_username: Callable[[], str],
+        audit: AuditService,
         *,
         webhooks: tuple[BookingWebhook, ...] = (),
     ) -> None:
         self._intake = intake
+        self._audit = audit
         self._tokens = tuple(token.encode() for token in tokens)
         self._bot_username = bot_username
         self._webhooks = webhooks
@@ -135,10 +139,23 @@ class IntakeApi:
             )
         except Exception as error:  # noqa: BLE001 - the database, whatever its driver raises
             return _unavailable(error)
+        await self._audited(Actor(system=f"{webhook.source} webhook"), found, recorded)
         return web.json_response(self._answer(recorded), status=200 if recorded.repeated else 201)
 
+    async def _audited(self, caller: Actor, event: VisitEvent, recorded: RecordedVisit) -> None:
+        """Record a visit received: by whom, the booking system's id for it, what was done.
+
+        After the answer is decided and before it is sent: a failure here is the caller's
+        to retry, and the visit, stored already, is answered as a repeat then.
+        """
+        done = "again, unchanged" if recorded.repeated else f"delivery {recorded.delivery.value}"
+        await self._audit.record(
+            caller, AuditAction.VISIT_RECEIVED, subject=f"event {event.event_id}", detail=done
+        )
+
     async def _visits(self, request: web.Request) -> web.Response:
-        if not self._authorised(request.headers.get("Authorization", "")):
+        caller = self._caller(request.headers.get("Authorization", ""))
+        if caller is None:
             logger.warning("an intake API call without a valid token was refused")
             return web.json_response(
                 {"error": "a valid token is required: Authorization: Bearer <token>"},
@@ -158,16 +175,18 @@ class IntakeApi:
             return _refused(refused.problems)
         except Exception as error:  # noqa: BLE001 - the database, whatever its driver raises
             return _unavailable(error)
+        await self._audited(caller, event, recorded)
         return web.json_response(self._answer(recorded), status=200 if recorded.repeated else 201)
 
-    def _authorised(self, header: str) -> bool:
+    def _caller(self, header: str) -> Actor | None:
+        """Who calls, by their token's fingerprint; `None` without a valid token."""
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
-            return False
-        offered = given.strip().encode()
+            return None
+        offered = given.strip()
         # Every token compared, whatever matched, so the time says nothing of which.
-        matches = [hmac.compare_digest(offered, token) for token in self._tokens]
-        return any(matches)
+        matches = [hmac.compare_digest(offered.encode(), token) for token in self._tokens]
+        return Actor(system=token_fingerprint(offered)) if any(matches) else None
 
     def _answer(self, recorded: RecordedVisit) -> dict[str, str]:
         invitation = recorded.invitation

@@ -130,7 +130,8 @@ class ClinicProfile:
     name: str | None
     """FEEDBACK_CLINIC_NAME; unset, each language says "our clinic" its own way."""
     review_url: str | None
-    admins: frozenset[int]
+    team: frozenset[int]
+    """Admins and staff: /help shows them the staff commands too."""
     retention_days: int
     survey_language: str
     """The survey file's default language, the fallback for its texts."""
@@ -353,7 +354,7 @@ class PatientHandlers:
         language = await self._language(user)
         texts = CATALOGUES[language]
         text = texts.help.format(clinic=texts.clinic(self._clinic.name))
-        if user.id in self._clinic.admins:
+        if user.id in self._clinic.team:
             text += texts.help_staff
         await message.reply_text(text)
         if message.chat.type == ChatType.PRIVATE:

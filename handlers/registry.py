@@ -90,6 +90,7 @@ def register_handlers(  # noqa: PLR0913 - one argument per group of handlers
             CommandHandler("console", staff.console, filters=_NEW),
             CommandHandler("invite", staff.invite, filters=_NEW),
             CommandHandler("export", staff.export, filters=_NEW),
+            CommandHandler("audit", staff.audit, filters=_NEW),
             CommandHandler("help", patient.help, filters=_NEW),
             CommandHandler("start", patient.start, filters=_PRIVATE & _NEW),
             CommandHandler("start", patient.group_start, filters=~_PRIVATE & _NEW),

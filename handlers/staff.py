@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import logging
 import re
 import shlex
 import tempfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from telegram import (
@@ -27,17 +28,18 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
-from bot.domain.audit import Actor, AuditAction
+from bot.domain.audit import Actor, AuditAction, AuditHead
 from bot.domain.models import (
     PatientRelay,
     PendingAlert,
     Visit,
 )
 from bot.domain.periods import Period
+from bot.domain.roles import Permission, Roster
 from bot.domain.surveys import SurveyCatalog
 from bot.domain.trend import TrendPeriod
 from bot.qr import qr_png
-from bot.services.audit import AuditService
+from bot.services.audit import AuditService, write_audit_csv
 from bot.services.cases import CaseService
 from bot.services.invitations import (
     InvitationService,
@@ -62,6 +64,8 @@ from handlers.texts.formatting import (
 
 logger = logging.getLogger(__name__)
 DEFAULT_PERIOD = Period.DAYS_30
+AUDIT_SENT = timedelta(days=7)
+"""How far back `/audit` goes (the command line lists any period)."""
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -77,7 +81,7 @@ class StaffHandlers:
         *,
         cases: CaseService,
         audit: AuditService,
-        admins: frozenset[int],
+        roster: Roster,
         staff_chat: int | None,
         clinic_name: str | None = None,
         console_url: str | None = None,
@@ -90,12 +94,12 @@ class StaffHandlers:
         self._invitations = invitations
         self._surveys = surveys
         self._texts = texts
-        self._admins = admins
+        self._roster = roster
         self._staff_chat = staff_chat
 
     async def summary(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Reply with `/summary [7d|30d|90d|all]` for admins."""
-        message = await self._admin_message(update)
+        """Reply with `/summary [7d|30d|90d|all]` for the team."""
+        message = await self._permitted_message(update, Permission.READ_REPORTS)
         if message is None:
             return
         period = _period(context.args or [], DEFAULT_PERIOD)
@@ -111,8 +115,8 @@ class StaffHandlers:
         await self._audited(update, AuditAction.SUMMARY, f"period {period.value}")
 
     async def cases(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
-        """`/cases`: open cases, oldest first, with their age and owner, for admins."""
-        message = await self._admin_message(update)
+        """`/cases`: open cases, oldest first, with their age and owner, for the team."""
+        message = await self._permitted_message(update, Permission.READ_REPORTS)
         if message is None:
             return
         cases = await self._cases.open_cases()
@@ -126,7 +130,7 @@ class StaffHandlers:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:  # pragma: no cover - a command has both
             return
-        if user.id not in self._admins:
+        if self._roster.role(user.id) is None:
             await message.reply_text(self._texts.staff_only)
         elif self._console_url is None:
             await message.reply_text(self._texts.console_off)
@@ -142,23 +146,25 @@ class StaffHandlers:
             )
 
     async def offer_console(self, bot: Bot) -> None:
-        """Make the console every admin's menu button (the chat's button beside the input)."""
+        """Make the console every team member's menu button (beside the chat's input)."""
         if self._console_url is None:
             return
         button = MenuButtonWebApp(self._texts.console_button, WebAppInfo(self._console_url))
-        for admin in sorted(self._admins):
+        for member in sorted(self._roster.members):
             try:
-                await bot.set_chat_menu_button(chat_id=admin, menu_button=button)
+                await bot.set_chat_menu_button(chat_id=member, menu_button=button)
             except TelegramError as error:
-                # An admin who never opened a chat with the bot: /console works once they do.
-                logger.warning("could not set an admin's console menu button: %s", error.message)
+                # Someone who never opened a chat with the bot: /console works once they do.
+                logger.warning(
+                    "could not set a team member's console menu button: %s", error.message
+                )
 
     async def chat_id(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """`/chatid`: in a group, tell an admin its id (what FEEDBACK_STAFF_CHAT needs)."""
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:  # pragma: no cover - a command has both
             return
-        if user.id not in self._admins:
+        if self._roster.role(user.id) is None:
             await message.reply_text(self._texts.staff_only)
         elif message.chat.type == ChatType.PRIVATE:
             await message.reply_text(self._texts.chat_id_private)
@@ -166,8 +172,8 @@ class StaffHandlers:
             await message.reply_text(self._texts.chat_id_group.format(chat_id=message.chat.id))
 
     async def trend(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """`/trend [12w|12m]`: CSAT and NPS per week or month as a chart, for admins."""
-        message = await self._admin_message(update)
+        """`/trend [12w|12m]`: CSAT and NPS per week or month as a chart, for the team."""
+        message = await self._permitted_message(update, Permission.READ_REPORTS)
         if message is None:
             return
         period = _period(context.args or [], TrendPeriod.WEEKS_12)
@@ -188,7 +194,7 @@ class StaffHandlers:
 
     async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/export [7d|30d|90d|all]`: the CSV export as a file, to an admin in private."""
-        message = await self._admin_message(update)
+        message = await self._permitted_message(update, Permission.EXPORT_DATA)
         if message is None:
             return
         if message.chat.type != ChatType.PRIVATE:
@@ -226,9 +232,27 @@ class StaffHandlers:
             )
         await self._audited(update, AuditAction.EXPORT, f"period {period.value}, {rows} rows")
 
+    async def audit(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """`/audit`: the audit trail's last 7 days as CSV, to an admin in private."""
+        message = await self._permitted_message(update, Permission.READ_AUDIT)
+        if message is None:
+            return
+        if message.chat.type != ChatType.PRIVATE:
+            await message.reply_text(self._texts.audit_private_only)
+            return
+        now = self._reports.now()
+        entries = await self._audit.entries(since=now - AUDIT_SENT)
+        text = io.StringIO(newline="")
+        rows = write_audit_csv(entries, text)
+        await message.reply_document(
+            InputFile(text.getvalue().encode(), filename=f"audit-{now:%Y-%m-%d}.csv"),
+            caption=self._texts.audit_caption.format(rows=rows),
+        )
+        await self._audited(update, AuditAction.AUDIT_READ, f"last 7 days, {rows} rows")
+
     async def invite(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/invite treatment provider [location] [date] [survey]`: a link and its QR code."""
-        message = await self._admin_message(update)
+        message = await self._permitted_message(update, Permission.MAKE_LINKS)
         if message is None:
             return
         try:
@@ -293,13 +317,16 @@ class StaffHandlers:
         if user is not None:  # always: only an admin's message got this far
             await self._audit.record(Actor(telegram_id=user.id), action, detail=detail)
 
-    async def _admin_message(self, update: Update) -> Message | None:
-        """The command's message if an admin sent it; otherwise a refusal and `None`."""
+    async def _permitted_message(self, update: Update, permission: Permission) -> Message | None:
+        """The command's message if someone allowed sent it; otherwise a refusal and `None`."""
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:  # pragma: no cover - a command has both
             return None
-        if user.id not in self._admins:
+        if self._roster.role(user.id) is None:
             await message.reply_text(self._texts.staff_only)
+            return None
+        if not self._roster.may(user.id, permission):
+            await message.reply_text(self._texts.admins_only)
             return None
         if message.chat.type != ChatType.PRIVATE and message.chat.id != self._staff_chat:
             # Not in a family group or any other chat: patients' data stays with staff.
@@ -332,7 +359,7 @@ class TelegramAlertSender:
                 reply_markup=case_keyboard(alert.id, alert.case, self._texts),
             )
         except TelegramError as exc:
-            return _try_later(exc, alert)
+            return _try_later(exc, _what(alert))
         return Posted(message.message_id)
 
     async def update(
@@ -367,8 +394,18 @@ class TelegramAlertSender:
                 reply_markup=reply_keyboard(relay.alert_id, self._texts),
             )
         except TelegramError as exc:
-            logger.warning("staff chat refused a patient's message: %s", type(exc).__name__)
-            return _try_later(exc, None)
+            return _try_later(exc, "a patient's message")
+        return Posted(message.message_id)
+
+    async def audit_head(self, head: AuditHead) -> Posted | TryLater:
+        """Post the audit trail's head: a copy outside the database of where it stood."""
+        text = self._texts.audit_head.format(
+            day=html.escape(head.day.isoformat()), number=head.number, hash=head.hash
+        )
+        try:
+            message = await self._bot.send_message(self._chat, text, parse_mode=ParseMode.HTML)
+        except TelegramError as exc:
+            return _try_later(exc, "the audit trail's head")
         return Posted(message.message_id)
 
     async def _edit(
@@ -393,9 +430,9 @@ class TelegramAlertSender:
                 return Edited()
             if "not found" in reason or "can't be edited" in reason:
                 return MessageGone()
-            return _try_later(exc, alert)
+            return _try_later(exc, _what(alert))
         except TelegramError as exc:
-            return _try_later(exc, alert)
+            return _try_later(exc, _what(alert))
         return Edited()
 
 
@@ -432,9 +469,12 @@ TELEGRAM_UPLOAD_LIMIT = 50 * 1000 * 1000
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def _try_later(error: TelegramError, alert: PendingAlert | None) -> TryLater:
+def _what(alert: PendingAlert | None) -> str:
     # The alert's id only: its content is patient data.
-    what = "a redaction" if alert is None else f"alert {alert.id}"
+    return "a redaction" if alert is None else f"alert {alert.id}"
+
+
+def _try_later(error: TelegramError, what: str) -> TryLater:
     logger.warning("staff chat refused %s: %s", what, type(error).__name__)
     match error:
         case RetryAfter():

@@ -461,6 +461,28 @@ audit_entries = Table(
     Index("audit_entries_by_time", "at"),
 )
 
+audit_anchor = Table(
+    "audit_anchor",
+    metadata,
+    # One row at most: the last entry retention removed, which the first kept one follows.
+    Column("id", Int, primary_key=True, autoincrement=False),
+    Column("number", Int, nullable=False),
+    Column("hash", Text, nullable=False),
+    CheckConstraint("id = 1"),
+)
+
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    # The trail's head owed to the staff chat, a day at a time; `posted_at` once it arrived.
+    Column("day", Text, primary_key=True),
+    Column("number", Int, nullable=False),
+    Column("hash", Text, nullable=False),
+    Column("next_attempt_at", Text, nullable=False),
+    _zero("failed_attempts"),
+    Column("posted_at", Text),
+)
+
 
 def figure_columns(table: Table) -> tuple[str, ...]:
     """A totals table's figures: every column but its key, in the table's order."""

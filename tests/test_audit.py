@@ -10,21 +10,26 @@ from __future__ import annotations
 import asyncio
 import csv
 import getpass
+import hashlib
 import io
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
+from sqlalchemy import delete
 
 from bot.domain.audit import StoredEntry
 from bot.settings import Settings
 from storage.audit import SqliteAuditTrail
 from storage.database import Database
-from tests.fake_telegram import FakeTelegram
-from tests.harness import ADMIN_ID
+from storage.schema import audit_entries as audit_entries_table
+from tests.fake_telegram import FakeTelegram, Fault
+from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, free_port, make_settings, running_bot
 from tests.test_cases import EN, alert_when, staff, staff_message_when
 from tests.test_cli import made_by_the_bot, populate, run_cli
+from tests.test_intake_api import TOKEN, VISIT, post, visits_url
 from tests.test_patient_flow import answer_all
 
 COMMENT = "Still swollen and lumpy"
@@ -128,3 +133,184 @@ def test_the_command_line_is_audited_and_verify_finds_any_entry_changed_deleted_
         broken = run_cli(tmp_path, "audit", "verify")
         assert broken.returncode == 1
         assert f"broken at entry {first_broken}:" in broken.stderr
+
+
+def listed(tmp_path: Path, settings: Settings) -> list[dict[str, str]]:
+    """`feedback-bot audit --format csv`, read back."""
+    result = run_cli(tmp_path, "audit", "--format", "csv", FEEDBACK_DB=str(settings.db))
+    assert result.returncode == 0, result.stderr
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+async def test_intake_calls_are_audited_by_the_tokens_fingerprint_never_the_token(
+    telegram: FakeTelegram, database_location: Path | str, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        telegram,
+        database_location,
+        api_tokens=(SecretStr(TOKEN),),
+        http_listen=f"127.0.0.1:{free_port()}",
+    )
+    async with running_bot(settings, clock):
+        assert (await post(visits_url(settings), VISIT))[0] == 201
+        assert (await post(visits_url(settings), VISIT))[0] == 200  # sent again
+        assert (await post(visits_url(settings), VISIT, "not-a-token-0123456789"))[0] == 401
+        entries = await audit_entries(settings, 2)
+    fingerprint = hashlib.sha256(TOKEN.encode()).hexdigest()[:12]
+    assert [(e.entry.actor, e.entry.action, e.entry.subject, e.entry.detail) for e in entries] == [
+        (f"intake token {fingerprint}", "visit_received", "event appt-81723-done", detail)
+        for detail in ("delivery none", "again, unchanged")
+    ]
+    written = " ".join(f"{e.entry.actor} {e.entry.subject} {e.entry.detail}" for e in entries)
+    assert TOKEN not in written
+    assert VISIT["patient"]["email"] not in written
+
+
+async def test_forget_and_retention_are_counted_and_name_no_one(
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(update={"retention_days": 90})
+    async with running_bot(settings, clock):
+        await answer_all(telegram.patient(601), "5", "9", "Lovely")
+        forgetting = telegram.patient(602)
+        await answer_all(forgetting, "4", "8", None)
+        await forgetting.send("/forget")
+        await telegram.wait_for(
+            lambda: "Yes, erase everything" in str(telegram.messages_to(602)[-1].reply_markup)
+        )
+        await forgetting.tap("Yes, erase everything")
+        await telegram.wait_for(lambda: "has been erased" in telegram.messages_to(602)[-1].text)
+    clock.advance(days=91)
+    async with running_bot(settings, clock):  # retention runs at start
+        entries = await audit_entries(settings, 2)
+    assert [(e.entry.actor, e.entry.action, e.entry.detail) for e in entries[:2]] == [
+        ("a patient", "forget", "1 patient erased"),
+        ("retention", "retention", "1 responses older than 90 days erased"),
+    ]
+    assert all(e.entry.subject == "" for e in entries)
+    written = " ".join(f"{e.entry.actor} {e.entry.subject} {e.entry.detail}" for e in entries)
+    assert "601" not in written
+    assert "602" not in written
+
+
+async def no_head_owed(settings: Settings) -> None:
+    """Once the bot has recorded that the head it posted arrived."""
+    database = await Database.open(settings.db)
+    try:
+        for _ in range(200):
+            if not await SqliteAuditTrail(database).owed_heads(None):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the head was never recorded as posted")
+    finally:
+        await database.close()
+
+
+def heads_posted(telegram: FakeTelegram) -> list[str]:
+    return [m.text for m in telegram.messages_to(STAFF_CHAT) if "Audit trail" in m.text]
+
+
+async def test_the_trails_head_reaches_the_staff_chat_once_a_day_through_an_outage(
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    admin = telegram.patient(ADMIN_ID)
+    async with running_bot(settings, clock):
+        await admin.send("/summary")
+        await admin.next_message()
+        await audit_entries(settings, 1)
+    assert heads_posted(telegram) == []  # the trail was empty at start
+    telegram.fail_next("sendMessage", Fault(502, "Bad Gateway", chat_id=STAFF_CHAT))
+    async with running_bot(settings, clock):  # housekeeping at start owes today's head
+        await asyncio.sleep(0.3)
+        assert heads_posted(telegram) == []  # the staff chat refused it
+        clock.advance(minutes=5)
+        await telegram.wait_for(lambda: len(heads_posted(telegram)) == 1)
+        await no_head_owed(settings)
+    async with running_bot(settings, clock):  # the same day: not again
+        await asyncio.sleep(0.3)
+    [head] = heads_posted(telegram)
+    [row] = listed(tmp_path, settings)
+    assert f"entry {row['number']} has the hash\n<code>{row['hash']}</code>\n" in head
+    clock.advance(days=1)
+    async with running_bot(settings, clock):  # a day on, but nothing new: nothing to post
+        await asyncio.sleep(0.3)
+    assert len(heads_posted(telegram)) == 1
+    async with running_bot(settings, clock):
+        await admin.send("/cases")
+        await admin.next_message()
+        await audit_entries(settings, 2)
+    clock.advance(days=1)
+    async with running_bot(settings, clock):
+        await telegram.wait_for(lambda: len(heads_posted(telegram)) == 2)
+        await no_head_owed(settings)
+    rows = listed(tmp_path, settings)
+    assert rows[-1]["hash"] in heads_posted(telegram)[-1]
+
+
+async def test_audit_sends_the_last_seven_days_as_csv_to_an_admin_in_private_only(
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock
+) -> None:
+    admin = telegram.patient(ADMIN_ID)
+    async with running_bot(settings, clock):
+        await admin.send("/summary 7d")
+        await admin.next_message()
+        await audit_entries(settings, 1)
+        clock.advance(days=8)
+        await admin.send("/cases")
+        await admin.next_message()
+        in_group = telegram.in_group(admin, STAFF_CHAT)
+        await in_group.send("/audit")
+        assert "only in a private chat" in (await in_group.next_message()).text
+        stranger = telegram.patient(73)
+        await stranger.send("/audit")
+        assert (await stranger.next_message()).text == EN.staff_only
+        await admin.send("/audit")
+        sent = await admin.next_message()
+        entries = await audit_entries(settings, 3)
+    assert sent.document is not None
+    assert sent.filename == "audit-2026-11-10.csv"
+    assert sent.text.startswith("Audit trail, last 7 days: 1 entries")
+    [row] = list(csv.DictReader(io.StringIO(sent.document.decode("utf-8"))))
+    assert (row["actor"], row["action"], row["detail"]) == (str(ADMIN_ID), "cases", "0 open")
+    assert len(row["hash"]) == 64
+    # Reading the trail is in the trail; the refused asks are not.
+    assert [e.entry.action for e in entries] == ["summary", "cases", "audit_read"]
+
+
+async def test_entries_past_their_keeping_are_removed_and_the_rest_still_verify(
+    telegram: FakeTelegram, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    settings = settings.model_copy(update={"audit_retention_days": 30})
+    admin = telegram.patient(ADMIN_ID)
+    async with running_bot(settings, clock):
+        for command in ("/summary", "/cases"):
+            await admin.send(command)
+            await admin.next_message()
+        await audit_entries(settings, 2)
+        clock.advance(days=20)
+        await admin.send("/trend")
+        await admin.next_message()
+        await audit_entries(settings, 3)
+    clock.advance(days=11)
+    async with running_bot(settings, clock):  # housekeeping at start
+        pass
+    rows = listed(tmp_path, settings)
+    assert [(row["actor"], row["action"]) for row in rows] == [
+        (str(ADMIN_ID), "trend"),
+        ("retention", "audit_pruned"),
+    ]
+    assert rows[1]["detail"] == "2 entries before 2026-11-03 removed"
+    holds = run_cli(tmp_path, "audit", "verify", FEEDBACK_DB=str(settings.db))
+    assert (holds.returncode, holds.stdout.split(":")[0]) == (0, "audit trail holds")
+    assert "2 entries" in holds.stdout
+    # The oldest kept entry removed by hand, not by retention: the chain says so.
+    database = await Database.open(settings.db)
+    try:
+        async with database.transaction() as conn:
+            oldest = audit_entries_table.c.id == int(rows[0]["number"])
+            await conn.run(delete(audit_entries_table).where(oldest))
+    finally:
+        await database.close()
+    broken = run_cli(tmp_path, "audit", "verify", FEEDBACK_DB=str(settings.db))
+    assert broken.returncode == 1
+    assert f"broken at entry {rows[1]['number']}:" in broken.stderr

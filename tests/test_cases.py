@@ -183,10 +183,10 @@ async def test_only_admins_act_on_cases_and_a_second_admin_sees_who_has_it(
         stranger = staff(telegram, 4242, "Mallory")
         for label in (EN.case_claim, EN.case_reply, EN.case_resolve):
             tap = await stranger.tap(label, alert)
-            assert stranger.toast(tap) == EN.case_admins_only
+            assert stranger.toast(tap) == EN.case_team_only
             assert stranger.popup(tap)
         await stranger.send("Hi, it's Mallory, call me back", reply_to=alert)
-        await staff_message_when(telegram, lambda m: m.text == EN.case_staff_only_reply)
+        await staff_message_when(telegram, lambda m: m.text == EN.case_team_only_reply)
         assert alert.edits == edits
         assert patient.unread() == []
 

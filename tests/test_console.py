@@ -215,7 +215,7 @@ async def test_a_valid_launch_by_someone_not_an_admin_gets_403(
     launch = signed_launch(telegram.token, {"id": 4242, "first_name": "Sam"}, clock.now())
     status, body, _ = await call(console_settings, "overview", launch)
     assert status == 403
-    assert body == {"error": "not_admin", "message": CATALOGUES["en"].console_page["not_admin"]}
+    assert body == {"error": "not_team", "message": CATALOGUES["en"].console_page["not_team"]}
 
 
 async def test_the_session_lasts_as_long_as_the_setting_says(
@@ -306,11 +306,46 @@ async def test_case_actions_answer_each_outcome_and_a_retried_reply_is_sent_once
         status, again = await act(settings, f"{path}/resolve", dana)
         assert (status, again["outcome"]) == (409, "closed")
     # Audited once each, by Dana, the retried reply too; Lee's refused claim not at all.
-    entries = await audit_entries(settings, 3)
+    entries = await audit_entries(settings, 4)
     assert [(e.entry.actor, e.entry.action) for e in entries] == [
+        (str(ADMIN_ID), "cases"),
         (str(ADMIN_ID), "claim"),
         (str(ADMIN_ID), "reply"),
         (str(ADMIN_ID), "resolve"),
+    ]
+
+
+@pytest.mark.usefixtures("console_bot")
+async def test_each_look_at_patients_data_in_the_console_is_audited_without_their_words(
+    telegram: FakeTelegram, console_settings: Settings, clock: FakeClock
+) -> None:
+    patient = telegram.patient(960)
+    await answer_all(patient, "1", "2", "Still swollen and lumpy")
+    assert "Thank you" in (await patient.next_message()).text
+    launch = signed_launch(telegram.token, ADMIN, clock.now())
+    for path in (
+        "me",
+        "filters",
+        "overview?period=7d",
+        "trend?span=12w",
+        "comments?q=swollen+lumpy&sentiment=negative&period=30d",
+        "breakdowns?period=all",
+        "cases",
+    ):
+        assert (await call(console_settings, path, launch))[0] == 200
+    assert (await call(console_settings, "comments?sentiment=angry", launch))[0] == 400
+    entries = await audit_entries(console_settings, 5)
+    # The page's own wording and the lists to filter by hold no patient's data: not audited.
+    assert [(e.entry.actor, e.entry.action, e.entry.detail) for e in entries] == [
+        (str(ADMIN_ID), "summary", "console, period 7d"),
+        (str(ADMIN_ID), "trend", "console, span 12w"),
+        (
+            str(ADMIN_ID),
+            "comments",
+            "console, since 2026-10-03, sentiment negative, search words: 2, page 0, 1 shown",
+        ),
+        (str(ADMIN_ID), "breakdowns", "console, period all"),
+        (str(ADMIN_ID), "cases", "console, 1 open, 1 listed"),
     ]
 
 

@@ -131,7 +131,7 @@ async def test_a_refused_launch_sees_why_and_no_data(
             url = opened_from_telegram(
                 console_settings, signed_launch(telegram.token, {"id": 4242}, now)
             )
-            expected = words["not_admin"]
+            expected = words["not_team"]
         case _:
             url = f"http://{console_settings.http_listen}/console/"
             expected = words["refused"]

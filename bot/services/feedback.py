@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.domain.alerts import alert_reasons
+from bot.domain.audit import A_PATIENT, AuditAction
 from bot.domain.flow import InvalidAnswerError, Step, next_step, parse_button, parse_typed
 from bot.domain.models import (
     AlertReason,
@@ -30,6 +31,7 @@ from bot.domain.surveys import (
     Survey,
     SurveyCatalog,
 )
+from bot.services.audit import AuditService
 from bot.services.ports import Clock, HandledEvents, PatientSurveys, SentimentScorer
 
 
@@ -167,11 +169,13 @@ class FeedbackService:
         *,
         thresholds: AlertThresholds,
         languages: Collection[str],
+        audit: AuditService,
         followup_window: timedelta = timedelta(days=14),
         invites_review: bool = False,
         offers_call: bool = False,
     ) -> None:
         self._store = store
+        self._audit = audit
         self._events = events
         self._invites_review = invites_review
         self._offers_call = offers_call
@@ -358,8 +362,14 @@ class FeedbackService:
         return Cancelled(alert_changed=await self._store.abandon(response.id))
 
     async def forget(self, external_id: int) -> bool:
-        """Erase everything stored about the patient; whether there was anything."""
-        return await self._store.forget_patient(external_id, self._clock.now())
+        """Erase everything stored about the patient; whether there was anything.
+
+        The audit trail counts the erasure and names no one: what was forgotten stays so.
+        """
+        erased = await self._store.forget_patient(external_id, self._clock.now())
+        if erased:
+            await self._audit.record(A_PATIENT, AuditAction.FORGET, detail="1 patient erased")
+        return erased
 
     async def remember_handled(self, dedup_key: int) -> None:
         """Note an event that changed nothing, so a redelivery of it is ignored too."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from bot.domain.audit import AuditEntry, StoredEntry
+from bot.domain.audit import Anchor, AuditEntry, AuditHead, StoredEntry
 from bot.domain.models import (
     AnswerCommit,
     CaseIntent,
@@ -427,6 +427,30 @@ class AuditTrail(Protocol):
         """The last entry's hash."""
         ...
 
+    async def anchor(self) -> Anchor | None:
+        """The last entry retention removed, which the first kept one follows."""
+        ...
+
+    async def remove_before(self, cutoff: datetime) -> int:
+        """Remove the entries older than `cutoff`, anchoring the rest; how many went."""
+        ...
+
+    async def owe_head(self, day: date, now: datetime) -> AuditHead | None:
+        """Owe the staff chat the day's head, unless owed already or unchanged since."""
+        ...
+
+    async def owed_heads(self, due_by: datetime | None) -> list[AuditHead]:
+        """Heads not yet posted, whose next attempt is due by `due_by` (all: `None`)."""
+        ...
+
+    async def head_posted(self, day: date, now: datetime) -> None:
+        """The day's head arrived in the staff chat."""
+        ...
+
+    async def postpone_head(self, day: date, until: datetime, failed_attempts: int) -> None:
+        """Try the day's head again at `until`."""
+        ...
+
 
 class ReportStore(Protocol):
     """Aggregates and exports for staff."""
@@ -523,4 +547,8 @@ class AlertSender(Protocol):
 
     async def relay(self, relay: PatientRelay) -> Posted | TryLater:
         """Post a patient's message to staff, under its alert."""
+        ...
+
+    async def audit_head(self, head: AuditHead) -> Posted | TryLater:
+        """Post the audit trail's head of the day, so that a copy lives outside the database."""
         ...

@@ -28,6 +28,7 @@ from bot.domain.trend import Trend, TrendPeriod, build_trend
 from bot.services.ports import (
     AlertSender,
     AlertStore,
+    AuditTrail,
     Clock,
     Edited,
     MessageGone,
@@ -65,11 +66,13 @@ class AlertService:
         clock: Clock,
         *,
         check_every: float = 5.0,
+        audit_trail: AuditTrail | None = None,
     ) -> None:
         self._store = store
         self._sender = sender
         self._clock = clock
         self._check_every = check_every
+        self._audit_trail = audit_trail
         self._woken = asyncio.Event()
         self._paused_until: datetime | None = None
         # `run` and a direct call may overlap; one at a time sends each alert once.
@@ -111,7 +114,9 @@ class AlertService:
                 flooded = await self._deliver_relays(due_by, now)
             if not flooded:
                 # Alerts first: staff need to act on them; a blanked message can wait.
-                await self._deliver_redactions(due_by, now)
+                flooded = await self._deliver_redactions(due_by, now)
+            if not flooded:
+                await self._deliver_audit_heads(due_by, now)
             return delivered
 
     async def _deliver_alerts(self, due_by: datetime | None, now: datetime) -> tuple[int, bool]:
@@ -159,7 +164,8 @@ class AlertService:
                     assert_never(posted)
         return False
 
-    async def _deliver_redactions(self, due_by: datetime | None, now: datetime) -> None:
+    async def _deliver_redactions(self, due_by: datetime | None, now: datetime) -> bool:
+        """Blank erased patients' alerts; whether flood control stopped it."""
         for redaction in await self._store.pending_redactions(due_by):
             blanked = await self._attempt(self._sender.redact(redaction.message_id))
             match blanked:
@@ -170,9 +176,27 @@ class AlertService:
                     until = self._next_try(blanked, failures, now)
                     await self._store.postpone_redaction(redaction.message_id, until, failures)
                     if blanked.retry_after is not None:
-                        return
+                        return True
                 case _:
                     assert_never(blanked)
+        return False
+
+    async def _deliver_audit_heads(self, due_by: datetime | None, now: datetime) -> None:
+        if self._audit_trail is None:
+            return
+        for head in await self._audit_trail.owed_heads(due_by):
+            posted = await self._attempt(self._sender.audit_head(head))
+            match posted:
+                case Posted():
+                    await self._audit_trail.head_posted(head.day, now)
+                case TryLater():
+                    failures = head.failed_attempts + 1
+                    until = self._next_try(posted, failures, now)
+                    await self._audit_trail.postpone_head(head.day, until, failures)
+                    if posted.retry_after is not None:
+                        return
+                case _:
+                    assert_never(posted)
 
     def _next_try(self, outcome: TryLater, failures: int, now: datetime) -> datetime:
         if outcome.retry_after is None:

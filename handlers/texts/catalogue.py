@@ -108,12 +108,16 @@ class Texts:
     command_descriptions: tuple[tuple[str, str], ...]
     # Staff messages (HTML; every value in them is escaped).
     staff_only: str
+    admins_only: str
     staff_chats_only: str
     summary_usage: str
     export_usage: str
     export_private_only: str
     export_caption: str
     export_too_large: str
+    audit_private_only: str
+    audit_caption: str
+    audit_head: str
     invite_usage: str
     invite_unknown_survey: str
     invite_created: str
@@ -163,7 +167,7 @@ class Texts:
     case_already_yours: str
     case_closed: str
     case_gone: str
-    case_admins_only: str
+    case_team_only: str
     case_reply_prompt: str
     case_resolved_prompt: str
     case_prompt_failed: str
@@ -172,7 +176,7 @@ class Texts:
     case_reply_queued: str
     case_reply_too_long: str
     case_noted: str
-    case_staff_only_reply: str
+    case_team_only_reply: str
     case_claimed_line: str
     case_unclaimed_line: str
     case_reposted_line: str

@@ -134,7 +134,9 @@ ENGLISH = Texts(
             "This console opens from the bot in Telegram, and the sign-in has expired or is "
             "not from Telegram. Close it and open it again from the bot."
         ),
-        "not_admin": "This console is for the clinic's admins only.",
+        "not_team": (
+            "This console is for the clinic's team only (FEEDBACK_ADMINS, FEEDBACK_STAFF)."
+        ),
         "failed": "The console could not reach the bot. Try again in a moment.",
         "overview": "Overview",
         "period_7d": "Last 7 days",
@@ -262,6 +264,7 @@ ENGLISH = Texts(
         ("help", "What this bot does"),
     ),
     staff_only="Sorry, this command is for clinic staff only.",
+    admins_only="Sorry, only clinic admins (FEEDBACK_ADMINS) can use this command.",
     staff_chats_only=(
         "Staff commands work only in a private chat with me or in the clinic's staff chat."
     ),
@@ -277,6 +280,19 @@ ENGLISH = Texts(
     export_too_large=(
         "The export is {size} MB, more than the 50 MB Telegram lets a bot send. "
         "Run feedback-bot export on the server, or ask for a shorter period."
+    ),
+    audit_private_only=(
+        "/audit lists who looked at patients' data, so it works only in a private chat with me."
+    ),
+    audit_caption=(
+        "Audit trail, last 7 days: {rows} entries (who, what, when; no patient's words). "
+        "Keep this file private."
+    ),
+    audit_head=(
+        "🔏 Audit trail, {day}: entry {number} has the hash\n<code>{hash}</code>\n"
+        "This copy lives outside the database: if the trail were rewritten, the entry's "
+        "hash would no longer be this one (feedback-bot audit --format csv shows it, "
+        "feedback-bot audit verify checks the chain)."
     ),
     invite_usage=(
         "Usage: /invite treatment provider [location] [date YYYY-MM-DD] [survey]\n"
@@ -376,7 +392,7 @@ ENGLISH = Texts(
     case_already_yours="This case is already yours.",
     case_closed="This case is resolved already.",
     case_gone="This case no longer exists: the patient's data was erased.",
-    case_admins_only="Only clinic admins (FEEDBACK_ADMINS) can act on cases.",
+    case_team_only="Only the clinic's team (FEEDBACK_ADMINS, FEEDBACK_STAFF) can act on cases.",
     case_reply_prompt=(
         "↪️ {staff}, write your reply to {patient} as an answer to this message. It goes to "
         "the patient signed “{clinic}”; your name and account are never shown. "
@@ -398,7 +414,10 @@ ENGLISH = Texts(
         "That's too long for one message ({limit} characters at most); nothing was sent."
     ),
     case_noted="✓ Note kept with {patient}'s case.",
-    case_staff_only_reply="Only clinic admins can answer patients; nothing was sent.",
+    case_team_only_reply=(
+        "Only the clinic's team (FEEDBACK_ADMINS, FEEDBACK_STAFF) can answer patients; "
+        "nothing was sent."
+    ),
     case_claimed_line="👤 Taken by {name} · {ago}",
     case_unclaimed_line="👤 Nobody has taken this case yet",
     case_reposted_line="⏰ <b>Posted again: nobody has taken this case yet.</b>",

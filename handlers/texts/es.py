@@ -134,7 +134,9 @@ SPANISH = Texts(
             "Esta consola se abre desde el bot en Telegram, y el acceso ha caducado o no viene "
             "de Telegram. Ciérrela y vuelva a abrirla desde el bot."
         ),
-        "not_admin": "Esta consola es solo para los administradores de la clínica.",
+        "not_team": (
+            "Esta consola es solo para el equipo de la clínica (FEEDBACK_ADMINS, FEEDBACK_STAFF)."
+        ),
         "failed": "La consola no pudo contactar con el bot. Inténtelo de nuevo en un momento.",
         "overview": "Resumen",
         "period_7d": "Últimos 7 días",
@@ -262,6 +264,10 @@ SPANISH = Texts(
         ("help", "Qué hace este bot"),
     ),
     staff_only="Lo siento, este comando es solo para el personal de la clínica.",
+    admins_only=(
+        "Lo siento, solo los administradores de la clínica (FEEDBACK_ADMINS) pueden usar "
+        "este comando."
+    ),
     staff_chats_only=(
         "Los comandos del personal solo funcionan en un chat privado conmigo o en el chat "
         "del personal de la clínica."
@@ -279,6 +285,21 @@ SPANISH = Texts(
     export_too_large=(
         "La exportación ocupa {size} MB, más de los 50 MB que Telegram permite enviar a un "
         "bot. Use feedback-bot export en el servidor o pida un periodo más corto."
+    ),
+    audit_private_only=(
+        "/audit muestra quién consultó los datos de los pacientes, así que solo funciona en "
+        "un chat privado conmigo."
+    ),
+    audit_caption=(
+        "Registro de auditoría, últimos 7 días: {rows} entradas (quién, qué, cuándo; ninguna "
+        "palabra de pacientes). Guarde este archivo en privado."
+    ),
+    audit_head=(
+        "🔏 Registro de auditoría, {day}: la entrada {number} tiene el hash\n"
+        "<code>{hash}</code>\n"
+        "Esta copia vive fuera de la base de datos: si se reescribiera el registro, el hash "
+        "de la entrada ya no sería este (feedback-bot audit --format csv lo muestra, "
+        "feedback-bot audit verify comprueba la cadena)."
     ),
     invite_usage=(
         "Uso: /invite tratamiento profesional [centro] [fecha AAAA-MM-DD] [encuesta]\n"
@@ -381,7 +402,9 @@ SPANISH = Texts(
     case_already_yours="Este caso ya es suyo.",
     case_closed="Este caso ya está resuelto.",
     case_gone="Este caso ya no existe: los datos del paciente se borraron.",
-    case_admins_only="Solo los administradores (FEEDBACK_ADMINS) pueden actuar sobre casos.",
+    case_team_only=(
+        "Solo el equipo de la clínica (FEEDBACK_ADMINS, FEEDBACK_STAFF) puede actuar sobre casos."
+    ),
     case_reply_prompt=(
         "↪️ {staff}, escriba su respuesta a {patient} contestando a este mensaje. Le llega "
         "al paciente firmada «{clinic}»; su nombre y su cuenta nunca se muestran. "
@@ -403,8 +426,9 @@ SPANISH = Texts(
         "Es demasiado largo para un mensaje ({limit} caracteres como máximo); no se envió nada."
     ),
     case_noted="✓ Nota guardada con el caso de {patient}.",
-    case_staff_only_reply=(
-        "Solo los administradores pueden responder a pacientes; no se envió nada."
+    case_team_only_reply=(
+        "Solo el equipo de la clínica (FEEDBACK_ADMINS, FEEDBACK_STAFF) puede responder a "
+        "pacientes; no se envió nada."
     ),
     case_claimed_line="👤 Asumido por {name} · {ago}",
     case_unclaimed_line="👤 Nadie ha asumido este caso todavía",
