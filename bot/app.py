@@ -346,7 +346,9 @@ def build_application(
         .build()
     )
     if settings.staff_chat is not None:
-        sender = TelegramAlertSender(application.bot, settings.staff_chat, surveys, texts)
+        sender = TelegramAlertSender(
+            application.bot, settings.staff_chat, surveys, texts, settings.alert_detail
+        )
         lifecycle.alerts = AlertService(
             SqliteAlertStore(database),
             sender,
@@ -490,6 +492,7 @@ def build_application(
         cases=CaseHandlers(
             cases,
             texts,
+            surveys,
             roster=settings.roster(),
             clinic_name=settings.clinic_name,
             alerts=lifecycle.alerts,

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.intake import EMAIL_PATTERN, DeliveryRules
 from bot.domain.mail import SmtpServer
+from bot.domain.models import AlertDetail
 from bot.domain.roles import Roster
 from bot.domain.schedule import FollowupPolicy, SendHours
 from bot.env import ENV_PREFIX
@@ -67,6 +68,8 @@ class Settings(BaseSettings):
     followup_check_seconds: float = Field(default=60, gt=0, le=3600)
     alert_check_seconds: float = Field(default=5, gt=0, le=300)
     case_escalate_hours: float = Field(default=4, gt=0, le=168)
+    alert_detail: AlertDetail = AlertDetail.FULL
+    """`minimal`: the staff group reads no patient's words nor phone number (Details)."""
     startup_wait_seconds: float = Field(default=120, ge=0, le=3600)
     send_rate: float = Field(default=28, gt=0, le=30)
     retention_days: int = Field(default=730, ge=30, le=3650)

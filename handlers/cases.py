@@ -16,11 +16,12 @@ from typing import assert_never
 
 from telegram import CallbackQuery, ForceReply, Update, User
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.domain.models import IntentKind, StaffMember
 from bot.domain.roles import Permission, Roster
+from bot.domain.surveys import SurveyCatalog
 from bot.services.cases import (
     AlreadyYours,
     CaseService,
@@ -36,7 +37,9 @@ from bot.services.cases import (
 )
 from bot.services.staff import AlertService
 from handlers.keyboards import CaseAction, CaseButton
+from handlers.staff import NO_PREVIEW
 from handlers.texts import Texts
+from handlers.texts.formatting import format_case_details
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ class CaseHandlers:
         self,
         cases: CaseService,
         texts: Texts,
+        surveys: SurveyCatalog,
         *,
         roster: Roster,
         clinic_name: str | None,
@@ -64,6 +68,7 @@ class CaseHandlers:
     ) -> None:
         self._cases = cases
         self._texts = texts
+        self._surveys = surveys
         self._roster = roster
         self._clinic = clinic_name
         self._alerts = alerts
@@ -92,17 +97,29 @@ class CaseHandlers:
         match button.action:
             case CaseAction.CLAIM:
                 return await self._claim(button.alert_id, staff)
+            case CaseAction.DETAILS:
+                return await self._details(query, button.alert_id, staff)
             case CaseAction.REPLY:
                 asked = await self._cases.ask_reply(button.alert_id, staff)
             case CaseAction.RESOLVE:
                 asked = await self._cases.resolve(button.alert_id, staff)
             case _:
                 assert_never(button.action)
+        return await self._asked(query, staff, button.alert_id, asked)
+
+    async def _asked(
+        self,
+        query: CallbackQuery,
+        staff: StaffMember,
+        alert_id: int,
+        asked: Prompting | Closed | Gone,
+    ) -> Toast | None:
+        """After Reply or Resolve: ask for the reply or the note, or say why not."""
         match asked:
             case Prompting():
                 if asked.kind is IntentKind.NOTE:
                     self._changed()
-                prompted = await self._prompt(query, staff, button.alert_id, asked)
+                prompted = await self._prompt(query, staff, alert_id, asked)
                 if not prompted and asked.kind is IntentKind.REPLY:
                     return Toast(self._texts.case_prompt_failed, popup=True)
                 return None  # resolved even if the note's prompt failed: the alert says so
@@ -207,6 +224,24 @@ class CaseHandlers:
             return False
         await self._cases.prompted(sent.message_id, alert_id, asked.kind)
         return True
+
+    async def _details(self, query: CallbackQuery, alert_id: int, staff: StaffMember) -> Toast:
+        """The case whole in the staff member's private chat, never in the group."""
+        view = await self._cases.unseen(alert_id)
+        if view is None:
+            return self._unavailable(Gone())
+        text = format_case_details(view, self._surveys, self._texts, self._cases.now())
+        try:
+            await query.get_bot().send_message(
+                staff.user_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+            )
+        except Forbidden:  # they never opened a private chat with the bot, or blocked it
+            return Toast(self._texts.case_details_start_first, popup=True)
+        except TelegramError as error:
+            logger.warning("a case's details could not be sent: %s", type(error).__name__)
+            return Toast(self._texts.case_prompt_failed, popup=True)
+        await self._cases.viewed(view, staff)
+        return Toast(self._texts.case_details_sent)
 
     def _unavailable(self, outcome: Closed | Gone) -> Toast:
         match outcome:

@@ -18,7 +18,7 @@ from telegram import (
 )
 
 from bot.domain.flow import DONE, NO, SKIP, YES, Step, selection_from_mask
-from bot.domain.models import CaseState
+from bot.domain.models import AlertDetail, CaseState
 from bot.domain.surveys import NUMERIC_TYPES, QuestionType, localize
 from handlers.texts import CATALOGUES, Texts
 
@@ -29,7 +29,7 @@ FORGET_YES = "forget:yes"
 FORGET_NO = "forget:no"
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
 CASE_PREFIX = "case"
-CASE_PATTERN = re.compile(r"^case:(claim|reply|resolve):(\d{1,18})$")
+CASE_PATTERN = re.compile(r"^case:(claim|reply|resolve|details):(\d{1,18})$")
 CONSENT_PATTERN = re.compile(r"^consent:(yes|no):([a-z]{2}):([A-Za-z0-9_-]{0,43})$")
 # Up to 8 buttons fit a phone's row; ratings with more values go in two rows.
 ROW_LIMIT = 6
@@ -213,6 +213,7 @@ class CaseAction(StrEnum):
     CLAIM = "claim"
     REPLY = "reply"
     RESOLVE = "resolve"
+    DETAILS = "details"
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,22 +240,35 @@ def _case_button(label: str, action: CaseAction, alert_id: int) -> InlineKeyboar
     return InlineKeyboardButton(label, callback_data=CaseButton(action, alert_id).encode())
 
 
-def case_keyboard(alert_id: int, case: CaseState, texts: Texts) -> InlineKeyboardMarkup | None:
-    """Claim (until someone has), Reply and Resolve; nothing once resolved."""
-    if case.resolved or not case.is_case:
-        return None
-    row = [
-        _case_button(texts.case_reply, CaseAction.REPLY, alert_id),
-        _case_button(texts.case_resolve, CaseAction.RESOLVE, alert_id),
-    ]
-    if case.claimed_by_name is None:
-        row.insert(0, _case_button(texts.case_claim, CaseAction.CLAIM, alert_id))
+def case_keyboard(
+    alert_id: int, case: CaseState, texts: Texts, detail: AlertDetail = AlertDetail.FULL
+) -> InlineKeyboardMarkup | None:
+    """Claim (until someone has), Reply and Resolve; nothing once resolved.
+
+    Minimal alerts add Details, resolved or not: what the group does not read.
+    """
+    rows = []
+    if case.is_case and not case.resolved:
+        row = [
+            _case_button(texts.case_reply, CaseAction.REPLY, alert_id),
+            _case_button(texts.case_resolve, CaseAction.RESOLVE, alert_id),
+        ]
+        if case.claimed_by_name is None:
+            row.insert(0, _case_button(texts.case_claim, CaseAction.CLAIM, alert_id))
+        rows.append(row)
+    if detail is AlertDetail.MINIMAL:
+        rows.append([_case_button(texts.case_details, CaseAction.DETAILS, alert_id)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def reply_keyboard(
+    alert_id: int, texts: Texts, detail: AlertDetail = AlertDetail.FULL
+) -> InlineKeyboardMarkup:
+    """Under a patient's message in the staff chat: answer it (and read it, if minimal)."""
+    row = [_case_button(texts.case_reply, CaseAction.REPLY, alert_id)]
+    if detail is AlertDetail.MINIMAL:
+        row.append(_case_button(texts.case_details, CaseAction.DETAILS, alert_id))
     return InlineKeyboardMarkup([row])
-
-
-def reply_keyboard(alert_id: int, texts: Texts) -> InlineKeyboardMarkup:
-    """Under a patient's message in the staff chat: answer it."""
-    return InlineKeyboardMarkup([[_case_button(texts.case_reply, CaseAction.REPLY, alert_id)]])
 
 
 def call_keyboard(texts: Texts) -> ReplyKeyboardMarkup:

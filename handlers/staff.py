@@ -30,6 +30,7 @@ from telegram.ext import ContextTypes
 
 from bot.domain.audit import Actor, AuditAction, AuditHead
 from bot.domain.models import (
+    AlertDetail,
     PatientRelay,
     PendingAlert,
     Visit,
@@ -342,21 +343,29 @@ class TelegramAlertSender:
     timeout (the message may have arrived), a staff message that was deleted.
     """
 
-    def __init__(self, bot: Bot, staff_chat: int, surveys: SurveyCatalog, texts: Texts) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        staff_chat: int,
+        surveys: SurveyCatalog,
+        texts: Texts,
+        detail: AlertDetail = AlertDetail.FULL,
+    ) -> None:
         self._bot = bot
         self._chat = staff_chat
         self._surveys = surveys
         self._texts = texts
+        self._detail = detail
 
     async def send(self, alert: PendingAlert, now: datetime) -> Posted | TryLater:
         """Post a new alert."""
         try:
             message = await self._bot.send_message(
                 self._chat,
-                format_alert(alert, self._surveys, self._texts, now),
+                format_alert(alert, self._surveys, self._texts, now, self._detail),
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
-                reply_markup=case_keyboard(alert.id, alert.case, self._texts),
+                reply_markup=case_keyboard(alert.id, alert.case, self._texts, self._detail),
             )
         except TelegramError as exc:
             return _try_later(exc, _what(alert))
@@ -368,9 +377,9 @@ class TelegramAlertSender:
         """Rewrite a posted alert with the response's latest answers and the case's state."""
         return await self._edit(
             staff_message_id,
-            format_alert(alert, self._surveys, self._texts, now),
+            format_alert(alert, self._surveys, self._texts, now, self._detail),
             alert,
-            case_keyboard(alert.id, alert.case, self._texts),
+            case_keyboard(alert.id, alert.case, self._texts, self._detail),
         )
 
     async def redact(self, staff_message_id: int) -> Edited | MessageGone | TryLater:
@@ -387,11 +396,11 @@ class TelegramAlertSender:
         try:
             message = await self._bot.send_message(
                 self._chat,
-                format_relay(relay, self._texts),
+                format_relay(relay, self._texts, self._detail),
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
                 reply_parameters=reply_to,
-                reply_markup=reply_keyboard(relay.alert_id, self._texts),
+                reply_markup=reply_keyboard(relay.alert_id, self._texts, self._detail),
             )
         except TelegramError as exc:
             return _try_later(exc, "a patient's message")

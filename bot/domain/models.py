@@ -146,6 +146,16 @@ class Response:
         return completes and self.invitation_code is not None
 
 
+class AlertDetail(StrEnum):
+    """How much of a patient's case the staff group reads (`FEEDBACK_ALERT_DETAIL`)."""
+
+    FULL = "full"
+    """Everything: answers, comments, messages, the phone number to call back."""
+    MINIMAL = "minimal"
+    """Pseudonym, reasons, scores, the visit and the case's state; the patient's words,
+    staff replies and the phone number only in a private chat, behind a Details button."""
+
+
 class AlertReason(StrEnum):
     """Why a response was raised to staff; CLINICAL comes first, as it matters most."""
 

@@ -254,9 +254,17 @@ class CaseService:
         """The case whole (`None`: erased, or no such case); the viewing is audited."""
         view = await self._records.case_view(alert_id)
         if view is not None:
-            pseudonym = view.response.patient_pseudonym
-            await self._audited(viewer, AuditAction.CASE_VIEWED, alert_id, pseudonym)
+            await self.viewed(view, viewer)
         return view
+
+    async def unseen(self, alert_id: int) -> CaseView | None:
+        """The case whole, to be shown by a way that may fail: `viewed` once it was."""
+        return await self._records.case_view(alert_id)
+
+    async def viewed(self, view: CaseView, viewer: StaffMember) -> None:
+        """Record that a staff member was shown the case whole."""
+        pseudonym = view.response.patient_pseudonym
+        await self._audited(viewer, AuditAction.CASE_VIEWED, view.alert_id, pseudonym)
 
     async def reply(
         self, alert_id: int, staff: StaffMember, text: str, *, request_key: int | None

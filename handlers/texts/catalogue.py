@@ -132,6 +132,13 @@ class Texts:
     alert_status: str
     alert_maybe_repeat: str
     alert_erased: str
+    alert_minimal: str
+    in_details: str
+    case_callback_hidden: str
+    case_details: str
+    case_details_heading: str
+    case_details_sent: str
+    case_details_start_first: str
     statuses: dict[ResponseStatus, str]
     just_now: str
     minutes_ago: str

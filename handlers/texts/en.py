@@ -329,6 +329,19 @@ ENGLISH = Texts(
         "<i>This alert was removed: the patient's answers were erased (at their request, "
         "or at the end of the retention period).</i>"
     ),
+    alert_minimal=(
+        "<i>What the patient wrote and how to reach them are not shown in this group: tap "
+        "🔎 Details to read them in your private chat with me.</i>"
+    ),
+    in_details="<i>(in Details)</i>",
+    case_callback_hidden="📞 Asks to be called: the number is in Details",
+    case_details="🔎 Details",
+    case_details_heading="🔎 <b>Case {case}</b>, for you alone: do not forward it.",
+    case_details_sent="Sent to your private chat with me.",
+    case_details_start_first=(
+        "I cannot write to you yet: open a private chat with me, tap Start, then tap "
+        "🔎 Details again."
+    ),
     statuses={
         ResponseStatus.IN_PROGRESS: "in progress",
         ResponseStatus.COMPLETED: "completed",

@@ -337,6 +337,19 @@ SPANISH = Texts(
         "<i>Este aviso se ha retirado: las respuestas del paciente se borraron (a petición "
         "suya o al terminar el plazo de conservación).</i>"
     ),
+    alert_minimal=(
+        "<i>Lo que escribió el paciente y cómo contactarle no se muestran en este grupo: "
+        "pulse 🔎 Detalles para leerlo en su chat privado conmigo.</i>"
+    ),
+    in_details="<i>(en Detalles)</i>",
+    case_callback_hidden="📞 Pide que le llamen: el número está en Detalles",
+    case_details="🔎 Detalles",
+    case_details_heading="🔎 <b>Caso {case}</b>, solo para usted: no lo reenvíe.",
+    case_details_sent="Enviado a su chat privado conmigo.",
+    case_details_start_first=(
+        "Aún no puedo escribirle: abra un chat privado conmigo, pulse Iniciar y vuelva a "
+        "pulsar 🔎 Detalles."
+    ),
     statuses={
         ResponseStatus.IN_PROGRESS: "en curso",
         ResponseStatus.COMPLETED: "terminada",

@@ -11,21 +11,25 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import assert_never
 
 from bot.domain.intake import Delivery
 from bot.domain.models import (
+    AlertDetail,
     AlertReason,
     Answer,
     Breakdown,
     BreakdownBy,
     CaseDirection,
     CaseState,
+    CaseView,
     NegativeComment,
     OpenCase,
     PatientRelay,
     PendingAlert,
+    Response,
     SentimentLabel,
     Summary,
     Visit,
@@ -91,19 +95,62 @@ def describe_visit(visit: Visit, surveys: SurveyCatalog, language: str) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def format_alert(alert: PendingAlert, surveys: SurveyCatalog, texts: Texts, now: datetime) -> str:
-    """The staff-chat message for an alert (HTML, every value escaped)."""
+def format_alert(
+    alert: PendingAlert,
+    surveys: SurveyCatalog,
+    texts: Texts,
+    now: datetime,
+    detail: AlertDetail = AlertDetail.FULL,
+) -> str:
+    """The staff-chat message for an alert (HTML, every value escaped).
+
+    `minimal` leaves out what the patient wrote, staff replies and the phone number: they
+    are behind the Details button (`format_case_details`).
+    """
+    case = _Case(alert.response, alert.reasons, alert.case, alert.maybe_sent)
+    return _case_text(case, surveys, texts, now, detail)
+
+
+def format_case_details(
+    view: CaseView, surveys: SurveyCatalog, texts: Texts, now: datetime
+) -> str:
+    """A case whole, for one staff member's private chat (HTML, every value escaped)."""
+    heading = texts.case_details_heading.format(case=view.alert_id)
+    case = _Case(view.response, view.reasons, view.case, maybe_sent=False)
+    body = _case_text(case, surveys, texts, now, AlertDetail.FULL, room=TELEGRAM_TEXT_LIMIT - 200)
+    return f"{heading}\n\n{body}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Case:
+    """What an alert and a case's details both show."""
+
+    response: Response
+    reasons: tuple[AlertReason, ...]
+    state: CaseState
+    maybe_sent: bool
+
+
+def _case_text(  # noqa: PLR0913 - the case, and how to show it
+    case: _Case,
+    surveys: SurveyCatalog,
+    texts: Texts,
+    now: datetime,
+    detail: AlertDetail,
+    *,
+    room: int = TELEGRAM_TEXT_LIMIT,
+) -> str:
     language = surveys.default_language
-    response = alert.response
+    response = case.response
     survey = surveys.get(response.survey_id)
     title = localize(survey.title, language, language) if survey else response.survey_id
     # A possible complication is clinical, not a service complaint: its own title.
     heading = (
-        texts.alert_clinical_title if AlertReason.CLINICAL in alert.reasons else texts.alert_title
+        texts.alert_clinical_title if AlertReason.CLINICAL in case.reasons else texts.alert_title
     )
     lines = [
         heading.format(patient=html.escape(response.patient_pseudonym)),
-        texts.alert_why.format(reasons=", ".join(texts.alert_reasons[r] for r in alert.reasons)),
+        texts.alert_why.format(reasons=", ".join(texts.alert_reasons[r] for r in case.reasons)),
         texts.alert_survey.format(
             title=html.escape(title), ago=_ago(response.started_at, now, texts)
         ),
@@ -118,20 +165,26 @@ def format_alert(alert: PendingAlert, surveys: SurveyCatalog, texts: Texts, now:
         lines.append(texts.alert_language.format(language=html.escape(name)))
     lines.append("")
     footer = ["", texts.alert_status.format(status=texts.statuses[response.status])]
-    if alert.maybe_sent:
+    if case.maybe_sent:
         footer += ["", texts.alert_maybe_repeat]
+    if detail is AlertDetail.MINIMAL:
+        footer += ["", texts.alert_minimal]
     # Telegram refuses a message over 4,096 characters, and an alert refused for good would
     # never reach staff: with many long comments, each is quoted shorter.
     for limit in ALERT_QUOTE_LIMITS:
         answers = [
             _answer_line(
-                answer, survey.question(answer.question_id) if survey else None, texts, limit
+                answer,
+                survey.question(answer.question_id) if survey else None,
+                texts,
+                limit,
+                words=detail is AlertDetail.FULL,
             )
             for answer in response.answers
         ]
-        case = _case_lines(alert.case, texts, now, limit)
-        text = "\n".join([*lines, *answers, *footer, "", *case])
-        if len(text) <= TELEGRAM_TEXT_LIMIT:
+        state = _case_lines(case.state, texts, now, limit, detail)
+        text = "\n".join([*lines, *answers, *footer, "", *state])
+        if len(text) <= room:
             break
     return text
 
@@ -140,14 +193,18 @@ def format_alert(alert: PendingAlert, surveys: SurveyCatalog, texts: Texts, now:
 CASE_MESSAGES_SHOWN = 6
 
 
-def _case_lines(case: CaseState, texts: Texts, now: datetime, quote_limit: int) -> list[str]:
+def _case_lines(
+    case: CaseState, texts: Texts, now: datetime, quote_limit: int, detail: AlertDetail
+) -> list[str]:
     """Who has the case, the conversation with the patient, the resolution."""
     if not case.is_case:
         return []
     lines = []
     if case.reposted and case.claimed_by_name is None and not case.resolved:
         lines.append(texts.case_reposted_line)
-    if case.callback_phone is not None:
+    if case.callback_phone is not None and detail is AlertDetail.MINIMAL:
+        lines.append(texts.case_callback_hidden)
+    elif case.callback_phone is not None:
         lines.append(texts.case_callback_line.format(phone=html.escape(case.callback_phone)))
     if case.claimed_by_name is not None and case.claimed_at is not None:
         lines.append(
@@ -157,7 +214,7 @@ def _case_lines(case: CaseState, texts: Texts, now: datetime, quote_limit: int) 
         )
     elif not case.resolved:
         lines.append(texts.case_unclaimed_line)
-    lines += _conversation_lines(case, texts, now, quote_limit)
+    lines += _conversation_lines(case, texts, now, quote_limit, detail)
     if case.resolved and case.resolved_at is not None:
         lines.append(
             texts.case_resolved_line.format(
@@ -172,7 +229,7 @@ def _case_lines(case: CaseState, texts: Texts, now: datetime, quote_limit: int) 
 
 
 def _conversation_lines(
-    case: CaseState, texts: Texts, now: datetime, quote_limit: int
+    case: CaseState, texts: Texts, now: datetime, quote_limit: int, detail: AlertDetail
 ) -> list[str]:
     """The latest messages between staff and the patient, each quoted."""
     lines = []
@@ -192,14 +249,19 @@ def _conversation_lines(
                 header = texts.case_from_patient_line.format(ago=ago)
             case _:
                 assert_never(message.direction)
+        if detail is AlertDetail.MINIMAL:
+            lines.append(f"{header}\n{texts.in_details}")
+            continue
         quote = html.escape(patient_text(message.body, quote_limit))
         lines.append(f"{header}\n<blockquote>{quote}</blockquote>")
     return lines
 
 
-def format_relay(relay: PatientRelay, texts: Texts) -> str:
+def format_relay(relay: PatientRelay, texts: Texts, detail: AlertDetail = AlertDetail.FULL) -> str:
     """A patient's answer to staff, quoted (HTML, escaped) under the alert it is about."""
     header = texts.case_patient_wrote.format(patient=html.escape(relay.pseudonym))
+    if detail is AlertDetail.MINIMAL:
+        return f"{header}\n{texts.in_details}"
     limit = TELEGRAM_TEXT_LIMIT - len(header) - 100
     return f"{header}\n<blockquote>{html.escape(patient_text(relay.body, limit))}</blockquote>"
 
@@ -242,8 +304,14 @@ def _age(then: datetime, now: datetime) -> str:
     return f"{minutes // (24 * 60)}d"
 
 
-def _answer_line(answer: Answer, question: Question | None, texts: Texts, quote_limit: int) -> str:
-    """One answer in an alert; a patient's own words as a quote block below its name."""
+def _answer_line(
+    answer: Answer, question: Question | None, texts: Texts, quote_limit: int, *, words: bool
+) -> str:
+    """One answer in an alert; a patient's own words as a quote block below its name.
+
+    Without `words` (minimal alerts) the words, and the scorer's reasons that quote them,
+    are left for Details; the sentiment's label and score stay.
+    """
     quote = None
     if answer.value is None:
         shown = texts.skipped
@@ -260,6 +328,8 @@ def _answer_line(answer: Answer, question: Question | None, texts: Texts, quote_
         label = texts.sentiment_labels[answer.sentiment.label]
         shown += f" ({label}, {answer.sentiment.polarity:+.2f})"
     line = f"<b>{html.escape(answer.question_id)}</b>: {shown.strip()}".rstrip()
+    if not words:
+        return f"{line} {texts.in_details}" if quote is not None else line
     if quote is not None:
         line += f"\n<blockquote>{html.escape(quote)}</blockquote>"
     if answer.sentiment is not None and answer.sentiment.reasons:
