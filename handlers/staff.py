@@ -315,7 +315,7 @@ class StaffHandlers:
     async def _audited(self, update: Update, action: AuditAction, detail: str) -> None:
         """Record what an admin was shown (who: their Telegram id)."""
         user = update.effective_user
-        if user is not None:  # always: only an admin's message got this far
+        if user is not None:  # always: only a permitted member's message got this far
             await self._audit.record(Actor(telegram_id=user.id), action, detail=detail)
 
     async def _permitted_message(self, update: Update, permission: Permission) -> Message | None:

@@ -461,11 +461,11 @@ class SqliteReportStore:
         basis = await self._totals_for(scores)
         conn = self._db.connection
         if not from_totals:
-            return await tally_rows(conn, after, END_OF_TIME, basis)
+            return await tally_rows(conn, after, END_OF_TIME, basis, visit_groups=visit_groups)
         if after == _BEGINNING:
             return await tally_days(conn, "", visit_groups=visit_groups)
         following = next_day(after[:10])
-        tally = await tally_rows(conn, after, following, basis)
+        tally = await tally_rows(conn, after, following, basis, visit_groups=visit_groups)
         tally.merge(await tally_days(conn, following, visit_groups=visit_groups))
         return tally
 

@@ -404,8 +404,14 @@ def _range_tally(stored: tuple[str, str]) -> tuple[Select[Any], ...]:
     )
 
 
-async def tally_rows(conn: Connection, after: str, before: str, basis: Basis) -> Tally:
-    """The figures of responses started from `after` to before `before`, straight from rows."""
+async def tally_rows(
+    conn: Connection, after: str, before: str, basis: Basis, *, visit_groups: bool = True
+) -> Tally:
+    """The figures of responses started from `after` to before `before`, straight from rows.
+
+    Without `visit_groups`, not per provider, treatment and location together: a summary
+    does without those two queries.
+    """
     tally = Tally()
     bounds = {"after": after, "before": before}
     responded, answered, grouped, group_answered, visited, visit_answered = _range_tally(
@@ -419,6 +425,8 @@ async def tally_rows(conn: Connection, after: str, before: str, basis: Basis) ->
         tally.add_group((row[0], row[1], row[2]), 0, (row[3],))
     for row in await conn.rows(group_answered, bounds):
         tally.add_group((row[0], row[1], row[2]), 1, tuple(row[3:]))
+    if not visit_groups:
+        return tally
     for row in await conn.rows(visited, bounds):
         tally.add_visit_group(tuple(row[0:4]), 0, (row[4],))
     for row in await conn.rows(visit_answered, bounds):

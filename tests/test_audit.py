@@ -20,7 +20,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import delete
 
-from bot.domain.audit import StoredEntry
+from bot.domain.audit import AuditEntry, StoredEntry
+from bot.services.audit import write_audit_csv
 from bot.settings import Settings
 from storage.audit import SqliteAuditTrail
 from storage.database import Database
@@ -314,3 +315,18 @@ async def test_entries_past_their_keeping_are_removed_and_the_rest_still_verify(
     broken = run_cli(tmp_path, "audit", "verify", FEEDBACK_DB=str(settings.db))
     assert broken.returncode == 1
     assert f"broken at entry {rows[1]['number']}:" in broken.stderr
+
+
+def test_the_audit_csv_shows_a_name_that_starts_like_a_formula_as_text() -> None:
+    entry = AuditEntry(
+        FakeClock().now(), "777", "comments", "", 'console, provider =HYPERLINK("x")'
+    )
+    wrote = io.StringIO()
+    write_audit_csv([StoredEntry(1, entry, "ab" * 32)], wrote)
+    [row] = list(csv.DictReader(io.StringIO(wrote.getvalue())))
+    assert row["detail"] == 'console, provider =HYPERLINK("x")'  # not at the start: harmless
+    formula = AuditEntry(FakeClock().now(), "=cmd|' /C calc'!A0", "summary")
+    wrote = io.StringIO()
+    write_audit_csv([StoredEntry(2, formula, "cd" * 32)], wrote)
+    [row] = list(csv.DictReader(io.StringIO(wrote.getvalue())))
+    assert row["actor"] == "'=cmd|' /C calc'!A0"

@@ -91,15 +91,17 @@ def csv_header(columns: list[ExportColumn]) -> list[str]:
     return header
 
 
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value)
-    if isinstance(value, str) and text.startswith(_FORMULA_STARTS):
-        return "'" + text
-    return text
+    return spreadsheet_safe(value) if isinstance(value, str) else str(value)
 
 
 def _visit_cells(visit: Visit | None) -> tuple[str | None, ...]:

@@ -18,6 +18,7 @@ from bot.domain.audit import (
     StoredEntry,
     chained,
 )
+from bot.domain.export import spreadsheet_safe
 from bot.services.ports import AuditTrail, Clock
 
 AUDIT_COLUMNS = ("number", "at", "actor", "action", "subject", "detail", "hash")
@@ -106,6 +107,7 @@ def write_audit_csv(entries: Iterable[StoredEntry], out: TextIO) -> int:
     writer.writerow(AUDIT_COLUMNS)
     rows = 0
     for stored in entries:
-        writer.writerow(audit_row(stored))
+        # A provider's or a location's name comes from outside: never a formula.
+        writer.writerow(spreadsheet_safe(cell) for cell in audit_row(stored))
         rows += 1
     return rows
