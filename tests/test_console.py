@@ -334,9 +334,12 @@ async def test_each_look_at_patients_data_in_the_console_is_audited_without_thei
     ):
         assert (await call(console_settings, path, launch))[0] == 200
     assert (await call(console_settings, "comments?sentiment=angry", launch))[0] == 400
-    entries = await audit_entries(console_settings, 5)
+    _, listing, _ = await call(console_settings, "cases", launch)
+    [case] = listing["cases"]
+    assert (await call(console_settings, f"cases/{case['id']}", launch))[0] == 200
+    entries = await audit_entries(console_settings, 7)
     # The page's own wording and the lists to filter by hold no patient's data: not audited.
-    assert [(e.entry.actor, e.entry.action, e.entry.detail) for e in entries] == [
+    assert [(e.entry.actor, e.entry.action, e.entry.detail) for e in entries[:-1]] == [
         (str(ADMIN_ID), "summary", "console, period 7d"),
         (str(ADMIN_ID), "trend", "console, span 12w"),
         (
@@ -346,7 +349,13 @@ async def test_each_look_at_patients_data_in_the_console_is_audited_without_thei
         ),
         (str(ADMIN_ID), "breakdowns", "console, period all"),
         (str(ADMIN_ID), "cases", "console, 1 open, 1 listed"),
+        (str(ADMIN_ID), "cases", "console, 1 open, 1 listed"),
     ]
+    opened = entries[-1].entry
+    assert (opened.action, opened.subject) == (
+        "case_viewed",
+        f"case {case['id']} {case['patient']}",
+    )
 
 
 @pytest.mark.usefixtures("console_bot")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import getpass
+import io
 import json
 from pathlib import Path
 
@@ -82,6 +85,13 @@ async def test_copy_db_moves_a_clinic_to_postgresql_and_the_bot_carries_on_there
     assert [json.loads(line) for line in after.stdout.splitlines()] == [
         json.loads(line) for line in before.stdout.splitlines()
     ]
+    # The audit trail moved whole, and still verifies; the copy is its own entry there.
+    trail = run_cli(tmp_path, "audit", "--format", "csv", FEEDBACK_DB=postgresql)
+    who = f"command line ({getpass.getuser()})"
+    actions = [(row["actor"], row["action"]) for row in csv.DictReader(io.StringIO(trail.stdout))]
+    assert actions == [(who, "export"), (who, "copy_db"), (who, "export")]
+    holds = run_cli(tmp_path, "audit", "verify", FEEDBACK_DB=postgresql)
+    assert (holds.returncode, holds.stdout.split(":")[0]) == (0, "audit trail holds")
     # The bot runs on the copy: new rows are numbered after the copied ones.
     async with running_bot(make_settings(telegram, postgresql), FakeClock()):
         await answer_all(telegram.patient(64), "1", "1", "It hurts")
