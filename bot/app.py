@@ -293,7 +293,7 @@ def build_application(
     """Build the bot; the database opens in `post_init` and closes in `post_shutdown`."""
     clock = clock or SystemClock()
     surveys = surveys or load_catalog(settings.surveys)
-    database = Database(settings.db)
+    database = Database(settings.db, key=settings.db_key())
     audit_trail = SqliteAuditTrail(database)
     audit = AuditService(
         audit_trail,

@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="the new, empty PostgreSQL database: postgresql://user:password@host/name",
     )
+    commands.add_parser(
+        "encrypt-db",
+        help="encrypt the SQLite database in place with the key in FEEDBACK_DB_KEY_FILE",
+        description="Encrypts FEEDBACK_DB (SQLCipher, AES-256) with the key in "
+        "FEEDBACK_DB_KEY_FILE, writing a new random key there first if the file does not "
+        "exist. Stop the bot first. A crash midway leaves the original as it was.",
+    )
     audit = commands.add_parser(
         "audit",
         help="list who looked at or did what with patients' data; 'audit verify' checks it",

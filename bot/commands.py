@@ -38,6 +38,7 @@ from bot.domain.periods import Period
 from bot.domain.surveys import QuestionRole, SurveyCatalog, SurveyFileError, load_catalog
 from bot.domain.trend import TrendPeriod
 from bot.env import ENV_PREFIX
+from bot.keyfile import new_key_file
 from bot.logs import configure_logging
 from bot.qr import write_qr
 from bot.sentiment import ClinicScorer, LexiconError, lexicons
@@ -61,6 +62,7 @@ from handlers.mail import smtp_problem
 from handlers.texts import CATALOGUES
 from handlers.texts.formatting import format_summary
 from handlers.webhook import ListenError, WebhookConfig
+from storage import cipher
 from storage.audit import SqliteAuditTrail
 from storage.copy import CopyMismatchError, CopyReport, TargetNotEmptyError, copy_database
 from storage.database import (
@@ -88,6 +90,8 @@ def dispatch(args: argparse.Namespace) -> int:
     """Load the settings and run the command the arguments name."""
     try:
         settings = load_settings()
+        if args.command != "encrypt-db":  # which may write the key file first
+            settings.db_key()
     except SettingsError as exc:
         _fail(exc.problems)
         return EXIT_FIX_CONFIG if args.command == "run" else EXIT_CONFIG
@@ -106,6 +110,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "copy-db": _copy_db_command,
         "set-webhook": _set_webhook_command,
         "audit": _audit_command,
+        "encrypt-db": _encrypt_db_command,
     }[args.command]
     try:
         return command(settings, args)
@@ -139,7 +144,8 @@ def _run_command(settings: Settings, _: argparse.Namespace) -> int:
     except (SettingsError, SurveyFileError, LexiconError) as exc:
         _fail(exc.problems if isinstance(exc, SettingsError) else [str(exc)])
         return EXIT_FIX_CONFIG
-    configure_logging(settings.log_level, [token])
+    key = settings.db_key()
+    configure_logging(settings.log_level, [token] if key is None else [token, key])
     try:
         stopped = run(settings)
     except ListenError as exc:  # the address is taken, or not this machine's
@@ -258,11 +264,12 @@ def _backup_command(settings: Settings, args: argparse.Namespace) -> int:
     if folder.exists() and not folder.is_dir():
         return _refuse(f"{folder} is a file, not a folder; back up into a folder")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    unusable: tuple[type[Exception], ...] = (sqlite3.DatabaseError, *cipher.driver_errors())
     try:
-        copy = backup(settings.db, args.file)
+        copy = backup(settings.db, args.file, key=settings.db_key())
     except FileExistsError:
         return _refuse(f"{args.file} already exists; back up to a new file")
-    except sqlite3.DatabaseError as exc:
+    except unusable as exc:
         return _refuse(f"cannot back up {settings.db}: {exc}")
     print(
         f"backed up {settings.db} to {copy.path}: {copy.responses} responses, "
@@ -281,7 +288,7 @@ def _copy_db_command(settings: Settings, args: argparse.Namespace) -> int:
     if not _has_database(settings):
         return EXIT_CONFIG
     try:
-        report = asyncio.run(_copy_db(settings.db, args.to))
+        report = asyncio.run(_copy_db(settings.db, args.to, settings.db_key()))
     except TargetNotEmptyError as exc:
         return _refuse(f"{exc}; copy into a new, empty database (nothing was copied)")
     except CopyMismatchError as exc:
@@ -298,13 +305,13 @@ def _copy_db_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _copy_db(source: Path, target: str) -> CopyReport:
+async def _copy_db(source: Path, target: str, key: str | None) -> CopyReport:
     # Open (and so migrate) the source first: both schemas are then the newest.
-    database = await Database.open(source)
+    database = await Database.open(source, key=key)
     await database.close()
     postgresql = await Database.open(target)
     try:
-        return await copy_database(source, postgresql)
+        return await copy_database(source, postgresql, key=key)
     finally:
         await postgresql.close()
 
@@ -323,6 +330,52 @@ async def _set_webhook(settings: Settings, config: WebhookConfig) -> None:
     application = build_application(settings)
     async with application.bot:
         await register_webhook(application, config)
+
+
+def _not_to_encrypt(settings: Settings) -> str | None:
+    """Why encrypt-db cannot run with these settings, if it cannot."""
+    if settings.db_key_file is None:
+        return f"set {ENV_PREFIX}DB_KEY_FILE to where the key is, or is to be written"
+    if not isinstance(settings.db, Path):
+        return "encrypt-db encrypts a SQLite file; encrypt PostgreSQL's volume instead"
+    if not settings.db.is_file():
+        return f"{settings.db} does not exist; check {ENV_PREFIX}DB"
+    if cipher.is_encrypted(settings.db):
+        return f"{settings.db} is encrypted already (or is not a SQLite database)"
+    return None
+
+
+def _encrypt_db_command(settings: Settings, _: argparse.Namespace) -> int:
+    refusal = _not_to_encrypt(settings)
+    if refusal is not None:
+        return _refuse(refusal)
+    if settings.db_key_file is None or not isinstance(settings.db, Path):  # pragma: no cover
+        return EXIT_CONFIG
+    made = not settings.db_key_file.exists()
+    try:
+        key = new_key_file(settings.db_key_file) if made else settings.db_key()
+    except OSError as exc:
+        return _refuse(f"cannot write the key to {settings.db_key_file}: {exc.strerror}")
+    except SettingsError as exc:  # a key file that is there but not a key, or not private
+        _fail(exc.problems)
+        return EXIT_CONFIG
+    if key is None:  # pragma: no cover - the key file is set
+        return EXIT_CONFIG
+    try:
+        responses = cipher.encrypt_in_place(settings.db, key)
+    except cipher.SQLCipherMissingError as exc:
+        return _refuse(str(exc))
+    except cipher.driver_errors() as exc:
+        if "locked" in str(exc):
+            return _refuse(f"{settings.db} is open in another program: stop the bot first")
+        return _refuse(f"cannot encrypt {settings.db}: {exc} (the file is as it was)")
+    if made:
+        print(
+            f"wrote a new key to {settings.db_key_file} (readable by you alone): keep a copy "
+            "apart from the database and its backups; without it nothing can be read"
+        )
+    print(f"encrypted {settings.db}: {responses} responses, integrity ok")
+    return 0
 
 
 def _audit_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -352,7 +405,7 @@ def _audit_command(settings: Settings, args: argparse.Namespace) -> int:
 async def _audit_entries(
     settings: Settings, since: datetime | None, actor: str | None
 ) -> list[StoredEntry]:
-    database = await Database.open(settings.db)
+    database = await Database.open(settings.db, key=settings.db_key())
     try:
         return await _audit_service(database, settings).entries(since, actor)
     finally:
@@ -360,7 +413,7 @@ async def _audit_entries(
 
 
 async def _verify_audit(settings: Settings) -> tuple[int, ChainBreak | None, str]:
-    database = await Database.open(settings.db)
+    database = await Database.open(settings.db, key=settings.db_key())
     try:
         checked, broken = await _audit_service(database, settings).verify()
         return checked, broken, await SqliteAuditTrail(database).head()
@@ -388,7 +441,8 @@ async def _audited(
 async def _audited_at(
     settings: Settings, location: Path | str, action: AuditAction, detail: str
 ) -> None:
-    database = await Database.open(location)
+    key = settings.db_key() if location == settings.db else None
+    database = await Database.open(location, key=key)
     try:
         await _audited(database, settings, action, detail)
     finally:
@@ -615,7 +669,7 @@ def _role_warnings(catalog: SurveyCatalog | None) -> list[str]:
 
 async def _reports(settings: Settings) -> tuple[Database, ReportService]:
     catalog = load_catalog(settings.surveys)
-    database = await Database.open(settings.db)
+    database = await Database.open(settings.db, key=settings.db_key())
     store = SqliteReportStore(database)
     scores = catalog.score_questions()
     zone = ZoneInfo(settings.timezone)
@@ -646,7 +700,7 @@ async def _trend(settings: Settings, period: TrendPeriod) -> bytes:
 
 
 async def _visits(settings: Settings, limit: int) -> str:
-    database = await Database.open(settings.db)
+    database = await Database.open(settings.db, key=settings.db_key())
     try:
         received, listing = await SqliteVisitEvents(database).recent(limit)
     finally:
@@ -677,7 +731,7 @@ async def _visits(settings: Settings, limit: int) -> str:
 
 
 async def _followups(settings: Settings, limit: int) -> str:
-    database = await Database.open(settings.db)
+    database = await Database.open(settings.db, key=settings.db_key())
     try:
         store = SqliteFollowupStore(database)
         counts, listing = await store.counts(), await store.listing(limit)
@@ -890,7 +944,7 @@ async def _invite(
 ) -> int:
     rows = visits.rows
     username = await _bot_username(settings)
-    database = await Database.open(settings.db)
+    database = await Database.open(settings.db, key=settings.db_key())
     service = invitation_service(
         settings, SqliteResponseStore(database), catalog, clock_for(settings)
     )

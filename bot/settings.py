@@ -25,6 +25,7 @@ from bot.domain.models import AlertDetail
 from bot.domain.roles import Roster
 from bot.domain.schedule import FollowupPolicy, SendHours
 from bot.env import ENV_PREFIX
+from bot.keyfile import KeyFileError, read_key
 
 # The token .env.example ships with: the right shape, and never a real bot's.
 PLACEHOLDER_TOKEN = "123456789:replace-with-your-token"  # noqa: S105 - a known non-secret
@@ -47,6 +48,8 @@ class Settings(BaseSettings):
     api_url: HttpUrl = HttpUrl(DEFAULT_API_URL)
     db: Path | str = Path("feedback.db")
     """A SQLite file (a `Path`), or a PostgreSQL address (`postgresql://...`, a `str`)."""
+    db_key_file: Path | None = None
+    """The SQLite file's key (SQLCipher): a file only the bot's user may read."""
     admins: Annotated[frozenset[int], NoDecode] = frozenset()
     staff: Annotated[frozenset[int], NoDecode] = frozenset()
     """Team members who work cases and read summaries, but neither export nor audit."""
@@ -359,6 +362,19 @@ class Settings(BaseSettings):
     def listen_address(self) -> tuple[str, int]:
         """`FEEDBACK_WEBHOOK_LISTEN` as (host, port)."""
         return _host_and_port(self.webhook_listen)
+
+    def db_key(self) -> str | None:
+        """The database's key, from its file (`None`: not encrypted); `SettingsError` else."""
+        if self.db_key_file is None:
+            return None
+        if not isinstance(self.db, Path):
+            raise SettingsError(
+                [f"{ENV_PREFIX}DB_KEY_FILE: for a SQLite file; encrypt PostgreSQL's volume"]
+            )
+        try:
+            return read_key(self.db_key_file)
+        except KeyFileError as error:
+            raise SettingsError([f"{ENV_PREFIX}DB_KEY_FILE: {error}"]) from None
 
     def token(self) -> str:
         """The bot token; raises `SettingsError` if it is not set."""

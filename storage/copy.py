@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, Table, false, func, insert, literal_column, select, text
 from sqlalchemy.dialects import sqlite
 
+from storage import cipher
 from storage.database import Database
 from storage.schema import metadata
 from storage.sql import Connection
@@ -70,7 +71,7 @@ async def _counted(conn: Connection) -> dict[str, int]:
     }
 
 
-async def copy_database(source: Path, target: Database) -> CopyReport:
+async def copy_database(source: Path, target: Database, *, key: str | None = None) -> CopyReport:
     """Copy every row of the SQLite file `source` into the empty `target`, in one transaction.
 
     The source is read as one snapshot, a batch at a time. Raises `TargetNotEmptyError`
@@ -80,7 +81,8 @@ async def copy_database(source: Path, target: Database) -> CopyReport:
     existing = await row_counts(target)
     if any(existing.values()):
         raise TargetNotEmptyError(existing)
-    with closing(sqlite3.connect(source, check_same_thread=False)) as reader:
+    connect = sqlite3.connect if key is None else cipher.connector(key)
+    with closing(connect(source, check_same_thread=False)) as reader:
         # One read transaction: the bot may keep writing, the copy sees one moment.
         reader.execute("BEGIN")
         expected = {

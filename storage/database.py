@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
+import aiosqlite
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -36,10 +37,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import Connection as SyncConnection
+from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from storage import cipher
 from storage.schema import COMMENT_SEARCH, handled_events, inbox, responses
 from storage.sql import (
     Connection,
@@ -98,7 +101,7 @@ class DatabaseUnavailableError(Exception):
         self.reason = reason
 
 
-def _reason(error: OSError | sqlite3.DatabaseError) -> str:
+def _reason(error: BaseException, *, encrypted: bool = False) -> str:
     """Why a database could not be opened, in words an operator acts on."""
     if isinstance(error, PermissionError):
         return "permission denied (the bot's user must be able to write the file and its folder)"
@@ -109,7 +112,17 @@ def _reason(error: OSError | sqlite3.DatabaseError) -> str:
     if isinstance(error, OSError):
         return error.strerror or type(error).__name__
     text = str(error)
-    if "not a database" in text or "malformed" in text:
+    if "not a database" in text and encrypted:
+        return (
+            "the key in FEEDBACK_DB_KEY_FILE does not open it (another key, or the file is "
+            "not encrypted yet: feedback-bot encrypt-db)"
+        )
+    if "not a database" in text:
+        return (
+            f"the file is not a usable SQLite database ({text}), or it is encrypted and "
+            "FEEDBACK_DB_KEY_FILE is not set"
+        )
+    if "malformed" in text:
         return f"the file is not a usable SQLite database ({text})"
     if "unable to open" in text:
         return "SQLite cannot open it (does its folder exist, and may the bot write there?)"
@@ -155,9 +168,16 @@ _POSTGRESQL_SESSION = {
 
 
 def postgresql_url(location: str) -> str:
-    """A `postgresql://` address as SQLAlchemy's asyncpg URL."""
+    """A `postgresql://` address as SQLAlchemy's asyncpg URL.
+
+    libpq's `sslmode=verify-full`, which operators know, is asyncpg's `ssl=verify-full`.
+    """
     _, rest = location.split("://", 1)
-    return f"postgresql+asyncpg://{rest}"
+    url = make_url(f"postgresql+asyncpg://{rest}")
+    mode = url.query.get("sslmode")
+    if mode is not None:
+        url = url.difference_update_query(["sslmode"]).update_query_dict({"ssl": mode})
+    return url.render_as_string(hide_password=False)
 
 
 def shown(location: Path | str) -> str:
@@ -257,8 +277,10 @@ class Database:
     `Dispatcher`).
     """
 
-    def __init__(self, location: Path | str) -> None:
+    def __init__(self, location: Path | str, *, key: str | None = None) -> None:
         self.location = location
+        self._key = key
+        """SQLCipher's key for an encrypted SQLite file (storage/cipher.py), else `None`."""
         self.dialect = "postgresql" if is_postgresql(location) else "sqlite"
         self._engine: AsyncEngine | None = None
         self._locks_engine: AsyncEngine | None = None
@@ -270,9 +292,9 @@ class Database:
         """Whether this worker is the one that sends (always, on SQLite)."""
 
     @classmethod
-    async def open(cls, location: Path | str) -> Self:
+    async def open(cls, location: Path | str, *, key: str | None = None) -> Self:
         """A database that is already initialised."""
-        database = cls(location)
+        database = cls(location, key=key)
         await database.initialize()
         return database
 
@@ -307,18 +329,46 @@ class Database:
                 await self.close()
                 raise DatabaseUnavailableError(shown(self.location), _pg_reason(exc)) from exc
             return
+        errors: tuple[type[Exception], ...] = (
+            OSError,
+            sqlite3.DatabaseError,
+            DBAPIError,
+            *cipher.driver_errors(),
+        )
         try:
             _owner_only(self.location)
-            await asyncio.to_thread(_migrate_legacy, str(self.location))
+            await asyncio.to_thread(_migrate_legacy, str(self.location), self._connector())
             await self._connect_sqlite()
-        except (OSError, sqlite3.DatabaseError, DBAPIError) as exc:
+        except cipher.SQLCipherMissingError as exc:
+            raise DatabaseUnavailableError(self.location, str(exc)) from exc
+        except errors as exc:
             reason = exc.orig if isinstance(exc, DBAPIError) else exc
-            if not isinstance(reason, OSError | sqlite3.DatabaseError):
+            if reason is None or not isinstance(reason, errors):
                 raise
-            raise DatabaseUnavailableError(self.location, _reason(reason)) from exc
+            raise DatabaseUnavailableError(
+                self.location, _reason(reason, encrypted=self._key is not None)
+            ) from exc
+
+    def _connector(self) -> Callable[..., Any]:
+        """How to open the SQLite file outside SQLAlchemy: keyed, if it is encrypted."""
+        if self._key is None:
+            return sqlite3.connect
+        return cipher.connector(self._key)
 
     async def _connect_sqlite(self) -> None:
-        engine = create_async_engine(f"sqlite+aiosqlite:///{self.location}", poolclass=NullPool)
+        if self._key is None:
+            engine = create_async_engine(
+                f"sqlite+aiosqlite:///{self.location}", poolclass=NullPool
+            )
+        else:
+            path, key = str(self.location), self._key
+            engine = create_async_engine(
+                "sqlite+aiosqlite://",
+                poolclass=NullPool,
+                # SQLCipher's errors are then SQLAlchemy's, as sqlite3's are.
+                module=AsyncAdapt_aiosqlite_dbapi(aiosqlite, cipher.sqlcipher()),
+                async_creator=lambda: cipher.async_connection(path, key),
+            )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # AUTOCOMMIT: we issue BEGIN IMMEDIATE and COMMIT ourselves (see `transaction`).
         connection = await engine.execution_options(isolation_level="AUTOCOMMIT").connect()
@@ -571,13 +621,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _: object) -> None:  # noqa: ANN401 -
     cursor.close()
 
 
-def _migrate_legacy(path: str) -> None:
+def _migrate_legacy(path: str, connect: Callable[..., Any] = sqlite3.connect) -> None:
     """Apply the SQLite migrations from before Alembic (1 to 13) that the file lacks.
 
     They are the schema's history on SQLite, kept as they shipped; Alembic's revisions take
     over from the schema they leave (see `storage/revisions`).
     """
-    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+    with closing(connect(path, isolation_level=None)) as connection:
         connection.execute("PRAGMA busy_timeout = 5000")
         current = int(connection.execute("PRAGMA user_version").fetchone()[0])
         for number, _, sql in migrations():
@@ -634,13 +684,14 @@ class Backup:
     responses: int
 
 
-def backup(source: Path, target: Path) -> Backup:
+def backup(source: Path, target: Path, *, key: str | None = None) -> Backup:
     """A consistent copy of the live database at `target`, while the bot keeps writing.
 
     SQLite's online backup API copies one snapshot (a read transaction, which in WAL mode
     never blocks the bot's writes). The copy is written next to `target`, checked with
     `integrity_check`, made private (0600) and only then renamed into place, so `target` is
     either the whole backup or not there. Raises `FileExistsError` rather than overwrite.
+    An encrypted database's backup is encrypted with the same key.
     """
     if target.exists():
         raise FileExistsError(errno.EEXIST, "already exists; choose a new name", str(target))
@@ -648,7 +699,8 @@ def backup(source: Path, target: Path) -> Backup:
     partial.unlink(missing_ok=True)
     _owner_only(partial)
     try:
-        responses = _copy(source, partial)
+        connect = sqlite3.connect if key is None else cipher.connector(key)
+        responses = _copy(source, partial, connect)
         partial.replace(target)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -656,9 +708,9 @@ def backup(source: Path, target: Path) -> Backup:
     return Backup(target, target.stat().st_size, responses)
 
 
-def _copy(source: Path, partial: Path) -> int:
+def _copy(source: Path, partial: Path, connect: Callable[..., Any]) -> int:
     """Copy one snapshot of `source` to `partial` and check it; how many responses it holds."""
-    with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(partial)) as copy:
+    with closing(connect(source)) as live, closing(connect(partial)) as copy:
         live.backup(copy)  # one step: one snapshot
         check = copy.execute("PRAGMA integrity_check").fetchone()
         if check is None or check[0] != "ok":

@@ -40,7 +40,7 @@ HANDLERS = Layer(
     ("handlers", "bot.services", "bot.domain", "bot.qr", "bot.pacing"),
     ("aiosqlite", "sqlite3", "textblob"),
 )
-SETTINGS = Layer("settings", ("bot.domain", "bot.env"), IO)
+SETTINGS = Layer("settings", ("bot.domain", "bot.env", "bot.keyfile"), IO)
 LEAF = Layer("a module that stands alone", (), ("textblob",))
 COMMAND_LINE = Layer(
     "the command line's parser", ("bot.cli", "bot.commands", "bot.domain", "bot.env"), IO
@@ -56,6 +56,7 @@ LAYERS = {
     "handlers/": HANDLERS,
     "bot/settings.py": SETTINGS,
     "bot/env.py": LEAF,
+    "bot/keyfile.py": LEAF,
     "bot/logs.py": LEAF,
     "bot/pacing.py": LEAF,
     "bot/qr.py": LEAF,

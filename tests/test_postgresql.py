@@ -198,3 +198,17 @@ def test_copy_db_from_a_file_that_is_not_a_database_points_at_feedback_db(
     [line] = result.stderr.splitlines()
     assert line.startswith("feedback-bot: cannot open the database ")
     assert line.endswith("; check FEEDBACK_DB")
+
+
+def test_sslmode_in_the_address_is_honoured_as_libpq_does(tmp_path: Path, postgresql: str) -> None:
+    # No CA certificate where libpq and asyncpg look for one: verify-full must refuse.
+    home = {"HOME": str(tmp_path)}
+    verified = run_cli(
+        tmp_path, "summary", FEEDBACK_DB=f"{postgresql}?sslmode=verify-full", **home
+    )
+    assert verified.returncode == 1
+    [line] = verified.stderr.strip().splitlines()
+    assert "root certificate" in line
+    assert line.endswith("; check FEEDBACK_DB")
+    plain = run_cli(tmp_path, "summary", FEEDBACK_DB=f"{postgresql}?sslmode=disable", **home)
+    assert plain.returncode == 0, plain.stderr

@@ -1,0 +1,134 @@
+"""Encryption at rest for the SQLite file: SQLCipher, keyed from `FEEDBACK_DB_KEY_FILE`.
+
+SQLCipher encrypts every page of the file (AES-256), its write-ahead log and its backups
+with a key that never leaves the key file and this process: not the environment, a log or
+an error. The key is 32 random bytes written as 64 hex digits, used as SQLCipher's raw key,
+so opening a connection costs no key derivation.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from types import ModuleType
+from typing import Any, cast
+
+import aiosqlite
+
+PLAIN_HEADER = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite file that is not encrypted."""
+SQLCIPHER_MISSING = (
+    "an encrypted database needs SQLCipher, which is not installed: "
+    "pip install '/path/to/medspa-feedback-bot[encryption]' (the folder you installed from)"
+)
+
+
+class SQLCipherMissingError(RuntimeError):
+    """An encrypted database, and no SQLCipher to open it with."""
+
+
+def sqlcipher() -> ModuleType:
+    """SQLCipher's DB-API module (an optional extra); `SQLCipherMissingError` without."""
+    try:
+        import sqlcipher3.dbapi2 as module  # noqa: PLC0415 - only for an encrypted database
+    except ImportError:
+        raise SQLCipherMissingError(SQLCIPHER_MISSING) from None
+    return cast("ModuleType", module)
+
+
+def driver_errors() -> tuple[type[Exception], ...]:
+    """SQLCipher's database errors, if it is installed (they are not sqlite3's)."""
+    try:
+        return (sqlcipher().DatabaseError,)
+    except SQLCipherMissingError:
+        return ()
+
+
+def is_encrypted(path: Path) -> bool:
+    """Whether an existing, non-empty file is not plain SQLite (encrypted, or not a database)."""
+    with path.open("rb") as file:
+        header = file.read(len(PLAIN_HEADER))
+    return bool(header) and header != PLAIN_HEADER
+
+
+def keyed(path: str | Path, key: str, **options: Any) -> Any:  # noqa: ANN401 - the driver's
+    """A SQLCipher connection to `path`, keyed before anything else is read."""
+    connection = sqlcipher().connect(str(path), **options)
+    # Its own log would print a wrong key's failures on stderr: the operator gets one line.
+    connection.execute("PRAGMA cipher_log_level = NONE")
+    # The raw key, as a blob literal: the key is hex digits only (checked in `read_key`).
+    connection.execute(f"PRAGMA key = \"x'{key}'\"")
+    return connection
+
+
+def connector(key: str) -> Callable[..., Any]:
+    """`sqlite3.connect` for files encrypted with `key`."""
+    return functools.partial(keyed, key=key)
+
+
+async def async_connection(path: str, key: str) -> aiosqlite.Connection:
+    """A keyed connection for SQLAlchemy's aiosqlite dialect (its `async_creator`)."""
+    connection = aiosqlite.Connection(
+        functools.partial(keyed, path, key, isolation_level=None, check_same_thread=False),
+        iter_chunk_size=64,
+    )
+    connection._thread.daemon = True  # noqa: SLF001 - as SQLAlchemy does for its own
+    return await connection
+
+
+def encrypt_in_place(path: Path, key: str) -> int:
+    """Encrypt the plain database at `path` with `key`; how many responses it holds.
+
+    Holds the file exclusively throughout, so it refuses ("locked") while the bot has it
+    open, and the bot cannot open it meanwhile. The encrypted copy is written beside it
+    and renamed over it only once complete and checked: a crash before leaves the original
+    as it was, after it the encrypted file whole.
+    """
+    partial = path.with_name(f".{path.name}.encrypting")
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        # SQLCipher's module opens a plain file too, given no key.
+        with closing(sqlcipher().connect(path, isolation_level=None, timeout=1)) as plain:
+            plain.execute("PRAGMA locking_mode = EXCLUSIVE")
+            plain.execute("BEGIN EXCLUSIVE")
+            plain.execute("COMMIT")
+            # The write-ahead log folded in and removed: a stale one must not meet the new file.
+            plain.execute("PRAGMA journal_mode = DELETE")
+            version = int(plain.execute("PRAGMA user_version").fetchone()[0])
+            plain.execute(f"ATTACH DATABASE ? AS encrypted KEY \"x'{key}'\"", (str(partial),))
+            plain.execute("SELECT sqlcipher_export('encrypted')")
+            plain.execute(f"PRAGMA encrypted.user_version = {version}")
+            plain.execute("DETACH DATABASE encrypted")
+            responses = _checked(partial, key)
+            partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    _sync_folder(path.parent)
+    return responses
+
+
+def _checked(partial: Path, key: str) -> int:
+    with closing(keyed(str(partial), key)) as copy:
+        check = copy.execute("PRAGMA integrity_check").fetchone()
+        if check is None or check[0] != "ok":
+            raise sqlcipher().DatabaseError(f"the encrypted copy failed its check: {check}")
+        responses = int(copy.execute("SELECT count(*) FROM responses").fetchone()[0])
+        fd = os.open(partial, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return responses
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
