@@ -73,6 +73,7 @@ ORPHAN_AGE = timedelta(seconds=10)
 FOLLOWUPS_KEY = "followups"
 INBOX_KEY = "inbox"
 DATABASE_KEY = "database"
+CAUGHT_UP_KEY = "caught_up"
 HTTP_KEY = "http"
 MAIL_KEY = "mail"
 
@@ -128,6 +129,7 @@ class Lifecycle:
         self._retention = retention
         self._tasks: list[asyncio.Task[None]] = []
         self._dispatching: list[asyncio.Task[None]] = []
+        self._first_rounds: list[asyncio.Event] = []
 
     async def post_init(self, application: FeedbackApplication) -> None:
         """Open the database and do what is owed before taking updates."""
@@ -175,18 +177,14 @@ class Lifecycle:
                 logger.warning(
                     "%d follow-ups were being sent at a crash; counted as sent", recovered
                 )
-            self._dispatching.append(
-                asyncio.create_task(self._send_due(self.followups.dispatch, "follow-ups"))
-            )
+            self._dispatching.append(self._sending(self.followups.dispatch, "follow-ups"))
         if self.mail is not None:
             again = await self.mail.recover()
             if again:
                 logger.warning(
                     "%d e-mail invitations were being sent at a crash; due again", again
                 )
-            self._dispatching.append(
-                asyncio.create_task(self._send_due(self.mail.dispatch, "e-mail invitations"))
-            )
+            self._dispatching.append(self._sending(self.mail.dispatch, "e-mail invitations"))
 
     async def _follow_election(self, application: FeedbackApplication) -> None:
         # Several workers share PostgreSQL: the one holding the dispatcher's lock sends. If it
@@ -232,14 +230,29 @@ class Lifecycle:
         if self.alerts is not None and await self._audit.owe_head() is not None:
             self.alerts.wake()
 
-    async def _send_due(self, dispatch: Callable[[], Awaitable[object]], what: str) -> None:
+    def _sending(self, dispatch: Callable[[], Awaitable[object]], what: str) -> asyncio.Task[None]:
+        first = asyncio.Event()
+        self._first_rounds.append(first)
+        return asyncio.create_task(self._send_due(dispatch, what, first))
+
+    async def _send_due(
+        self, dispatch: Callable[[], Awaitable[object]], what: str, first: asyncio.Event
+    ) -> None:
         # Right away first: what fell due while the bot was down goes out now.
         while True:
             try:
                 await dispatch()
             except Exception:  # try again next round rather than stop for good
                 logger.exception("sending %s failed", what)
+            first.set()
             await asyncio.sleep(self.followup_interval)
+
+    async def caught_up(self) -> None:
+        """Return once each sender's first round is over: what fell due while down was tried.
+
+        At once on a worker that does not send.
+        """
+        await asyncio.gather(*(first.wait() for first in self._first_rounds))
 
     async def _send_owed(
         self, patients: PatientHandlers, application: FeedbackApplication
@@ -375,6 +388,8 @@ def build_application(
     # what the update fetcher needs, and nothing else reads it.
     application.bot_data[INBOX_KEY] = SqliteInbox(database)
     application.bot_data[DATABASE_KEY] = database
+    # For tests that send by hand: the bot's own first rounds are over once this returns.
+    application.bot_data[CAUGHT_UP_KEY] = lifecycle.caught_up
     served: list[Routes] = []
     if settings.serves_intake:
         visits = VisitIntakeService(

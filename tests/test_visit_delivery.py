@@ -10,6 +10,7 @@ import json
 import ssl
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -22,7 +23,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 
-from bot.app import FOLLOWUPS_KEY, MAIL_KEY
+from bot.app import CAUGHT_UP_KEY, FOLLOWUPS_KEY, MAIL_KEY
 from bot.local_telegram import Person
 from bot.services.followups import FollowupService
 from bot.services.mail import MailReport, MailService
@@ -117,7 +118,22 @@ def delivery_settings(
 async def delivering_bot(
     delivery_settings: Settings, clock: FakeClock
 ) -> AsyncIterator[FeedbackApplication]:
-    async with running_bot(delivery_settings, clock) as application:
+    async with caught_up_bot(delivery_settings, clock) as application:
+        yield application
+
+
+@asynccontextmanager
+async def caught_up_bot(
+    settings: Settings, clock: FakeClock
+) -> AsyncIterator[FeedbackApplication]:
+    """The bot, once its own first sending rounds are over.
+
+    The tests send by hand (`send_mail`, `send_surveys`) and count what each round did: the
+    bot's round at start must not take a visit announced after it (it did, twice, with two
+    test workers busy).
+    """
+    async with running_bot(settings, clock) as application:
+        await asyncio.wait_for(application.bot_data[CAUGHT_UP_KEY](), 30)
         yield application
 
 
@@ -416,13 +432,13 @@ async def test_a_permanent_refusal_is_recorded_and_the_address_erased(
 async def test_a_restart_between_receipt_and_delivery_sends_the_invitation_once(
     delivery_settings: Settings, clock: FakeClock, mail_server: MailServer
 ) -> None:
-    async with running_bot(delivery_settings, clock):
+    async with caught_up_bot(delivery_settings, clock):
         event = visit("mail-visit", clock, email=ADDRESS)
         event["visit_at"] = clock.now().isoformat()  # due in two hours
         answer = await announce(delivery_settings, event)
         assert answer["delivery"] == "email"
     clock.advance(hours=2)
-    async with running_bot(delivery_settings, clock) as application:
+    async with caught_up_bot(delivery_settings, clock) as application:
         # The restarted bot sends what it owes at once, by itself.
         for _ in range(200):
             if mail_server.mailbox.messages:
@@ -553,7 +569,7 @@ async def test_the_invitation_goes_over_tls_starttls_when_offered_or_from_the_st
         smtp_url=SecretStr(f"{server.scheme}://127.0.0.1:{server.port}"),
         mail_from=SENDER,
     )
-    async with running_bot(settings, clock) as application:
+    async with caught_up_bot(settings, clock) as application:
         await announce(settings, visit("tls-visit", clock, email=ADDRESS))
         # A certificate this machine does not trust: nothing is sent in the clear instead.
         assert (await send_mail(application)).deferred == 1
@@ -567,7 +583,7 @@ async def test_the_invitation_goes_over_tls_starttls_when_offered_or_from_the_st
 async def test_the_survey_waits_for_the_invite_delay_and_survives_a_restart(
     telegram: FakeTelegram, delivery_settings: Settings, clock: FakeClock
 ) -> None:
-    async with running_bot(delivery_settings, clock) as application:
+    async with caught_up_bot(delivery_settings, clock) as application:
         patient = await link_in_telegram(telegram, delivery_settings, clock, 707)
         clock.advance(days=31)
         event = visit("second-visit", clock)
@@ -577,7 +593,7 @@ async def test_the_survey_waits_for_the_invite_delay_and_survives_a_restart(
         clock.advance(minutes=119)
         assert await send_surveys(application) == 0
     clock.advance(minutes=1)
-    async with running_bot(delivery_settings, clock) as application:
+    async with caught_up_bot(delivery_settings, clock) as application:
         # The restarted bot sends what is due at once, by itself; never twice.
         asked = await patient.next_message()
         assert asked.text.startswith("Thank you for visiting Glow Aesthetics")
@@ -588,11 +604,11 @@ async def test_retention_erases_a_link_no_visit_renewed(
     telegram: FakeTelegram, delivery_settings: Settings, clock: FakeClock
 ) -> None:
     settings = delivery_settings.model_copy(update={"retention_days": 90, "survey_gap_days": 0})
-    async with running_bot(settings, clock):
+    async with caught_up_bot(settings, clock):
         await link_in_telegram(telegram, settings, clock, 708)
         patient = (await rows_of(settings.db, "patient_links"))[0]["patient_id"]
     clock.advance(days=60)
-    async with running_bot(settings, clock) as application:
+    async with caught_up_bot(settings, clock) as application:
         # A visit 60 days later, asked in Telegram: the link counts from it now. Sent by
         # hand, or by the bot's own first round if that one is still under way.
         await announce(settings, visit("renewing-visit", clock))
@@ -601,10 +617,10 @@ async def test_retention_erases_a_link_no_visit_renewed(
             lambda: telegram.messages_to(708)[-1].text.startswith("Thank you for visiting")
         )
     clock.advance(days=31)
-    async with running_bot(settings, clock):
+    async with caught_up_bot(settings, clock):
         pass
     assert [row["patient_id"] for row in await rows_of(settings.db, "patient_links")] == [patient]
     clock.advance(days=60)  # 91 days after that visit: nothing renewed it
-    async with running_bot(settings, clock):
+    async with caught_up_bot(settings, clock):
         pass
     assert await rows_of(settings.db, "patient_links") == []
