@@ -33,7 +33,7 @@ from bot.app import (
 )
 from bot.demo import run_demo
 from bot.domain.audit import Actor, AuditAction, ChainBreak, StoredEntry
-from bot.domain.models import FollowupStatus, Visit
+from bot.domain.models import AlertDetail, FollowupStatus, Visit
 from bot.domain.periods import Period
 from bot.domain.surveys import QuestionRole, SurveyCatalog, SurveyFileError, load_catalog
 from bot.domain.trend import TrendPeriod
@@ -455,6 +455,26 @@ def _fail(problems: list[str]) -> None:
         print(f"  - {problem}", file=sys.stderr)
 
 
+def _protection(settings: Settings) -> list[str]:
+    """How patients' data is kept: who may do what, what the group reads, the file."""
+    roster = settings.roster()
+    notes = [f"team: {len(roster.admins)} admins, {len(roster.staff)} staff"]
+    if settings.alert_detail is AlertDetail.MINIMAL:
+        notes.append("staff alerts: minimal (patients' words and numbers behind Details)")
+    elif settings.staff_chat is not None:
+        notes.append(
+            "staff alerts: full (the staff group reads patients' words; "
+            f"{ENV_PREFIX}ALERT_DETAIL=minimal keeps them out)"
+        )
+    if settings.db_key_file is not None:
+        notes.append(f"database file: encrypted, key in {settings.db_key_file}")
+    elif isinstance(settings.db, Path):
+        notes.append(
+            f"database file: not encrypted ({ENV_PREFIX}DB_KEY_FILE, docs/operator/encryption.md)"
+        )
+    return notes
+
+
 def _check_config_command(settings: Settings, args: argparse.Namespace) -> int:
     problems = []
     notes = []
@@ -484,6 +504,7 @@ def _check_config_command(settings: Settings, args: argparse.Namespace) -> int:
         notes.append(f"{ENV_PREFIX}STAFF_CHAT is not set: staff alerts are off")
     if not settings.admins:
         notes.append(f"{ENV_PREFIX}ADMINS is empty: nobody can use staff commands")
+    notes += _protection(settings)
     if settings.surveys is not None:  # the built-in pre-visit survey has no score on purpose
         notes += _role_warnings(catalog)
     notes.append(_update_mode(settings))

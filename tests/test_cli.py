@@ -117,6 +117,8 @@ def test_check_config_passes_a_good_configuration(tmp_path: Path) -> None:
     assert "intake API: off (no FEEDBACK_API_TOKENS)" in result.stdout
     assert "staff console: off (it needs webhook mode or FEEDBACK_HTTP_LISTEN)" in result.stdout
     assert "FEEDBACK_CLINIC_NAME is not set: patients read “our clinic”" in result.stdout
+    assert "team: 0 admins, 0 staff" in result.stdout
+    assert "database file: not encrypted (FEEDBACK_DB_KEY_FILE" in result.stdout
     # The built-in pre-visit survey asks for hopes and worries, no scores, on purpose: a
     # fresh install has nothing to fix, so nothing to warn about...
     assert "no CSAT or NPS question" not in result.stdout

@@ -22,7 +22,7 @@ from storage.database import Database
 from storage.schema import responses
 from tests.fake_telegram import FakeTelegram
 from tests.harness import FakeClock, make_settings, running_bot
-from tests.test_cli import made_by_the_bot, populate, run_cli
+from tests.test_cli import TOKEN, made_by_the_bot, populate, run_cli
 from tests.test_patient_flow import answer_all
 
 COMMENT = "Bruising along the jawline, quite tender"
@@ -132,6 +132,20 @@ def test_encrypt_db_converts_a_plain_file_in_place_and_writes_a_new_private_key(
     again = run_cli(tmp_path, "encrypt-db", FEEDBACK_DB_KEY_FILE=str(key_file))
     assert again.returncode == 1
     assert "encrypted already" in again.stderr
+    protected = {
+        "FEEDBACK_DB_KEY_FILE": str(key_file),
+        "FEEDBACK_ALERT_DETAIL": "minimal",
+        "FEEDBACK_ADMINS": "777",
+        "FEEDBACK_STAFF": "880,881",
+    }
+    checked = run_cli(tmp_path, "check-config", FEEDBACK_BOT_TOKEN=TOKEN, **protected)
+    assert checked.returncode == 0, checked.stderr
+    for line in (
+        "team: 1 admins, 2 staff",
+        "staff alerts: minimal (patients' words and numbers behind Details)",
+        f"database file: encrypted, key in {key_file}",
+    ):
+        assert line in checked.stdout
 
 
 def test_encrypt_db_refuses_while_the_bot_has_the_file_open_and_leaves_it_plain(
