@@ -32,8 +32,7 @@ from survey_load import FIRST_PATIENT, walk
 
 from bot.domain.periods import Period
 from bot.keyfile import new_key_file
-from storage import cipher
-from storage.database import Database
+from storage.database import Database, encrypt_in_place
 from storage.reports import SqliteReportStore
 from tests.fake_telegram import FakeTelegram
 
@@ -116,7 +115,7 @@ async def main() -> None:
         seed(path, args.answers)
         encrypted_path = workdir / "summary-encrypted.db"
         shutil.copy(path, encrypted_path)
-        cipher.encrypt_in_place(encrypted_path, key)
+        encrypt_in_place(encrypted_path, key)
         print(f"/summary on {args.answers:,} answers, median ms (from totals / from rows):")
         bare = await summaries(path, None, args.repeat)
         locked = await summaries(encrypted_path, key, args.repeat)

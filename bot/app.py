@@ -307,6 +307,7 @@ def build_application(
     clock = clock or SystemClock()
     surveys = surveys or load_catalog(settings.surveys)
     database = Database(settings.db, key=settings.db_key())
+    roster = settings.roster()
     audit_trail = SqliteAuditTrail(database)
     audit = AuditService(
         audit_trail,
@@ -453,7 +454,7 @@ def build_application(
         ClinicProfile(
             name=settings.clinic_name,
             review_url=str(settings.review_url) if settings.review_url else None,
-            team=settings.roster().members,
+            team=roster.members,
             retention_days=settings.retention_days,
             survey_language=surveys.default_language,
         ),
@@ -465,7 +466,7 @@ def build_application(
             Console(
                 ConsoleAccess(
                     settings.token(),
-                    settings.roster(),
+                    roster,
                     timedelta(hours=settings.console_session_hours),
                 ),
                 reports,
@@ -490,7 +491,7 @@ def build_application(
         texts,
         cases=cases,
         audit=audit,
-        roster=settings.roster(),
+        roster=roster,
         staff_chat=settings.staff_chat,
         clinic_name=settings.clinic_name,
         console_url=settings.console_url(),
@@ -508,7 +509,7 @@ def build_application(
             cases,
             texts,
             surveys,
-            roster=settings.roster(),
+            roster=roster,
             clinic_name=settings.clinic_name,
             alerts=lifecycle.alerts,
             deliver_to_patients=patients.deliver_soon,

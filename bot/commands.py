@@ -70,6 +70,7 @@ from storage.database import (
     Database,
     DatabaseUnavailableError,
     backup,
+    encrypt_in_place,
     is_postgresql,
     postgresql_driver_installed,
     shown,
@@ -361,11 +362,12 @@ def _encrypt_db_command(settings: Settings, _: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if key is None:  # pragma: no cover - the key file is set
         return EXIT_CONFIG
+    unusable: tuple[type[Exception], ...] = (sqlite3.DatabaseError, *cipher.driver_errors())
     try:
-        responses = cipher.encrypt_in_place(settings.db, key)
+        responses = encrypt_in_place(settings.db, key)
     except cipher.SQLCipherMissingError as exc:
         return _refuse(str(exc))
-    except cipher.driver_errors() as exc:
+    except unusable as exc:
         if "locked" in str(exc):
             return _refuse(f"{settings.db} is open in another program: stop the bot first")
         return _refuse(f"cannot encrypt {settings.db}: {exc} (the file is as it was)")

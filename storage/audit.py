@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, select, update
@@ -11,9 +12,8 @@ from sqlalchemy import delete, func, insert, select, update
 from bot.domain.audit import GENESIS, Anchor, AuditEntry, AuditHead, StoredEntry, chained
 from storage.database import AUDIT_LOCK, Database, from_db_time, to_db_time
 from storage.schema import audit_anchor, audit_entries, audit_heads
-from storage.sql import StoredRow
+from storage.sql import Connection, StoredRow
 
-_LAST_HASH = select(audit_entries.c.hash).order_by(audit_entries.c.id.desc()).limit(1)
 _LAST_ENTRY = (
     select(audit_entries.c.id, audit_entries.c.hash).order_by(audit_entries.c.id.desc()).limit(1)
 )
@@ -36,10 +36,9 @@ class SqliteAuditTrail:
 
     async def append(self, entry: AuditEntry) -> str:
         """Add the entry after the last one; its hash."""
-        async with self._db.transaction() as conn:
-            if conn.dialect == "postgresql":  # SQLite writes one transaction at a time
-                await conn.scalar(select(func.pg_advisory_xact_lock(*AUDIT_LOCK)))
-            previous = await conn.scalar(_LAST_HASH) or GENESIS
+        async with self._changing() as conn:
+            last = await conn.first(_LAST_ENTRY)
+            previous = GENESIS if last is None else last.hash
             digest = chained(previous, entry)
             await conn.run(
                 insert(audit_entries).values(
@@ -72,7 +71,20 @@ class SqliteAuditTrail:
 
     async def head(self) -> str:
         """The last entry's hash (GENESIS before any)."""
-        return await self._db.connection.scalar(_LAST_HASH) or GENESIS
+        last = await self._db.connection.first(_LAST_ENTRY)
+        return GENESIS if last is None else str(last.hash)
+
+    @asynccontextmanager
+    async def _changing(self) -> AsyncIterator[Connection]:
+        """A transaction that reads the trail's end and writes after it, one at a time.
+
+        On PostgreSQL under an advisory lock across workers; SQLite writes one transaction
+        at a time already.
+        """
+        async with self._db.transaction() as conn:
+            if conn.dialect == "postgresql":
+                await conn.scalar(select(func.pg_advisory_xact_lock(*AUDIT_LOCK)))
+            yield conn
 
     async def anchor(self) -> Anchor | None:
         """The last entry retention removed, if it removed any."""
@@ -81,16 +93,9 @@ class SqliteAuditTrail:
 
     async def remove_before(self, cutoff: datetime) -> int:
         """Remove the entries older than `cutoff`, anchoring the rest; how many went."""
-        async with self._db.transaction() as conn:
-            if conn.dialect == "postgresql":
-                await conn.scalar(select(func.pg_advisory_xact_lock(*AUDIT_LOCK)))
+        async with self._changing() as conn:
             old = audit_entries.c.at < to_db_time(cutoff)
-            last = await conn.first(
-                select(audit_entries.c.id, audit_entries.c.hash)
-                .where(old)
-                .order_by(audit_entries.c.id.desc())
-                .limit(1)
-            )
+            last = await conn.first(_LAST_ENTRY.where(old))
             if last is None:
                 return 0
             removed = await conn.run(delete(audit_entries).where(audit_entries.c.id <= last.id))
@@ -106,9 +111,7 @@ class SqliteAuditTrail:
 
     async def owe_head(self, day: date, now: datetime) -> AuditHead | None:
         """Owe the staff chat today's head, unless owed already or unchanged since last."""
-        async with self._db.transaction() as conn:
-            if conn.dialect == "postgresql":
-                await conn.scalar(select(func.pg_advisory_xact_lock(*AUDIT_LOCK)))
+        async with self._changing() as conn:
             last = await conn.first(_LAST_ENTRY)
             if last is None:
                 return None

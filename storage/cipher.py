@@ -9,9 +9,7 @@ so opening a connection costs no key derivation.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
@@ -77,58 +75,3 @@ async def async_connection(path: str, key: str) -> aiosqlite.Connection:
     )
     connection._thread.daemon = True  # noqa: SLF001 - as SQLAlchemy does for its own
     return await connection
-
-
-def encrypt_in_place(path: Path, key: str) -> int:
-    """Encrypt the plain database at `path` with `key`; how many responses it holds.
-
-    Holds the file exclusively throughout, so it refuses ("locked") while the bot has it
-    open, and the bot cannot open it meanwhile. The encrypted copy is written beside it
-    and renamed over it only once complete and checked: a crash before leaves the original
-    as it was, after it the encrypted file whole.
-    """
-    partial = path.with_name(f".{path.name}.encrypting")
-    partial.unlink(missing_ok=True)
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    try:
-        # SQLCipher's module opens a plain file too, given no key.
-        with closing(sqlcipher().connect(path, isolation_level=None, timeout=1)) as plain:
-            plain.execute("PRAGMA locking_mode = EXCLUSIVE")
-            plain.execute("BEGIN EXCLUSIVE")
-            plain.execute("COMMIT")
-            # The write-ahead log folded in and removed: a stale one must not meet the new file.
-            plain.execute("PRAGMA journal_mode = DELETE")
-            version = int(plain.execute("PRAGMA user_version").fetchone()[0])
-            plain.execute(f"ATTACH DATABASE ? AS encrypted KEY \"x'{key}'\"", (str(partial),))
-            plain.execute("SELECT sqlcipher_export('encrypted')")
-            plain.execute(f"PRAGMA encrypted.user_version = {version}")
-            plain.execute("DETACH DATABASE encrypted")
-            responses = _checked(partial, key)
-            partial.replace(path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    _sync_folder(path.parent)
-    return responses
-
-
-def _checked(partial: Path, key: str) -> int:
-    with closing(keyed(str(partial), key)) as copy:
-        check = copy.execute("PRAGMA integrity_check").fetchone()
-        if check is None or check[0] != "ok":
-            raise sqlcipher().DatabaseError(f"the encrypted copy failed its check: {check}")
-        responses = int(copy.execute("SELECT count(*) FROM responses").fetchone()[0])
-        fd = os.open(partial, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return responses
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

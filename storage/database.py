@@ -7,8 +7,8 @@ import errno
 import os
 import re
 import sqlite3
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, closing, suppress
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -695,26 +695,76 @@ def backup(source: Path, target: Path, *, key: str | None = None) -> Backup:
     """
     if target.exists():
         raise FileExistsError(errno.EEXIST, "already exists; choose a new name", str(target))
-    partial = target.with_name(f".{target.name}.partial")
+    connect = sqlite3.connect if key is None else cipher.connector(key)
+    # The connections close before the copy is renamed into place.
+    with (
+        _replacing(target, "partial") as partial,
+        closing(connect(source)) as live,
+        closing(connect(partial)) as copy,
+    ):
+        live.backup(copy)  # one step: one snapshot
+        responses = _checked(copy)
+        copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+    return Backup(target, target.stat().st_size, responses)
+
+
+def encrypt_in_place(path: Path, key: str) -> int:
+    """Encrypt the plain database at `path` with `key`; how many responses it holds.
+
+    Holds the file exclusively throughout, so it refuses ("locked") while the bot has it
+    open, and the bot cannot open it meanwhile. The encrypted copy is written beside it
+    and renamed over it only once complete and checked, the lock still held: a crash
+    before leaves the original as it was, after it the encrypted file whole.
+    """
+    # SQLCipher's module opens a plain file too, given no key.
+    with closing(cipher.sqlcipher().connect(path, isolation_level=None, timeout=1)) as plain:
+        plain.execute("PRAGMA locking_mode = EXCLUSIVE")
+        plain.execute("BEGIN EXCLUSIVE")
+        plain.execute("COMMIT")
+        # The write-ahead log folded in and removed: a stale one must not meet the new file.
+        plain.execute("PRAGMA journal_mode = DELETE")
+        version = int(plain.execute("PRAGMA user_version").fetchone()[0])
+        with _replacing(path, "encrypting") as partial:
+            plain.execute(f"ATTACH DATABASE ? AS encrypted KEY \"x'{key}'\"", (str(partial),))
+            plain.execute("SELECT sqlcipher_export('encrypted')")
+            plain.execute(f"PRAGMA encrypted.user_version = {version}")
+            plain.execute("DETACH DATABASE encrypted")
+            with closing(cipher.keyed(partial, key)) as copy:
+                responses = _checked(copy)
+    return responses
+
+
+@contextmanager
+def _replacing(target: Path, kind: str) -> Iterator[Path]:
+    """A new private file beside `target`, put in its place once the block ends well.
+
+    Written to disk before the rename, and the rename too; removed if the block fails, so
+    `target` is either as it was or the new file whole.
+    """
+    partial = target.with_name(f".{target.name}.{kind}")
     partial.unlink(missing_ok=True)
     _owner_only(partial)
     try:
-        connect = sqlite3.connect if key is None else cipher.connector(key)
-        responses = _copy(source, partial, connect)
+        yield partial
+        _synced(partial)
         partial.replace(target)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return Backup(target, target.stat().st_size, responses)
+    _synced(target.parent)
 
 
-def _copy(source: Path, partial: Path, connect: Callable[..., Any]) -> int:
-    """Copy one snapshot of `source` to `partial` and check it; how many responses it holds."""
-    with closing(connect(source)) as live, closing(connect(partial)) as copy:
-        live.backup(copy)  # one step: one snapshot
-        check = copy.execute("PRAGMA integrity_check").fetchone()
-        if check is None or check[0] != "ok":
-            raise sqlite3.DatabaseError(f"the copy failed its integrity check: {check}")
-        responses = int(copy.execute("SELECT count(*) FROM responses").fetchone()[0])
-        copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
-    return responses
+def _synced(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _checked(copy: Any) -> int:  # noqa: ANN401 - sqlite3's or SQLCipher's connection
+    """How many responses a copy holds, once SQLite's integrity check passes."""
+    check = copy.execute("PRAGMA integrity_check").fetchone()
+    if check is None or check[0] != "ok":
+        raise sqlite3.DatabaseError(f"the copy failed its integrity check: {check}")
+    return int(copy.execute("SELECT count(*) FROM responses").fetchone()[0])

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from bot.keyfile import new_key_file
 from storage import cipher
-from storage.database import Database
+from storage.database import Database, encrypt_in_place
 from storage.schema import responses
 from tests.fake_telegram import FakeTelegram
 from tests.harness import FakeClock, make_settings, running_bot
@@ -180,7 +180,7 @@ def test_a_failure_before_the_encrypted_copy_takes_its_place_leaves_the_original
 
     monkeypatch.setattr(Path, "replace", power_cut)
     with pytest.raises(OSError, match="Input/output"):
-        cipher.encrypt_in_place(db, key)
+        encrypt_in_place(db, key)
     monkeypatch.undo()
     assert header(db) == cipher.PLAIN_HEADER
     assert exported(tmp_path) == before
