@@ -108,12 +108,12 @@ class StaffHandlers:
             await message.reply_text(self._texts.summary_usage)
             return
         summary = await self._reports.summary(period)
+        await self._audited(update, AuditAction.SUMMARY, f"period {period.value}")
         await message.reply_text(
             format_summary(summary, self._texts, surveys=self._surveys),
             parse_mode=ParseMode.HTML,
             link_preview_options=NO_PREVIEW,
         )
-        await self._audited(update, AuditAction.SUMMARY, f"period {period.value}")
 
     async def cases(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """`/cases`: open cases, oldest first, with their age and owner, for the team."""
@@ -121,10 +121,10 @@ class StaffHandlers:
         if message is None:
             return
         cases = await self._cases.open_cases()
+        await self._audited(update, AuditAction.CASES, f"{len(cases)} open")
         await message.reply_text(
             format_cases(cases, self._texts, self._cases.now()), parse_mode=ParseMode.HTML
         )
-        await self._audited(update, AuditAction.CASES, f"{len(cases)} open")
 
     async def console(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """`/console`: a button that opens the staff console, in an admin's private chat."""
@@ -187,11 +187,11 @@ class StaffHandlers:
         unit = (
             self._texts.trend_week if period is TrendPeriod.WEEKS_12 else self._texts.trend_month
         )
+        await self._audited(update, AuditAction.TREND, f"span {period.value}")
         await message.reply_photo(
             InputFile(png, filename=f"trend-{period.value}.png"),
             caption=self._texts.trend_caption.format(unit=unit, responses=trend.responses),
         )
-        await self._audited(update, AuditAction.TREND, f"span {period.value}")
 
     async def export(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/export [7d|30d|90d|all]`: the CSV export as a file, to an admin in private."""
@@ -225,13 +225,13 @@ class StaffHandlers:
                 )
                 return
             file.seek(0)
+            await self._audited(update, AuditAction.EXPORT, f"period {period.value}, {rows} rows")
             await message.reply_document(
                 InputFile(file, filename=f"feedback-{period.value}-{now:%Y-%m-%d}.csv"),
                 caption=self._texts.export_caption.format(
                     period=period_name(period, self._texts), rows=rows
                 ),
             )
-        await self._audited(update, AuditAction.EXPORT, f"period {period.value}, {rows} rows")
 
     async def audit(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         """`/audit`: the audit trail's last 7 days as CSV, to an admin in private."""
@@ -245,11 +245,11 @@ class StaffHandlers:
         entries = await self._audit.entries(since=now - AUDIT_SENT)
         text = io.StringIO(newline="")
         rows = write_audit_csv(entries, text)
+        await self._audited(update, AuditAction.AUDIT_READ, f"last 7 days, {rows} rows")
         await message.reply_document(
             InputFile(text.getvalue().encode(), filename=f"audit-{now:%Y-%m-%d}.csv"),
             caption=self._texts.audit_caption.format(rows=rows),
         )
-        await self._audited(update, AuditAction.AUDIT_READ, f"last 7 days, {rows} rows")
 
     async def invite(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """`/invite treatment provider [location] [date] [survey]`: a link and its QR code."""
@@ -313,7 +313,11 @@ class StaffHandlers:
         return Visit(treatment, provider, location, visit_date), survey_id
 
     async def _audited(self, update: Update, action: AuditAction, detail: str) -> None:
-        """Record what an admin was shown (who: their Telegram id)."""
+        """Record what a team member is about to be shown (who: their Telegram id).
+
+        Before the reply, not after: a reply Telegram lost is an entry too many, while an
+        entry lost after a reply was read would be a look at patients' data nobody records.
+        """
         user = update.effective_user
         if user is not None:  # always: only a permitted member's message got this far
             await self._audit.record(Actor(telegram_id=user.id), action, detail=detail)

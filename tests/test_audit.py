@@ -39,7 +39,8 @@ NOTE = "Touch-up booked"
 
 
 async def audit_entries(settings: Settings, count: int) -> list[StoredEntry]:
-    """The trail's entries, once there are `count` (each is written after its reply)."""
+    """The trail's entries, once there are `count` (a case action's is written after the
+    alert's edit the test waits for)."""
     database = await Database.open(settings.db)
     try:
         trail = SqliteAuditTrail(database)
@@ -89,6 +90,21 @@ async def test_each_staff_look_and_case_action_leaves_one_entry_without_anyones_
     written = " ".join(f"{e.entry.subject} {e.entry.detail}" for e in entries).lower()
     for words in (COMMENT, REPLY, NOTE):
         assert not {word.lower() for word in words.split() if len(word) > 3} & set(written.split())
+
+
+@pytest.mark.usefixtures("bot")
+async def test_a_report_telegram_could_not_deliver_is_in_the_trail_all_the_same(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    admin = telegram.patient(ADMIN_ID)
+    telegram.fail_next(
+        "sendMessage", Fault(403, "Forbidden: bot was blocked by the user", chat_id=ADMIN_ID)
+    )
+    await admin.send("/summary")
+
+    entries = await audit_entries(settings, 1)
+    assert [(e.entry.actor, e.entry.action) for e in entries] == [(str(ADMIN_ID), "summary")]
+    assert not [m for m in telegram.messages_to(ADMIN_ID) if "CSAT" in m.text]
 
 
 def test_the_command_line_is_audited_and_verify_finds_any_entry_changed_deleted_or_inserted(
