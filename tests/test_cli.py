@@ -307,7 +307,12 @@ def test_trend_writes_the_bots_chart_to_a_png_file(tmp_path: Path) -> None:
 
 
 async def run_cli_async(tmp_path: Path, *args: str, **env: str) -> tuple[int, str, str]:
-    """`run_cli` for tests that serve the fake Bot API in this event loop meanwhile."""
+    """`run_cli` for tests with a bot in this event loop meanwhile.
+
+    `run_cli` would block the loop: a bot frozen inside a write transaction holds the lock
+    the command line needs at start (its migration check), which then gives up after the
+    busy timeout with nothing printed.
+    """
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_")}
     environment |= {"FEEDBACK_DB": str(tmp_path / "feedback.db")} | env
     process = await asyncio.create_subprocess_exec(

@@ -13,7 +13,7 @@ from bot.settings import Settings
 from tests.fake_telegram import FakeTelegram, Person
 from tests.harness import ADMIN_ID, STAFF_CHAT, FakeClock, running_bot
 from tests.storage_view import stored_responses
-from tests.test_cli import made_by_the_bot, run_cli
+from tests.test_cli import made_by_the_bot, run_cli, run_cli_async
 
 LINK = re.compile(r"https://t\.me/clinic_feedback_bot\?start=([A-Za-z0-9_-]+)")
 
@@ -59,8 +59,11 @@ async def test_an_invitation_ties_the_answers_to_the_visit(
     alert = telegram.messages_to(STAFF_CHAT)[0]
     assert "Visit: Botox / neuromodulator · Dr Ana Ruiz · Downtown · 2026-11-02" in alert.text
 
-    result = run_cli(tmp_path, "export", "--format", "jsonl", FEEDBACK_DB=str(settings.db))
-    [record] = [json.loads(line) for line in result.stdout.splitlines()]
+    status, out, err = await run_cli_async(
+        tmp_path, "export", "--format", "jsonl", FEEDBACK_DB=str(settings.db)
+    )
+    assert status == 0, err
+    [record] = [json.loads(line) for line in out.splitlines()]
     assert record["visit"] == {
         "treatment": "neuromodulator",
         "provider": "Dr Ana Ruiz",
@@ -307,14 +310,15 @@ async def test_the_summary_shows_how_many_visit_links_were_opened_and_completed(
         "• Dr_Li: 2 created · 2 opened · 1 completed (50%)",
     ]
     # The command line on the bot's calendar, not today's: the last 30 days are the bot's.
-    cli = run_cli(
+    status, out, err = await run_cli_async(
         tmp_path,
         "summary",
         FEEDBACK_DB=str(settings.db),
         FEEDBACK_TEST_NOW=clock.now().isoformat(),
     )
-    assert "Visit links: 4 created · 2 opened (50%) · 1 completed (25%)" in cli.stdout
-    assert "Visit links by location" in cli.stdout
+    assert status == 0, err
+    assert "Visit links: 4 created · 2 opened (50%) · 1 completed (25%)" in out
+    assert "Visit links by location" in out
 
 
 @pytest.mark.usefixtures("bot")
