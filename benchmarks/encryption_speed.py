@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import processes
-from summary_speed import NOW, SCORES, create_schema, seed
+from summary_speed import SCORES, create_schema, seed, time_summary
 from survey_load import FIRST_PATIENT, walk
 
 from bot.domain.periods import Period
@@ -66,17 +66,11 @@ async def summaries(path: Path, key: str | None, repeat: int) -> dict[str, tuple
     try:
         await store.prepare(SCORES)
         for period in Period:
-            totals, rows = [], []
-            for _ in range(repeat):
-                start = time.perf_counter()
-                summary = await store.summary(period, period.since(NOW), SCORES)
-                totals.append((time.perf_counter() - start) * 1000)
-                start = time.perf_counter()
-                direct = await store.summary(period, period.since(NOW), SCORES, from_totals=False)
-                rows.append((time.perf_counter() - start) * 1000)
-            if direct != summary:
-                raise AssertionError(f"{period.value}: the totals disagree with the rows")
-            figures[period.value] = (statistics.median(totals), statistics.median(rows))
+            timed = await time_summary(store, period, repeat)
+            figures[period.value] = (
+                statistics.median(timed.from_totals),
+                statistics.median(timed.from_rows),
+            )
     finally:
         await database.close()
     return figures

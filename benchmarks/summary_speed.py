@@ -32,12 +32,13 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import processes
 from sqlalchemy import text
 
 from bot.domain.export import response_record
-from bot.domain.models import Answer, AnswerCommit
+from bot.domain.models import Answer, AnswerCommit, Summary
 from bot.domain.periods import Period
 from bot.domain.surveys import load_catalog
 from bot.domain.trend import TrendPeriod
@@ -125,21 +126,11 @@ async def measure(path: Path | str, repeat: int) -> None:
         print(f"daily totals built (once, at start-up) in {time.perf_counter() - start:.1f} s")
         print(f"{'period':>8} {'totals ms':>10} {'max ms':>8} {'rows ms':>8}  responses")
         for period in Period:
-            timings, direct = [], []
-            for _ in range(repeat):
-                start = time.perf_counter()
-                summary = await store.summary(period, period.since(NOW), SCORES)
-                timings.append((time.perf_counter() - start) * 1000)
-                start = time.perf_counter()
-                reference = await store.summary(
-                    period, period.since(NOW), SCORES, from_totals=False
-                )
-                direct.append((time.perf_counter() - start) * 1000)
-            if reference != summary:
-                raise AssertionError(f"{period.value}: the totals disagree with the rows")
+            timed = await time_summary(store, period, repeat)
             print(
-                f"{period.value:>8} {statistics.median(timings):>10.1f} {max(timings):>8.1f}"
-                f" {statistics.median(direct):>8.1f}  {summary.started}"
+                f"{period.value:>8} {statistics.median(timed.from_totals):>10.1f}"
+                f" {max(timed.from_totals):>8.1f} {statistics.median(timed.from_rows):>8.1f}"
+                f"  {timed.summary.started}"
             )
         await time_trend(store, repeat)
         await time_answers(database)
@@ -152,6 +143,32 @@ async def measure(path: Path | str, repeat: int) -> None:
         print(f"export: {count} responses in {elapsed:.1f} s ({count / elapsed:,.0f}/s)")
     finally:
         await database.close()
+
+
+class SummaryTimings(NamedTuple):
+    """A period's summary and how long it took each time, in ms, both ways."""
+
+    summary: Summary
+    from_totals: list[float]
+    from_rows: list[float]
+
+
+async def time_summary(store: SqliteReportStore, period: Period, repeat: int) -> SummaryTimings:
+    """`period`'s summary `repeat` times, from the daily totals and from the rows.
+
+    The rows are the reference: the two must agree.
+    """
+    from_totals, from_rows = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        summary = await store.summary(period, period.since(NOW), SCORES)
+        from_totals.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        reference = await store.summary(period, period.since(NOW), SCORES, from_totals=False)
+        from_rows.append((time.perf_counter() - start) * 1000)
+    if reference != summary:
+        raise AssertionError(f"{period.value}: the totals disagree with the rows")
+    return SummaryTimings(summary, from_totals, from_rows)
 
 
 async def time_trend(store: SqliteReportStore, repeat: int) -> None:
