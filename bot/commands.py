@@ -9,7 +9,6 @@ import csv
 import getpass
 import io
 import json
-import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -265,7 +264,7 @@ def _backup_command(settings: Settings, args: argparse.Namespace) -> int:
     if folder.exists() and not folder.is_dir():
         return _refuse(f"{folder} is a file, not a folder; back up into a folder")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    unusable: tuple[type[Exception], ...] = (sqlite3.DatabaseError, *cipher.driver_errors())
+    unusable = cipher.database_errors()
     try:
         copy = backup(settings.db, args.file, key=settings.db_key())
     except FileExistsError:
@@ -362,7 +361,7 @@ def _encrypt_db_command(settings: Settings, _: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if key is None:  # pragma: no cover - the key file is set
         return EXIT_CONFIG
-    unusable: tuple[type[Exception], ...] = (sqlite3.DatabaseError, *cipher.driver_errors())
+    unusable = cipher.database_errors()
     try:
         responses = encrypt_in_place(settings.db, key)
     except cipher.SQLCipherMissingError as exc:
@@ -407,7 +406,7 @@ def _audit_command(settings: Settings, args: argparse.Namespace) -> int:
 async def _audit_entries(
     settings: Settings, since: datetime | None, actor: str | None
 ) -> list[StoredEntry]:
-    database = await Database.open(settings.db, key=settings.db_key())
+    database = await _open(settings)
     try:
         return await _audit_service(database, settings).entries(since, actor)
     finally:
@@ -415,7 +414,7 @@ async def _audit_entries(
 
 
 async def _verify_audit(settings: Settings) -> tuple[int, ChainBreak | None, str]:
-    database = await Database.open(settings.db, key=settings.db_key())
+    database = await _open(settings)
     try:
         checked, broken = await _audit_service(database, settings).verify()
         return checked, broken, await SqliteAuditTrail(database).head()
@@ -438,6 +437,11 @@ async def _audited(
     """Record what someone at the command line read or did (who: their OS user)."""
     actor = Actor(os_user=getpass.getuser())
     await _audit_service(database, settings).record(actor, action, detail=detail)
+
+
+async def _open(settings: Settings) -> Database:
+    """The clinic's database, with its key if it is encrypted."""
+    return await Database.open(settings.db, key=settings.db_key())
 
 
 async def _audited_at(
@@ -692,7 +696,7 @@ def _role_warnings(catalog: SurveyCatalog | None) -> list[str]:
 
 async def _reports(settings: Settings) -> tuple[Database, ReportService]:
     catalog = load_catalog(settings.surveys)
-    database = await Database.open(settings.db, key=settings.db_key())
+    database = await _open(settings)
     store = SqliteReportStore(database)
     scores = catalog.score_questions()
     zone = ZoneInfo(settings.timezone)
@@ -723,7 +727,7 @@ async def _trend(settings: Settings, period: TrendPeriod) -> bytes:
 
 
 async def _visits(settings: Settings, limit: int) -> str:
-    database = await Database.open(settings.db, key=settings.db_key())
+    database = await _open(settings)
     try:
         received, listing = await SqliteVisitEvents(database).recent(limit)
     finally:
@@ -754,7 +758,7 @@ async def _visits(settings: Settings, limit: int) -> str:
 
 
 async def _followups(settings: Settings, limit: int) -> str:
-    database = await Database.open(settings.db, key=settings.db_key())
+    database = await _open(settings)
     try:
         store = SqliteFollowupStore(database)
         counts, listing = await store.counts(), await store.listing(limit)
@@ -967,7 +971,7 @@ async def _invite(
 ) -> int:
     rows = visits.rows
     username = await _bot_username(settings)
-    database = await Database.open(settings.db, key=settings.db_key())
+    database = await _open(settings)
     service = invitation_service(
         settings, SqliteResponseStore(database), catalog, clock_for(settings)
     )

@@ -9,6 +9,7 @@ so opening a connection costs no key derivation.
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -37,12 +38,15 @@ def sqlcipher() -> ModuleType:
     return cast("ModuleType", module)
 
 
-def driver_errors() -> tuple[type[Exception], ...]:
-    """SQLCipher's database errors, if it is installed (they are not sqlite3's)."""
+def database_errors() -> tuple[type[Exception], ...]:
+    """What a SQLite file that cannot be used raises, plain or encrypted.
+
+    sqlite3's database error and, if it is installed, SQLCipher's: a class of its own.
+    """
     try:
-        return (sqlcipher().DatabaseError,)
+        return (sqlite3.DatabaseError, sqlcipher().DatabaseError)
     except SQLCipherMissingError:
-        return ()
+        return (sqlite3.DatabaseError,)
 
 
 def is_encrypted(path: Path) -> bool:

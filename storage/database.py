@@ -329,12 +329,7 @@ class Database:
                 await self.close()
                 raise DatabaseUnavailableError(shown(self.location), _pg_reason(exc)) from exc
             return
-        errors: tuple[type[Exception], ...] = (
-            OSError,
-            sqlite3.DatabaseError,
-            DBAPIError,
-            *cipher.driver_errors(),
-        )
+        errors: tuple[type[Exception], ...] = (OSError, DBAPIError, *cipher.database_errors())
         try:
             _owner_only(self.location)
             await asyncio.to_thread(_migrate_legacy, str(self.location), self._connector())
