@@ -66,9 +66,9 @@ def keyed(path: str | Path, key: str, **options: Any) -> Any:  # noqa: ANN401 - 
     return connection
 
 
-def connector(key: str) -> Callable[..., Any]:
-    """`sqlite3.connect` for files encrypted with `key`."""
-    return functools.partial(keyed, key=key)
+def connector(key: str | None) -> Callable[..., Any]:
+    """`sqlite3.connect`, for files encrypted with `key` if there is one."""
+    return sqlite3.connect if key is None else functools.partial(keyed, key=key)
 
 
 async def async_connection(path: str, key: str) -> aiosqlite.Connection:

@@ -81,8 +81,7 @@ async def copy_database(source: Path, target: Database, *, key: str | None = Non
     existing = await row_counts(target)
     if any(existing.values()):
         raise TargetNotEmptyError(existing)
-    connect = sqlite3.connect if key is None else cipher.connector(key)
-    with closing(connect(source, check_same_thread=False)) as reader:
+    with closing(cipher.connector(key)(source, check_same_thread=False)) as reader:
         # One read transaction: the bot may keep writing, the copy sees one moment.
         reader.execute("BEGIN")
         expected = {

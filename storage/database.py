@@ -332,7 +332,9 @@ class Database:
         errors: tuple[type[Exception], ...] = (OSError, DBAPIError, *cipher.database_errors())
         try:
             _owner_only(self.location)
-            await asyncio.to_thread(_migrate_legacy, str(self.location), self._connector())
+            await asyncio.to_thread(
+                _migrate_legacy, str(self.location), cipher.connector(self._key)
+            )
             await self._connect_sqlite()
         except cipher.SQLCipherMissingError as exc:
             raise DatabaseUnavailableError(self.location, str(exc)) from exc
@@ -343,12 +345,6 @@ class Database:
             raise DatabaseUnavailableError(
                 self.location, _reason(reason, encrypted=self._key is not None)
             ) from exc
-
-    def _connector(self) -> Callable[..., Any]:
-        """How to open the SQLite file outside SQLAlchemy: keyed, if it is encrypted."""
-        if self._key is None:
-            return sqlite3.connect
-        return cipher.connector(self._key)
 
     async def _connect_sqlite(self) -> None:
         if self._key is None:
@@ -690,7 +686,7 @@ def backup(source: Path, target: Path, *, key: str | None = None) -> Backup:
     """
     if target.exists():
         raise FileExistsError(errno.EEXIST, "already exists; choose a new name", str(target))
-    connect = sqlite3.connect if key is None else cipher.connector(key)
+    connect = cipher.connector(key)
     # The connections close before the copy is renamed into place.
     with (
         _replacing(target, "partial") as partial,
